@@ -1,0 +1,163 @@
+"""One Poller per source -> Snapshot; the Hub keeps the latest of each.
+
+A poll never overlaps its predecessor (the next one is scheduled after the
+previous one ends), a failing source keeps its last good data (marked stale)
+and backs off exponentially, and no source ever waits for another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Awaitable, Callable, Generic, TypeVar
+
+from console.errors import ConsoleError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+SOURCES = ("proxmox", "ceph", "swarm", "traefik", "vrrp")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(Generic[T]):
+    source: str
+    data: T | None = None  # last good data, kept after failures
+    ok_at: float | None = None  # clock() of the last success
+    error: str | None = None  # last failure; None once healthy
+    latency: float | None = None  # seconds the last poll took
+    interval: float = 2.0
+    configured: bool = True  # False: the layer is not in the config
+    polled_at: float | None = None  # clock() of the last attempt
+
+    def age(self, now: float) -> float | None:
+        return None if self.ok_at is None else max(0.0, now - self.ok_at)
+
+    def is_stale(self, now: float) -> bool:
+        """Failed last time, or older than three intervals."""
+        if self.error is not None:
+            return True
+        age = self.age(now)
+        return age is not None and age > 3 * self.interval
+
+    @property
+    def loading(self) -> bool:
+        return self.configured and self.ok_at is None and self.error is None
+
+
+def describe_error(exc: BaseException, source: str, timeout: float) -> str:
+    if isinstance(exc, ConsoleError):
+        return str(exc)
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return f"{source}: no answer within {timeout:g} s (check that it is reachable)"
+    return f"{source}: {type(exc).__name__}: {exc}"
+
+
+class Poller(Generic[T]):
+    def __init__(
+        self,
+        source: str,
+        fetch: Callable[[], Awaitable[T]],
+        interval: float = 2.0,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_backoff: float = 60.0,
+    ):
+        self.source = source
+        self.fetch = fetch
+        self.interval = interval
+        self.timeout = timeout
+        self.clock = clock
+        self.max_backoff = max_backoff
+        self.failures = 0
+        self.latest: Snapshot[T] = Snapshot(source, interval=interval)
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    async def poll_once(self) -> Snapshot[T]:
+        async with self._lock:  # a poll never overlaps its own previous one
+            started = self.clock()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    data = await self.fetch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a stale snapshot
+                self.failures += 1
+                message = describe_error(exc, self.source, self.timeout)
+                if self.failures == 1 or log.isEnabledFor(logging.DEBUG):
+                    log.warning("poll failed: %s", message)
+                self.latest = replace(self.latest, error=message, latency=self.clock() - started, polled_at=started)
+            else:
+                if self.failures:
+                    log.info("%s: recovered after %d failed polls", self.source, self.failures)
+                self.failures = 0
+                now = self.clock()
+                self.latest = Snapshot(self.source, data, now, None, now - started, self.interval, True, started)
+            return self.latest
+
+    def next_delay(self) -> float:
+        if not self.failures:
+            return self.interval
+        return min(self.max_backoff, self.interval * 2 ** min(self.failures, 10))
+
+    def poke(self) -> None:
+        """Poll again now instead of waiting out the interval (ctrl-r)."""
+        self._wake.set()
+
+    async def run(self, publish: Callable[[Snapshot[T]], Any]) -> None:
+        while True:
+            publish(await self.poll_once())
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(self.next_delay()):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+
+class Hub:
+    """Latest snapshot per source, and the subscribers to tell."""
+
+    def __init__(self, pollers: list[Poller] | None = None, unconfigured: tuple[str, ...] = ()):
+        self.pollers = {p.source: p for p in pollers or []}
+        self.snapshots: dict[str, Snapshot] = {p.source: p.latest for p in pollers or []}
+        for name in unconfigured:
+            self.snapshots[name] = Snapshot(name, configured=False)
+        self._subscribers: list[Callable[[Snapshot], Any]] = []
+        self._tasks: list[asyncio.Task] = []
+
+    def subscribe(self, callback: Callable[[Snapshot], Any]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def publish(self, snap: Snapshot) -> None:
+        self.snapshots[snap.source] = snap
+        for callback in list(self._subscribers):
+            try:
+                callback(snap)
+            except Exception:  # noqa: BLE001 - one bad subscriber must not stop the others
+                log.exception("subscriber failed for %s", snap.source)
+
+    async def poll_all_once(self) -> dict[str, Snapshot]:
+        """One concurrent round of every source (for `labconsole check`)."""
+        snaps = await asyncio.gather(*(p.poll_once() for p in self.pollers.values()))
+        for snap in snaps:
+            self.publish(snap)
+        return dict(self.snapshots)
+
+    def start(self) -> None:
+        for p in self.pollers.values():
+            self._tasks.append(asyncio.create_task(p.run(self.publish), name=f"poll-{p.source}"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def refresh(self) -> None:
+        for p in self.pollers.values():
+            p.poke()
