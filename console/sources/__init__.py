@@ -1,0 +1,84 @@
+"""One source per layer; `build_hub` wires a cluster's configured sources to pollers.
+
+Heavy client libraries are imported inside the source modules' methods, so
+importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.config_model import ClusterConfig
+from console.poller import SOURCES, Hub, Poller
+
+
+@dataclass
+class Sources:
+    """The live source objects of one cluster (reads and guarded writes)."""
+
+    cluster: ClusterConfig
+    read_only: bool
+    ssh: Any = None  # console.ssh.SshPool
+    by_name: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.by_name.get(name)
+
+    async def close(self) -> None:
+        if self.ssh is not None:
+            await self.ssh.close()
+
+
+def build_sources(cluster: ClusterConfig, read_only: bool = False) -> Sources:
+    from console.ssh import SshPool
+
+    ro = read_only or cluster.read_only
+    srcs = Sources(cluster, ro, ssh=SshPool(cluster.ssh))
+    if cluster.proxmox is not None:
+        from console.sources.proxmox import ProxmoxSource
+
+        srcs.by_name["proxmox"] = ProxmoxSource(cluster.proxmox, read_only=ro)
+    if cluster.ceph is not None or cluster.proxmox is not None:
+        from console.config_model import CephConfig
+        from console.sources.ceph import CephSource
+
+        srcs.by_name["ceph"] = CephSource(cluster.ceph or CephConfig(), srcs.by_name.get("proxmox"), srcs.ssh,
+                                          read_only=ro)
+    if cluster.swarm is not None:
+        from console.sources.swarm import SwarmSource
+
+        srcs.by_name["swarm"] = SwarmSource(cluster.swarm, srcs.ssh, read_only=ro)
+    if cluster.traefik is not None:
+        from console.sources.traefik import TraefikSource
+
+        srcs.by_name["traefik"] = TraefikSource(cluster.traefik)
+    if cluster.vrrp is not None:
+        from console.sources.vrrp import VrrpSource
+
+        srcs.by_name["vrrp"] = VrrpSource(cluster.vrrp, srcs.ssh)
+    return srcs
+
+
+def _timing(cluster: ClusterConfig, name: str) -> tuple[float, float]:
+    layer = {"proxmox": cluster.proxmox, "ceph": cluster.ceph, "swarm": cluster.swarm,
+             "traefik": cluster.traefik, "vrrp": cluster.vrrp}[name]
+    if layer is None:
+        return cluster.interval, cluster.timeout
+    return getattr(layer, "interval", cluster.interval), getattr(layer, "timeout", cluster.timeout)
+
+
+def build_hub(cluster: ClusterConfig, read_only: bool = False) -> tuple[Hub, "Actions"]:
+    """The Hub polling every configured source, and the guarded Actions on them."""
+    from console.actions import Actions
+
+    srcs = build_sources(cluster, read_only)
+    pollers = []
+    for name in SOURCES:
+        src = srcs.get(name)
+        if src is None:
+            continue
+        interval, timeout = _timing(cluster, name)
+        pollers.append(Poller(name, src.fetch, interval=interval, timeout=timeout))
+    missing = tuple(n for n in SOURCES if srcs.get(n) is None)
+    return Hub(pollers, unconfigured=missing), Actions(srcs)

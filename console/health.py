@@ -1,0 +1,264 @@
+"""Cross-layer health rules: snapshots -> findings. Pure functions, no I/O.
+
+Each rule looks at one layer's model (or a pair of layers) and says what an
+operator must know, with a hint at what to do. `evaluate` runs them all and
+sorts by severity.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from console.model import (
+    CephState,
+    Finding,
+    ProxmoxState,
+    SwarmState,
+    TraefikState,
+    VrrpState,
+)
+from console.poller import Snapshot
+
+SEVERITY_ORDER = {"critical": 0, "unknown": 1, "warning": 2, "info": 3}
+LAYER_OF_SOURCE = {"proxmox": "cluster", "ceph": "ceph", "swarm": "swarm", "traefik": "traefik", "vrrp": "vrrp"}
+NEAR_FULL_PERCENT = 85.0
+BAD_HA_STATES = {"error", "fence", "recovery"}
+BAD_PG_WORDS = ("degraded", "undersized", "peered", "stale", "down", "incomplete", "inconsistent")
+
+
+def _f(severity: str, layer: str, subject: str, text: str, hint: str | None = None) -> Finding:
+    return Finding(severity, layer, subject, text, hint)
+
+
+# ------------------------------------------------------------------ Proxmox
+
+
+def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
+    online = [n for n in pve.nodes if n.status == "online"]
+    if not pve.quorate:
+        yield _f("critical", "cluster", pve.cluster_name or "cluster",
+                 f"cluster has lost quorum ({pve.votes}/{pve.expected_votes} votes)",
+                 "guests cannot start or migrate; bring nodes back online")
+    elif pve.expected_votes and pve.votes - 1 <= pve.expected_votes // 2:
+        yield _f("warning", "cluster", pve.cluster_name or "cluster",
+                 f"quorum at risk: {pve.votes}/{pve.expected_votes} votes, one more node lost ends quorum",
+                 "do not take another node down until all are back")
+    for node in pve.nodes:
+        if node.status != "online":
+            yield _f("critical", "cluster", node.name, f"node {node.name} is {node.status}",
+                     "check power and network of the node; its guests are unavailable unless HA moved them")
+        elif node.ha_lrm and "maintenance" in node.ha_lrm:
+            yield _f("info", "cluster", node.name, f"node {node.name} is in HA maintenance mode",
+                     "disable with ha-manager crm-command node-maintenance disable when done")
+    if len(online) < len(pve.nodes) and len(online) == 0:
+        yield _f("critical", "cluster", "cluster", "no node is online")
+    if pve.ha is not None:
+        if not pve.ha.quorate:
+            yield _f("critical", "cluster", "ha", "HA manager has no quorum")
+        for svc in pve.ha.services:
+            if svc.state in BAD_HA_STATES:
+                yield _f("critical", "guests", svc.sid, f"HA service {svc.sid} is in state {svc.state} on {svc.node}",
+                         f"inspect the guest, then `ha-manager set {svc.sid} --state disabled` and re-enable")
+    ha_wanted = {s.sid: s.request_state for s in (pve.ha.services if pve.ha else ())}
+    for g in pve.guests:
+        sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
+        wanted = ha_wanted.get(sid)
+        if g.template:
+            continue
+        if wanted == "started" and g.status != "running":
+            yield _f("critical", "guests", f"{g.vmid}",
+                     f"{g.name} ({g.vmid}) should run but is {g.status} on {g.node}",
+                     "HA should restart it; check the HA log and the node")
+        if g.lock and g.lock not in ("migrate", "backup", "snapshot"):
+            yield _f("warning", "guests", f"{g.vmid}", f"{g.name} ({g.vmid}) is locked ({g.lock})",
+                     f"if nothing runs on it: qm unlock {g.vmid} / pct unlock {g.vmid}")
+
+
+# --------------------------------------------------------------------- Ceph
+
+
+def ceph_rules(ceph: CephState) -> Iterable[Finding]:
+    if ceph.health != "HEALTH_OK":
+        sev = "critical" if ceph.health == "HEALTH_ERR" else "warning"
+        yield _f(sev, "ceph", "ceph", f"Ceph is {ceph.health}", "see the checks below and `ceph health detail`")
+    for chk in ceph.checks:
+        sev = "critical" if chk.severity == "HEALTH_ERR" else "warning"
+        hint = "; ".join(chk.detail[:3]) if chk.detail else None
+        yield _f(sev, "ceph", chk.code, f"{chk.code}: {chk.summary}", hint)
+    for osd in ceph.osds:
+        where = f" on {osd.host}" if osd.host else ""
+        if not osd.up:
+            yield _f("critical" if not osd.in_ else "warning", "ceph", osd.name,
+                     f"{osd.name}{where} is down{'' if osd.in_ else ' and out'}",
+                     f"check the ceph-osd@{osd.id} service on {osd.host or 'its host'}")
+        elif not osd.in_:
+            yield _f("warning", "ceph", osd.name, f"{osd.name}{where} is out", f"ceph osd in {osd.id}")
+        if osd.utilization >= NEAR_FULL_PERCENT:
+            yield _f("warning", "ceph", osd.name, f"{osd.name}{where} is {osd.utilization:.0f}% full",
+                     "free space or add capacity before it reaches the full ratio")
+    bad = [(s, n) for s, n in ceph.pg_states if s != "active+clean"]
+    if bad and ceph.num_pgs:
+        worst = any(w in s for s, _ in bad for w in BAD_PG_WORDS)
+        text = ", ".join(f"{n} {s}" for s, n in sorted(bad, key=lambda x: -x[1])[:3])
+        yield _f("warning" if not any("down" in s or "incomplete" in s for s, _ in bad) else "critical",
+                 "ceph", "pgs", f"{ceph.num_pgs - ceph.clean_pgs}/{ceph.num_pgs} PGs not active+clean: {text}",
+                 "wait for recovery" if worst else None)
+    for flag in sorted(ceph.flags & {"noout", "norebalance", "norecover", "nobackfill", "noup", "nodown", "pause"}):
+        yield _f("warning", "ceph", f"flag {flag}", f"Ceph flag {flag} is set",
+                 f"left on after maintenance? `ceph osd unset {flag}`")
+    if ceph.mgr_active and not ceph.mgr_standbys:
+        yield _f("warning", "ceph", "mgr", f"no standby mgr (active: {ceph.mgr_active})",
+                 "a node reboot will leave Ceph without a manager")
+    if not ceph.mgr_available:
+        yield _f("critical", "ceph", "mgr", "no Ceph manager is available")
+    if ceph.mds:
+        active = [m for m in ceph.mds if "active" in m.state]
+        standby = [m for m in ceph.mds if "standby" in m.state]
+        if not active:
+            yield _f("critical", "ceph", "mds", "CephFS has no active MDS")
+        elif not standby:
+            yield _f("warning", "ceph", "mds", "CephFS has no standby MDS", "a node reboot will stall CephFS")
+    missing = [m for m in ceph.mons if m not in ceph.quorum]
+    if ceph.mons and missing:
+        yield _f("warning", "ceph", "mon", f"mon {', '.join(missing)} out of quorum "
+                 f"({len(ceph.quorum)}/{len(ceph.mons)} in)")
+
+
+# -------------------------------------------------------------------- Swarm
+
+
+def swarm_rules(swarm: SwarmState) -> Iterable[Finding]:
+    managers = [n for n in swarm.nodes if n.role == "manager"]
+    for n in swarm.nodes:
+        if n.state != "ready":
+            yield _f("critical" if n.role == "manager" else "warning", "swarm", n.hostname,
+                     f"swarm node {n.hostname} is {n.state}", "check the VM and dockerd on it")
+        if n.availability == "drain":
+            yield _f("warning", "swarm", n.hostname, f"swarm node {n.hostname} is drained",
+                     f"`docker node update --availability active {n.hostname}` when done")
+        elif n.availability == "pause":
+            yield _f("info", "swarm", n.hostname, f"swarm node {n.hostname} is paused")
+    reachable = [n for n in managers if n.state == "ready" and n.reachability != "unreachable"]
+    if managers and len(reachable) <= len(managers) // 2:
+        yield _f("critical", "swarm", "managers", f"only {len(reachable)}/{len(managers)} managers reachable: "
+                 "the swarm has lost its raft majority")
+    elif managers and len(reachable) - 1 <= len(managers) // 2 and len(managers) > 1:
+        yield _f("warning", "swarm", "managers",
+                 f"{len(reachable)}/{len(managers)} managers reachable: one more loss ends the majority")
+    for s in swarm.services:
+        state = s.update_state or ""
+        if state in ("paused", "rollback_paused"):
+            yield _f("critical", "swarm", s.name, f"service {s.name}: update {state.replace('_', ' ')}",
+                     s.update_message or f"`docker service rollback {s.name}`")
+        elif state == "rollback_completed":
+            yield _f("warning", "swarm", s.name, f"service {s.name} was rolled back",
+                     s.update_message or "the last update failed")
+        if s.replicas_desired and s.replicas_running == 0:
+            yield _f("critical", "swarm", s.name,
+                     f"service {s.name} has no running task (0/{s.replicas_desired})", "see its tasks and logs")
+        elif s.replicas_running < s.replicas_desired and state not in ("updating", "rollback_started"):
+            yield _f("warning", "swarm", s.name,
+                     f"service {s.name} is under-replicated ({s.replicas_running}/{s.replicas_desired})")
+
+
+# ------------------------------------------------------------------ Traefik
+
+
+def traefik_rules(tr: TraefikState) -> Iterable[Finding]:
+    for r in tr.routers:
+        if r.status == "disabled" or (r.errors and r.status != "enabled"):
+            yield _f("critical", "traefik", r.name, f"router {r.name} is {r.status}: {'; '.join(r.errors) or 'no reason given'}")
+        elif r.errors or r.status == "warning":
+            yield _f("warning", "traefik", r.name, f"router {r.name}: {'; '.join(r.errors) or r.status}")
+    for s in tr.services:
+        down = [srv.url for srv in s.servers if srv.status == "DOWN"]
+        if s.servers and len(down) == len(s.servers):
+            yield _f("critical", "traefik", s.name, f"service {s.name}: all {len(down)} servers DOWN",
+                     "check the backend (Swarm tasks) behind it")
+        elif down:
+            yield _f("warning", "traefik", s.name, f"service {s.name}: {len(down)}/{len(s.servers)} servers DOWN: "
+                     + ", ".join(down[:3]))
+        if s.errors:
+            yield _f("warning" if s.status != "disabled" else "critical", "traefik", s.name,
+                     f"service {s.name}: {'; '.join(s.errors)}")
+
+
+# --------------------------------------------------------------------- VRRP
+
+
+def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
+    by_instance: dict[str, list[tuple[str, str]]] = {}
+    for fw in vrrp.firewalls:
+        if not fw.answering:
+            yield _f("critical", "vrrp", fw.name, f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
+                     "check keepalived and SSH on the firewall; its last state is unknown")
+            continue
+        for inst in fw.instances:
+            by_instance.setdefault(inst.name, []).append((fw.name, inst.state))
+            if inst.state == "FAULT":
+                yield _f("critical", "vrrp", fw.name, f"{fw.name} {inst.name} is in FAULT",
+                         "a tracked interface or script failed")
+    for iname, states in sorted(by_instance.items()):
+        masters = [fw for fw, st in states if st == "MASTER"]
+        if len(masters) > 1:
+            yield _f("critical", "vrrp", iname, f"SPLIT BRAIN on {iname}: {' and '.join(masters)} are both MASTER",
+                     "the firewalls cannot hear each other's adverts: check the link between them")
+        elif not masters:
+            yield _f("critical", "vrrp", iname, f"no MASTER for {iname}: nobody holds the virtual IP")
+        elif vrrp.preferred_master and masters[0] != vrrp.preferred_master:
+            yield _f("warning", "vrrp", iname,
+                     f"{iname} MASTER is {masters[0]}, not the preferred {vrrp.preferred_master}",
+                     "fail back on purpose once the preferred firewall is healthy")
+        elif len(states) == 1 and len(vrrp.firewalls) > 1:
+            yield _f("warning", "vrrp", iname, f"{iname} has no healthy BACKUP", "the VIP has no failover")
+
+
+# -------------------------------------------------------------------- driver
+
+RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
+    "proxmox": cluster_rules,  # type: ignore[dict-item]
+    "ceph": ceph_rules,  # type: ignore[dict-item]
+    "swarm": swarm_rules,  # type: ignore[dict-item]
+    "traefik": traefik_rules,  # type: ignore[dict-item]
+    "vrrp": vrrp_rules,  # type: ignore[dict-item]
+}
+
+
+def source_findings(snap: Snapshot, now: float) -> Iterable[Finding]:
+    layer = LAYER_OF_SOURCE.get(snap.source, snap.source)
+    if not snap.configured:
+        yield _f("info", layer, snap.source, f"{snap.source}: not configured")
+        return
+    if snap.error and snap.data is None:
+        yield _f("unknown", layer, snap.source, f"{snap.source} unreachable: {snap.error}",
+                 "no data has been read from it yet")
+    elif snap.error:
+        age = snap.age(now)
+        yield _f("warning", layer, snap.source,
+                 f"{snap.source} stale ({age:.0f} s old): {snap.error}" if age is not None else snap.error,
+                 "showing the last good data")
+    elif snap.is_stale(now):
+        yield _f("warning", layer, snap.source, f"{snap.source} data is {snap.age(now):.0f} s old")
+
+
+def evaluate(snapshots: dict[str, Snapshot], now: float) -> list[Finding]:
+    findings: list[Finding] = []
+    for name, snap in snapshots.items():
+        findings.extend(source_findings(snap, now))
+        rule = RULES.get(name)
+        if rule is not None and snap.data is not None:
+            findings.extend(rule(snap.data))
+    findings.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.layer, f.subject))
+    return findings
+
+
+def overall(findings: list[Finding]) -> str:
+    """ok | warning | critical | unknown — the worst finding that is not info."""
+    sevs = {f.severity for f in findings}
+    if "critical" in sevs:
+        return "critical"
+    if "unknown" in sevs:
+        return "unknown"
+    if "warning" in sevs:
+        return "warning"
+    return "ok"

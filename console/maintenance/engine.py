@@ -1,0 +1,246 @@
+"""The maintenance engine: runs steps in order, stops at the first failure,
+rolls back in reverse, and journals every transition so a run survives the
+console dying.
+
+A step is any object with:
+    id: str, title: str, phase: str, skippable: bool
+    async check(ctx) -> str | None      read-only; a reason when it must not run
+    async apply(ctx) -> dict            idempotent; waits for its condition; returns undo data
+    async undo(ctx, data: dict) -> None idempotent; safe on partially applied state
+No Textual here: the wizard screen and the headless CLI both render Events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+from console.errors import ConsoleError
+from console.maintenance.journal import Journal
+
+log = logging.getLogger(__name__)
+
+PHASES = ("preflight", "drain", "upgrade", "verify", "rejoin")
+
+
+class Step(Protocol):
+    id: str
+    title: str
+    phase: str
+    skippable: bool
+
+    async def check(self, ctx: "StepContext") -> str | None: ...
+    async def apply(self, ctx: "StepContext") -> dict: ...
+    async def undo(self, ctx: "StepContext", data: dict) -> None: ...
+
+
+class StepFailed(ConsoleError):
+    """Raised by a step's check/apply/undo with the reason the operator sees."""
+
+    def __init__(self, step: str, message: str, hint: str | None = None):
+        super().__init__(step, message, hint)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # run-started | step-started | progress | step-done | step-failed | waiting | undo-started | undo-done | undo-failed | run-ended
+    node: str
+    step: str | None = None
+    title: str | None = None
+    text: str | None = None
+    state: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class StepContext:
+    """What steps get: the node, the shared facts of the run, and a way to speak."""
+
+    node: str
+    services: Any  # the live sources/actions the steps drive (console.maintenance.steps decides)
+    facts: dict[str, Any] = field(default_factory=dict)  # recorded by steps, journaled, survives resume
+    emit: Callable[[Event], None] = lambda e: None
+    step_id: str | None = None
+
+    def progress(self, text: str) -> None:
+        self.emit(Event("progress", self.node, self.step_id, text=text))
+
+
+class Engine:
+    """Runs the steps of one node. States: new, running, failed, done, rolling_back,
+    rolled_back, rollback_failed, aborted."""
+
+    def __init__(self, node: str, steps: Sequence[Step], ctx: StepContext, journal: Journal,
+                 on_event: Callable[[Event], None] | None = None):
+        self.node = node
+        self.steps = list(steps)
+        self.ctx = ctx
+        self.journal = journal
+        self.on_event = on_event or (lambda e: None)
+        ctx.emit = self._emit
+        self.position = 0  # index of the next step to apply
+        self.applied: list[tuple[str, dict]] = []  # (step id, undo data) in apply order
+        self.in_flight: str | None = None  # a step whose apply started but did not finish
+        self.state = "new"
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------ events
+    def _emit(self, event: Event) -> None:
+        if event.kind == "progress":
+            log.debug("%s %s: %s", event.node, event.step, event.text)
+        try:
+            self.on_event(event)
+        except Exception:  # noqa: BLE001 - a renderer must not break the run
+            log.exception("event handler failed")
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.journal.append("state", node=self.node, state=state)
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    @property
+    def failed_step(self) -> Step | None:
+        return self.steps[self.position] if self.state == "failed" and self.position < len(self.steps) else None
+
+    def choices(self) -> tuple[str, ...]:
+        if self.state != "failed":
+            return ()
+        step = self.failed_step
+        return ("retry", "rollback", "skip") if step is not None and step.skippable else ("retry", "rollback")
+
+    # ------------------------------------------------------------ forward
+    async def run(self) -> str:
+        """Apply steps from the current position until done or the first failure."""
+        if self.state in ("done", "rolled_back", "rolling_back"):
+            return self.state
+        self._set_state("running")
+        self._emit(Event("run-started", self.node, state="running"))
+        while self.position < len(self.steps):
+            step = self.steps[self.position]
+            if not await self._apply(step):
+                self._set_state("failed")
+                self._emit(Event("waiting", self.node, step.id, step.title, self.last_error, "failed", self.choices()))
+                return self.state
+            self.position += 1
+        self._set_state("done")
+        self.journal.append("node-done", node=self.node)
+        self._emit(Event("run-ended", self.node, state="done"))
+        return self.state
+
+    async def _apply(self, step: Step) -> bool:
+        self.ctx.step_id = step.id
+        self._emit(Event("step-started", self.node, step.id, step.title))
+        try:
+            reason = await step.check(self.ctx)
+            if reason:
+                raise StepFailed(step.id, reason)
+            self.journal.append("apply-start", node=self.node, step=step.id, facts=self.ctx.facts)
+            self.in_flight = step.id
+            undo = await step.apply(self.ctx) or {}
+            self.journal.append("apply-done", node=self.node, step=step.id, undo=undo, facts=self.ctx.facts)
+            self.in_flight = None
+            self.applied.append((step.id, undo))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure stops the run safely
+            self.last_error = str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}"
+            self.journal.append("apply-failed", node=self.node, step=step.id, error=self.last_error, facts=self.ctx.facts)
+            self._emit(Event("step-failed", self.node, step.id, step.title, self.last_error))
+            return False
+        self._emit(Event("step-done", self.node, step.id, step.title))
+        return True
+
+    async def retry(self) -> str:
+        if self.state != "failed":
+            raise ConsoleError("maintenance", f"nothing to retry (state {self.state})")
+        return await self.run()
+
+    async def skip(self) -> str:
+        step = self.failed_step
+        if step is None or not step.skippable:
+            raise ConsoleError("maintenance", "this step cannot be skipped safely")
+        self.journal.append("skipped", node=self.node, step=step.id)
+        self.in_flight = None
+        self.position += 1
+        return await self.run()
+
+    # ------------------------------------------------------------ backward
+    async def rollback(self) -> str:
+        """Undo every applied step (and a step caught mid-apply) in reverse order."""
+        failed = self.steps[self.position] if self.state == "failed" and self.position < len(self.steps) else None
+        self._set_state("rolling_back")
+        todo = list(self.applied)
+        if self.in_flight and self.in_flight not in {s for s, _ in todo}:
+            todo.append((self.in_flight, {"partial": True}))
+        if failed is not None and failed.id not in {s for s, _ in todo}:
+            todo.append((failed.id, {"partial": True}))  # undo is idempotent: safe if nothing happened
+        for step_id, data in reversed(todo):
+            step = self.step(step_id)
+            self.ctx.step_id = step_id
+            self._emit(Event("undo-started", self.node, step_id, step.title))
+            self.journal.append("undo-start", node=self.node, step=step_id)
+            try:
+                await step.undo(self.ctx, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                self.last_error = str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}"
+                self.journal.append("undo-failed", node=self.node, step=step_id, error=self.last_error)
+                self._emit(Event("undo-failed", self.node, step_id, step.title, self.last_error))
+                self._set_state("rollback_failed")
+                return self.state
+            self.journal.append("undo-done", node=self.node, step=step_id)
+            self.applied = [(s, d) for s, d in self.applied if s != step_id]
+            if self.in_flight == step_id:
+                self.in_flight = None
+            self._emit(Event("undo-done", self.node, step_id, step.title))
+        self.position = 0
+        self._set_state("rolled_back")
+        self._emit(Event("run-ended", self.node, state="rolled_back"))
+        return self.state
+
+    # ------------------------------------------------------------ resume
+    def replay(self, records: list[dict[str, Any]]) -> None:
+        """Rebuild position/applied/in_flight/facts from this node's journal records."""
+        ids = [s.id for s in self.steps]
+        for r in records:
+            if r.get("node") != self.node:
+                continue
+            ev = r["event"]
+            if "facts" in r:
+                self.ctx.facts.update(r["facts"])
+            if ev == "apply-start":
+                self.in_flight = r["step"]
+                self.position = ids.index(r["step"])
+            elif ev == "apply-done":
+                self.in_flight = None
+                self.applied = [(s, d) for s, d in self.applied if s != r["step"]] + [(r["step"], r.get("undo") or {})]
+                self.position = ids.index(r["step"]) + 1
+            elif ev == "apply-failed":
+                self.in_flight = r["step"]
+                self.position = ids.index(r["step"])
+                self.last_error = r.get("error")
+            elif ev == "skipped":
+                self.in_flight = None
+                self.position = ids.index(r["step"]) + 1
+            elif ev == "undo-done":
+                self.applied = [(s, d) for s, d in self.applied if s != r["step"]]
+                if self.in_flight == r["step"]:
+                    self.in_flight = None
+            elif ev == "state":
+                self.state = r["state"]
+        if self.state in ("running", "rolling_back"):
+            self.state = "interrupted"
+        if self.state == "rolled_back":
+            self.position = 0
+
+    @property
+    def interrupted(self) -> bool:
+        return self.state in ("interrupted", "failed", "rollback_failed")

@@ -1,0 +1,183 @@
+"""Append-only JSON-lines journal of a maintenance run, and the cluster lock.
+
+Every transition is written and fsynced before and after the remote call it
+describes, so a run interrupted by a dropped SSH session or a killed console
+can be resumed or rolled back at the next start. Nothing secret is written:
+records hold step ids, node names, versions and undo data only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from console.errors import ConsoleError
+
+SECRET_KEYS = ("token_secret", "secret", "password", "auth_data", "authorization")
+SECRET_PATTERN = re.compile(r"(PVEAPIToken=[^=\s]+=)\S+|((?:password|secret|auth_data)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+", re.I)
+
+
+def state_dir() -> Path:
+    override = os.environ.get("LABCONSOLE_STATE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_state_path("labconsole"))
+
+
+def journal_dir(cluster: str) -> Path:
+    d = state_dir() / "journal" / cluster
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def scrub(value: Any) -> Any:
+    """Drop secret-named keys and redact secret-looking text, recursively."""
+    if isinstance(value, dict):
+        return {k: ("<redacted>" if k.lower() in SECRET_KEYS else scrub(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    if isinstance(value, str):
+        return SECRET_PATTERN.sub(lambda m: (m.group(1) or m.group(2)) + "<redacted>", value)
+    return value
+
+
+class Journal:
+    """One run's journal file: <state>/journal/<cluster>/<run-id>.jsonl"""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, cluster: str, kind: str, nodes: list[str]) -> "Journal":
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        j = cls(journal_dir(cluster) / f"{run_id}.jsonl")
+        j.append("run-start", cluster=cluster, kind=kind, nodes=nodes, run=run_id)
+        return j
+
+    @property
+    def run_id(self) -> str:
+        return self.path.stem
+
+    def append(self, event: str, **fields: Any) -> dict[str, Any]:
+        record = scrub({"t": round(time.time(), 3), "event": event, **fields})
+        line = json.dumps(record, sort_keys=True, default=str) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return record
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                # a torn last line from a crash mid-write: everything before it stands
+                if n == len(text.splitlines()):
+                    return
+                raise ConsoleError(f"journal {self.path}", f"line {n} is not valid JSON") from None
+
+    def header(self) -> dict[str, Any]:
+        for r in self.records():
+            if r["event"] == "run-start":
+                return r
+        raise ConsoleError(f"journal {self.path}", "has no run-start record")
+
+    def finished(self) -> bool:
+        return any(r["event"] == "run-end" for r in self.records())
+
+    def last_state(self) -> str | None:
+        state = None
+        for r in self.records():
+            if r["event"] in ("run-end", "state"):
+                state = r.get("state")
+        return state
+
+
+def unfinished_runs(cluster: str) -> list[Journal]:
+    """Journals of this cluster with no run-end record, oldest first."""
+    runs = [Journal(p) for p in sorted(journal_dir(cluster).glob("*.jsonl"))]
+    return [j for j in runs if not j.finished()]
+
+
+def latest_run(cluster: str) -> Journal | None:
+    runs = sorted(journal_dir(cluster).glob("*.jsonl"))
+    return Journal(runs[-1]) if runs else None
+
+
+@dataclass
+class LockHolder:
+    pid: int
+    host: str
+    since: float
+    run: str | None
+
+
+class ClusterLock:
+    """One maintenance run per cluster at a time.
+
+    An flock on <state>/locks/<cluster>.lock: the kernel drops it when the
+    holding process dies, however it dies, so a crashed console can never
+    leave it stuck. The file's content only says who holds it.
+    """
+
+    def __init__(self, cluster: str):
+        d = state_dir() / "locks"
+        d.mkdir(parents=True, exist_ok=True)
+        self.cluster = cluster
+        self.path = d / f"{cluster}.lock"
+        self._fd: int | None = None
+
+    def holder(self) -> LockHolder | None:
+        try:
+            data = json.loads(self.path.read_text() or "null")
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        return LockHolder(**data) if data else None
+
+    def acquire(self, run: str | None = None) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            h = self.holder()
+            who = f"pid {h.pid} on {h.host} since {time.strftime('%H:%M:%S', time.localtime(h.since))}" if h else "another console"
+            raise ConsoleError(f"maintenance on {self.cluster}", f"already running ({who})",
+                               "wait for it to finish, or stop that console") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "run": run}).encode())
+        os.fsync(fd)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "ClusterLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

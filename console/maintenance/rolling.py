@@ -1,0 +1,120 @@
+"""A maintenance run over one node or many (rolling upgrade), resumable from its journal.
+
+Nodes go one after another; preflight is part of every node's steps, so it
+is re-run before each node; the whole run stops at the first node that fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from console.errors import ConsoleError
+from console.maintenance.engine import Engine, Event, Step, StepContext
+from console.maintenance.journal import ClusterLock, Journal
+
+StepsFactory = Callable[[str], Sequence[Step]]
+
+
+class MaintenanceRun:
+    def __init__(self, cluster: str, nodes: list[str], steps_for: StepsFactory, services: Any,
+                 journal: Journal, on_event: Callable[[Event], None] | None = None):
+        if not nodes:
+            raise ConsoleError("maintenance", "no node to maintain")
+        self.cluster = cluster
+        self.nodes = nodes
+        self.steps_for = steps_for
+        self.services = services
+        self.journal = journal
+        self.on_event = on_event or (lambda e: None)
+        self.done_nodes: list[str] = []
+        self.engine: Engine | None = None
+
+    @classmethod
+    def start(cls, cluster: str, nodes: list[str], steps_for: StepsFactory, services: Any,
+              on_event: Callable[[Event], None] | None = None, kind: str = "node") -> "MaintenanceRun":
+        journal = Journal.create(cluster, kind, nodes)
+        return cls(cluster, nodes, steps_for, services, journal, on_event)
+
+    @classmethod
+    def resume(cls, journal: Journal, steps_for: StepsFactory, services: Any,
+               on_event: Callable[[Event], None] | None = None) -> "MaintenanceRun":
+        head = journal.header()
+        run = cls(head["cluster"], list(head["nodes"]), steps_for, services, journal, on_event)
+        records = list(journal.records())
+        run.done_nodes = [r["node"] for r in records if r["event"] == "node-done"]
+        current = run._next_node()
+        if current is not None:
+            run.engine = run._engine_for(current)
+            run.engine.replay(records)
+        journal.append("resumed")
+        return run
+
+    def _next_node(self) -> str | None:
+        for n in self.nodes:
+            if n not in self.done_nodes:
+                return n
+        return None
+
+    def _engine_for(self, node: str) -> Engine:
+        ctx = StepContext(node, self.services)
+        return Engine(node, self.steps_for(node), ctx, self.journal, self.on_event)
+
+    @property
+    def state(self) -> str:
+        if self.engine is None:
+            return "done" if self._next_node() is None else "new"
+        return self.engine.state
+
+    async def run(self) -> str:
+        """Run (or continue) node after node; stop at the first node that does not finish."""
+        while True:
+            node = self._next_node()
+            if node is None:
+                self.finish("done")
+                return "done"
+            if self.engine is None or self.engine.node != node:
+                self.engine = self._engine_for(node)
+            state = await self.engine.run()
+            if state != "done":
+                return state
+            self.done_nodes.append(node)
+            self.engine = None
+
+    async def retry(self) -> str:
+        if self.engine is None:
+            return await self.run()
+        state = await self.engine.retry()
+        return state if state != "done" else await self._continue()
+
+    async def skip(self) -> str:
+        if self.engine is None:
+            raise ConsoleError("maintenance", "nothing to skip")
+        state = await self.engine.skip()
+        return state if state != "done" else await self._continue()
+
+    async def _continue(self) -> str:
+        assert self.engine is not None
+        self.done_nodes.append(self.engine.node)
+        self.engine = None
+        return await self.run()
+
+    async def rollback(self) -> str:
+        """Roll back the current (failed or interrupted) node. Finished nodes stay upgraded."""
+        if self.engine is None:
+            raise ConsoleError("maintenance", "no node in progress to roll back")
+        state = await self.engine.rollback()
+        if state == "rolled_back":
+            self.finish("rolled_back")
+        return state
+
+    def abort(self) -> None:
+        """Stop here, leaving the journal open for resume or rollback later."""
+        self.journal.append("aborted", node=self.engine.node if self.engine else None)
+
+    def finish(self, state: str) -> None:
+        self.journal.append("run-end", state=state, done=self.done_nodes)
+
+
+def locked(cluster: str) -> ClusterLock:
+    """The lock every maintenance run must hold (one run per cluster)."""
+    return ClusterLock(cluster)
