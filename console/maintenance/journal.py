@@ -164,9 +164,17 @@ class ClusterLock:
             raise ConsoleError(f"maintenance on {self.cluster}", f"already running ({who})",
                                "wait for it to finish, or stop that console") from None
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "run": run}).encode())
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "run": run}).encode(), 0)
         os.fsync(fd)
         self._fd = fd
+
+    def note(self, run: str) -> None:
+        """Record which run holds the lock (the lock itself stays held)."""
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                            "since": time.time(), "run": run}).encode(), 0)
+            os.fsync(self._fd)
 
     def release(self) -> None:
         if self._fd is not None:

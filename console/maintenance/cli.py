@@ -1,0 +1,209 @@
+"""`labconsole maintenance plan|run|resume|rollback|status`: the engine without a UI.
+
+Exit codes: 0 success; 1 stopped and safe (nothing changed, or rolled back, or
+stopped with the node drained and every guest running elsewhere: resume or
+roll back later); 2 needs attention (a rollback failed, or the run is in an
+unknown state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import TextIO
+
+from console.config_model import ClusterConfig, Config
+from console.errors import ConsoleError
+from console.maintenance.engine import Event
+from console.maintenance.journal import ClusterLock, latest_run, unfinished_runs
+from console.maintenance.rolling import MaintenanceRun
+from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
+from console.maintenance.services import MaintenanceServices
+
+EXIT_OK, EXIT_SAFE, EXIT_ATTENTION = 0, 1, 2
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="maint_cmd", required=True, metavar="plan|run|resume|rollback|status")
+    plan = sub.add_parser("plan", help="show the plan for a node; changes nothing")
+    plan.add_argument("node")
+    run = sub.add_parser("run", help="maintain one node, or all nodes one after another")
+    run.add_argument("node", nargs="?")
+    run.add_argument("--all", action="store_true", help="rolling upgrade of every node that has updates")
+    run.add_argument("--order", help="comma-separated node order for --all")
+    run.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    run.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
+                     help="stop (default: node stays drained, resume or roll back later) or roll back at once")
+    res = sub.add_parser("resume", help="continue an interrupted or stopped run")
+    res.add_argument("--on-failure", choices=("stop", "rollback"), default="stop")
+    sub.add_parser("rollback", help="roll back the node of an interrupted or stopped run")
+    sub.add_parser("status", help="the state of the latest run")
+
+
+class Printer:
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.t0 = time.monotonic()
+
+    def __call__(self, e: Event) -> None:
+        ts = f"{time.monotonic() - self.t0:7.1f}s"
+        text = {
+            "step-started": f"▶ {e.step} {e.title}",
+            "progress": f"    {e.text}",
+            "step-done": f"✔ {e.step} done",
+            "step-failed": f"✖ {e.step} FAILED: {e.text}",
+            "waiting": f"  stopped at {e.step}; choices: {', '.join(e.choices)}",
+            "undo-started": f"↶ undo {e.step} {e.title}",
+            "undo-done": f"✔ undo {e.step} done",
+            "undo-failed": f"✖ undo {e.step} FAILED: {e.text}",
+            "run-ended": f"■ {e.node}: {e.state}",
+            "run-started": f"● {e.node}: maintenance",
+        }.get(e.kind)
+        if text:
+            print(f"{ts} [{e.node}] {text}", file=self.out, flush=True)
+
+
+def _exit_for(state: str) -> int:
+    if state == "done":
+        return EXIT_OK
+    if state in ("rolled_back", "failed", "interrupted"):
+        return EXIT_SAFE
+    return EXIT_ATTENTION
+
+
+async def _with_sources(cluster: ClusterConfig, fn, writable: bool = True):
+    from console.sources import build_sources
+
+    sources = build_sources(cluster)
+    try:
+        svc = MaintenanceServices(cluster, sources, writable=writable)
+        return await fn(svc)
+    finally:
+        await sources.close()
+
+
+async def _plan(cluster: ClusterConfig, node: str, out: TextIO) -> int:
+    async def go(svc):
+        plan = await build_plan(svc, node)
+        print(plan.text(), file=out)
+        return EXIT_OK if plan.ok else EXIT_SAFE
+
+    return await _with_sources(cluster, go, writable=False)
+
+
+async def _drive(run: MaintenanceRun, on_failure: str, resume: bool = False) -> str:
+    state = await (run.retry() if resume and run.engine is not None else run.run())
+    if state == "failed" and (on_failure == "rollback" or _failed_in_preflight(run)):
+        state = await run.rollback()
+    return state
+
+
+def _failed_in_preflight(run: MaintenanceRun) -> bool:
+    eng = run.engine
+    return eng is not None and eng.failed_step is not None and eng.failed_step.phase == "preflight" and not [
+        s for s, _ in eng.applied if eng.step(s).phase != "preflight"]
+
+
+async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
+    printer = Printer(out)
+
+    async def go(svc):
+        pve = await svc.pve()
+        if args.all:
+            order = [n.strip() for n in args.order.split(",")] if args.order else None
+            nodes = rolling_order(pve, order)
+            if not nodes:
+                print("no node has pending updates", file=out)
+                return EXIT_OK
+        elif args.node:
+            nodes = [args.node]
+            if args.node not in {n.name for n in pve.nodes}:
+                raise ConsoleError("maintenance", f"no node named {args.node}")
+        else:
+            raise ConsoleError("maintenance", "name a node, or --all")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise ConsoleError("maintenance", "refusing to run without confirmation", "pass --yes")
+            answer = input(f"Maintain {', '.join(nodes)} on {cluster.name}? Type the node name(s) to confirm: ")
+            if answer.strip() != ",".join(nodes) and answer.strip() != " ".join(nodes):
+                print("not confirmed; nothing done", file=out)
+                return EXIT_SAFE
+        lock = ClusterLock(cluster.name)
+        lock.acquire()
+        try:
+            run = MaintenanceRun.start(cluster.name, nodes, steps_for, svc, printer, "rolling" if args.all else "node")
+            lock.note(run.journal.run_id)
+            state = await _drive(run, args.on_failure)
+            print(f"maintenance {state}: done {', '.join(run.done_nodes) or 'none'}", file=out)
+            return _exit_for(state)
+        finally:
+            lock.release()
+
+    return await _with_sources(cluster, go)
+
+
+async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str, out: TextIO) -> int:
+    runs = unfinished_runs(cluster.name)
+    if not runs:
+        print("no unfinished maintenance run", file=out)
+        return EXIT_OK
+    journal = runs[-1]
+    printer = Printer(out)
+
+    async def go(svc):
+        lock = ClusterLock(cluster.name)
+        lock.acquire(journal.run_id)
+        try:
+            run = MaintenanceRun.resume(journal, steps_for, svc, printer)
+            if run.engine is not None:
+                restore_plan(svc, run.engine.node, run.engine.ctx.facts)
+            print(f"{what} run {journal.run_id}: node {run.engine.node if run.engine else '-'} "
+                  f"state {run.state}", file=out)
+            if what == "rollback":
+                state = await run.rollback() if run.engine else "done"
+            else:
+                state = await _drive(run, on_failure, resume=True)
+            return _exit_for(state)
+        finally:
+            lock.release()
+
+    return await _with_sources(cluster, go)
+
+
+def status(cluster: ClusterConfig, out: TextIO) -> int:
+    j = latest_run(cluster.name)
+    if j is None:
+        print("no maintenance run recorded", file=out)
+        return EXIT_OK
+    head = j.header()
+    recs = list(j.records())
+    done = [r["node"] for r in recs if r["event"] == "node-done"]
+    last = next((r for r in reversed(recs) if r["event"] in ("apply-start", "apply-done", "apply-failed",
+                                                             "undo-start", "undo-done", "undo-failed")), None)
+    state = j.last_state() or "new"
+    print(f"run {j.run_id} ({head.get('kind')}) nodes {', '.join(head['nodes'])}: {state}"
+          f"{' (finished)' if j.finished() else ' (unfinished: resume or rollback)'}", file=out)
+    print(f"  nodes done: {', '.join(done) or 'none'}", file=out)
+    if last:
+        print(f"  last: {last['event']} {last.get('step')} on {last.get('node')}"
+              + (f": {last['error']}" if last.get("error") else ""), file=out)
+    holder = ClusterLock(cluster.name).holder()
+    if holder:
+        print(f"  lock held by pid {holder.pid} on {holder.host}", file=out)
+    return EXIT_OK if j.finished() and state == "done" else (EXIT_SAFE if state in ("rolled_back", "failed", "interrupted", "done") else EXIT_ATTENTION)
+
+
+def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    cluster = config.cluster(getattr(args, "cluster", None))
+    if args.maint_cmd == "status":
+        return status(cluster, out)
+    if args.maint_cmd == "plan":
+        return asyncio.run(_plan(cluster, args.node, out))
+    if args.maint_cmd == "run":
+        return asyncio.run(_run(cluster, args, out))
+    if args.maint_cmd in ("resume", "rollback"):
+        return asyncio.run(_resume_or_rollback(cluster, args.maint_cmd, getattr(args, "on_failure", "stop"), out))
+    raise ConsoleError("maintenance", f"unknown command {args.maint_cmd}")

@@ -1,0 +1,230 @@
+"""The plan for one node, from the current snapshots: what moves where, what
+stops, what Ceph loses, readable as text before anything runs. Pure: the
+async facts (migrate preconditions, ok-to-stop answers) come in as arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from console.config_model import ClusterConfig
+from console.model import CephState, Guest, ProxmoxState, SwarmState, VrrpState
+
+LXC_RESTART_DOWNTIME_S = 15  # shutdown + move + start of a small container
+
+
+@dataclass(frozen=True)
+class GuestMove:
+    vmid: int
+    name: str
+    type: str  # qemu | lxc
+    source: str
+    target: str | None  # None: it stays
+    method: str  # "ha" (HA maintenance moves it) | "live" | "restart" | "stays"
+    maxmem: int
+    downtime_s: int = 0
+    note: str = ""
+
+    @property
+    def kind_word(self) -> str:
+        return "VM" if self.type == "qemu" else "CT"
+
+
+@dataclass
+class Plan:
+    node: str
+    moves: list[GuestMove] = field(default_factory=list)
+    swarm_node: str | None = None  # swarm node hostname running on this node
+    swarm_drain: bool = False
+    firewall: str | None = None  # firewall VM on this node
+    vip_move: bool = False  # it is the MASTER: move the VIP first
+    peer_firewall: str | None = None
+    osds: list[int] = field(default_factory=list)
+    mons: list[str] = field(default_factory=list)
+    mds: list[str] = field(default_factory=list)
+    mgrs: list[str] = field(default_factory=list)
+    ceph_can_spare: bool | None = None  # None: not asked yet
+    ceph_reasons: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # things that block the plan
+    pending_updates: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Plan":
+        fields = {k: v for k, v in d.items() if k != "moves"}
+        return cls(moves=[GuestMove(**m) for m in d.get("moves", [])], **fields)
+
+    def text(self) -> str:
+        gib = 1024**3
+        lines = [f"Maintenance plan for {self.node}"
+                 + (f" ({self.pending_updates} pending updates)" if self.pending_updates is not None else "")]
+        lines.append("Guests:")
+        if not self.moves:
+            lines.append("  none running on this node")
+        for m in self.moves:
+            what = f"  {m.kind_word} {m.vmid} {m.name} ({m.maxmem / gib:.1f} GiB)"
+            if m.method == "ha":
+                how = f"HA maintenance moves it to {m.target}" + (" (restart, ~%d s down)" % m.downtime_s if m.type == "lxc" else " (live)")
+            elif m.method == "live":
+                how = f"live-migrate to {m.target} (no downtime)"
+            elif m.method == "restart":
+                how = f"restart-migrate to {m.target} (~{m.downtime_s} s down)"
+            else:
+                how = f"stays: {m.note}"
+            lines.append(f"{what}: {how}")
+        if self.firewall:
+            lines.append(f"Firewall: {self.firewall} runs here"
+                         + (f"; it is MASTER: the VIP moves to {self.peer_firewall} first" if self.vip_move else " (BACKUP)"))
+        if self.swarm_node:
+            lines.append(f"Swarm: {self.swarm_node} runs here; "
+                         + ("it will stop: drain it first" if self.swarm_drain else "it live-migrates, no drain needed"))
+        daemons = [f"osd.{i}" for i in self.osds] + [f"mon.{m}" for m in self.mons] + \
+                  [f"mds.{m}" for m in self.mds] + [f"mgr.{m}" for m in self.mgrs]
+        if daemons:
+            spare = {None: "not checked yet", True: "Ceph can spare them", False: "Ceph can NOT spare them"}
+            lines.append(f"Ceph daemons stopping: {', '.join(daemons)} — {spare[self.ceph_can_spare]}")
+            lines.extend(f"  - {r}" for r in self.ceph_reasons)
+        lines.append("Steps: preflight -> move VIP -> drain Swarm -> HA maintenance -> migrate the rest -> "
+                     "noout -> upgrade -> reboot -> verify -> unset noout -> bring guests back -> activate")
+        if self.problems:
+            lines.append("BLOCKED:")
+            lines.extend(f"  ✖ {p}" for p in self.problems)
+        return "\n".join(lines)
+
+
+def _version_key(v: str | None) -> tuple:
+    parts = []
+    for p in (v or "0").replace("-", ".").split("."):
+        parts.append(int(p) if p.isdigit() else 0)
+    return tuple(parts)
+
+
+def place_guests(guests: list[Guest], targets: dict[str, int]) -> dict[int, str | None]:
+    """Biggest guest first onto the target with the most free memory (P3: nothing
+    in Proxmox checks this for us). Returns vmid -> target (None: does not fit)."""
+    free = dict(targets)
+    placed: dict[int, str | None] = {}
+    for g in sorted(guests, key=lambda g: -g.maxmem):
+        best = max(free, key=lambda n: free[n], default=None)
+        if best is None or free[best] < g.maxmem:
+            placed[g.vmid] = None
+            continue
+        free[best] -= g.maxmem
+        placed[g.vmid] = best
+    return placed
+
+
+def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephState | None = None,
+              swarm: SwarmState | None = None, vrrp: VrrpState | None = None,
+              local_resources: dict[int, list[str]] | None = None,
+              ceph_ok_to_stop: tuple[bool, list[str]] | None = None) -> Plan:
+    plan = Plan(node)
+    me = next((n for n in pve.nodes if n.name == node), None)
+    if me is None:
+        plan.problems.append(f"no node named {node} (known: {', '.join(n.name for n in pve.nodes)})")
+        return plan
+    plan.pending_updates = me.pending_updates
+    local_resources = local_resources or {}
+    others = [n for n in pve.nodes if n.name != node and n.status == "online"
+              and _version_key(n.pve_version) >= _version_key(me.pve_version)]
+    if not others:
+        plan.problems.append("no other online node with the same or a newer PVE version to take the guests")
+    ha_sids = {s.sid for s in (pve.ha.services if pve.ha else ())}
+    running = [g for g in pve.guests if g.node == node and g.status == "running" and not g.template]
+    movable = [g for g in running if not local_resources.get(g.vmid)]
+    # memory the guests use now on each target, plus what we put there
+    targets = {n.name: max(0, n.maxmem - n.mem) for n in others}
+    placed = place_guests(movable, targets)
+    for g in running:
+        sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
+        is_ha = sid in ha_sids or g.ha_state is not None
+        lr = local_resources.get(g.vmid)
+        if lr:
+            plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, None, "stays", g.maxmem,
+                                        note=f"local resources ({', '.join(lr)}): it will be shut down for the "
+                                             "reboot and started again after"))
+            continue
+        target = placed.get(g.vmid)
+        if target is None:
+            plan.problems.append(f"{g.name} ({g.vmid}, {g.maxmem / 1024**3:.1f} GiB) does not fit in the free memory "
+                                 "of the other nodes")
+            continue
+        if g.lock:
+            plan.problems.append(f"{g.name} ({g.vmid}) is locked ({g.lock})")
+        method = "ha" if is_ha else ("live" if g.type == "qemu" else "restart")
+        downtime = LXC_RESTART_DOWNTIME_S if g.type == "lxc" else 0
+        plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, target, method, g.maxmem, downtime))
+    _plan_firewall(plan, cluster, pve, vrrp)
+    _plan_swarm(plan, cluster, pve, swarm)
+    _plan_ceph(plan, ceph, ceph_ok_to_stop)
+    return plan
+
+
+def _plan_firewall(plan: Plan, cluster: ClusterConfig, pve: ProxmoxState, vrrp: VrrpState | None) -> None:
+    if cluster.vrrp is None:
+        return
+    by_vmid = {g.vmid: g for g in pve.guests}
+    for fw in cluster.vrrp.firewalls:
+        g = by_vmid.get(fw.vmid) if fw.vmid is not None else None
+        if g is None or g.node != plan.node:
+            continue
+        plan.firewall = fw.name
+        peers = [f.name for f in cluster.vrrp.firewalls if f.name != fw.name]
+        plan.peer_firewall = peers[0] if peers else None
+        if vrrp is not None:
+            states = {f.name: [i.state for i in f.instances] for f in vrrp.firewalls if f.answering}
+            plan.vip_move = "MASTER" in states.get(fw.name, [])
+            if plan.vip_move and not any("BACKUP" in states.get(p, []) for p in peers):
+                plan.problems.append(f"{fw.name} holds the VIP but no peer firewall is a healthy BACKUP")
+
+
+def _plan_swarm(plan: Plan, cluster: ClusterConfig, pve: ProxmoxState, swarm: SwarmState | None) -> None:
+    if swarm is None:
+        return
+    vm_of = dict(cluster.swarm.node_vms) if cluster.swarm else {}
+    guests = {g.vmid: g for g in pve.guests}
+    by_name = {g.name: g for g in pve.guests}
+    for sn in swarm.nodes:
+        g = guests.get(vm_of[sn.hostname]) if sn.hostname in vm_of else by_name.get(sn.hostname)
+        if g is None or g.node != plan.node:
+            continue
+        plan.swarm_node = sn.hostname
+        move = next((m for m in plan.moves if m.vmid == g.vmid), None)
+        plan.swarm_drain = move is None or move.method in ("stays", "restart")
+        managers = [n for n in swarm.nodes if n.role == "manager"]
+        if plan.swarm_drain and sn.role == "manager":
+            left = sum(1 for n in managers if n.hostname != sn.hostname and n.state == "ready")
+            if left <= len(managers) // 2:
+                plan.problems.append(f"stopping {sn.hostname} would leave {left}/{len(managers)} managers: "
+                                     "the swarm would lose its majority")
+
+
+def _plan_ceph(plan: Plan, ceph: CephState | None, ok_to_stop: tuple[bool, list[str]] | None) -> None:
+    if ceph is None:
+        return
+    plan.osds = sorted(o.id for o in ceph.osds if o.host == plan.node)
+    plan.mons = [m for m in ceph.mons if m == plan.node]
+    plan.mds = [m.name for m in ceph.mds if m.name == plan.node]
+    plan.mgrs = [m for m in ((ceph.mgr_active,) if ceph.mgr_active else ()) + ceph.mgr_standbys if m == plan.node]
+    reasons = []
+    if ceph.health != "HEALTH_OK":
+        reasons.append(f"Ceph is {ceph.health}: " + ", ".join(c.code for c in ceph.checks))
+    if ceph.num_pgs and ceph.clean_pgs != ceph.num_pgs:
+        reasons.append(f"{ceph.num_pgs - ceph.clean_pgs} PGs are not active+clean")
+    if plan.mgrs and not [m for m in ((ceph.mgr_active,) + ceph.mgr_standbys) if m and m != plan.node]:
+        reasons.append("no other mgr would be left")
+    if plan.mds and not [m for m in ceph.mds if m.name != plan.node and "standby" in m.state]:
+        reasons.append("no standby MDS on another node")
+    if ok_to_stop is not None:
+        ok, why = ok_to_stop
+        reasons.extend(why)
+        plan.ceph_can_spare = ok and not reasons
+    elif reasons:
+        plan.ceph_can_spare = False
+    plan.ceph_reasons = reasons

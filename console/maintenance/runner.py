@@ -1,0 +1,79 @@
+"""Glue: the steps of a node, the plan before it, the order of a rolling run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from console.maintenance.engine import StepContext
+from console.maintenance.planner import Plan, make_plan
+from console.maintenance.services import MaintenanceServices
+from console.maintenance.steps_drain import DRAIN
+from console.maintenance.steps_preflight import PREFLIGHT, BaseStep
+from console.maintenance.steps_upgrade import UPGRADE
+from console.maintenance.steps_verify import REJOIN, VERIFY
+
+
+async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
+    """Read every layer now and plan `node`; ask Proxmox and Ceph the questions the plan needs."""
+    pve = await svc.pve()
+    reads: dict[str, Any] = {}
+    for name in ("ceph", "swarm", "vrrp"):
+        if svc.has(name):
+            try:
+                reads[name] = await svc.src(name).fetch()
+            except Exception:  # noqa: BLE001 - the plan says what it could not read; preflight gates it
+                reads[name] = None
+    local: dict[int, list[str]] = {}
+    running_vms = [g for g in pve.guests if g.node == node and g.type == "qemu" and g.status == "running"]
+    pre = await asyncio.gather(*(svc.src("proxmox").migrate_preconditions(node, g.vmid) for g in running_vms),
+                               return_exceptions=True)
+    for g, p in zip(running_vms, pre):
+        if isinstance(p, dict) and p.get("local_resources"):
+            local[g.vmid] = [str(x) for x in p["local_resources"]]
+    return make_plan(node, pve, svc.cluster, reads.get("ceph"), reads.get("swarm"), reads.get("vrrp"), local)
+
+
+class P0Plan(BaseStep):
+    id, title = "P0", "Plan: where every guest goes, what stops"
+
+    async def apply(self, ctx: StepContext) -> dict:
+        svc: MaintenanceServices = ctx.services
+        plan = await build_plan(svc, ctx.node)
+        svc.plans[ctx.node] = plan
+        ctx.facts["plan"] = plan.to_dict()
+        for line in plan.text().splitlines():
+            ctx.progress(line)
+        if plan.problems:
+            from console.maintenance.engine import StepFailed
+
+            raise StepFailed(self.id, "; ".join(plan.problems))
+        return {}
+
+
+def steps_for(node: str) -> list[BaseStep]:
+    classes = (P0Plan, *PREFLIGHT, *DRAIN, *UPGRADE, *VERIFY, *REJOIN)
+    return [c() for c in classes]
+
+
+def restore_plan(svc: MaintenanceServices, node: str, facts: dict) -> None:
+    if node not in svc.plans and facts.get("plan"):
+        svc.plans[node] = Plan.from_dict(facts["plan"])
+
+
+def rolling_order(pve, order: list[str] | None = None) -> list[str]:
+    """Given order, else: nodes with pending updates (unknown counts as pending), fewest running guests first."""
+    if order:
+        known = {n.name for n in pve.nodes}
+        unknown = [n for n in order if n not in known]
+        if unknown:
+            from console.errors import ConsoleError
+
+            raise ConsoleError("maintenance", f"unknown node(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return order
+    running = {n.name: 0 for n in pve.nodes}
+    for g in pve.guests:
+        if g.status == "running" and g.node in running:
+            running[g.node] += 1
+    todo = [n for n in pve.nodes if n.pending_updates is None or n.pending_updates > 0]
+    return [n.name for n in sorted(todo, key=lambda n: (running[n.name], n.name))]

@@ -1,0 +1,188 @@
+"""Drain D1-D5: move the VIP, drain Swarm, HA maintenance, migrate the rest, noout.
+
+Every apply is idempotent (it looks before it acts) and waits for its
+condition; every undo puts back what its apply changed.
+"""
+
+from __future__ import annotations
+
+from console.maintenance.steps_preflight import BaseStep, ceph_can_spare
+from console.maintenance.engine import StepFailed
+
+
+class D1Vip(BaseStep):
+    id, title, phase = "D1", "Move the VIP to the peer firewall", "drain"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        plan = svc.plan(ctx.node)
+        if not plan.vip_move or not svc.has("vrrp"):
+            ctx.progress("this node does not hold the VIP: nothing to move")
+            return {}
+        vrrp = svc.src("vrrp")
+        ctx.progress(f"lowering {plan.firewall}: track file -> 1 (FAULT), {plan.peer_firewall} takes over")
+        await vrrp.set_track(plan.firewall, 1)
+
+        async def peer_is_master():
+            st = await svc.vrrp()
+            fw = {f.name: f for f in st.firewalls}
+            peer = fw.get(plan.peer_firewall)
+            mine = fw.get(plan.firewall)
+            if peer and peer.answering and any(i.state == "MASTER" for i in peer.instances) and not (
+                    mine and mine.answering and any(i.state == "MASTER" for i in mine.instances)):
+                return None
+            return "peer not MASTER yet"
+
+        await svc.wait_for(ctx, f"{plan.peer_firewall} MASTER", peer_is_master, 30)
+        return {"firewall": plan.firewall}
+
+    async def undo(self, ctx, data):
+        svc = self.svc(ctx)
+        fw = data.get("firewall") or svc.plan(ctx.node).firewall
+        if fw and svc.has("vrrp") and svc.plan(ctx.node).vip_move:
+            await svc.src("vrrp").set_track(fw, 0)
+            ctx.progress(f"{fw}: track file restored; with nopreempt the VIP stays on the peer until failed back")
+
+
+class D2SwarmDrain(BaseStep):
+    id, title, phase = "D2", "Drain the node's Swarm VM", "drain"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        plan = svc.plan(ctx.node)
+        if not plan.swarm_drain or not plan.swarm_node or not svc.has("swarm"):
+            ctx.progress("no Swarm node stops with this node: no drain")
+            return {}
+        swarm = svc.src("swarm")
+        await swarm.node_availability(plan.swarm_node, "drain")
+        ctx.progress(f"docker node update --availability drain {plan.swarm_node}")
+
+        async def drained():
+            st = await svc.swarm()
+            me = next((n for n in st.nodes if n.hostname == plan.swarm_node), None)
+            left = [t for t in st.tasks if me and t.node_id == me.id and t.state == "running"]
+            short = [s.name for s in st.services if s.replicas_running < s.replicas_desired]
+            if left:
+                return f"{len(left)} tasks still running on {plan.swarm_node}"
+            if short:
+                return f"not yet replaced elsewhere: {', '.join(short[:4])}"
+            return None
+
+        await svc.wait_for(ctx, f"{plan.swarm_node} drained", drained, 120)
+        return {"swarm_node": plan.swarm_node}
+
+    async def undo(self, ctx, data):
+        svc = self.svc(ctx)
+        node = data.get("swarm_node") or svc.plan(ctx.node).swarm_node
+        if node and svc.has("swarm") and svc.plan(ctx.node).swarm_drain:
+            await svc.src("swarm").node_availability(node, "active")
+            ctx.progress(f"docker node update --availability active {node}")
+
+
+class D3HaMaintenance(BaseStep):
+    id, title, phase = "D3", "HA node maintenance: HA guests leave the node", "drain"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        plan = svc.plan(ctx.node)
+        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}")
+        ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}")
+        ha_ids = {m.vmid for m in plan.moves if m.method == "ha"}
+
+        async def gone():
+            pve = await svc.pve()
+            here = [g for g in pve.guests if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
+            return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
+
+        await svc.wait_for(ctx, "HA guests moved", gone, svc.cluster.maintenance.migrate_timeout)
+        return {"enabled": True}
+
+    async def undo(self, ctx, data):
+        svc = self.svc(ctx)
+        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}")
+        ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}: HA guests come back")
+        await wait_ha_back(ctx, svc)
+
+
+async def wait_ha_back(ctx, svc) -> None:
+    ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
+
+    async def back():
+        pve = await svc.pve()
+        lrm = dict(pve.ha.lrm) if pve.ha else {}
+        if "maintenance" in lrm.get(ctx.node, ""):
+            return "LRM still in maintenance mode"
+        away = [g.vmid for g in pve.guests if g.vmid in ha_ids and (g.node != ctx.node or g.status != "running")]
+        return f"{len(away)} HA guests not back yet" if away else None
+
+    await svc.wait_for(ctx, "HA guests back", back, svc.cluster.maintenance.migrate_timeout)
+
+
+class D4Migrate(BaseStep):
+    id, title, phase = "D4", "Migrate the non-HA guests (VMs live, containers restart)", "drain"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        plan = svc.plan(ctx.node)
+        moved = dict(ctx.facts.get("moved", {}))
+        pve_src = svc.src("proxmox")
+        for m in plan.moves:
+            if m.method not in ("live", "restart"):
+                continue
+            state = await svc.pve()
+            g = next((x for x in state.guests if x.vmid == m.vmid), None)
+            if g is None:
+                raise StepFailed(self.id, f"guest {m.vmid} has disappeared")
+            if g.node != ctx.node:  # already moved (a resumed run)
+                moved[str(m.vmid)] = {"from": ctx.node, "to": g.node, "type": m.type}
+                continue
+            how = "online" if m.method == "live" else f"restart (~{m.downtime_s} s down)"
+            ctx.progress(f"migrate {m.kind_word} {m.vmid} {m.name} -> {m.target} ({how})")
+            upid = await pve_src.migrate(ctx.node, m.vmid, m.type, m.target, online=m.method == "live",
+                                         restart=m.method == "restart")
+            moved[str(m.vmid)] = {"from": ctx.node, "to": m.target, "type": m.type}
+            ctx.facts["moved"] = moved
+            await svc.wait_task(ctx, ctx.node, upid, f"migrate {m.vmid}", svc.cluster.maintenance.migrate_timeout)
+        ctx.facts["moved"] = moved
+        return {"moved": moved}
+
+    async def undo(self, ctx, data):
+        await migrate_back(ctx, self.svc(ctx), data.get("moved") or ctx.facts.get("moved") or {})
+
+
+async def migrate_back(ctx, svc, moved: dict) -> None:
+    pve_src = svc.src("proxmox")
+    for vmid, info in moved.items():
+        state = await svc.pve()
+        g = next((x for x in state.guests if x.vmid == int(vmid)), None)
+        if g is None or g.node == info["from"]:
+            continue
+        live = info["type"] == "qemu" and g.status == "running"
+        ctx.progress(f"migrate {vmid} back {g.node} -> {info['from']}")
+        upid = await pve_src.migrate(g.node, int(vmid), info["type"], info["from"], online=live,
+                                     restart=info["type"] == "lxc" and g.status == "running")
+        await svc.wait_task(ctx, g.node, upid, f"migrate {vmid} back", svc.cluster.maintenance.migrate_timeout)
+
+
+class D5Noout(BaseStep):
+    id, title, phase = "D5", "Ceph: check ok-to-stop again, set noout", "drain"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        if not svc.has("ceph"):
+            return {}
+        reason = await ceph_can_spare(ctx, svc, allow_noout=True)
+        if reason:
+            raise StepFailed(self.id, reason)
+        await svc.src("ceph").set_flag("noout", True)
+        ctx.progress("ceph osd set noout")
+        return {"noout": True}
+
+    async def undo(self, ctx, data):
+        svc = self.svc(ctx)
+        if svc.has("ceph"):
+            await svc.src("ceph").set_flag("noout", False)
+            ctx.progress("ceph osd unset noout")
+
+
+DRAIN = (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, D5Noout)

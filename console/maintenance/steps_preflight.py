@@ -1,0 +1,215 @@
+"""Preflight P1-P8 (maintenance-procedure.md): read-only gates, each with a reason.
+
+A preflight step's check is the gate; its apply only records the baseline.
+"""
+
+from __future__ import annotations
+
+from console.maintenance.engine import StepContext, StepFailed
+from console.maintenance.services import MaintenanceServices
+
+
+class BaseStep:
+    id = "?"
+    title = "?"
+    phase = "preflight"
+    skippable = False
+
+    async def check(self, ctx: StepContext) -> str | None:
+        return None
+
+    async def apply(self, ctx: StepContext) -> dict:
+        return {}
+
+    async def undo(self, ctx: StepContext, data: dict) -> None:
+        return None
+
+    @staticmethod
+    def svc(ctx: StepContext) -> MaintenanceServices:
+        return ctx.services
+
+
+class P1Quorum(BaseStep):
+    id, title = "P1", "Cluster quorate, every node online, quorum survives one node"
+
+    async def check(self, ctx):
+        pve = await self.svc(ctx).pve()
+        if not pve.quorate:
+            return "the cluster is not quorate"
+        down = [n.name for n in pve.nodes if n.status != "online"]
+        if down:
+            return f"node(s) not online: {', '.join(down)}"
+        if pve.votes - 1 <= pve.expected_votes // 2:
+            return f"{pve.votes}/{pve.expected_votes} votes: quorum would not survive losing {ctx.node}"
+        ctx.progress(f"quorate, {pve.votes}/{pve.expected_votes} votes, all {len(pve.nodes)} nodes online")
+        return None
+
+
+class P2Ha(BaseStep):
+    id, title = "P2", "HA manager active, no service in error, no other node in maintenance"
+
+    async def check(self, ctx):
+        pve = await self.svc(ctx).pve()
+        ha = pve.ha
+        if ha is None:
+            return None
+        if not ha.quorate:
+            return "HA manager reports no quorum"
+        if not ha.master:
+            return "HA has no active master"
+        bad = [f"{s.sid} ({s.state})" for s in ha.services if s.state in ("error", "fence", "recovery", "migrate", "relocate")]
+        if bad:
+            return f"HA services not settled: {', '.join(bad)}"
+        others = [n for n, st in ha.lrm if n != ctx.node and "maintenance" in st]
+        if others:
+            return f"other node(s) already in HA maintenance: {', '.join(others)}"
+        return None
+
+
+class P3Memory(BaseStep):
+    id, title = "P3", "The node's running guests fit in the free memory of the others"
+
+    async def check(self, ctx):
+        plan = self.svc(ctx).plan(ctx.node)
+        fit = [p for p in plan.problems if "does not fit" in p or "no other online node" in p]
+        if fit:
+            return "; ".join(fit)
+        moves = [m for m in plan.moves if m.target]
+        ctx.progress(f"{len(moves)} guests placed: " + ", ".join(f"{m.vmid}->{m.target}" for m in moves))
+        return None
+
+
+class P4Guests(BaseStep):
+    id, title = "P4", "Every guest can migrate (no lock, no local resources unaccounted for)"
+
+    async def check(self, ctx):
+        svc = self.svc(ctx)
+        plan = svc.plan(ctx.node)
+        pve = await svc.pve()
+        locked = [f"{g.name} ({g.vmid}: {g.lock})" for g in pve.guests
+                  if g.node == ctx.node and g.status == "running" and g.lock]
+        if locked:
+            return f"locked guests: {', '.join(locked)}"
+        for m in plan.moves:
+            if m.type == "qemu" and m.target:
+                pre = await svc.src("proxmox").migrate_preconditions(ctx.node, m.vmid)
+                local = pre.get("local_resources") or []
+                if local:
+                    return f"{m.name} ({m.vmid}) has local resources {local}: cannot migrate"
+                not_allowed = {n["node"] if isinstance(n, dict) else n for n in pre.get("not_allowed_nodes") or []}
+                if m.target in not_allowed:
+                    return f"{m.name} ({m.vmid}) may not migrate to {m.target}"
+        stays = [m for m in plan.moves if m.method == "stays"]
+        for m in stays:
+            ctx.progress(f"{m.name} ({m.vmid}) stays: {m.note}")
+        return None
+
+
+class P5Ceph(BaseStep):
+    id, title = "P5", "Ceph HEALTH_OK, all PGs active+clean, the node's daemons ok-to-stop"
+
+    async def check(self, ctx):
+        svc = self.svc(ctx)
+        if not svc.has("ceph"):
+            return None
+        return await ceph_can_spare(ctx, svc)
+
+
+async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout: bool = False) -> str | None:
+    ceph = await svc.ceph()
+    checks = [c.code for c in ceph.checks if not (allow_noout and c.code == "OSDMAP_FLAGS")]
+    if ceph.health != "HEALTH_OK" and checks:
+        return f"Ceph is {ceph.health}: {', '.join(checks)}"
+    if ceph.num_pgs and ceph.clean_pgs != ceph.num_pgs:
+        return f"{ceph.num_pgs - ceph.clean_pgs}/{ceph.num_pgs} PGs not active+clean"
+    plan = svc.plan(ctx.node)
+    src = svc.src("ceph")
+    if plan.osds:
+        ok, detail = await src.ok_to_stop("osd", plan.osds)
+        if not ok:
+            return f"ceph osd ok-to-stop {' '.join(map(str, plan.osds))}: not safe ({_why(detail)})"
+    for mon in plan.mons:
+        ok, detail = await src.ok_to_stop("mon", [mon])
+        if not ok:
+            return f"ceph mon ok-to-stop {mon}: not safe ({_why(detail)})"
+    for mds in plan.mds:
+        ok, detail = await src.ok_to_stop("mds", [mds])
+        if not ok:
+            return f"ceph mds ok-to-stop {mds}: not safe ({_why(detail)})"
+    if plan.mgrs and not [m for m in (ceph.mgr_active, *ceph.mgr_standbys) if m and m not in plan.mgrs]:
+        return "no standby mgr on another node"
+    ctx.progress(f"Ceph can spare osd {plan.osds}, mon {plan.mons}, mds {plan.mds}, mgr {plan.mgrs}")
+    return None
+
+
+def _why(detail) -> str:
+    if isinstance(detail, dict):
+        bad = detail.get("bad_become_inactive") or detail.get("osds")
+        return f"PGs would become inactive: {bad}" if bad else "refused"
+    return str(detail).strip().splitlines()[-1] if detail else "refused"
+
+
+class P6Swarm(BaseStep):
+    id, title = "P6", "Swarm keeps a manager majority"
+
+    async def check(self, ctx):
+        svc = self.svc(ctx)
+        plan = svc.plan(ctx.node)
+        if not svc.has("swarm") or not plan.swarm_drain:
+            return None
+        sw = await svc.swarm()
+        managers = [n for n in sw.nodes if n.role == "manager"]
+        left = [n for n in managers if n.hostname != plan.swarm_node and n.state == "ready"]
+        if len(left) <= len(managers) // 2:
+            return f"only {len(left)}/{len(managers)} managers would remain"
+        return None
+
+
+class P7Vrrp(BaseStep):
+    id, title = "P7", "The peer firewall is a healthy BACKUP on another node"
+
+    async def check(self, ctx):
+        svc = self.svc(ctx)
+        plan = svc.plan(ctx.node)
+        if not svc.has("vrrp") or not plan.firewall:
+            return None
+        state = await svc.vrrp()
+        peer = next((f for f in state.firewalls if f.name == plan.peer_firewall), None)
+        if peer is None or not peer.answering:
+            return f"peer firewall {plan.peer_firewall} is not answering"
+        if plan.vip_move and not any(i.state == "BACKUP" for i in peer.instances):
+            return f"peer firewall {peer.name} is not BACKUP"
+        pve = await svc.pve()
+        vmid = next((f.vmid for f in svc.cluster.vrrp.firewalls if f.name == peer.name), None)
+        host = next((g.node for g in pve.guests if g.vmid == vmid), None)
+        if host == ctx.node:
+            return f"peer firewall {peer.name} runs on {ctx.node} too"
+        return None
+
+
+class P8Baseline(BaseStep):
+    id, title = "P8", "Refresh the package lists; record pending updates and the running kernel"
+    skippable = False
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        pve = svc.src("proxmox")
+        upid = await pve.apt_update(ctx.node)
+        await svc.wait_task(ctx, ctx.node, upid, "apt update", 300)
+        pending = await pve.apt_pending(ctx.node)
+        versions = await pve.apt_versions(ctx.node)
+        mgr = next((v for v in versions if v.get("Package") == "pve-manager"), {})
+        ctx.facts["pending"] = {p["Package"]: p.get("Version") for p in pending}
+        ctx.facts["running_kernel_api"] = mgr.get("RunningKernel")
+        ctx.progress(f"{len(pending)} packages to upgrade; running kernel {mgr.get('RunningKernel')}")
+        if not pending:
+            ctx.progress("nothing to upgrade: the node will still be drained, rebooted only if needed")
+        return {}
+
+
+PREFLIGHT = (P1Quorum, P2Ha, P3Memory, P4Guests, P5Ceph, P6Swarm, P7Vrrp, P8Baseline)
+
+
+def require(condition: bool, step: str, message: str) -> None:
+    if not condition:
+        raise StepFailed(step, message)

@@ -1,0 +1,182 @@
+"""Verify V1-V6 (the gate for rejoin) and rejoin R1-R4.
+
+Verify steps only read. Rejoin steps undo the drain; their own undo drains
+again, so a rollback that reaches the upgrade steps always finds the node
+drained.
+"""
+
+from __future__ import annotations
+
+from console.maintenance.engine import StepFailed
+from console.maintenance.steps_drain import D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, migrate_back, wait_ha_back
+from console.maintenance.steps_preflight import BaseStep
+from console.maintenance.steps_upgrade import kernel_key, parse_dpkg, parse_kernels
+
+
+class V1Online(BaseStep):
+    id, title, phase = "V1", "Node online, cluster quorate with every vote", "verify"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+
+        async def ok():
+            pve = await svc.pve()
+            me = next((n for n in pve.nodes if n.name == ctx.node), None)
+            if me is None or me.status != "online":
+                return f"{ctx.node} is {me.status if me else 'missing'}"
+            if not pve.quorate or pve.votes != pve.expected_votes:
+                return f"votes {pve.votes}/{pve.expected_votes}"
+            return None
+
+        await svc.wait_for(ctx, f"{ctx.node} online and quorate", ok, 120)
+        return {}
+
+
+class V2Versions(BaseStep):
+    id, title, phase = "V2", "New kernel running, nothing pending, pve-manager running = installed", "verify"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
+        kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
+        newest = max(kernels, key=kernel_key) if kernels else running
+        if running != newest:
+            raise StepFailed(self.id, f"running kernel {running}, but {newest} is installed")
+        pve = svc.src("proxmox")
+        pending = await pve.apt_pending(ctx.node)
+        if pending:
+            raise StepFailed(self.id, f"{len(pending)} packages still pending: "
+                             + ", ".join(p.get("Package", "?") for p in pending[:5]))
+        versions = await pve.apt_versions(ctx.node)
+        mgr = next((v for v in versions if v.get("Package") == "pve-manager"), {})
+        installed = parse_dpkg((await svc.sh(ctx.node, "dpkg-query -W -f '${Package} ${Version}\\n' pve-manager")).stdout)
+        want = installed.get("pve-manager")
+        have = mgr.get("ManagerVersion") or mgr.get("Version")
+        if want and have and not str(have).startswith(want.split("~")[0]) and want not in str(have):
+            raise StepFailed(self.id, f"pve-manager running {have}, installed {want}: restart pveproxy/pvedaemon")
+        ctx.progress(f"kernel {running}, pve-manager {have}, nothing pending")
+        return {}
+
+
+class V3Lrm(BaseStep):
+    id, title, phase = "V3", "The node's HA services show no errors", "verify"
+
+    async def apply(self, ctx):
+        pve = await self.svc(ctx).pve()
+        bad = [s.sid for s in (pve.ha.services if pve.ha else ()) if s.state in ("error", "fence")]
+        if bad:
+            raise StepFailed(self.id, f"HA services in error: {', '.join(bad)}")
+        return {}
+
+
+class V4Ceph(BaseStep):
+    id, title, phase = "V4", "The node's OSDs up and in, its mon in quorum, only noout left", "verify"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        if not svc.has("ceph"):
+            return {}
+        plan = svc.plan(ctx.node)
+
+        async def ok():
+            c = await svc.ceph()
+            down = [o.name for o in c.osds if o.id in plan.osds and not (o.up and o.in_)]
+            if down:
+                return f"{', '.join(down)} not up/in"
+            out = [m for m in plan.mons if m not in c.quorum]
+            if out:
+                return f"mon {', '.join(out)} not in quorum"
+            other = [k.code for k in c.checks if k.code not in ("OSDMAP_FLAGS", "PG_DEGRADED", "PG_AVAILABILITY",
+                                                                  "OBJECT_DEGRADED")]
+            return f"Ceph warnings: {', '.join(other)}" if other else None
+
+        await svc.wait_for(ctx, "the node's Ceph daemons back", ok, 300)
+        return {}
+
+
+class V6Traefik(BaseStep):
+    id, title, phase = "V6", "Traefik: no router errors, every server UP", "verify"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        if not svc.has("traefik"):
+            return {}
+
+        async def ok():
+            t = await svc.src("traefik").fetch()
+            errs = [r.name for r in t.routers if r.errors]
+            down = [s.name for s in t.services if any(x.status == "DOWN" for x in s.servers)]
+            if errs or down:
+                return f"routers with errors {errs[:3]}, services with servers down {down[:3]}"
+            return None
+
+        await svc.wait_for(ctx, "Traefik healthy", ok, 120)
+        return {}
+
+
+class R1Unset(BaseStep):
+    id, title, phase = "R1", "Unset noout; wait until every PG is active+clean (V5)", "rejoin"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        if not svc.has("ceph"):
+            return {}
+        await svc.src("ceph").set_flag("noout", False)
+        ctx.progress("ceph osd unset noout")
+
+        async def clean():
+            c = await svc.ceph()
+            if c.num_pgs and c.clean_pgs != c.num_pgs:
+                bad = ", ".join(f"{n} {s}" for s, n in c.pg_states if s != "active+clean")
+                return f"{c.clean_pgs}/{c.num_pgs} active+clean ({bad})"
+            return None
+
+        await svc.wait_for(ctx, "all PGs active+clean", clean, 600)
+        return {}
+
+    async def undo(self, ctx, data):
+        svc = self.svc(ctx)
+        if svc.has("ceph"):
+            await svc.src("ceph").set_flag("noout", True)
+
+
+class R2Guests(BaseStep):
+    id, title, phase = "R2", "HA maintenance off (HA guests return); migrate the others back", "rejoin"
+
+    async def apply(self, ctx):
+        svc = self.svc(ctx)
+        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}")
+        ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}")
+        await wait_ha_back(ctx, svc)
+        await migrate_back(ctx, svc, ctx.facts.get("moved") or {})
+        return {}
+
+    async def undo(self, ctx, data):  # drain again before anything below is undone
+        await D3HaMaintenance().apply(ctx)
+        await D4Migrate().apply(ctx)
+
+
+class R3SwarmActive(BaseStep):
+    id, title, phase = "R3", "Swarm node active again", "rejoin"
+
+    async def apply(self, ctx):
+        await D2SwarmDrain().undo(ctx, {})
+        return {}
+
+    async def undo(self, ctx, data):
+        await D2SwarmDrain().apply(ctx)
+
+
+class R4Vip(BaseStep):
+    id, title, phase = "R4", "Restore the firewall's track file (VIP stays on the peer: nopreempt)", "rejoin"
+
+    async def apply(self, ctx):
+        await D1Vip().undo(ctx, {})
+        return {}
+
+    async def undo(self, ctx, data):
+        await D1Vip().apply(ctx)
+
+
+VERIFY = (V1Online, V2Versions, V3Lrm, V4Ceph, V6Traefik)
+REJOIN = (R1Unset, R2Guests, R3SwarmActive, R4Vip)
