@@ -1,0 +1,198 @@
+"""`labconsole` command line: argument parsing, sub-commands, exit codes.
+
+Kept light to import: textual, docker, proxmoxer, aiohttp and the sim are
+imported only inside the function that needs them, so `--help` and the first
+frame of the TUI stay fast.
+
+Exit codes: 0 ok; 1 unexpected error (details in the log file); 2 bad config
+or usage; 3 feature not available; `check` uses 0 ok, 1 warn, 2 crit, 3 unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+def _common(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Options accepted before and after a sub-command (`labconsole check --cluster x`)."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="config file (default: $LABCONSOLE_CONFIG, else the platform config dir)")
+    parser.add_argument("--cluster", metavar="NAME", default=default, help="cluster to open (default: default_cluster)")
+    parser.add_argument("--read-only", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="hide and refuse every mutating action")
+    parser.add_argument("--debug", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="debug logging (to the log file, never the terminal)")
+
+
+def _demo_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--scenario", choices=("seed", "large"), default=default,
+                        help="simulated lab to start (default: seed)")
+    parser.add_argument("--speed", type=float, metavar="X", default=default,
+                        help="simulated clock speed factor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labconsole",
+        description="Terminal console for a home cluster: Proxmox VE, Ceph, Docker Swarm, Traefik, Keepalived.",
+        epilog="Without a sub-command, runs the console on the configured cluster.")
+    _common(parser, top=True)
+    parser.add_argument("--demo", action="store_true", help="run on the simulated lab instead of a config file")
+    _demo_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the console on the simulated lab")
+    _common(demo, top=False)
+    _demo_options(demo, top=False)
+
+    check = sub.add_parser("check", help="one poll + health check, for cron and monitoring",
+                           description="Exit 0 ok, 1 warning, 2 critical, 3 unknown.")
+    _common(check, top=False)
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="check the simulated lab")
+    _demo_options(check, top=False)
+
+    maint = sub.add_parser("maintenance", help="headless node maintenance: plan|run|resume|rollback|status ...",
+                           add_help=False)
+    _common(maint, top=False)
+    maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
+
+    cfg = sub.add_parser("config", help="starter config, validation, where files live")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    for name, text in (("init", "write a commented starter config (never overwrites)"),
+                       ("check", "validate the config and list every problem"),
+                       ("path", "print where the config, log and state files live")):
+        _common(cfg_sub.add_parser(name, help=text), top=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    # parse_known_args: `maintenance --help` / `maintenance --yes ...` belong to the maintenance parser
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "maintenance":
+        args.args = extra + args.args
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    log_path = None
+    try:
+        from console.logs import setup_logging
+
+        log_path = setup_logging(debug=args.debug)
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("labconsole: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, details in the log
+        return _report(exc, log_path)
+
+
+def _report(exc: Exception, log_path) -> int:
+    from console.config import ConfigError
+    from console.errors import ConsoleError
+    from console.logs import redact
+
+    if isinstance(exc, ConfigError):
+        print(f"labconsole: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_CONFIG
+    import logging
+
+    log = logging.getLogger("console.cli")
+    if isinstance(exc, ConsoleError):  # an expected failure: its message says what to do
+        log.error("%s", exc)
+        print(f"labconsole: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_CONFIG if exc.title == "config" else EXIT_ERROR
+    log.error("unexpected error", exc_info=exc)
+    where = f" (details in {log_path})" if log_path else ""
+    text = redact(str(exc).splitlines()[0] if str(exc) else "")
+    print(f"labconsole: unexpected error: {type(exc).__name__}: {text}{where}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "config":
+        from console.cli_config import run_config_command
+
+        return run_config_command(args)
+    if command == "maintenance":
+        return _maintenance(args)
+    if command == "check":
+        return _check(args)
+    if command == "demo" or args.demo:
+        return _demo_tui(args)
+    return _tui(args)
+
+
+def _load(args: argparse.Namespace):
+    from console.config import load_config
+    from console.logs import set_level
+
+    config = load_config(args.config)
+    set_level(config.log_level, args.debug)
+    return config
+
+
+def _tui(args: argparse.Namespace) -> int:
+    config = _load(args)
+    config.cluster(args.cluster)  # an unknown --cluster is a config error, before the screen is taken over
+    from console.app import run_tui
+
+    return run_tui(config, args.cluster, args.read_only)
+
+
+def _demo_tui(args: argparse.Namespace) -> int:
+    from console.demo import DemoLab
+
+    print("labconsole: starting the simulated lab ...", file=sys.stderr, flush=True)
+    with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
+        from console.app import run_tui
+        from console.logs import set_level
+
+        set_level(lab.config.log_level, args.debug)
+
+        return run_tui(lab.config, args.cluster, args.read_only, demo=lab)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from console.check import run_check
+
+    if args.demo:
+        from console.demo import DemoLab
+
+        with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
+            return run_check(lab.config.cluster(args.cluster), as_json=args.json)
+    return run_check(_load(args).cluster(args.cluster), as_json=args.json)
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    """Parse the rest of the command line with the maintenance module's own arguments."""
+    try:
+        from console.maintenance import cli as maintenance_cli
+    except ImportError as exc:
+        if exc.name != "console.maintenance.cli":
+            raise
+        print("labconsole: maintenance from the command line is not available yet", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    parser = argparse.ArgumentParser(prog="labconsole maintenance",
+                                     description="Headless node maintenance (the engine of the wizard).")
+    parser.add_argument("--cluster", metavar="NAME", default=args.cluster, help="cluster (default: default_cluster)")
+    parser.add_argument("--read-only", action="store_true", default=args.read_only,
+                        help="refuse everything that changes the cluster")
+    maintenance_cli.add_arguments(parser)
+    margs = parser.parse_args(args.args)
+    config = _load(args)
+    cluster = config.cluster(margs.cluster)
+    if (margs.read_only or cluster.read_only) and margs.maint_cmd in MUTATING_MAINTENANCE:
+        from console.errors import ReadOnlyError
+
+        raise ReadOnlyError(f"maintenance {margs.maint_cmd}", cluster.name)
+    return maintenance_cli.main(margs, config)
+
+
+MUTATING_MAINTENANCE = ("run", "resume", "rollback")

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install everything the test suite needs, then run it: scripts/test.sh [pytest args]
+# Exits non-zero when a test fails AND when no test ran at all.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh --test
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+    echo "test.sh: no tests ran; that counts as a failure" >&2
+    exit 1
+fi
+exit "$rc"
