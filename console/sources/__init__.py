@@ -48,7 +48,7 @@ def build_sources(cluster: ClusterConfig, read_only: bool = False) -> Sources:
     if cluster.swarm is not None:
         from console.sources.swarm import SwarmSource
 
-        srcs.by_name["swarm"] = SwarmSource(cluster.swarm, srcs.ssh, read_only=ro)
+        srcs.by_name["swarm"] = SwarmSource(cluster.swarm, srcs.ssh, read_only=ro, cluster_name=cluster.name)
     if cluster.traefik is not None:
         from console.sources.traefik import TraefikSource
 
@@ -56,7 +56,7 @@ def build_sources(cluster: ClusterConfig, read_only: bool = False) -> Sources:
     if cluster.vrrp is not None:
         from console.sources.vrrp import VrrpSource
 
-        srcs.by_name["vrrp"] = VrrpSource(cluster.vrrp, srcs.ssh)
+        srcs.by_name["vrrp"] = VrrpSource(cluster.vrrp, srcs.ssh, read_only=ro, cluster_name=cluster.name)
     return srcs
 
 

@@ -1,0 +1,311 @@
+"""Docker Swarm through the Engine API of a manager (docker SDK, in threads).
+
+Managers are tried in the configured order; the one that answered last is
+tried first next time. Endpoints:
+- unix:///path/docker.sock   a local socket;
+- ssh://ALIAS                the manager's `remote_socket`, forwarded to a local
+                             unix socket by the shared asyncssh pool;
+- tcp://host:port            TCP, with TLS when tls_ca / tls_cert / tls_key are set.
+
+Reads fail over on any failure, including 503 ("no leader"). Writes fail
+over only when a manager cannot be reached, so nothing is sent twice.
+Rollback uses the raw API (`POST /services/{id}/update?rollback=previous`),
+which the SDK has no helper for; it goes through the SDK's own request
+helpers (`_post_json`, `_url`, `_result`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable, TypeVar
+
+from console.config_model import SwarmConfig
+from console.errors import ConsoleError, ReadOnlyError
+from console.model import SwarmState, SwarmTask
+from console.sources.swarm_parse import parse_node, parse_state, parse_task
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+AVAILABILITIES = ("active", "pause", "drain")
+
+
+class _Unreachable(Exception):
+    """A manager could not be reached at all (safe to try the next one)."""
+
+
+class SwarmSource:
+    name = "swarm"
+
+    def __init__(self, cfg: SwarmConfig, ssh=None, read_only: bool = False, cluster_name: str | None = None):
+        if not cfg.managers:
+            raise ConsoleError("swarm", "no managers configured", "set swarm.managers")
+        self.cfg = cfg
+        self.ssh = ssh
+        self.read_only = read_only
+        self.cluster_name = cluster_name or "swarm"
+        self._clients: dict[str, Any] = {}  # endpoint -> docker.DockerClient
+        self._preferred: str | None = None
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------- connecting
+
+    async def _base_url(self, endpoint: str) -> str:
+        if endpoint.startswith("ssh://"):
+            if self.ssh is None:
+                raise ConsoleError("swarm", f"{endpoint}: no SSH pool to reach it")
+            alias = endpoint[len("ssh://"):].strip("/")
+            local = await self.ssh.forward_unix(alias, self.cfg.remote_socket)
+            return f"unix://{local}"
+        if endpoint.startswith(("unix://", "tcp://", "http://", "https://")):
+            return endpoint
+        raise ConsoleError("swarm", f"manager {endpoint!r}: unknown scheme",
+                           "use unix:///path, ssh://alias or tcp://host:port")
+
+    def _tls(self):
+        if not (self.cfg.tls_ca or self.cfg.tls_cert):
+            return False
+        from docker.tls import TLSConfig
+
+        cert = (str(self.cfg.tls_cert), str(self.cfg.tls_key)) if self.cfg.tls_cert and self.cfg.tls_key else None
+        return TLSConfig(client_cert=cert, ca_cert=str(self.cfg.tls_ca) if self.cfg.tls_ca else None,
+                         verify=bool(self.cfg.tls_ca))
+
+    def _connect(self, endpoint: str, base_url: str):
+        import docker
+
+        tls = self._tls() if base_url.startswith("tcp://") else False
+        try:
+            # version="auto" asks the engine for its API version: also a reachability probe
+            return docker.DockerClient(base_url=base_url, version="auto", timeout=self.cfg.timeout, tls=tls)
+        except docker.errors.DockerException as exc:
+            # the SDK wraps the real failure of its /version probe: report that one
+            raise _Unreachable(_docker_reason(exc.__cause__ or exc)) from None
+
+    async def _client(self, endpoint: str):
+        async with self._lock:  # a poll and an action must not both open a client
+            client = self._clients.get(endpoint)
+            if client is None:
+                base_url = await self._base_url(endpoint)
+                client = await asyncio.to_thread(self._connect, endpoint, base_url)
+                self._clients[endpoint] = client
+            return client
+
+    def _forget(self, endpoint: str) -> None:
+        client = self._clients.pop(endpoint, None)
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a broken client is best effort
+                pass
+
+    def _order(self) -> list[str]:
+        managers = list(self.cfg.managers)
+        if self._preferred in managers:
+            managers.remove(self._preferred)
+            managers.insert(0, self._preferred)
+        return managers
+
+    async def _run(self, op: Callable[[Any], T], write: bool = False) -> tuple[T, str]:
+        """Run `op(api_client)` in a thread on the first manager that works."""
+        import docker
+
+        failures: list[str] = []
+        for endpoint in self._order():
+            try:
+                client = await self._client(endpoint)
+            except (_Unreachable, ConsoleError) as exc:
+                failures.append(f"{endpoint}: {exc.message if isinstance(exc, ConsoleError) else exc}")
+                self._forget(endpoint)
+                continue
+            try:
+                result = await op(client.api)
+            except docker.errors.APIError as exc:
+                if write or not _retryable(exc):
+                    raise _api_error(endpoint, exc) from None
+                failures.append(f"{endpoint}: {_docker_reason(exc)}")
+                self._forget(endpoint)
+                continue
+            except (docker.errors.DockerException, OSError, _requests_errors()) as exc:
+                failures.append(f"{endpoint}: {_docker_reason(exc)}")
+                self._forget(endpoint)
+                if write and not _not_sent(exc):
+                    raise ConsoleError("swarm", f"{endpoint}: {_docker_reason(exc)}",
+                                       "the change may or may not have been applied; check before retrying") from None
+                continue
+            if self._preferred != endpoint:
+                if self._preferred is not None:
+                    log.info("swarm: now using manager %s", endpoint)
+                self._preferred = endpoint
+            return result, endpoint
+        raise ConsoleError("swarm", "no manager answered: " + "; ".join(failures),
+                           "check that the managers are up and the swarm has a leader (quorum)")
+
+    # ------------------------------------------------------------------ reads
+
+    async def fetch(self) -> SwarmState:
+        async def op(api):
+            nodes, services, tasks = await asyncio.gather(
+                asyncio.to_thread(api.nodes), asyncio.to_thread(api.services), asyncio.to_thread(api.tasks))
+            return nodes, services, tasks
+
+        (nodes, services, tasks), endpoint = await self._run(op)
+        return parse_state(nodes, services, tasks, endpoint)
+
+    async def tasks_on_node(self, node: str) -> list[SwarmTask]:
+        async def op(api):
+            raw = await asyncio.to_thread(api.inspect_node, node)
+            parsed = parse_node(raw)
+            tasks = await asyncio.to_thread(api.tasks, filters={"node": parsed.id})
+            return [parse_task(t, {parsed.id: parsed.hostname}) for t in tasks]
+
+        return (await self._run(op))[0]
+
+    async def service_logs(self, service: str, tail: int = 200, timestamps: bool = True) -> list[str]:
+        def read(api) -> list[str]:
+            chunks = api.service_logs(service, stdout=True, stderr=True, follow=False,
+                                      tail=tail, timestamps=timestamps)
+            data = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
+            return data.decode(errors="replace").splitlines()
+
+        async def op(api):
+            return await asyncio.to_thread(read, api)
+
+        return (await self._run(op))[0]
+
+    # ----------------------------------------------------------------- writes
+
+    def _guard(self, action: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(action, self.cluster_name)
+
+    async def node_availability(self, node: str, availability: str) -> None:
+        """Set a node (id or hostname) to active, pause or drain."""
+        if availability not in AVAILABILITIES:
+            raise ConsoleError("swarm", f"availability {availability!r} is not one of {', '.join(AVAILABILITIES)}")
+        self._guard(f"set swarm node {node} to {availability}")
+
+        def update(api) -> None:
+            raw = api.inspect_node(node)
+            spec = dict(raw.get("Spec") or {})
+            spec["Availability"] = availability
+            api.update_node(raw["ID"], raw["Version"]["Index"], spec)
+
+        async def op(api):
+            await asyncio.to_thread(update, api)
+
+        await self._run(op, write=True)
+
+    async def service_update(self, service: str, *, image: str | None = None, replicas: int | None = None,
+                             force: bool = False) -> list[str]:
+        """Change a service's image and/or replicas, or force a redeploy; returns the engine's warnings."""
+        if image is None and replicas is None and not force:
+            raise ConsoleError("swarm", f"service {service}: nothing to update", "give image, replicas or force")
+        self._guard(f"update swarm service {service}")
+
+        def update(api) -> list[str]:
+            raw = api.inspect_service(service)
+            spec = _copy(raw.get("Spec") or {})
+            template = spec.setdefault("TaskTemplate", {})
+            if image is not None:
+                template.setdefault("ContainerSpec", {})["Image"] = image
+            if replicas is not None:
+                replicated = (spec.get("Mode") or {}).get("Replicated")
+                if replicated is None:
+                    raise ConsoleError("swarm", f"service {service} is not replicated: replicas cannot be set")
+                replicated["Replicas"] = int(replicas)
+            if force:
+                template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+            return _post_update(api, raw, spec, rollback=False)
+
+        async def op(api):
+            return await asyncio.to_thread(update, api)
+
+        return (await self._run(op, write=True))[0]
+
+    async def service_rollback(self, service: str) -> list[str]:
+        """`docker service rollback`: back to the service's PreviousSpec."""
+        self._guard(f"roll back swarm service {service}")
+
+        def rollback(api) -> list[str]:
+            raw = api.inspect_service(service)
+            if not raw.get("PreviousSpec"):
+                raise ConsoleError("swarm", f"service {service} has no previous version to roll back to")
+            return _post_update(api, raw, raw.get("Spec") or {}, rollback=True)
+
+        async def op(api):
+            return await asyncio.to_thread(rollback, api)
+
+        return (await self._run(op, write=True))[0]
+
+    async def close(self) -> None:
+        for endpoint in list(self._clients):
+            self._forget(endpoint)
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _post_update(api, raw: dict, spec: dict, rollback: bool) -> list[str]:
+    params: dict[str, Any] = {"version": raw["Version"]["Index"]}
+    if rollback:
+        params["rollback"] = "previous"
+    url = api._url("/services/{0}/update", raw["ID"])
+    result = api._result(api._post_json(url, data=spec, params=params), json=True)
+    return list((result or {}).get("Warnings") or [])
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _requests_errors():
+    import requests
+
+    return requests.exceptions.RequestException
+
+
+def _retryable(exc) -> bool:
+    status = getattr(exc, "status_code", None) or 0
+    return status >= 500
+
+
+def _not_sent(exc: BaseException) -> bool:
+    """True when the request cannot have reached the engine (connect failed)."""
+    import requests
+
+    return isinstance(exc, (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError)) \
+        and not isinstance(exc, requests.exceptions.ReadTimeout)
+
+
+def _docker_reason(exc: BaseException) -> str:
+    if isinstance(exc, ValueError) and "Expecting" in str(exc) or type(exc).__name__ == "JSONDecodeError":
+        return f"malformed JSON in the answer ({exc})"
+    explanation = getattr(exc, "explanation", None)
+    status = getattr(exc, "status_code", None)
+    if explanation:
+        text = f"HTTP {status}: {explanation}" if status else str(explanation)
+    else:
+        text = str(exc) or type(exc).__name__
+    for needle, short in (("Connection refused", "connection refused"), ("No such file", "socket not found"),
+                          ("timed out", "timed out"), ("Read timed out", "timed out")):
+        if needle in text:
+            return short
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _api_error(endpoint: str, exc) -> ConsoleError:
+    status = getattr(exc, "status_code", None)
+    hint = None
+    if status == 409:
+        hint = "the object changed meanwhile (version conflict) or the request conflicts; refresh and retry"
+    elif status == 404:
+        hint = "it may have been removed; refresh"
+    elif status == 503:
+        hint = "the swarm may have lost its leader (quorum)"
+    return ConsoleError("swarm", f"{endpoint}: {_docker_reason(exc)}", hint)

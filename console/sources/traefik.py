@@ -1,0 +1,157 @@
+"""Traefik's API (read-only): version, http/tcp/udp routers, services with
+per-server status, middlewares, entrypoints.
+
+requests (through console.sources.tls: CA or pinned fingerprint) runs in
+threads, one per endpoint, all concurrently. List endpoints are paginated by
+Traefik (`per_page`, `page`); the `X-Next-Page` header names the next page and
+is "1" on the last one, so pages are followed while it grows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from console.config_model import TraefikConfig
+from console.errors import ConsoleError
+from console.model import TraefikState
+from console.sources import traefik_parse as tp
+from console.sources.tls import describe_tls_error, requests_session
+
+PER_PAGE = 100
+MAX_PAGES = 1000
+# (path, optional): optional endpoints may be absent on older Traefik (404 -> empty)
+LISTS = {
+    "http_routers": ("/api/http/routers", False),
+    "http_services": ("/api/http/services", False),
+    "http_middlewares": ("/api/http/middlewares", False),
+    "tcp_routers": ("/api/tcp/routers", True),
+    "tcp_services": ("/api/tcp/services", True),
+    "tcp_middlewares": ("/api/tcp/middlewares", True),
+    "udp_routers": ("/api/udp/routers", True),
+    "udp_services": ("/api/udp/services", True),
+    "entrypoints": ("/api/entrypoints", False),
+}
+
+
+def _public(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class TraefikSource:
+    name = "traefik"
+
+    def __init__(self, cfg: TraefikConfig):
+        self.cfg = cfg
+        self.base = _public(cfg.url.rstrip("/"))
+        self._session: requests.Session | None = None
+
+    def _get_session(self) -> requests.Session:
+        if self._session is None:
+            session = requests_session(self.cfg.tls)
+            if self.cfg.username:
+                password = self.cfg.password.read() if self.cfg.password is not None else ""
+                session.auth = (self.cfg.username, password)
+            session.headers["Accept"] = "application/json"
+            self._session = session
+        return self._session
+
+    async def fetch(self) -> TraefikState:
+        session = self._get_session()
+        version_task = asyncio.to_thread(self._get_json, session, "/api/version", None, True)
+        list_tasks = [asyncio.to_thread(self._get_all, session, path, optional) for path, optional in LISTS.values()]
+        version, *lists = await asyncio.gather(version_task, *list_tasks)
+        got = dict(zip(LISTS, lists))
+        return TraefikState(
+            version=tp.parse_version(version[0] if version else None),
+            routers=tp.parse_routers(got["http_routers"], "http") + tp.parse_routers(got["tcp_routers"], "tcp")
+            + tp.parse_routers(got["udp_routers"], "udp"),
+            services=tp.parse_services(got["http_services"], "http") + tp.parse_services(got["tcp_services"], "tcp")
+            + tp.parse_services(got["udp_services"], "udp"),
+            middlewares=tp.parse_middlewares(got["http_middlewares"], "http")
+            + tp.parse_middlewares(got["tcp_middlewares"], "tcp"),
+            entrypoints=tp.parse_entrypoints(got["entrypoints"]),
+        )
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # ------------------------------------------------------------- blocking I/O
+
+    def _get_all(self, session: requests.Session, path: str, optional: bool) -> list:
+        items: list = []
+        page = 1
+        for _ in range(MAX_PAGES):
+            got = self._get_json(session, path, {"per_page": PER_PAGE, "page": page}, optional)
+            if got is None:
+                return []
+            data, next_page = got
+            if not isinstance(data, list):
+                raise ConsoleError("traefik", f"{self.base}{path} answered a JSON {type(data).__name__}, "
+                                              "expected an array", "is this URL the Traefik API?")
+            items.extend(data)
+            if next_page is None or next_page <= page:
+                return items
+            page = next_page
+        raise ConsoleError("traefik", f"{self.base}{path}: more than {MAX_PAGES} pages")
+
+    def _get_json(self, session: requests.Session, path: str, params: dict | None,
+                  optional: bool) -> tuple[Any, int | None] | None:
+        where = f"{self.base}{path}"
+        try:
+            r = session.get(self.cfg.url.rstrip("/") + path, params=params, timeout=self.cfg.timeout)
+        except requests.exceptions.SSLError as exc:
+            message, hint = describe_tls_error(exc, self.base, self.cfg.tls)
+            raise ConsoleError("traefik", message, hint) from None
+        except requests.exceptions.Timeout:
+            raise ConsoleError("traefik", f"no answer from {where} within {self.cfg.timeout:g} s",
+                               "check that Traefik is up and reachable") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise ConsoleError("traefik", f"cannot connect to {self.base}: {_reason(exc)}",
+                               "check the url and that the Traefik API is enabled") from None
+        except requests.exceptions.RequestException as exc:
+            raise ConsoleError("traefik", f"request to {where} failed: {type(exc).__name__}") from None
+        if r.status_code == 404 and optional:
+            return None
+        if r.status_code in (401, 403):
+            raise ConsoleError("traefik", f"{where} refused the request (HTTP {r.status_code})",
+                               "check traefik username and password_file/password_env")
+        if r.status_code >= 400:
+            raise ConsoleError("traefik", f"{where} answered HTTP {r.status_code} {r.reason or ''}".rstrip()
+                               + _body_hint(r), "check Traefik's log" if r.status_code >= 500 else
+                               "is this URL the Traefik API (api@internal or --api.insecure)?")
+        try:
+            data = r.json()
+        except (json.JSONDecodeError, ValueError):
+            raise ConsoleError("traefik", f"{where} answered malformed JSON ({len(r.content)} bytes)",
+                               "is this URL the Traefik API, or a proxy's error page?") from None
+        try:
+            next_page = int(r.headers.get("X-Next-Page", ""))
+        except ValueError:
+            next_page = None
+        return data, next_page
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for needle in ("Connection refused", "Name or service not known", "No route to host",
+                   "Network is unreachable", "timed out", "Connection reset"):
+        if needle in text:
+            return needle.lower()
+    return type(exc).__name__
+
+
+def _body_hint(r: requests.Response) -> str:
+    text = (r.text or "").strip().splitlines()
+    return f": {text[0][:160]}" if text else ""

@@ -1,0 +1,147 @@
+"""VRRP (keepalived) on the firewalls, read over SSH.
+
+Per firewall, concurrently, one SSH batch: keepalived's JSON dump plus
+`ip -j addr` (the VIP cross-check). A keepalived that does not answer the dump
+(killed, crashed, stopped) is reported as answering=False with the reason:
+after a SIGKILL the dead master keeps the VIP on its interface and its notify
+file still says MASTER, so neither of those may stand in for the dump.
+
+How the dump is obtained (`VrrpConfig.dump`):
+- "signal": `rm -f JSON_FILE; kill -s $(keepalived --signum=JSON) $(cat
+  PIDFILE)` (batched with `ip -j addr`), then `cat JSON_FILE` until keepalived
+  has written all of it (it ends with "]"). Plain commands only, no shell
+  loops, so any POSIX shell (and the simulated lab's) runs them. A failing
+  kill means keepalived is not running.
+- anything else: a command printing the dump (e.g. the `ka-state` helper);
+  exit 2 from it means keepalived is not running, 3 that it wrote no dump.
+
+Writes (maintenance D1/R4), as plain SSH commands:
+- set_track(fw, value): `echo VALUE > TRACK_FILE` (a keepalived `track_file`;
+  with weight 0 a non-zero value puts the instance in FAULT, so the peer
+  takes the VIP; 0 restores it);
+- keepalived(fw, running): `systemctl start|stop keepalived`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+
+from console.config_model import FirewallConfig, VrrpConfig
+from console.errors import ConsoleError, ReadOnlyError
+from console.model import Firewall, VrrpState
+from console.sources.vrrp_parse import parse_dump, parse_ip_addr
+
+TRACK_FILE = "/etc/keepalived/track"
+KEEPALIVED_START = "systemctl start keepalived"
+KEEPALIVED_STOP = "systemctl stop keepalived"
+IP_ADDR = "ip -j addr"
+DUMP_RETRY_DELAY = 0.02  # s between reads of a dump keepalived is still writing
+
+
+def signal_command(pidfile: str, json_file: str) -> str:
+    f, p = shlex.quote(json_file), shlex.quote(pidfile)
+    return f"rm -f {f}; kill -s $(keepalived --signum=JSON) $(cat {p})"
+
+
+class VrrpSource:
+    name = "vrrp"
+
+    def __init__(self, cfg: VrrpConfig, ssh, read_only: bool = False, cluster_name: str | None = None):
+        self.cfg = cfg
+        self.ssh = ssh
+        self.read_only = read_only
+        self.cluster_name = cluster_name or "vrrp"
+        self.signal_mode = cfg.dump == "signal"
+        self.dump_command = signal_command(cfg.pidfile, cfg.json_file) if self.signal_mode else cfg.dump
+
+    async def fetch(self) -> VrrpState:
+        firewalls = await asyncio.gather(*(self._read(fw) for fw in self.cfg.firewalls))
+        return VrrpState(firewalls=tuple(firewalls), preferred_master=self.cfg.preferred_master)
+
+    async def _read(self, fw: FirewallConfig) -> Firewall:
+        # Each firewall gets a little less than the poll's timeout, so one that
+        # hangs is reported as such while the other's answer still arrives.
+        budget = self.cfg.timeout * 0.9
+        try:
+            return await asyncio.wait_for(self._read_firewall(fw, budget), budget)
+        except ConsoleError as exc:
+            return Firewall(fw.name, fw.ssh_host, answering=False, error=str(exc))
+        except (TimeoutError, asyncio.TimeoutError):
+            return Firewall(fw.name, fw.ssh_host, answering=False,
+                            error=f"vrrp {fw.name}: no answer over SSH from {fw.ssh_host} within {budget:g} s")
+
+    async def _read_firewall(self, fw: FirewallConfig, budget: float) -> Firewall:
+        dump, addr = await self.ssh.run_many(fw.ssh_host, [self.dump_command, IP_ADDR], timeout=budget)
+        addresses: tuple[str, ...] = ()
+        if addr.exit_status == 0:
+            try:
+                addresses = parse_ip_addr(addr.stdout, f"vrrp {fw.name}")
+            except ConsoleError:
+                addresses = ()
+        if dump.exit_status != 0:
+            return Firewall(fw.name, fw.ssh_host, answering=False, addresses=addresses,
+                            error=self._dump_failed(fw, dump.exit_status, dump.stderr or dump.stdout))
+        text = await self._read_json_file(fw, budget / 2) if self.signal_mode else dump.stdout
+        if text is None:
+            return Firewall(fw.name, fw.ssh_host, answering=False, addresses=addresses,
+                            error=f"vrrp {fw.name}: keepalived took the dump signal but wrote no complete "
+                                  f"{self.cfg.json_file} (hung, or built without JSON support?)")
+        try:
+            instances = parse_dump(text, f"vrrp {fw.name}")
+        except ConsoleError as exc:
+            return Firewall(fw.name, fw.ssh_host, answering=False, addresses=addresses, error=str(exc))
+        return Firewall(fw.name, fw.ssh_host, answering=True, instances=instances, addresses=addresses)
+
+    async def _read_json_file(self, fw: FirewallConfig, wait: float) -> str | None:
+        """The dump file once keepalived has written all of it; None if not within `wait` s."""
+        cmd = f"cat {shlex.quote(self.cfg.json_file)}"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            r = await self.ssh.run(fw.ssh_host, cmd, timeout=wait)
+            if r.exit_status == 0 and r.stdout.rstrip().endswith("]"):
+                return r.stdout
+            if loop.time() + DUMP_RETRY_DELAY > deadline:
+                return None
+            await asyncio.sleep(DUMP_RETRY_DELAY)
+
+    def _dump_failed(self, fw: FirewallConfig, code: int, output: str) -> str:
+        last = next((line.strip() for line in reversed(output.strip().splitlines()) if line.strip()), "")
+        detail = f": {last[:200]}" if last else ""
+        if self.signal_mode:
+            what = f"keepalived is not running (signalling the PID in {self.cfg.pidfile} failed)"
+        elif code == 2:
+            what = "keepalived is not running (no process to signal)"
+        elif code == 3:
+            what = "keepalived did not write its JSON dump (hung, or built without JSON support?)"
+        else:
+            what = f"the keepalived dump command exited {code}"
+        return f"vrrp {fw.name}: {what}{detail}"
+
+    # ------------------------------------------------------------------ writes
+
+    def _firewall(self, fw: str) -> FirewallConfig:
+        for f in self.cfg.firewalls:
+            if fw in (f.name, f.ssh_host):
+                return f
+        known = ", ".join(f.name for f in self.cfg.firewalls)
+        raise ConsoleError("vrrp", f"no firewall named {fw!r} (known: {known})")
+
+    def _guard(self, action: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(action, self.cluster_name)
+
+    async def set_track(self, fw: str, value: int, track_file: str = TRACK_FILE) -> None:
+        """Write `value` to keepalived's track file on `fw` (0 = healthy)."""
+        self._guard(f"set track file on {fw}")
+        f = self._firewall(fw)
+        cmd = f"echo {int(value)} > {shlex.quote(track_file)}"
+        await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True)
+
+    async def keepalived(self, fw: str, running: bool) -> None:
+        """Start or stop keepalived on `fw` (stopping sends a priority-0 advert: fast failover)."""
+        self._guard(f"{'start' if running else 'stop'} keepalived on {fw}")
+        f = self._firewall(fw)
+        cmd = KEEPALIVED_START if running else KEEPALIVED_STOP
+        await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True)

@@ -1,0 +1,194 @@
+"""The VRRP source over SSH against the simulated lab's firewalls: states,
+split brain, writes, and failures (keepalived down, unreachable, hanging,
+malformed dump, wrong host key). Secrets never appear in what it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+
+import asyncssh
+import pytest
+
+from console.config import load_config
+from console.config_model import SshHost
+from console.errors import ConsoleError, ReadOnlyError
+from console.sources.vrrp import VrrpSource
+from console.ssh import SshPool
+
+SIM_AUTH_PASS = "lab-vrrp-s3cret"  # the sim's dump carries this auth_data, like a real one
+
+
+def _cluster(lab):
+    return load_config(lab.config_path).cluster()
+
+
+def _fw(state, name):
+    fw = next(f for f in state.firewalls if f.name == name)
+    return fw, (fw.instances[0] if fw.instances else None)
+
+
+async def _until(source, pred, what: str, tries: int = 100):
+    state = None
+    for _ in range(tries):
+        state = await source.fetch()
+        if pred(state):
+            return state
+        await asyncio.sleep(0.1)
+    pytest.fail(f"never saw {what}; last: {state}")
+
+
+@pytest.mark.parametrize("dump", ["configured", "signal"])
+async def test_fetch_from_the_seed_lab(seed_sim, dump):
+    cluster = _cluster(seed_sim)
+    cfg = cluster.vrrp if dump == "configured" else dataclasses.replace(cluster.vrrp, dump="signal")
+    pool = SshPool(cluster.ssh)
+    try:
+        state = await VrrpSource(cfg, pool).fetch()
+    finally:
+        await pool.close()
+    fw1, i1 = _fw(state, "fw1")
+    fw2, i2 = _fw(state, "fw2")
+    assert fw1.answering and fw2.answering, (fw1.error, fw2.error)
+    assert (i1.state, i2.state) == ("MASTER", "BACKUP") and state.preferred_master == "fw1"
+    assert i1.effective_priority > i2.effective_priority
+    vip = i1.vips[0]
+    assert vip in fw1.addresses and vip not in fw2.addresses
+    assert SIM_AUTH_PASS not in repr(state)
+
+
+async def test_split_brain_shows_two_masters(sim):
+    cluster = _cluster(sim)
+    pool = SshPool(cluster.ssh)
+    source = VrrpSource(cluster.vrrp, pool)
+    try:
+        sim.control("split-brain")
+        state = await _until(source, lambda s: all(_fw(s, n)[1] and _fw(s, n)[1].state == "MASTER"
+                                                   for n in ("fw1", "fw2")), "two masters")
+    finally:
+        await pool.close()
+    assert all(f.answering for f in state.firewalls)
+    assert all(_fw(state, n)[1].vips[0] in _fw(state, n)[0].addresses for n in ("fw1", "fw2"))
+
+
+async def test_stopping_keepalived_and_the_track_file_move_the_vip(sim):
+    cluster = _cluster(sim)
+    pool = SshPool(cluster.ssh)
+    source = VrrpSource(cluster.vrrp, pool)
+    try:
+        await source.keepalived("fw1", running=False)
+        state = await _until(source, lambda s: _fw(s, "fw2")[1].state == "MASTER", "fw2 MASTER after the stop")
+        fw1, inst = _fw(state, "fw1")
+        assert not fw1.answering and inst is None and "not running" in fw1.error
+        await source.keepalived("fw1", running=True)
+        # nopreempt: the restarted fw1 stays BACKUP, the VIP stays on fw2
+        state = await _until(source, lambda s: _fw(s, "fw1")[0].answering, "fw1 answering again")
+        assert _fw(state, "fw2")[1].state == "MASTER"
+        await source.set_track("fw2", 1)  # weight 0: a non-zero value means FAULT
+        await _until(source, lambda s: _fw(s, "fw2")[1].state == "FAULT" and _fw(s, "fw1")[1].state == "MASTER",
+                     "fw2 in FAULT and the VIP back on fw1")
+        await source.set_track("fw2", 0)
+        await _until(source, lambda s: _fw(s, "fw2")[1].state == "BACKUP", "fw2 back to BACKUP")
+        with pytest.raises(ConsoleError) as err:
+            await source.set_track("fw9", 1)
+        assert "fw9" in str(err.value)
+    finally:
+        await pool.close()
+
+
+async def test_read_only_refuses_writes(seed_sim):
+    cluster = _cluster(seed_sim)
+    source = VrrpSource(cluster.vrrp, None, read_only=True)
+    with pytest.raises(ReadOnlyError):
+        await source.keepalived("fw1", running=False)
+    with pytest.raises(ReadOnlyError):
+        await source.set_track("fw1", 1)
+
+
+def _with_host(cluster, alias: str, port: int):
+    hosts = tuple(h for h in cluster.ssh.hosts if h.alias != alias)
+    orig = cluster.ssh.host(alias)
+    return dataclasses.replace(cluster.ssh, hosts=hosts + (SshHost(alias, "127.0.0.1", port, orig.user, orig.keys),))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_unreachable_firewall_is_reported_and_the_other_still_read(seed_sim):
+    cluster = _cluster(seed_sim)
+    port = _closed_port()
+    pool = SshPool(_with_host(cluster, "fw2", port))
+    try:
+        state = await VrrpSource(cluster.vrrp, pool).fetch()
+    finally:
+        await pool.close()
+    fw1, i1 = _fw(state, "fw1")
+    fw2, i2 = _fw(state, "fw2")
+    assert fw1.answering and i1.state == "MASTER"
+    assert not fw2.answering and i2 is None and f"127.0.0.1:{port}" in fw2.error and "refused" in fw2.error
+
+
+async def test_hanging_firewall_times_out_alone(seed_sim):
+    async def silent(reader, writer):  # accepts, never speaks SSH
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cluster = _cluster(seed_sim)
+    pool = SshPool(_with_host(cluster, "fw1", port))
+    try:
+        state = await VrrpSource(dataclasses.replace(cluster.vrrp, timeout=1.0), pool).fetch()
+    finally:
+        await pool.close()
+        server.close()
+    fw1, _ = _fw(state, "fw1")
+    assert not fw1.answering and "no answer" in fw1.error
+    assert _fw(state, "fw2")[0].answering
+
+
+async def test_malformed_dump_is_not_answering(seed_sim):
+    cluster = _cluster(seed_sim)
+    pool = SshPool(cluster.ssh)
+    cfg = dataclasses.replace(cluster.vrrp, dump="echo '[{\"data\": {\"iname\": '")
+    try:
+        state = await VrrpSource(cfg, pool).fetch()
+    finally:
+        await pool.close()
+    for fw in state.firewalls:
+        assert not fw.answering and "malformed keepalived JSON dump" in fw.error and not fw.instances
+
+
+async def test_wrong_host_key_names_host_and_fingerprint(seed_sim, tmp_path):
+    cluster = _cluster(seed_sim)
+    fw1 = cluster.ssh.host("fw1")
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().split()[:2]
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(f"[{fw1.address}]:{fw1.port} {' '.join(other)}\n")
+    pool = SshPool(dataclasses.replace(cluster.ssh, known_hosts=wrong))
+    try:
+        state = await VrrpSource(cluster.vrrp, pool).fetch()
+    finally:
+        await pool.close()
+    fw, inst = _fw(state, "fw1")
+    assert not fw.answering and inst is None
+    assert f"{fw1.address}:{fw1.port}" in fw.error and "SHA256:" in fw.error
+
+
+async def test_ssh_dropping_every_session_is_reported_per_firewall(seed_sim):
+    cluster = _cluster(seed_sim)
+    pool = SshPool(cluster.ssh)
+    seed_sim.control("error-rate", "ssh", 1.0)
+    try:
+        state = await VrrpSource(cluster.vrrp, pool).fetch()
+    finally:
+        seed_sim.clear("error-rate")
+        await pool.close()
+    for fw in state.firewalls:
+        host = cluster.ssh.host(fw.host)
+        assert not fw.answering and not fw.instances
+        assert f"{host.address}:{host.port}" in fw.error, fw.error
+    assert SIM_AUTH_PASS not in repr(state)
