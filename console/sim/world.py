@@ -64,19 +64,58 @@ World(scenario: str = "seed", speed: float = 1.0, seed: int = 1)
 
 from __future__ import annotations
 
+# Additions to the contract (implementation notes, additive only):
+#   World(..., manual_clock=True) freezes the clock; advance(lab_seconds) moves it
+#     and ticks (deterministic tests). now() with the real clock is
+#     epoch_start + monotonic elapsed * speed.
+#   duration(x) accepts a lab-seconds float (returned as is) or a name from
+#     DURATIONS (the one table of base durations, short so a demo stays lively).
+#   verify_failed: set[str]   nodes booted into a bad kernel (fault bad-kernel):
+#     they are "online" but their OSD stays down and the running pve-manager
+#     version (SimNode.pve_version) stays at the old one while the installed
+#     package (packages["pve-manager"]) is the new one: `pveversion -v` and
+#     apt/versions show the mismatch.
+#   ha_lrm_state(node) -> str ("active" | "maintenance mode" | "wait_for_agent_lock" | "idle")
+#   ha_maintenance_origin: dict[int, str]  vmid -> node it left for HA maintenance
+#   swarm_node_state(node_id) -> "ready" | "down";  swarm_leader() -> node id | None
+#   node_mem_used(name) -> bytes;  node_cpu(name) -> fraction
+#   reset_availability(); availability_dict() -> JSON-able record; faults_dict()
+#   osd_out_interval (lab s, default 600); real_seconds(x) = duration(x) / speed
+#   upid_log(upid) -> list[str]; task lines are also in PveTask.log
+#   desired_running: set[int] vmids that should run (availability counts those only)
+#   guest_available(g) -> bool; node_free_for_placement(name) -> bytes (maxmem minus placed guests' maxmem)
+#   anti_affinity: list[set[int]] HA negative resource affinity groups ({101, 102})
+#   HA: guests moved by HA show ha_state "migrate" (VM) / "relocate" (CT) while moving,
+#     "freeze" while their node reboots, "recovery" after a fence; placement is Proxmox's
+#     basic CRS (fewest active HA services, then node name; memory is not checked)
+#   Ceph: mon_quorum() -> [names]; mgr_standbys() -> [names]; mds_states() -> {name: "up:active"|"up:standby"}
+#     num_pgs(); pg_ids() -> ["1.0", ...]
+#   Swarm: service_desired(svc) -> int; swarm_node_update also accepts a hostname or id prefix
+#   VRRP: fw_alive(fw) -> bool (keepalived runs on a running VM)
+#   Traefik: traefik_entrypoints {"web": ":80", ...}; traefik_middlewares {"name@docker": {...}}
+#   dist_upgrade returns the exit code (0, 100 with fault apt-fail); it raises
+#     SimCommandFailed(255) only when the node is not reachable or goes down meanwhile.
+#   node-up / clearing node-down / no-return powers the node on at once (no boot delay).
 
-class SimError(Exception):
-    """An error a front turns into the protocol's error shape."""
+from console.sim.sim_errors import SimCommandFailed, SimError  # noqa: E402
+from console.sim.dynamics_apt import AptDynamics  # noqa: E402
+from console.sim.dynamics_ceph import CephDynamics  # noqa: E402
+from console.sim.dynamics_pve import PveDynamics  # noqa: E402
+from console.sim.dynamics_swarm import SwarmDynamics  # noqa: E402
+from console.sim.dynamics_vrrp import VrrpDynamics  # noqa: E402
+from console.sim.faults import FaultControl  # noqa: E402
+from console.sim.world_core import DURATIONS, WorldCore  # noqa: E402
 
-    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors or {}
+__all__ = ["World", "SimError", "SimCommandFailed", "DURATIONS"]
 
 
-class SimCommandFailed(Exception):
-    def __init__(self, exit_status: int, message: str):
-        super().__init__(message)
-        self.exit_status = exit_status
-        self.message = message
+class World(PveDynamics, AptDynamics, CephDynamics, SwarmDynamics, VrrpDynamics, FaultControl, WorldCore):
+    """The simulated lab; see the module docstring for the contract."""
+
+    def __init__(self, scenario: str = "seed", speed: float = 1.0, seed: int = 1, manual_clock: bool = False):
+        WorldCore.__init__(self, speed=speed, seed=seed, manual_clock=manual_clock)
+        from console.sim.scenarios import build
+
+        build(self, scenario)
+        self.scenario = scenario
+        self._settle()

@@ -1,0 +1,186 @@
+"""Fault injection: inject/clear by kind, and the latency/error hooks the fronts call."""
+
+from __future__ import annotations
+
+from console.sim.sim_errors import SimError
+
+FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
+KINDS = (
+    "node-down", "node-up", "osd-down", "osd-up", "latency", "error-rate", "apt-fail", "no-return",
+    "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
+    "migrate-fail", "osd-stuck", "vip-stuck",
+)
+
+
+class FaultControl:
+    """Mixed into World."""
+
+    def fault_delay(self, family: str) -> float:
+        return float(self.faults.api_latency.get(family, 0.0))
+
+    def fault_error(self, family: str) -> bool:
+        rate = self.faults.api_error_rate.get(family, 0.0)
+        return rate > 0 and self._rng.random() < rate
+
+    # ----------------------------------------------------------- parsing
+    def _t_node(self, kind: str, target) -> str:
+        if target not in self.nodes:
+            raise SimError(404, f"fault {kind}: no node named {target!r} (known: {', '.join(self.nodes)})")
+        return target
+
+    def _t_osd(self, kind: str, target) -> int:
+        try:
+            osd = int(str(target).removeprefix("osd."))
+        except ValueError:
+            raise SimError(400, f"fault {kind}: target must be an OSD id like 3 or osd.3, got {target!r}") from None
+        if osd not in self.osds:
+            raise SimError(404, f"fault {kind}: no osd.{osd}")
+        return osd
+
+    def _t_vmid(self, kind: str, target) -> int:
+        try:
+            vmid = int(target)
+        except (TypeError, ValueError):
+            raise SimError(400, f"fault {kind}: target must be a vmid, got {target!r}") from None
+        if vmid not in self.guests:
+            raise SimError(404, f"fault {kind}: no guest {vmid}")
+        return vmid
+
+    def _t_family(self, kind: str, target) -> str:
+        if target not in FAMILIES:
+            raise SimError(400, f"fault {kind}: target must be one of {', '.join(FAMILIES)}, got {target!r}")
+        return target
+
+    def _t_service(self, kind: str, target) -> str:
+        names = {s.name for s in self.services.values()}
+        if target not in names:
+            raise SimError(404, f"fault {kind}: no swarm service named {target!r}")
+        return target
+
+    # ------------------------------------------------------------ inject
+    def inject(self, kind: str, target: str | None = None, value: float | None = None) -> None:
+        self.tick()
+        f = self.faults
+        if kind not in KINDS:
+            raise SimError(400, f"unknown fault kind {kind!r} (known: {', '.join(KINDS)})")
+        if kind == "node-down":
+            node = self._t_node(kind, target)
+            self._forced_down.add(node)
+            if self.nodes[node].status != "offline":
+                self._power_off(node, False)
+        elif kind == "node-up":
+            self._power_on(self._t_node(kind, target))
+        elif kind == "osd-down":
+            self._osd_stopped.add(self._t_osd(kind, target))
+        elif kind == "osd-up":
+            osd = self._t_osd(kind, target)
+            self._osd_stopped.discard(osd)
+            f.osd_stuck.discard(osd)
+        elif kind == "latency":
+            f.api_latency[self._t_family(kind, target)] = float(value if value is not None else 1.0)
+        elif kind == "error-rate":
+            rate = float(value if value is not None else 1.0)
+            if not 0.0 <= rate <= 1.0:
+                raise SimError(400, f"fault error-rate: value must be within 0..1, got {rate}")
+            f.api_error_rate[self._t_family(kind, target)] = rate
+        elif kind == "apt-fail":
+            f.apt_fail.add(self._t_node(kind, target))
+        elif kind == "no-return":
+            f.no_return.add(self._t_node(kind, target))
+        elif kind == "bad-kernel":
+            f.bad_kernel.add(self._t_node(kind, target))
+        elif kind == "traefik-backend-down":
+            f.traefik_backend_down.add(self._t_service(kind, target))
+        elif kind == "traefik-backend-up":
+            f.traefik_backend_down.discard(self._t_service(kind, target))
+        elif kind == "split-brain":
+            f.split_brain = True
+        elif kind == "ha-error":
+            vmid = self._t_vmid(kind, target)
+            f.ha_error.add(vmid)
+            self.guests[vmid].ha_state = "error"
+        elif kind == "migrate-fail":
+            f.migrate_fail.add(self._t_vmid(kind, target))
+        elif kind == "osd-stuck":
+            f.osd_stuck.add(self._t_osd(kind, target))
+        elif kind == "vip-stuck":
+            f.vip_stuck = True
+        self._reconcile()
+
+    def _power_on(self, node: str) -> None:
+        self._forced_down.discard(node)
+        if self.nodes[node].status == "offline":
+            self.faults.no_return.discard(node)
+            self._boot(node)
+
+    # ------------------------------------------------------------- clear
+    def clear(self, kind: str | None = None, target: str | None = None) -> None:
+        self.tick()
+        if kind is not None and kind not in KINDS:
+            raise SimError(400, f"unknown fault kind {kind!r} (known: {', '.join(KINDS)})")
+        kinds = [kind] if kind else list(KINDS)
+        f = self.faults
+        for k in kinds:
+            if k in ("node-down", "node-up"):
+                for node in [target] if target else sorted(self._forced_down):
+                    self._power_on(self._t_node(k, node))
+            elif k in ("osd-down", "osd-up"):
+                ids = [self._t_osd(k, target)] if target else list(self._osd_stopped)
+                self._osd_stopped.difference_update(ids)
+            elif k == "latency":
+                f.api_latency.pop(target, None) if target else f.api_latency.clear()
+            elif k == "error-rate":
+                f.api_error_rate.pop(target, None) if target else f.api_error_rate.clear()
+            elif k in ("apt-fail", "bad-kernel"):
+                s = f.apt_fail if k == "apt-fail" else f.bad_kernel
+                s.discard(target) if target else s.clear()
+            elif k == "no-return":
+                nodes = [target] if target else list(f.no_return)
+                for node in nodes:
+                    f.no_return.discard(node)
+                    if node in self._stuck_offline:
+                        self._boot(node)
+            elif k in ("traefik-backend-down", "traefik-backend-up"):
+                f.traefik_backend_down.discard(target) if target else f.traefik_backend_down.clear()
+            elif k == "split-brain":
+                f.split_brain = False
+            elif k == "ha-error":
+                ids = [int(target)] if target else list(f.ha_error)
+                for vmid in ids:
+                    f.ha_error.discard(vmid)
+                    g = self.guests.get(vmid)
+                    if g is not None:
+                        g.ha_state = "started" if vmid in self.desired_running else "stopped"
+            elif k == "migrate-fail":
+                f.migrate_fail.discard(int(target)) if target else f.migrate_fail.clear()
+            elif k == "osd-stuck":
+                f.osd_stuck.discard(self._t_osd(k, target)) if target else f.osd_stuck.clear()
+            elif k == "vip-stuck":
+                f.vip_stuck = False
+        self._reconcile()
+
+    def faults_dict(self) -> dict:
+        f = self.faults
+        return {
+            "latency": dict(f.api_latency),
+            "error_rate": dict(f.api_error_rate),
+            "apt_fail": sorted(f.apt_fail),
+            "no_return": sorted(f.no_return),
+            "bad_kernel": sorted(f.bad_kernel),
+            "osd_stuck": sorted(f.osd_stuck),
+            "osd_down": sorted(self._osd_stopped),
+            "nodes_down": sorted(self._forced_down),
+            "vip_stuck": f.vip_stuck,
+            "split_brain": f.split_brain,
+            "traefik_backend_down": sorted(f.traefik_backend_down),
+            "ha_error": sorted(f.ha_error),
+            "migrate_fail": sorted(f.migrate_fail),
+        }
+
+    def backend_up(self, service_name: str) -> bool:
+        if service_name in self.faults.traefik_backend_down:
+            return False
+        svc = next((s for s in self.services.values() if s.name == service_name), None)
+        if svc is None:
+            return False
+        return self.service_running_tasks(svc.id) > 0

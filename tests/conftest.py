@@ -1,0 +1,38 @@
+"""Shared fixtures: `shared_dir` (../shared, skipped when absent), `seed_sim` (one seed lab
+for the session, speed 10), `sim` (a fresh seed lab per test, speed 10)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.simlab import SimLab  # noqa: E402
+
+SHARED = REPO_ROOT / ".." / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED.resolve()} is absent: the design docs and upstream fixtures live next to the repository (CI has them)")
+    return SHARED.resolve()
+
+
+@pytest.fixture(scope="session")
+def seed_sim():
+    """One running seed lab shared by the session: do not leave faults injected (clear() them)."""
+    with SimLab("seed", speed=10.0) as lab:
+        yield lab
+
+
+@pytest.fixture
+def sim():
+    """A fresh seed lab for a test that changes the lab's state."""
+    with SimLab("seed", speed=10.0) as lab:
+        yield lab
