@@ -106,8 +106,8 @@ def ceph_rules(ceph: CephState) -> Iterable[Finding]:
     for flag in sorted(ceph.flags & {"noout", "norebalance", "norecover", "nobackfill", "noup", "nodown", "pause"}):
         yield _f("warning", "ceph", f"flag {flag}", f"Ceph flag {flag} is set",
                  f"left on after maintenance? `ceph osd unset {flag}`")
-    if ceph.mgr_active and not ceph.mgr_standbys:
-        yield _f("warning", "ceph", "mgr", f"no standby mgr (active: {ceph.mgr_active})",
+    if ceph.mgr_available and not ceph.mgr_standbys:
+        yield _f("warning", "ceph", "mgr", f"no standby mgr (active: {ceph.mgr_active or 'unnamed'})",
                  "a node reboot will leave Ceph without a manager")
     if not ceph.mgr_available:
         yield _f("critical", "ceph", "mgr", "no Ceph manager is available")

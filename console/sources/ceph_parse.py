@@ -1,0 +1,351 @@
+"""Pure parsers from Ceph's own JSON (CLI `-f json` or the PVE API) to the model.
+
+They accept every shape seen in the wild: `ceph status` with the Luminous
+nested `osdmap.osdmap` and the flat Nautilus+ `osdmap`; `mgrmap` with
+`active_name`/`standbys` (old) or only `available`/`num_standbys` (new);
+`fsmap.by_rank` with `up:standby` counts; `osd tree`, `osd df`, `osd df tree`,
+`osd crush tree` and PVE's nested `/nodes/{n}/ceph/osd` tree. Unknown fields
+are ignored and missing optional ones never raise.
+
+When Ceph gives only a count (standby mgrs/MDS, mons out of quorum), the
+model gets placeholder names in parentheses, e.g. "(standby 1)", so counts stay
+right without inventing real daemon names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from typing import Any, Iterable
+
+from console.model import CephCheck, CephPool, CephRates, CephState, MdsDaemon, Osd
+
+# Always-on osdmap flags that are not operator switches (never "left on").
+INTERNAL_FLAGS = frozenset({
+    "sortbitwise", "recovery_deletes", "purged_snapdirs", "pglog_hardlimit",
+    "require_jewel_osds", "require_kraken_osds", "require_luminous_osds",
+})
+
+
+class CephParseError(ValueError):
+    """Input is not the JSON Ceph emits (the caller names where it came from)."""
+
+
+def loads(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        head = " ".join(text.split())[:80] or "(empty)"
+        raise CephParseError(f"{what}: not JSON ({exc.msg} at {exc.pos}); output began {head!r}") from None
+
+
+def _d(x: Any) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _l(x: Any) -> list:
+    return x if isinstance(x, list) else []
+
+
+def _int(x: Any, default: int = 0) -> int:
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(x: Any, default: float = 0.0) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return default
+
+
+def clean_flags(flags: Iterable[str]) -> frozenset[str]:
+    return frozenset(f.strip() for f in flags if f and f.strip() and f.strip() not in INTERNAL_FLAGS)
+
+
+def split_flags(value: Any) -> frozenset[str]:
+    """'noout,noscrub' or ['noout', ...] -> frozenset, internal flags dropped."""
+    if isinstance(value, str):
+        return clean_flags(value.split(","))
+    if isinstance(value, list):
+        return clean_flags(str(v) for v in value)
+    return frozenset()
+
+
+_FLAGS_SUMMARY = re.compile(r"^([\w,\-]+) flag\(s\) set")
+
+
+def flags_from_checks(checks: Iterable[CephCheck]) -> frozenset[str]:
+    """Pacific reports osdmap flags only as the OSDMAP_FLAGS health check."""
+    for c in checks:
+        if c.code == "OSDMAP_FLAGS":
+            m = _FLAGS_SUMMARY.match(c.summary)
+            if m:
+                return split_flags(m.group(1))
+    return frozenset()
+
+
+# ------------------------------------------------------------------- status
+
+
+def parse_checks(health: dict) -> tuple[CephCheck, ...]:
+    out = []
+    checks = health.get("checks")
+    if isinstance(checks, dict):
+        items = checks.items()
+    elif isinstance(checks, list):  # very old releases: list of {"summary", "severity"}
+        items = ((str(c.get("type") or c.get("code") or f"CHECK{i}"), c) for i, c in enumerate(checks) if isinstance(c, dict))
+    else:
+        items = ()
+    for code, body in items:
+        body = _d(body)
+        summary = body.get("summary")
+        text = summary.get("message") if isinstance(summary, dict) else summary
+        detail = tuple(str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in _l(body.get("detail")))
+        out.append(CephCheck(code=str(code), severity=str(body.get("severity", "HEALTH_WARN")),
+                             summary=str(text or code), detail=detail))
+    return tuple(out)
+
+
+def _osdmap(status: dict) -> dict:
+    om = _d(status.get("osdmap"))
+    inner = om.get("osdmap")
+    return inner if isinstance(inner, dict) else om  # Luminous nests it
+
+
+def _mons(status: dict, quorum: tuple[str, ...]) -> tuple[str, ...]:
+    monmap = _d(status.get("monmap"))
+    names = tuple(str(m.get("name")) for m in _l(monmap.get("mons")) if isinstance(m, dict) and m.get("name") is not None)
+    if names:
+        return names
+    num = _int(monmap.get("num_mons"), len(quorum))
+    return quorum + tuple(f"(unnamed mon {i + 1})" for i in range(max(0, num - len(quorum))))
+
+
+def _mgr(status: dict) -> tuple[str | None, bool, tuple[str, ...]]:
+    mgr = _d(status.get("mgrmap"))
+    active = mgr.get("active_name") or None
+    standbys = tuple(str(s.get("name")) for s in _l(mgr.get("standbys")) if isinstance(s, dict) and s.get("name") is not None)
+    if not standbys and "num_standbys" in mgr:
+        standbys = tuple(f"(standby {i + 1})" for i in range(_int(mgr.get("num_standbys"))))
+    return (str(active) if active else None), bool(mgr.get("available", False)), standbys
+
+
+def _mds(status: dict) -> tuple[MdsDaemon, ...]:
+    fsmap = _d(status.get("fsmap"))
+    out = [MdsDaemon(name=str(r.get("name", f"rank{r.get('rank', '?')}")), state=str(r.get("status", "unknown")),
+                     fs=str(r["filesystem_id"]) if "filesystem_id" in r else None)
+           for r in _l(fsmap.get("by_rank")) if isinstance(r, dict)]
+    out += [MdsDaemon(name=f"(standby {i + 1})", state="up:standby") for i in range(_int(fsmap.get("up:standby")))]
+    return tuple(out)
+
+
+def _rates(pg: dict) -> CephRates:
+    return CephRates(
+        read_bytes_sec=_int(pg.get("read_bytes_sec")), write_bytes_sec=_int(pg.get("write_bytes_sec")),
+        read_op_per_sec=_int(pg.get("read_op_per_sec")), write_op_per_sec=_int(pg.get("write_op_per_sec")),
+        recovering_bytes_per_sec=_int(pg.get("recovering_bytes_per_sec")),
+        recovering_objects_per_sec=_int(pg.get("recovering_objects_per_sec")),
+        degraded_objects=_int(pg.get("degraded_objects")), degraded_total=_int(pg.get("degraded_total")),
+        misplaced_objects=_int(pg.get("misplaced_objects")), misplaced_total=_int(pg.get("misplaced_total")),
+    )
+
+
+def parse_status(status: Any) -> CephState:
+    """`ceph status -f json` (any release) or PVE `/cluster/ceph/status`."""
+    if not isinstance(status, dict) or "health" not in status:
+        raise CephParseError("ceph status: expected an object with a 'health' member")
+    health = _d(status.get("health"))
+    checks = parse_checks(health)
+    om = _osdmap(status)
+    pg = _d(status.get("pgmap"))
+    quorum = tuple(str(q) for q in _l(status.get("quorum_names")))
+    mgr_active, mgr_available, mgr_standbys = _mgr(status)
+    flags = split_flags(om.get("flags")) | flags_from_checks(checks)
+    pg_states = tuple((str(s.get("state_name")), _int(s.get("count")))
+                      for s in _l(pg.get("pgs_by_state")) if isinstance(s, dict) and s.get("state_name"))
+    return CephState(
+        health=str(health.get("status") or health.get("overall_status") or "HEALTH_UNKNOWN"),
+        checks=checks,
+        fsid=status.get("fsid") or None,
+        mons=_mons(status, quorum),
+        quorum=quorum,
+        mgr_active=mgr_active, mgr_available=mgr_available, mgr_standbys=mgr_standbys,
+        mds=_mds(status),
+        num_osds=_int(om.get("num_osds")), num_up_osds=_int(om.get("num_up_osds")),
+        num_in_osds=_int(om.get("num_in_osds")),
+        flags=flags,
+        pg_states=pg_states,
+        num_pgs=_int(pg.get("num_pgs"), sum(n for _, n in pg_states)),
+        bytes_total=_int(pg.get("bytes_total")), bytes_used=_int(pg.get("bytes_used")),
+        bytes_avail=_int(pg.get("bytes_avail")),
+        rates=_rates(pg),
+    )
+
+
+def parse_health_detail(health: Any) -> dict[str, tuple[str, ...]]:
+    """`ceph health detail -f json` -> {code: detail lines}."""
+    return {c.code: c.detail for c in parse_checks(_d(health)) if c.detail}
+
+
+def with_health_detail(state: CephState, detail: dict[str, tuple[str, ...]]) -> CephState:
+    if not detail:
+        return state
+    return replace(state, checks=tuple(replace(c, detail=detail.get(c.code, c.detail)) for c in state.checks))
+
+
+# --------------------------------------------------------------------- OSDs
+
+
+def _osd_from_node(n: dict, host: str | None, in_hint: bool | None = None) -> Osd:
+    reweight = _float(n.get("reweight"), 1.0)
+    if "in" in n:
+        in_ = bool(_int(n.get("in")))
+    elif in_hint is not None:
+        in_ = in_hint
+    else:
+        in_ = reweight > 0
+    status = str(n.get("status", "")).lower()
+    size = _int(n.get("kb")) * 1024 or _int(n.get("total_space")) or _int(n.get("size"))
+    used = _int(n.get("kb_used")) * 1024 or _int(n.get("bytes_used")) or _int(n.get("used"))
+    util = n.get("utilization", n.get("percent_used"))
+    return Osd(
+        id=_int(n.get("id"), -1), host=host or (str(n["host"]) if n.get("host") else None),
+        up=status == "up", in_=in_,
+        device_class=n.get("device_class") or None,
+        size=size, used=used,
+        utilization=_float(util, (100.0 * used / size) if size else 0.0),
+        pgs=_int(n.get("pgs")), reweight=reweight,
+    )
+
+
+def parse_osd_tree(tree: Any) -> tuple[Osd, ...]:
+    """`ceph osd tree|df|df tree|crush tree -f json`: flat `nodes` with children ids.
+    The host of an OSD is its nearest ancestor of type host (else its parent)."""
+    nodes = [n for n in _l(_d(tree).get("nodes")) if isinstance(n, dict)]
+    stray = [n for n in _l(_d(tree).get("stray")) if isinstance(n, dict)]
+    by_id = {n.get("id"): n for n in nodes}
+    parent: dict[Any, Any] = {}
+    for n in nodes:
+        for child in _l(n.get("children")):
+            parent[child] = n.get("id")
+
+    def host_of(osd_id: Any) -> str | None:
+        pid, first = parent.get(osd_id), None
+        while pid is not None:
+            p = by_id.get(pid, {})
+            first = first or p.get("name")
+            if p.get("type") == "host":
+                return str(p.get("name"))
+            pid = parent.get(pid)
+        return str(first) if first else None
+
+    osds = [_osd_from_node(n, host_of(n.get("id"))) for n in nodes + stray
+            if n.get("type") == "osd" and _int(n.get("id"), -1) >= 0]
+    seen: dict[int, Osd] = {}
+    for o in osds:
+        seen.setdefault(o.id, o)
+    return tuple(sorted(seen.values(), key=lambda o: o.id))
+
+
+def parse_pve_osd_tree(data: Any) -> tuple[tuple[Osd, ...], frozenset[str]]:
+    """PVE `/nodes/{n}/ceph/osd`: {"root": nested tree, "flags": "noout,..."}."""
+    data = _d(data)
+    osds: dict[int, Osd] = {}
+
+    def walk(node: dict, host: str | None) -> None:
+        kind = node.get("type")
+        if kind == "host":
+            host = str(node.get("name"))
+        if kind == "osd" and _int(node.get("id"), -1) >= 0:
+            o = _osd_from_node(node, node.get("host") or host)
+            osds.setdefault(o.id, o)
+        for child in _l(node.get("children")):
+            if isinstance(child, dict):
+                walk(child, host)
+
+    walk(_d(data.get("root")), None)
+    return tuple(sorted(osds.values(), key=lambda o: o.id)), split_flags(data.get("flags"))
+
+
+def merge_osd_dump(osds: tuple[Osd, ...], dump: Any) -> tuple[tuple[Osd, ...], frozenset[str], dict[str, tuple[int, int]]]:
+    """Apply `ceph osd dump -f json`: authoritative up/in per OSD, the osdmap
+    flags, and per-pool (size, min_size)."""
+    dump = _d(dump)
+    state = {_int(o.get("osd"), -1): (bool(_int(o.get("up"))), bool(_int(o.get("in"))))
+             for o in _l(dump.get("osds")) if isinstance(o, dict)}
+    merged = tuple(replace(o, up=state[o.id][0], in_=state[o.id][1]) if o.id in state else o for o in osds)
+    known = {o.id for o in osds}
+    merged += tuple(Osd(id=i, host=None, up=u, in_=n) for i, (u, n) in sorted(state.items()) if i >= 0 and i not in known)
+    pools = {str(p.get("pool_name")): (_int(p.get("size")), _int(p.get("min_size")))
+             for p in _l(dump.get("pools")) if isinstance(p, dict) and p.get("pool_name")}
+    return merged, split_flags(dump.get("flags")), pools
+
+
+def merge_osd_usage(osds: tuple[Osd, ...], usage: tuple[Osd, ...]) -> tuple[Osd, ...]:
+    """Size/used/utilization/PG count from `ceph osd df` onto the tree's OSDs."""
+    by_id = {u.id: u for u in usage}
+    out = []
+    for o in osds:
+        u = by_id.get(o.id)
+        out.append(replace(o, size=u.size, used=u.used, utilization=u.utilization, pgs=u.pgs,
+                           device_class=o.device_class or u.device_class) if u else o)
+    return tuple(out)
+
+
+def parse_pve_flags(data: Any) -> frozenset[str]:
+    """PVE `/cluster/ceph/flags`: [{"name": "noout", "value": true|1, ...}]."""
+    return clean_flags(str(f.get("name")) for f in _l(data)
+                       if isinstance(f, dict) and f.get("value") not in (None, False, 0, "0", ""))
+
+
+# -------------------------------------------------------------------- pools
+
+
+def parse_df_pools(df: Any, sizes: dict[str, tuple[int, int]] | None = None) -> tuple[CephPool, ...]:
+    """`ceph df -f json` pools (or PVE's pool list: name/pool/bytes_used/percent_used)."""
+    sizes = sizes or {}
+    rows = _l(_d(df).get("pools")) if isinstance(df, dict) else _l(df)
+    out = []
+    for p in rows:
+        if not isinstance(p, dict):
+            continue
+        name = str(p.get("name") or p.get("pool_name") or "")
+        st = _d(p.get("stats")) or p
+        pct = 100.0 * _float(st.get("percent_used"))  # Ceph and PVE give a 0..1 ratio
+        size, min_size = sizes.get(name, (None, None))
+        out.append(CephPool(
+            name=name, id=_int(p.get("id", p.get("pool"))),
+            stored=_int(st.get("stored", st.get("bytes_used"))),
+            used=_int(st.get("bytes_used", st.get("stored"))),
+            percent_used=pct, max_avail=_int(st.get("max_avail")),
+            size=_int(p.get("size")) or size, min_size=_int(p.get("min_size")) or min_size,
+        ))
+    return tuple(out)
+
+
+def parse_mon_dump(dump: Any) -> tuple[str, ...]:
+    return tuple(str(m.get("name")) for m in _l(_d(dump).get("mons")) if isinstance(m, dict) and m.get("name"))
+
+
+def parse_mgr_stat(stat: Any) -> str | None:
+    """`ceph mgr stat -f json` -> the active mgr's name."""
+    name = _d(stat).get("active_name")
+    return str(name) if name else None
+
+
+def parse_ok_to_stop(stdout: str, stderr: str, exit_status: int) -> tuple[bool, dict | str]:
+    """`ceph osd|mon|mds ok-to-stop ... -f json`: exit 0 safe; exit 16 (EBUSY)
+    not safe, with JSON still on stdout for OSDs since Pacific; mon/mds
+    answer in text on stderr."""
+    safe = exit_status == 0
+    text = stdout.strip()
+    if text:
+        try:
+            return safe, json.loads(text)
+        except ValueError:
+            return safe, text
+    return safe, stderr.strip()
