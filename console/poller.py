@@ -118,6 +118,22 @@ class Poller(Generic[T]):
                 pass
 
 
+def ensure_thread_pool(workers: int = 32) -> None:
+    """Give the running loop enough threads for every source's blocking calls.
+
+    asyncio's default executor has min(32, cores + 4) threads: 6 on a 2-core
+    machine, so eleven concurrent Traefik requests and the Proxmox and Docker
+    calls would queue behind each other and one slow source would delay the
+    others. Idle threads cost nothing."""
+    loop = asyncio.get_running_loop()
+    if getattr(loop, "_labconsole_pool", False):
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="source"))
+    loop._labconsole_pool = True  # type: ignore[attr-defined]
+
+
 class Hub:
     """Latest snapshot per source, and the subscribers to tell."""
 
@@ -143,12 +159,14 @@ class Hub:
 
     async def poll_all_once(self) -> dict[str, Snapshot]:
         """One concurrent round of every source (for `labconsole check`)."""
+        ensure_thread_pool()
         snaps = await asyncio.gather(*(p.poll_once() for p in self.pollers.values()))
         for snap in snaps:
             self.publish(snap)
         return dict(self.snapshots)
 
     def start(self) -> None:
+        ensure_thread_pool()
         for p in self.pollers.values():
             self._tasks.append(asyncio.create_task(p.run(self.publish), name=f"poll-{p.source}"))
 

@@ -78,12 +78,16 @@ class CephSource:
         return await self._fetch_api()
 
     async def _fetch_api(self) -> CephState:
-        status = await self.proxmox.ceph_status_raw()
+        # all three at once: a round costs the slowest request, not the sum
+        status, tree, flags = await asyncio.gather(self.proxmox.ceph_status_raw(), self._api_osd_tree(),
+                                                   self._api_flags(), return_exceptions=True)
+        for result in (status, tree, flags):  # the status error first: it says the most
+            if isinstance(result, BaseException):
+                raise result
         try:
             state = cp.parse_status(status)
         except cp.CephParseError as exc:
             raise ConsoleError("ceph", f"via {self.proxmox.endpoint}: {exc}", "is Ceph configured on this cluster?") from None
-        tree, flags = await asyncio.gather(self._api_osd_tree(), self._api_flags())
         osds, tree_flags = tree
         all_flags = state.flags | tree_flags | (flags if flags is not None else frozenset())
         return replace(state, osds=osds, flags=all_flags)
@@ -91,9 +95,18 @@ class CephSource:
     async def _api_osd_tree(self):
         """The OSD tree is cluster-wide: ask the first online node that answers."""
         last: ConsoleError | None = None
+        remembered = getattr(self, "_tree_node", None)
+        if remembered is not None:  # the node that answered last time: no /nodes round trip
+            try:
+                return cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(remembered))
+            except ConsoleError as exc:
+                log.info("ceph: OSD tree via %s failed: %s", remembered, exc)
+                self._tree_node = None
         for node in await self.proxmox.online_nodes():
             try:
-                return cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(node))
+                tree = cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(node))
+                self._tree_node = node
+                return tree
             except ConsoleError as exc:
                 log.info("ceph: OSD tree via %s failed: %s", node, exc)
                 last = exc
