@@ -1,0 +1,269 @@
+"""The Textual App: one mode per view, the Hub wired to the current screen.
+
+The only module under console/ that imports textual. Screens live in screens/,
+widgets in widgets/. Data arrives from the Hub's pollers; the App keeps no
+copy of its own but forwards each new snapshot to the screen on display.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Any, Callable
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from console.config_model import ClusterConfig, Config
+from console.errors import ConsoleError
+from console.poller import Hub, Snapshot
+from screens.base import LayerScreen
+from screens.health import HealthScreen
+from screens.palette import ConsoleCommands
+from widgets.prompt_bar import PromptBar
+
+HubFactory = Callable[[ClusterConfig], Any]  # -> (Hub, Actions | None) or a Hub
+
+VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance")
+ALIASES = {
+    "health": "health", "h": "health", "home": "health",
+    "guests": "guests", "guest": "guests", "vm": "guests", "vms": "guests", "ct": "guests",
+    "ceph": "ceph", "osd": "ceph", "swarm": "swarm", "docker": "swarm", "svc": "swarm",
+    "traefik": "traefik", "routers": "traefik", "vrrp": "vrrp", "vip": "vrrp", "keepalived": "vrrp",
+    "maint": "maintenance", "maintenance": "maintenance",
+}
+LAYER_VIEW = {"cluster": "health", "guests": "guests", "ceph": "ceph", "swarm": "swarm",
+              "traefik": "traefik", "vrrp": "vrrp", "proxmox": "health"}
+
+
+def _lazy(module: str, name: str) -> Callable[[], Any]:
+    """A mode factory that imports its screen on first use (keeps start-up fast)."""
+    def make():
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()
+    return make
+
+
+class SnapshotArrived(Message):
+    def __init__(self, snap: Snapshot) -> None:
+        super().__init__()
+        self.snap = snap
+
+
+class ConsoleApp(App):
+    TITLE = "labconsole"
+    MODES = {"health": HealthScreen, "guests": _lazy("screens.guests", "GuestsScreen"),
+             "ceph": _lazy("screens.ceph", "CephScreen"), "swarm": _lazy("screens.swarm", "SwarmScreen"),
+             "traefik": _lazy("screens.traefik", "TraefikScreen"), "vrrp": _lazy("screens.vrrp", "VrrpScreen"),
+             "maintenance": _lazy("screens.maintenance", "MaintenanceScreen")}
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    BINDINGS = [
+        *(Binding(str(n), f"view('{v}')", v.title(), show=False) for n, v in enumerate(VIEWS, 1)),
+        Binding("colon", "command", "Command", key_display=":"),
+        Binding("ctrl+r", "refresh", "Refresh"),
+        Binding("ctrl+q", "quit", "Quit", show=False),
+    ]
+
+    def __init__(self, config: Config, cluster_name: str | None, hub_factory: HubFactory,
+                 read_only: bool = False, clock: Callable[[], float] = time.monotonic,
+                 start_polling: bool = True, wall_clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.config = config
+        self.cluster: ClusterConfig = config.cluster(cluster_name)
+        self.hub_factory = hub_factory
+        self.read_only_flag = read_only
+        self.clock = clock
+        self.wall_clock = wall_clock  # epoch time, for timestamps the systems report
+        self.start_polling = start_polling
+        self.hub: Hub = Hub()
+        self.actions: Any = None
+        self.command_history: list[str] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._gc_frozen = False
+
+    # ------------------------------------------------------------ properties screens read
+    @property
+    def snapshots(self) -> dict[str, Snapshot]:
+        return self.hub.snapshots
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster.name
+
+    @property
+    def cluster_color(self) -> str:
+        return self.cluster.color
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_flag or self.cluster.read_only
+
+    def command_names(self) -> list[str]:
+        names = ["health", "guests", "ceph", "swarm", "traefik", "vrrp", "maint", "q"]
+        return names + [f"ctx {c.name}" for c in self.config.clusters]
+
+    # ------------------------------------------------------------ hub wiring
+    def on_mount(self) -> None:
+        self._connect(self.cluster)
+        self.switch_mode("health")
+        self.set_interval(1.0, self._tick)
+
+    def _connect(self, cluster: ClusterConfig, built: Any = None) -> None:
+        built = self.hub_factory(cluster) if built is None else built
+        self.hub, self.actions = built if isinstance(built, tuple) else (built, None)
+        self.cluster = cluster
+        self._unsubscribe = self.hub.subscribe(lambda snap: self.post_message(SnapshotArrived(snap)))
+        if self.start_polling:
+            self.hub.start()
+
+    async def _disconnect(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        await self.hub.stop()
+        sources = getattr(self.actions, "sources", None)  # console.actions.Actions holds the SSH pool
+        if sources is not None and hasattr(sources, "close"):
+            try:
+                await sources.close()
+            except Exception as exc:  # noqa: BLE001 - closing must not block a switch or quit
+                self.log.warning(f"closing sources: {exc}")
+
+    async def on_unmount(self) -> None:
+        await self._disconnect()
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        if message.snap.ok_at is not None and not self._gc_frozen:
+            # long-lived objects from start-up leave the collector's scans: fewer long pauses
+            self._gc_frozen = True
+            gc.freeze()
+        screen = self.screen
+        if isinstance(screen, LayerScreen):
+            screen.snapshot_arrived(message.snap.source)
+
+    def _tick(self) -> None:
+        screen = self.screen
+        if isinstance(screen, LayerScreen):
+            screen.update_status(self.clock())
+
+    async def switch_cluster(self, name: str) -> None:
+        try:
+            cluster = self.config.cluster(name)
+            built = self.hub_factory(cluster)  # before stopping the old one: a bad cluster keeps you where you are
+        except ConsoleError as exc:
+            self.notify(str(exc), title="ctx", severity="error")
+            return
+        await self._disconnect()
+        self._connect(cluster, built)
+        self.notify(f"switched to cluster {cluster.name}" + (" (read-only)" if self.read_only else ""), title="ctx")
+        if isinstance(self.screen, LayerScreen):
+            self.screen.refresh_data()
+            self.screen.refresh_bindings()  # read-only may have changed: the key bar follows
+
+    # ------------------------------------------------------------ keys and commands
+    def _on_key(self, event: events.Key) -> None:
+        # Type-ahead: keys typed in the same burst as `/` or `:` were forwarded to the widget that
+        # had focus before the prompt opened and bubble up here. Give them to the prompt instead of
+        # matching them against bindings (a "2" in ":ctx lab2" must not switch views).
+        # (Textual calls App._on_key itself afterwards unless prevent_default() is called.)
+        focused = self.focused
+        if isinstance(focused, PromptBar) and focused.is_open and event.is_printable and event.character:
+            event.prevent_default()
+            event.stop()
+            focused.insert_text_at_cursor(event.character)
+
+    def action_view(self, view: str) -> None:
+        if view != self.current_mode:
+            self.switch_mode(view)
+
+    def action_command(self) -> None:
+        if isinstance(self.screen, LayerScreen):
+            self.screen.open_command()
+
+    def action_refresh(self) -> None:
+        self.hub.refresh()
+        self.notify("refreshing", timeout=1)
+
+    def run_console_command(self, text: str) -> None:
+        words = text.strip().lstrip(":").split()
+        if not words:
+            return
+        head, rest = words[0].lower(), words[1:]
+        if head in ("q", "quit", "q!"):
+            self.exit(0)
+        elif head in ("ctx", "context", "cluster"):
+            if not rest:
+                names = ", ".join(c.name for c in self.config.clusters)
+                self.notify(f"on {self.cluster_name}; clusters: {names}", title="ctx")
+            else:
+                self.run_worker(self.switch_cluster(rest[0]), group="ctx", exclusive=True, exit_on_error=False)
+        elif head in ALIASES:
+            self.action_view(ALIASES[head])
+        else:
+            self.notify(f"unknown command {head!r}; try: {', '.join(self.command_names()[:8])}",
+                        title=":", severity="warning")
+
+    async def jump_to(self, layer: str, subject: str) -> None:
+        """Show the screen for a finding's layer, filtered to its subject."""
+        view = LAYER_VIEW.get(layer, "health")
+        if view != self.current_mode:
+            await self.switch_mode(view)
+        screen = self.screen
+        if isinstance(screen, LayerScreen):
+            screen.show_subject(subject)
+
+    # ------------------------------------------------------------ mutating actions
+    def request_action(self, description: str, method: str, *args: Any) -> None:
+        """Confirm, then call Actions.<method>(*args). Refused when read-only."""
+        if self.read_only:
+            self.notify(f"refused: {description} (read-only)", title="read-only", severity="warning")
+            return
+        self.run_worker(self._confirm_and_run(description, method, args), group="action", exit_on_error=False)
+
+    async def _confirm_and_run(self, description: str, method: str, args: tuple) -> None:
+        from screens.modals import ConfirmModal
+
+        if not await self.push_screen_wait(ConfirmModal(f"{description}?")):
+            return
+        call = getattr(self.actions, method, None)
+        if call is None:
+            self.notify(f"{description}: not available for this cluster", severity="warning")
+            return
+        try:
+            await call(*args)
+        except ConsoleError as exc:
+            self.notify(exc.message, title=f"{description} failed", severity="error")
+            return
+        self.notify(f"{description}: requested", title="action")
+        self.hub.refresh()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}", title="internal error", severity="error")
+
+
+def run_tui(config: Config, cluster: str | None, read_only: bool, demo: Any = None) -> int:
+    """Run the console on `cluster` of `config` until the operator quits."""
+    from console.sources import build_hub
+
+    def factory(cluster_cfg: ClusterConfig):
+        return build_hub(cluster_cfg, read_only=read_only or cluster_cfg.read_only)
+
+    # Build the first cluster's sources before the UI starts, so a ConsoleError (unreadable token
+    # file, unknown cluster) reaches the caller as a clear message instead of a crashed screen.
+    first_cluster = config.cluster(cluster)
+    first = factory(first_cluster)
+    handed_out = [first]
+
+    def factory_once(cluster_cfg: ClusterConfig):
+        if handed_out and cluster_cfg is first_cluster:
+            return handed_out.pop()
+        return factory(cluster_cfg)
+
+    app = ConsoleApp(config, cluster, factory_once, read_only=read_only)
+    result = app.run()
+    return result if isinstance(result, int) else 0

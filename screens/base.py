@@ -1,0 +1,176 @@
+"""What every view shares: header, stale banners, `/` filter, `:` prompt, esc, `?`.
+
+A screen renders only when it is the current one: the App forwards snapshots
+to the current screen alone, and each screen re-renders from the Hub's latest
+snapshots when it is resumed.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+
+from widgets.cluster_header import ClusterHeader
+from widgets.fast_table import FastTable
+from widgets.key_bar import KeyBar
+from widgets.prompt_bar import PromptBar
+from widgets.stale_banner import StaleBanner
+
+COMMON_KEYS = [
+    ("1-7", "views: health guests ceph swarm traefik vrrp maintenance"),
+    (":", "command: guests ceph swarm traefik vrrp health maint, ctx NAME, q"),
+    ("/", "filter the table: text, re:regex, !inverts; enter keeps, esc clears"),
+    ("s / S", "sort by the next column / reverse the sort"),
+    ("↑↓ j k PgUp PgDn g G", "move"),
+    ("esc", "back out: clear filter, close panes, back to health"),
+    ("ctrl+r", "refresh now"),
+    ("ctrl+p", "command palette"),
+    ("?", "this help"),
+]
+
+
+class LayerScreen(Screen):
+    VIEW = ""
+    TITLE_TEXT = ""
+    SOURCES: tuple[str, ...] = ()
+    VIEW_KEYS: list[tuple[str, str]] = []  # screen-specific keys for `?`
+    MUTATING_ACTIONS: frozenset[str] = frozenset()  # hidden from the key bar when read-only
+    BINDINGS = [
+        Binding("slash", "open_filter", "Filter"),
+        Binding("escape", "back", "Back", show=False),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._filter_target: FastTable | None = None
+        self.render_count = 0  # how often render_data ran; tests check hidden screens stay idle
+
+    def compose(self) -> ComposeResult:
+        yield ClusterHeader()
+        for source in self.SOURCES:
+            yield StaleBanner(source, id=f"stale-{source}")
+        yield from self.compose_body()
+        yield PromptBar(commands=self.app.command_names, history=self.app.command_history)
+        yield KeyBar()
+
+    def compose_body(self) -> ComposeResult:
+        return iter(())
+
+    # ------------------------------------------------------------ data
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        app = self.app
+        now = app.clock()
+        self.update_status(now)
+        self.render_count += 1
+        if self.SOURCES:
+            loading = any(s is None or s.loading for s in map(app.snapshots.get, self.SOURCES))
+            for widget in self.loading_widgets():
+                if widget.loading != loading:
+                    widget.loading = loading
+        self.render_data(app.snapshots, now)
+
+    def loading_widgets(self) -> list:
+        """What shows a loading indicator until the first data arrives."""
+        return list(self.query(FastTable))
+
+    def snapshot_arrived(self, source: str) -> None:
+        if not self.SOURCES or source in self.SOURCES:
+            self.refresh_data()
+        else:
+            self.update_status(self.app.clock())
+
+    def update_status(self, now: float) -> None:
+        app = self.app
+        snaps = app.snapshots
+        self.query_one(ClusterHeader).show(app.cluster_name, app.cluster_color, app.read_only,
+                                           self.TITLE_TEXT, snaps, now)
+        for banner in self.query(StaleBanner):
+            banner.show(snaps.get(banner.source), now)
+
+    def render_data(self, snapshots: dict, now: float) -> None:
+        raise NotImplementedError
+
+    def data_of(self, source: str):
+        snap = self.app.snapshots.get(source)
+        return None if snap is None else snap.data
+
+    # ------------------------------------------------------------ subject jump
+    def show_subject(self, subject: str) -> None:
+        """Focus the first table with a row about `subject`, filtered to it."""
+        for table in self.query(FastTable):
+            if table.find(subject):
+                table.set_filter(subject)
+                table.focus()
+                return
+
+    # ------------------------------------------------------------ keys
+    @property
+    def prompt(self) -> PromptBar:
+        return self.query_one(PromptBar)
+
+    def target_table(self) -> FastTable | None:
+        focused = self.focused
+        if isinstance(focused, FastTable):
+            return focused
+        tables = [t for t in self.query(FastTable) if t.display]
+        return tables[0] if tables else None
+
+    def action_open_filter(self) -> None:
+        self._filter_target = self.target_table()
+        if self._filter_target is not None:
+            self.prompt.open("/", self._filter_target.filter_text)
+
+    def open_command(self) -> None:
+        self.prompt.open(":")
+
+    def on_prompt_bar_typed(self, event: PromptBar.Typed) -> None:
+        if self._filter_target is not None:
+            self._filter_target.set_filter(event.value)
+
+    def on_prompt_bar_done(self, event: PromptBar.Done) -> None:
+        event.stop()
+        target = self._filter_target
+        if event.mode == "/":
+            if target is not None:
+                if event.cancelled:
+                    target.set_filter("")
+                target.focus()
+        elif event.mode == ":":
+            self.focus_main()
+            if not event.cancelled and event.value:
+                self.app.run_console_command(event.value)
+
+    def focus_main(self) -> None:
+        table = self.target_table()
+        if table is not None:
+            table.focus()
+
+    def close_panes(self) -> bool:
+        """Close a detail/log pane if one is open; True if something closed."""
+        return False
+
+    def action_back(self) -> None:
+        for table in self.query(FastTable):
+            if table.filter_text:
+                table.set_filter("")
+                return
+        if self.close_panes():
+            return
+        if self.VIEW != "health":
+            self.app.switch_mode("health")
+
+    def action_help(self) -> None:
+        from screens.modals import HelpModal
+
+        keys = list(self.VIEW_KEYS)
+        if self.app.read_only and any(k.startswith("ctrl") for k, _ in keys):
+            keys.append(("", "read-only: ctrl-keys that change the cluster are refused"))
+        self.app.push_screen(HelpModal(self.TITLE_TEXT, keys + [("", "everywhere")] + COMMON_KEYS))

@@ -1,0 +1,136 @@
+"""Guests: every VM and container across nodes, with a detail pane."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from screens.base import LayerScreen
+from screens.rows import RowMemo, guest_row
+from widgets.fast_table import FastTable
+from widgets.format import duration, mem_cell, pct
+from widgets.table_columns import Column
+
+GUEST_COLUMNS = (
+    Column("vmid", "VMID", width=5, align="right"),
+    Column("name", "NAME", min_width=8, max_width=28),
+    Column("type", "T", width=2),
+    Column("node", "NODE", min_width=4, max_width=14),
+    Column("status", "STATUS", min_width=9, max_width=11),
+    Column("cpu", "CPU", width=4, align="right"),
+    Column("mem", "MEM", min_width=9, max_width=13, align="right", priority=2),
+    Column("uptime", "UP", width=6, align="right", priority=3),
+    Column("ha", "HA", min_width=4, max_width=10, priority=2),
+    Column("lock", "LOCK", min_width=4, max_width=10, priority=1),
+    Column("tags", "TAGS", min_width=4, max_width=60, priority=4, stretch=True),
+)
+
+
+class GuestsScreen(LayerScreen):
+    VIEW = "guests"
+    TITLE_TEXT = "guests"
+    SOURCES = ("proxmox",)
+    CSS_PATH = "guests.tcss"
+    BINDINGS = [
+        Binding("n", "group_by_node", "By node"),
+        Binding("d", "toggle_detail", "Detail"),
+        Binding("ctrl+s", "power", "Start/stop"),
+    ]
+    MUTATING_ACTIONS = frozenset({"power"})
+    VIEW_KEYS = [
+        ("enter / d", "detail pane for the selected guest"),
+        ("n", "group by node (toggle)"),
+        ("/", "filter, e.g. /running /!stopped /pve2 /re:^1\\d\\d /prod (tag)"),
+        ("ctrl+s", "start a stopped guest / shut down a running one (asks first)"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.memo = RowMemo(guest_row, lambda g: g.vmid)  # vmids are unique in a PVE cluster
+        self._guest_list: tuple = ()
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="guests-body"):
+            yield FastTable(GUEST_COLUMNS, title="guests", empty_text="no guests", id="guests")
+            yield Static("", id="guest-detail")
+
+    @property
+    def table(self) -> FastTable:
+        return self.query_one("#guests", FastTable)
+
+    def loading_widgets(self) -> list:
+        return [self.query_one("#guests-body")]
+
+    def render_data(self, snapshots, now) -> None:
+        pve = self.data_of("proxmox")
+        if pve is None:
+            self.table.set_rows(())
+            return
+        self._guest_list = pve.guests
+        self.table.set_rows(self.memo.rows(pve.guests))
+        self._update_detail()
+
+    def guest(self, key: str | None):
+        """The Guest under a row key ("qemu/101"), looked up only when needed."""
+        return next((g for g in self._guest_list if g.key == key), None) if key else None
+
+    def show_subject(self, subject: str) -> None:
+        # findings name guests "vm:101" / "ct:200"
+        if ":" in subject and subject.split(":", 1)[1].isdigit():
+            self.table.set_filter(f"re:^{subject.split(':', 1)[1]}\t")
+            self.table.focus()
+            return
+        super().show_subject(subject)
+
+    def action_group_by_node(self) -> None:
+        self.table.group_by(None if self.table.group_column is not None else "node")
+
+    def action_toggle_detail(self) -> None:
+        self.toggle_class("-detail")
+        self._update_detail()
+
+    def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:
+        if not self.has_class("-detail"):
+            self.action_toggle_detail()
+
+    def on_fast_table_row_highlighted(self, event: FastTable.RowHighlighted) -> None:
+        self._update_detail()
+
+    def close_panes(self) -> bool:
+        if self.has_class("-detail"):
+            self.remove_class("-detail")
+            return True
+        return False
+
+    def _update_detail(self) -> None:
+        if not self.has_class("-detail"):
+            return
+        g = self.guest(self.table.cursor_key)
+        pane = self.query_one("#guest-detail", Static)
+        if g is None:
+            pane.update("no guest selected")
+            return
+        lines = [
+            f"[b]{escape(g.name)}[/b]  {'VM' if g.type == 'qemu' else 'CT'} {g.vmid}",
+            f"node      {g.node}",
+            f"status    {g.status}" + ("  (template)" if g.template else ""),
+            f"cpu       {pct(g.cpu)} of {g.maxcpu} vCPU",
+            f"memory    {mem_cell(g.mem, g.maxmem)}",
+            f"uptime    {duration(g.uptime)}",
+            f"HA        {g.ha_state or 'not managed'}",
+            f"lock      {g.lock or '-'}",
+            f"tags      {escape(', '.join(g.tags)) or '-'}",
+        ]
+        pane.update("\n".join(lines))
+
+    def action_power(self) -> None:
+        g = self.guest(self.table.cursor_key)
+        if g is None:
+            self.notify("no guest selected", severity="warning")
+            return
+        action = "shutdown" if g.status == "running" else "start"
+        self.app.request_action(f"{action} {g.type} {g.vmid} ({g.name}) on {g.node}", "guest_power",
+                                g.node, g.vmid, g.type, action)

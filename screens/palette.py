@@ -1,0 +1,31 @@
+"""Command palette (ctrl+p) entries: every view, every cluster, refresh."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance")
+
+
+class ConsoleCommands(Provider):
+    def _commands(self):
+        app = self.app
+        for n, view in enumerate(VIEWS, 1):
+            yield f"View: {view} ({n})", partial(app.action_view, view), f"show the {view} screen"
+        for cluster in app.config.clusters:
+            yield (f"Cluster: {cluster.name}", partial(app.run_console_command, f"ctx {cluster.name}"),
+                   f"switch to cluster {cluster.name}")
+        yield "Refresh now (ctrl+r)", app.action_refresh, "poll every source now"
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

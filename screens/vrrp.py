@@ -1,0 +1,106 @@
+"""VRRP: every firewall and instance; split brain and no-master cannot be missed."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from screens.base import LayerScreen
+from widgets.fast_table import FastTable
+from widgets.format import BAD, OFF, OK, UNKNOWN, WARN, duration, mark
+from widgets.table_columns import Column, Row
+
+COLUMNS = (
+    Column("firewall", "FIREWALL", min_width=6, max_width=16),
+    Column("instance", "INSTANCE", min_width=6, max_width=12),
+    Column("vrid", "VRID", width=4, align="right", priority=3),
+    Column("state", "STATE", min_width=9, max_width=9),
+    Column("prio", "PRIO b/e", width=8, align="right"),
+    Column("vips", "VIPS", min_width=10, max_width=40),
+    Column("since", "LAST CHANGE", min_width=8, max_width=22, priority=2),
+    Column("masters", "→MASTER", width=7, align="right", priority=3),
+    Column("answering", "DAEMON", min_width=11, max_width=50, stretch=True),
+)
+STATE_LEVEL = {"MASTER": OK, "BACKUP": OFF, "FAULT": BAD, "INIT": WARN}
+
+
+def instance_rows(vrrp, wall_now: float) -> list[Row]:
+    rows = []
+    for fw in vrrp.firewalls:
+        answering = mark(OK, "answering") if fw.answering else mark(BAD, f"silent: {fw.error or 'no answer'}")
+        if not fw.instances:
+            rows.append(Row(f"{fw.name}/-", (fw.name, "-", "-", mark(UNKNOWN, "unknown"), "-", "-", "-", "-", answering)))
+        for i in fw.instances:
+            level = STATE_LEVEL.get(i.state, UNKNOWN) if fw.answering else UNKNOWN
+            held = [v for v in i.vips if v.split("/")[0] in {a.split("/")[0] for a in fw.addresses}]
+            vips = ",".join(i.vips) + (" (held)" if held else "")
+            since = "-"
+            if i.last_transition:
+                since = (f"{duration(max(0, wall_now - i.last_transition))} ago"
+                         f" ({time.strftime('%H:%M:%S', time.gmtime(i.last_transition))}Z)")
+            prio = f"{i.base_priority}/{i.effective_priority}"
+            prio_cell = (prio, "yellow") if i.effective_priority != i.base_priority else prio
+            rows.append(Row(f"{fw.name}/{i.name}", (fw.name, i.name, str(i.vrid), mark(level, i.state), prio_cell,
+                                                    vips, since, str(i.master_transitions), answering)))
+    return rows
+
+
+def verdicts(vrrp) -> tuple[list[str], list[str]]:
+    """(alarms, fine) lines: split brain / no master per instance, or who holds the VIP."""
+    by_instance: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+    for fw in vrrp.firewalls:
+        if not fw.answering:
+            continue
+        for i in fw.instances:
+            by_instance.setdefault(i.name, []).append((fw.name, i.state, i.vips))
+    alarms, fine = [], []
+    for name, members in sorted(by_instance.items()):
+        masters = [fw for fw, state, _ in members if state == "MASTER"]
+        vips = ",".join(members[0][2]) or "no VIP"
+        if len(masters) > 1:
+            alarms.append(f"✖ SPLIT BRAIN {name}: {' AND '.join(masters)} are BOTH MASTER for {vips}")
+        elif not masters:
+            alarms.append(f"✖ NO MASTER {name}: nobody holds {vips}")
+        else:
+            pref = vrrp.preferred_master
+            note = "" if not pref or pref == masters[0] else f" (preferred: {pref})"
+            fine.append(f"● {name}: {masters[0]} holds {vips}{note}")
+    silent = [fw.name for fw in vrrp.firewalls if not fw.answering]
+    if silent:
+        alarms.append(f"✖ keepalived not answering on {', '.join(silent)}: its state is unknown")
+    return alarms, fine
+
+
+class VrrpScreen(LayerScreen):
+    VIEW = "vrrp"
+    TITLE_TEXT = "vrrp"
+    SOURCES = ("vrrp",)
+    CSS_PATH = "vrrp.tcss"
+    VIEW_KEYS = [("/", "filter, e.g. /MASTER /fw1 /!answering")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="vrrp-alarm")
+        yield Static("", id="vrrp-ok")
+        yield FastTable(COLUMNS, title="firewalls", empty_text="no firewalls", id="vrrp-table")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#vrrp-table", FastTable).focus()
+
+    def render_data(self, snapshots, now) -> None:
+        vrrp = self.data_of("vrrp")
+        table = self.query_one("#vrrp-table", FastTable)
+        alarm = self.query_one("#vrrp-alarm", Static)
+        ok = self.query_one("#vrrp-ok", Static)
+        if vrrp is None:
+            table.set_rows(())
+            alarm.set_class(False, "-on")
+            ok.update("")
+            return
+        table.set_rows(instance_rows(vrrp, self.app.wall_clock()))
+        alarms, fine = verdicts(vrrp)
+        alarm.set_class(bool(alarms), "-on")
+        alarm.update("\n".join(alarms))
+        ok.update("\n".join(fine))

@@ -1,0 +1,53 @@
+"""Service log lines with follow (tail) and a filter, fed by the screen."""
+
+from __future__ import annotations
+
+from textual.widgets import Log
+
+from widgets.row_filter import parse_filter
+
+
+class LogView(Log):
+    DEFAULT_CSS = """
+    LogView { height: 1fr; border-top: solid $accent; border-title-align: left; display: none; }
+    LogView.-open { display: block; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(highlight=False, max_lines=5000, **kwargs)
+        self.all_lines: list[str] = []
+        self.filter_text = ""
+        self.follow = True
+        self.source_name = ""
+
+    def show_lines(self, name: str, lines: list[str]) -> None:
+        """Replace the content (a fresh fetch); keeps the filter and follow mode."""
+        self.source_name = name
+        self.all_lines = list(lines)
+        self._redraw()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._redraw()
+
+    def toggle_follow(self) -> bool:
+        self.follow = not self.follow
+        self.auto_scroll = self.follow
+        self._update_title()
+        if self.follow:
+            self.scroll_end(animate=False)
+        return self.follow
+
+    def _redraw(self) -> None:
+        f = parse_filter(self.filter_text)
+        lines = [line for line in self.all_lines if f is None or f(line.lower())]
+        self.auto_scroll = self.follow
+        self.clear()
+        self.write_lines(lines or ["(no log lines" + (f" match /{self.filter_text})" if f else ")")])
+        self._update_title()
+
+    def _update_title(self) -> None:
+        parts = [f"logs {self.source_name}", "follow" if self.follow else "paused"]
+        if self.filter_text:
+            parts.append(f"/{self.filter_text}")
+        self.border_title = " · ".join(parts)
