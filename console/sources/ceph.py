@@ -90,7 +90,22 @@ class CephSource:
             raise ConsoleError("ceph", f"via {self.proxmox.endpoint}: {exc}", "is Ceph configured on this cluster?") from None
         osds, tree_flags = tree
         all_flags = state.flags | tree_flags | (flags if flags is not None else frozenset())
-        return replace(state, osds=osds, flags=all_flags)
+        state = replace(state, osds=osds, flags=all_flags)
+        return await self._api_daemons(state)
+
+    async def _api_daemons(self, state: CephState) -> CephState:
+        """Pools and daemon names from PVE's per-node lists; optional (older PVE, or a node
+        that does not answer): without them the status JSON's counts stand."""
+        node = getattr(self, "_tree_node", None)
+        if node is None:
+            return state
+        lists = await asyncio.gather(*(self.proxmox.ceph_list_raw(node, w) for w in ("pool", "mgr", "mds", "mon")),
+                                     return_exceptions=True)
+        pool, mgr, mds, mon = (None if isinstance(x, BaseException) else x for x in lists)
+        extra = cp.parse_pve_daemons(mgr, mds, mon)
+        if pool:
+            extra["pools"] = cp.parse_pve_pools(pool)
+        return replace(state, **extra) if extra else state
 
     async def _api_osd_tree(self):
         """The OSD tree is cluster-wide: ask the first online node that answers."""

@@ -349,3 +349,36 @@ def parse_ok_to_stop(stdout: str, stderr: str, exit_status: int) -> tuple[bool, 
         except ValueError:
             return safe, text
     return safe, stderr.strip()
+
+
+def parse_pve_pools(rows: Any) -> tuple[CephPool, ...]:
+    """/nodes/{n}/ceph/pool. PVE gives percent_used as a fraction (0.0123 = 1.23 %)."""
+    pools = []
+    for r in _l(rows):
+        if not isinstance(r, dict) or "pool_name" not in r:
+            continue
+        pct = _float(r.get("percent_used"))
+        used = _int(r.get("bytes_used"))
+        pools.append(CephPool(name=str(r["pool_name"]), id=_int(r.get("pool")), stored=used, used=used,
+                              percent_used=pct * 100 if pct <= 1.0 else pct,
+                              size=_int(r.get("size")) or None, min_size=_int(r.get("min_size")) or None))
+    return tuple(sorted(pools, key=lambda p: p.id))
+
+
+def parse_pve_daemons(mgr_rows: Any, mds_rows: Any, mon_rows: Any) -> dict[str, Any]:
+    """Names and roles from /nodes/{n}/ceph/mgr|mds|mon (Pacific's status JSON has none)."""
+    out: dict[str, Any] = {}
+    mgrs = [r for r in _l(mgr_rows) if isinstance(r, dict) and r.get("name")]
+    if mgrs:
+        active = [str(r["name"]) for r in mgrs if str(r.get("state", "")).startswith("active")]
+        out["mgr_active"] = active[0] if active else None
+        out["mgr_standbys"] = tuple(str(r["name"]) for r in mgrs if str(r.get("state", "")) == "standby")
+    mds = [r for r in _l(mds_rows) if isinstance(r, dict) and r.get("name")]
+    if mds:
+        out["mds"] = tuple(MdsDaemon(str(r["name"]), str(r.get("state") or "unknown")) for r in mds)
+    mons = [r for r in _l(mon_rows) if isinstance(r, dict) and r.get("name")]
+    if mons:
+        out["mons"] = tuple(str(r["name"]) for r in mons)
+        if any("quorum" in r for r in mons):
+            out["quorum"] = tuple(str(r["name"]) for r in mons if r.get("quorum"))
+    return out

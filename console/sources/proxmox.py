@@ -258,6 +258,11 @@ class ProxmoxSource:
         data = await self._aget(f"nodes/{node}/ceph/osd")
         return data if isinstance(data, dict) else {}
 
+    async def ceph_list_raw(self, node: str, what: str) -> list:
+        """GET /nodes/{node}/ceph/{pool|mgr|mds|mon}: the lists PVE builds from Ceph's maps."""
+        data = await self._aget(f"nodes/{node}/ceph/{what}")
+        return data if isinstance(data, list) else []
+
     # ----------------------------------------------------------------- write
 
     async def migrate(self, node: str, vmid: int, kind: str, target: str,

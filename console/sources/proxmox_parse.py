@@ -56,7 +56,12 @@ def lrm_state(text: str | None) -> str | None:
         return None
     if "maintenance" in text:
         return "maintenance"
-    return text.split(" ", 1)[0].split("(", 1)[0].strip() or None
+    # PVE writes "pve1 (active, Wed Nov 25 09:10:11 2026)": the state is inside the parentheses
+    if "(" in text:
+        inner = text.split("(", 1)[1].split(",", 1)[0].rstrip(")").strip()
+        if inner:
+            return "dead" if "dead" in inner else inner
+    return text.split(" ", 1)[0].strip() or None
 
 
 def parse_ha_status(rows: Any) -> HaStatus:
