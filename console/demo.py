@@ -6,7 +6,8 @@
 The sim runs in its own process group with its output in DIR/sim.log; it is
 stopped (SIGTERM, then SIGKILL) and its temp dir removed on normal exit,
 Ctrl+C, an exception, interpreter exit (atexit) and SIGTERM/SIGHUP. If this
-process is SIGKILLed, the sim notices through --parent-pid and exits itself.
+process is SIGKILLed, the sim notices through --parent-pid and exits itself,
+removing the temp dir (--remove-dir-on-exit).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class DemoLab:
         (self.dir / OWNER_FILE).write_text(f"{os.getpid()}\n")
         atexit.register(self.stop)
         self._install_signal_handlers()
-        args = [*self.command, "--scenario", self.scenario, "--dir", str(self.dir), "--parent-pid", str(os.getpid())]
+        args = [*self.command, "--scenario", self.scenario, "--dir", str(self.dir), "--parent-pid", str(os.getpid()),
+                "--remove-dir-on-exit"]
         if self.speed is not None:
             args += ["--speed", str(self.speed)]
         log.info("starting the simulated lab: %s", " ".join(args))

@@ -1,4 +1,4 @@
-"""`python -m console.sim --scenario seed|large --dir DIR [--speed X] [--parent-pid PID] [--host 127.0.0.1]`
+"""`python -m console.sim --scenario seed|large --dir DIR [--speed X] [--parent-pid PID [--remove-dir-on-exit]] [--host 127.0.0.1]`
 
 and the control CLI: `python -m console.sim fault|clear|state|availability|reset-availability --dir DIR ...`.
 """
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", required=True, type=Path, help="where config.toml, keys, sockets, sim.json and ready are written")
     parser.add_argument("--speed", type=float, default=1.0, help="lab seconds per real second (default 1)")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
+    parser.add_argument("--remove-dir-on-exit", action="store_true",
+                        help="with --parent-pid: when the parent is gone, remove DIR too (a SIGKILLed launcher leaves no temp dir)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (only loopback is allowed)")
     args = parser.parse_args(argv)
     if not _loopback(args.host):
@@ -43,11 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.speed <= 0:
         print(f"console.sim: --speed must be > 0, got {args.speed}", file=sys.stderr)
         return 2
+    if args.remove_dir_on_exit and not args.parent_pid:
+        print("console.sim: --remove-dir-on-exit needs --parent-pid (the dir is removed when that process is gone)", file=sys.stderr)
+        return 2
     host = "127.0.0.1" if args.host == "localhost" else args.host
     from console.sim.server import run
 
     try:
-        return asyncio.run(run(args.scenario, args.dir, args.speed, host, args.parent_pid))
+        return asyncio.run(run(args.scenario, args.dir, args.speed, host, args.parent_pid, args.remove_dir_on_exit))
     except KeyboardInterrupt:
         return 130
     except OSError as exc:

@@ -55,9 +55,8 @@ def status(world) -> dict:
         **totals,
     }
     ceph = world.ceph
-    size = max((p.size for p in world.pools), default=3)
     if ceph.degraded_objects:
-        degraded_total = int(world.ceph.total_objects) * size
+        degraded_total = world.object_copies()
         pgmap["degraded_objects"] = int(ceph.degraded_objects)
         pgmap["degraded_total"] = degraded_total
         pgmap["degraded_ratio"] = ceph.degraded_objects / degraded_total if degraded_total else 0.0
@@ -151,8 +150,7 @@ def pg_stat(world) -> dict:
     }
     ceph = world.ceph
     if ceph.degraded_objects:
-        size = max((p.size for p in world.pools), default=3)
-        total = int(ceph.total_objects) * size
+        total = world.object_copies()
         summary["degraded_objects"] = int(ceph.degraded_objects)
         summary["degraded_total"] = total
         summary["degraded_ratio"] = ceph.degraded_objects / total if total else 0.0

@@ -48,7 +48,7 @@ def osd_dump(world) -> dict:
         ip = cs.addr_of(world, o.host)
         port = 6800 + 8 * (o.id % 50)
         nonce = 3000 + o.id
-        state = ["exists", "up"] if o.up else ["exists"]
+        state = (["exists", "up"] if o.up else ["exists"]) + cs.osd_own_flags(world, o.id)
 
         def addrvec(p: int) -> dict:
             return {"addrvec": [{"type": "v2", "addr": f"{ip}:{p}", "nonce": nonce}, {"type": "v1", "addr": f"{ip}:{p + 1}", "nonce": nonce}]}
@@ -167,7 +167,7 @@ def osd_dump(world) -> dict:
         "new_removed_snaps": [],
         "new_purged_snaps": [],
         "crush_node_flags": group_flags,
-        "device_class_flags": {},
+        "device_class_flags": cs.device_class_flags(world),
         "stretch_mode": {
             "stretch_mode_enabled": False,
             "stretch_bucket_count": 0,

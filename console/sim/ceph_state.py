@@ -130,13 +130,23 @@ def node_online(world, name: str) -> bool:
 
 
 def group_flags(world) -> dict[str, list[str]]:
-    """`ceph osd set-group noout HOST` flags: crush node name -> flags (optional in World)."""
-    groups = getattr(world.ceph, "group_flags", None) or {}
-    return {k: sorted(v) for k, v in sorted(groups.items()) if v}
+    """`ceph osd set-group noout HOST` flags on CRUSH nodes (hosts, the root): name -> flags."""
+    nodes = {o.host for o in world.osds.values()} | {"default"}
+    return {k: sorted(v) for k, v in sorted(world.ceph.group_flags.items()) if v and k in nodes}
+
+
+def device_class_flags(world) -> dict[str, list[str]]:
+    classes = {o.device_class for o in world.osds.values()}
+    return {k: sorted(v) for k, v in sorted(world.ceph.group_flags.items()) if v and k in classes}
+
+
+def osd_own_flags(world, osd_id: int) -> list[str]:
+    """Flags set on the OSD itself (`ceph osd set-group noout osd.3`): part of its osdmap state."""
+    return sorted(world.ceph.group_flags.get(f"osd.{osd_id}", ()))
 
 
 def group_flags_sig(world):
-    return tuple((k, tuple(v)) for k, v in group_flags(world).items())
+    return tuple(sorted((k, tuple(sorted(v))) for k, v in world.ceph.group_flags.items() if v))
 
 
 def mon_names(world) -> list[str]:

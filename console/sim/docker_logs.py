@@ -78,9 +78,8 @@ def parse_tail(raw: str | None) -> int | None:
 
 
 def _logs(world, svc_id: str, tail: int | None) -> list[tuple]:
-    """(time, text[, task_id]) lines; World.service_log_records (if any) names each line's task."""
-    records = getattr(world, "service_log_records", None)
-    lines = records(svc_id, tail) if callable(records) else world.service_logs(svc_id, tail, False)
+    """(time, text, task_id) lines: each line names the task that wrote it."""
+    lines = world.service_log_records(svc_id, tail)
     if tail == 0:
         return []
     return list(lines)

@@ -54,11 +54,8 @@ def node_ready(world, node) -> bool:
 
 
 def node_labels(world, node) -> dict:
-    """Node labels set through node update (SimSwarmNode has no field; the World keeps them aside)."""
-    labels = getattr(node, "labels", None)
-    if labels is None:
-        labels = getattr(world, "_node_labels", {}).get(node.id, {})
-    return dict(labels or {})
+    """Node labels (Spec.Labels) as set through node update."""
+    return dict(node.labels)
 
 
 def node_json(world, node) -> dict:

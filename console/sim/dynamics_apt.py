@@ -41,7 +41,7 @@ class AptDynamics:
     def apt_update(self, node: str) -> str:
         self.tick()
         n = self._online_node(node)
-        task = self._new_task(node, "aptupdate", "")
+        task = self.new_task(node, "aptupdate", "")
         task.log.append("starting apt-get update")
         for i, line in enumerate(
             (
@@ -60,7 +60,7 @@ class AptDynamics:
     def _apt_update_done(self, n: SimNode, task) -> None:
         n.upgradable = self._pending(n)
         n.apt_updated_at = self._t
-        self._finish_task(task)
+        self.finish_task(task)
 
     async def dist_upgrade(self, node: str, out: Callable[[str], None]) -> int:
         """Stream `apt-get -y dist-upgrade` output through out(); return the exit code."""

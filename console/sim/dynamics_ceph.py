@@ -67,7 +67,7 @@ class CephDynamics:
             elif not o.up and self._osd_should_be_up(o) and o.id not in self._osd_booting:
                 self._osd_booting.add(o.id)
                 self.at(self.duration("osd_boot"), self._osd_boot, o.id)
-            if not o.up and o.in_ and "noout" not in self.ceph.flags and o.down_since is not None:
+            if not o.up and o.in_ and not self.osd_noout(o) and o.down_since is not None:
                 if t - o.down_since >= self.osd_out_interval:
                     o.in_ = False
                     self._out_at[o.id] = t
@@ -90,7 +90,8 @@ class CephDynamics:
             return
         before = self._degraded_count()
         o.up = True
-        o.in_ = True  # an auto-out OSD is marked in again when it boots
+        if not o.in_ and not self.osd_noin(o):
+            o.in_ = True  # an auto-out OSD is marked in again when it boots (unless noin)
         o.down_since = None
         self._out_at.pop(osd_id, None)
         healed = before - self._degraded_count()
@@ -190,9 +191,18 @@ class CephDynamics:
         c.degraded_pgs = split.get("active+undersized+degraded", 0) + split.get("undersized+degraded+peered", 0)
         c.recovering_pgs = split.get("active+recovering+degraded", 0)
         objects = sum(p.stored for p in self.pools) // OBJECT_SIZE
-        c.total_objects = objects * 3
-        total = max(self.num_pgs(), 1)
-        c.degraded_objects = int(objects * (c.degraded_pgs + c.recovering_pgs) / total)
+        c.total_objects = objects
+        # Ceph counts missing object copies: one per undersized PG's object, and
+        # size - min_size + 1 (at least) per object of a PG that lost too many to stay active
+        per_pg = objects / max(self.num_pgs(), 1)
+        lost_deep = max((p.size - p.min_size + 1 for p in self.pools), default=2)
+        inactive = split.get("undersized+degraded+peered", 0)
+        copies = (c.degraded_pgs - inactive) + inactive * lost_deep + c.recovering_pgs
+        c.degraded_objects = min(int(per_pg * copies), self.object_copies())
+
+    def object_copies(self) -> int:
+        """Objects times replicas: the denominator of Ceph's "N/M objects degraded"."""
+        return int(self.ceph.total_objects) * max((p.size for p in self.pools), default=3)
 
     # ------------------------------------------------------------ daemons
     def mon_quorum(self) -> list[str]:
@@ -217,6 +227,9 @@ class CephDynamics:
         flags = sorted(f for f in self.ceph.flags if f in SETTABLE_FLAGS)
         if flags:
             checks.append({"code": "OSDMAP_FLAGS", "severity": warn, "summary": f"{','.join(flags)} flag(s) set", "detail": []})
+        group = self.osd_flags_check()
+        if group:
+            checks.append(group)
         mons = self.ceph.mons
         quorum = self.mon_quorum()
         down_mons = sorted(m for m in mons if m not in quorum)
@@ -256,9 +269,10 @@ class CephDynamics:
         if inactive:
             checks.append({"code": "PG_AVAILABILITY", "severity": warn, "summary": f"Reduced data availability: {inactive} pgs inactive", "detail": []})
         if c.degraded_pgs or c.recovering_pgs:
-            pct = 100.0 * c.degraded_objects / max(c.total_objects, 1)
+            copies = self.object_copies()
+            pct = 100.0 * c.degraded_objects / max(copies, 1)
             undersized = c.degraded_pgs
-            summary = f"Degraded data redundancy: {c.degraded_objects}/{c.total_objects} objects degraded ({pct:.3f}%), {c.degraded_pgs + c.recovering_pgs} pgs degraded"
+            summary = f"Degraded data redundancy: {c.degraded_objects}/{copies} objects degraded ({pct:.3f}%), {c.degraded_pgs + c.recovering_pgs} pgs degraded"
             if undersized:
                 summary += f", {undersized} pgs undersized"
             checks.append({"code": "PG_DEGRADED", "severity": warn, "summary": summary, "detail": self._pg_detail(split)})
@@ -282,11 +296,13 @@ class CephDynamics:
     # -------------------------------------------------------- ok-to-stop
     def osd_ok_to_stop(self, ids: list[int]) -> tuple[bool, dict]:
         self.tick()
-        for i in ids:
-            if i not in self.osds:
-                raise SimCommandFailed(2, f"Error ENOENT: osd.{i} does not exist")
-        after = self._host_p(set(ids) | {o.id for o in self._down_for_pgs()})
-        only = self._host_p(set(ids))
+        # like Ceph 16.2.15: ids that do not exist touch no PGs (ok_to_stop true, num_ok_pgs 0)
+        known = {i for i in ids if i in self.osds}
+        if not known:
+            return True, {"ok_to_stop": True, "osds": sorted(set(ids)), "num_ok_pgs": 0, "num_not_ok_pgs": 0,
+                          "bad_become_inactive": [], "ok_become_degraded": []}
+        after = self._host_p(known | {o.id for o in self._down_for_pgs()})
+        only = self._host_p(known)
         bad = ok_deg = 0
         for p in self.pools:
             inact = round(p.pg_num * _share_cached(after, p.size, p.size - p.min_size + 1))
@@ -297,8 +313,8 @@ class CephDynamics:
         ok = bad == 0
         return ok, {
             "ok_to_stop": ok,
-            "osds": sorted(ids),
-            "num_ok_pgs": self.num_pgs() - bad,
+            "osds": sorted(set(ids)),
+            "num_ok_pgs": ok_deg,  # PGs on these OSDs that stay active (degraded)
             "num_not_ok_pgs": bad,
             "bad_become_inactive": pgids[:bad],
             "ok_become_degraded": pgids[bad : bad + ok_deg],

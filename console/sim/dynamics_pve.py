@@ -92,7 +92,7 @@ class PveDynamics:
 
     def _start_migration(self, g: SimGuest, target: str, ha_request: bool = False):
         kind = ("hamigrate" if ha_request else "qmigrate") if g.type == "qemu" else ("hamigrate" if ha_request else "vzmigrate")
-        task = self._new_task(g.node, kind, str(g.vmid))
+        task = self.new_task(g.node, kind, str(g.vmid))
         if ha_request:
             task.log.append(f"Requesting HA migration for {'VM' if g.type == 'qemu' else 'CT'} {g.vmid} to node {target}")
         src = g.node
@@ -150,14 +150,14 @@ class PveDynamics:
         self._ha_settle(g)
         if g.type == "qemu":
             task.log.append("migration finished successfully (duration 00:00:08)")
-            self._finish_task(task)
+            self.finish_task(task)
         else:
             task.log.append("start final cleanup")
             if start_after:
                 task.log.append(f"start CT {g.vmid} on node '{target}'")
                 self.at(self.duration("ct_start"), self._guest_started, g, task)
             else:
-                self._finish_task(task)
+                self.finish_task(task)
 
     def _migration_failed(self, g: SimGuest, task, token, why: str) -> None:
         if self._migration_tokens.get(g.vmid) is not token:
@@ -167,7 +167,7 @@ class PveDynamics:
         g.migrating_to = None
         self._ha_settle(g)
         task.log.append(f"ERROR: {why}")
-        self._finish_task(task, why)
+        self.finish_task(task, why)
         if g.type == "lxc" and g.vmid in self.desired_running and g.status != "running":
             self.at(self.duration("ct_start"), self._guest_started, g, None)
 
@@ -177,7 +177,7 @@ class PveDynamics:
                 g.status = "running"
                 g.started_at = self._t
         if task is not None:
-            self._finish_task(task)
+            self.finish_task(task)
 
     # ------------------------------------------------------------- power
     def guest_power(self, node: str, vmid: int, action: str) -> str:
@@ -188,13 +188,13 @@ class PveDynamics:
             raise SimError(501, f"Method 'POST /nodes/{node}/{g.type}/{vmid}/status/{action}' not implemented")
         if g.lock and action == "start":
             raise SimError(500, f"{'VM' if g.type == 'qemu' else 'CT'} is locked ({g.lock})")
-        task = self._new_task(node, f"{prefix}{action}", str(g.vmid))
+        task = self.new_task(node, f"{prefix}{action}", str(g.vmid))
         if action == "start":
             self.desired_running.add(g.vmid)
             if g.ha:
                 g.ha_state = "started"
             if g.status == "running":
-                self._finish_task(task)
+                self.finish_task(task)
             else:
                 self.at(self.duration("guest_start"), self._guest_started, g, task)
         else:
@@ -207,28 +207,55 @@ class PveDynamics:
     def _guest_stopped(self, g: SimGuest, task=None) -> None:
         g.status = "stopped"
         if task is not None:
-            self._finish_task(task)
+            self.finish_task(task)
 
     # -------------------------------------------------------------- reboot
-    def reboot_node(self, node: str) -> str:
-        self.tick()
+    def _node_for_power(self, node: str):
         if node not in self.nodes:
             raise SimError(400, "Parameter verification failed.", {"node": f"no such cluster node '{node}'"})
         if not self.node_online(node):
             raise SimError(595, f"Connection refused ({node} is offline)")
-        task = self._new_task(node, "srvreboot", "")
+        return self.nodes[node]
+
+    def _stop_guests_for_power(self, node: str, ha_state: str | None) -> None:
+        for g in self.guests.values():
+            if g.node == node and g.status == "running":
+                if g.ha and ha_state:
+                    g.ha_state = ha_state
+                self.at(1.0, self._guest_stopped, g, None)
+
+    def reboot_node(self, node: str) -> str:
+        self.tick()
+        n = self._node_for_power(node)
+        task = self.new_task(node, "srvreboot", "")
         task.log.append("Stopping all guests ...")
-        n = self.nodes[node]
         n.status = "rebooting"
-        frozen = [g for g in self.guests.values() if g.node == node and g.status == "running"]
-        for g in frozen:
-            if g.ha:
-                g.ha_state = "freeze"
-            self.at(1.0, self._guest_stopped, g, None)
+        self._stop_guests_for_power(node, "freeze")  # HA shutdown_policy conditional: a reboot freezes
         self.at(self.duration("node_shutdown"), self._power_off, node, True, task)
         return task.upid
 
+    def shutdown_node(self, node: str) -> str:
+        """A clean power-off (POST /nodes/{n}/status command=shutdown): the node stays off until node-up.
+
+        HA shutdown_policy "conditional" (the default) means failover for a shutdown:
+        HA guests are stopped with the node and, once it has been offline for
+        DURATIONS["ha_fence"], recovered on other nodes (like after a fence, but no
+        crash happened). Other guests stay stopped; those that should run start
+        again when the node is powered on.
+        """
+        self.tick()
+        n = self._node_for_power(node)
+        task = self.new_task(node, "srvshutdown", "")
+        task.log.append("Stopping all guests ...")
+        n.status = "stopping"
+        self._powered_off.add(node)
+        self._stop_guests_for_power(node, None)
+        self.at(self.duration("node_shutdown"), self._power_off, node, False, task)
+        return task.upid
+
     def _power_off(self, node: str, graceful: bool, task=None) -> None:
+        """The node goes offline. graceful (a reboot): it boots again by itself;
+        otherwise (crash, shutdown) it stays off and HA recovers its guests."""
         n = self.nodes[node]
         n.status = "offline"
         self._node_gen[node] = self._node_gen.get(node, 0) + 1
@@ -241,15 +268,28 @@ class PveDynamics:
             if g.node == node:
                 g.status = "stopped"
         if task is not None:
-            self._finish_task(task)
+            self.finish_task(task)
         if graceful:
-            self.at(self.duration("reboot"), self._boot, node)
+            self.at(self.duration("reboot"), self._boot, node, self._node_gen[node])
         else:
             self.at(self.duration("ha_fence"), self._ha_fence_recover, node, self._node_gen[node])
 
-    def _boot(self, node: str) -> None:
+    def _power_on(self, node: str) -> None:
+        """Press the power button: an offline node boots and is online after the boot time."""
+        self._forced_down.discard(node)
+        self._powered_off.discard(node)
+        self.faults.no_return.discard(node)
+        if self.nodes[node].status == "offline" and node not in self._booting:
+            self._booting.add(node)
+            self._stuck_offline.discard(node)
+            self.at(self.duration("reboot"), self._boot, node, self._node_gen.get(node, 0))
+
+    def _boot(self, node: str, gen: int | None = None) -> None:
         n = self.nodes[node]
-        if n.status == "online":
+        if gen is not None and self._node_gen.get(node, 0) != gen:
+            return  # powered off again meanwhile
+        self._booting.discard(node)
+        if n.status == "online" or node in self._forced_down or node in self._powered_off:
             return
         if node in self.faults.no_return:
             self._stuck_offline.add(node)

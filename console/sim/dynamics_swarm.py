@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import zlib
 
 from console.sim.sim_errors import SimError
 from console.sim.state import SimService, SimTask
@@ -236,7 +237,7 @@ class SwarmDynamics:
         sn.role = role
         sn.version += 1
         sn.updated_at = self._t
-        self._node_labels[sn.id] = dict(spec.get("Labels") or {})
+        sn.labels = dict(spec.get("Labels") or {})
         self._reconcile()
 
     def service_update(self, service_id: str, version: int, spec: dict | None, rollback: bool = False) -> list[str]:
@@ -341,11 +342,15 @@ class SwarmDynamics:
 
     # -------------------------------------------------------------- logs
     def service_logs(self, service_id: str, tail: int | None = None, timestamps: bool = False) -> list[tuple[float, str]]:
+        return [(t, text) for t, text, _ in self.service_log_records(service_id, tail)]
+
+    def service_log_records(self, service_id: str, tail: int | None = None) -> list[tuple[float, str, str]]:
+        """(time, text, task id) of the service's log lines, oldest first; the last `tail` if given."""
         self.tick()
         svc = self.services.get(service_id) or next((s for s in self.services.values() if s.name == service_id), None)
         if svc is None:
             raise SimError(404, f"service {service_id} not found")
-        lines: list[tuple[float, str]] = []
+        lines: list[tuple[float, str, str]] = []
         period = 7.0
         horizon = self._t - 1800.0
         for x in self.tasks.values():
@@ -356,9 +361,9 @@ class SwarmDynamics:
             ts = start
             i = int(start // period)
             while ts <= end:
-                lines.append((ts, self._log_line(svc, i, x)))
+                lines.append((ts, self._log_line(svc, i, x), x.id))
                 i += 1
-                ts = i * period + (hash(x.id) % 1000) / 1000.0
+                ts = i * period + (zlib.crc32(x.id.encode()) % 1000) / 1000.0
         lines.sort()
         if tail is not None and tail >= 0:
             lines = lines[-tail:] if tail else []

@@ -107,12 +107,6 @@ class FaultControl:
             f.vip_stuck = True
         self._reconcile()
 
-    def _power_on(self, node: str) -> None:
-        self._forced_down.discard(node)
-        if self.nodes[node].status == "offline":
-            self.faults.no_return.discard(node)
-            self._boot(node)
-
     # ------------------------------------------------------------- clear
     def clear(self, kind: str | None = None, target: str | None = None) -> None:
         self.tick()
@@ -138,8 +132,8 @@ class FaultControl:
                 nodes = [target] if target else list(f.no_return)
                 for node in nodes:
                     f.no_return.discard(node)
-                    if node in self._stuck_offline:
-                        self._boot(node)
+                    if node in self._stuck_offline and node not in self._forced_down:
+                        self._power_on(node)
             elif k in ("traefik-backend-down", "traefik-backend-up"):
                 f.traefik_backend_down.discard(target) if target else f.traefik_backend_down.clear()
             elif k == "split-brain":
@@ -170,6 +164,7 @@ class FaultControl:
             "osd_stuck": sorted(f.osd_stuck),
             "osd_down": sorted(self._osd_stopped),
             "nodes_down": sorted(self._forced_down),
+            "nodes_shut_down": sorted(self._powered_off),  # not a fault: shut down through the API
             "vip_stuck": f.vip_stuck,
             "split_brain": f.split_brain,
             "traefik_backend_down": sorted(f.traefik_backend_down),

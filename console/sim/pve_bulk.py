@@ -32,7 +32,7 @@ def _guests_on(world, node: str, p: dict) -> list:
 def _bulk_task(ctx, node: str, kind: str, jobs: list[tuple[Any, Any]]) -> str:
     """Start one child per (guest, start_fn) and a parent task that waits for all of them."""
     world = ctx.world
-    parent = world._new_task(node, kind, "")
+    parent = world.new_task(node, kind, "")
     children: list[tuple[Any, str]] = []
     failed = 0
     for g, start in jobs:
@@ -49,14 +49,14 @@ def _bulk_task(ctx, node: str, kind: str, jobs: list[tuple[Any, Any]]) -> str:
     def watch() -> None:
         running = [u for _, u in children if world.pve_tasks[u].endtime is None]
         if running:
-            world.at(WATCH_INTERVAL, watch)
+            world.schedule(WATCH_INTERVAL, watch)
             return
         bad = failed + sum(1 for _, u in children if world.pve_tasks[u].exitstatus != "OK")
         for g, u in children:
             if world.pve_tasks[u].exitstatus != "OK":
                 parent.log.append(f"{'VM' if g.type == 'qemu' else 'CT'} {g.vmid}: {world.pve_tasks[u].exitstatus}")
         total = failed + len(children)
-        world._finish_task(parent, "OK" if bad == 0 else f"{bad} of {total} guests failed")
+        world.finish_task(parent, "OK" if bad == 0 else f"{bad} of {total} guests failed")
 
     watch()
     return parent.upid

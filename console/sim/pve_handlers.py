@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.sim import pve_bulk as B
+from console.sim import pve_ceph as C
 from console.sim import pve_render as R
 from console.sim import pve_render_ops as O
 from console.sim.pve_routes import NODE, OPT_BOOL, OPT_UINT, VMID, P, PveError, Result, Route, param_error, parse_upid
@@ -88,11 +89,11 @@ async def ceph_set_flags(ctx, p):
     """PUT /cluster/ceph/flags: several flags at once, done in a 'cephsetflags' task."""
     _ceph_available(ctx)
     world = ctx.world
-    task = world._new_task(ctx.local, "cephsetflags", "")
+    task = world.new_task(ctx.local, "cephsetflags", "")
     for flag, on in p.items():
         world.set_ceph_flag(flag, bool(on))
         task.log.append(f"{'set' if on else 'unset'} {flag}")
-    world._finish_task(task)
+    world.finish_task(task)
     return task.upid
 
 
@@ -117,8 +118,8 @@ async def node_command(ctx, p):
     node = p["node"]
     if p["command"] == "reboot":
         ctx.world.reboot_node(node)
-    else:  # a node that was shut down stays down until someone powers it on
-        ctx.world.inject("node-down", node)
+    else:  # a node that was shut down stays down until someone powers it on (fault node-up)
+        ctx.world.shutdown_node(node)
     return None
 
 
@@ -243,6 +244,13 @@ async def apt_versions(ctx, p):
     return O.apt_versions(ctx.world.nodes[p["node"]])
 
 
+def _ceph_list(render):
+    async def handler(ctx, p):
+        _ceph_available(ctx)
+        return render(ctx.world)
+    return handler
+
+
 async def ceph_osd(ctx, p):
     _ceph_available(ctx)
     return O.ceph_osd_tree(ctx.world)
@@ -341,4 +349,6 @@ ROUTES: list[Route] = [
     Route("GET", "/nodes/{node}/apt/versions", apt_versions, _N, perm=_AUDIT_NODE),
     Route("GET", "/nodes/{node}/ceph/osd", ceph_osd, _N, perm=_AUDIT_ROOT, family="ceph"),
     Route("GET", "/nodes/{node}/ceph/status", ceph_status, _N, perm=_AUDIT_ROOT, family="ceph"),
+    *[Route("GET", f"/nodes/{{node}}/ceph/{name}", _ceph_list(render), _N, perm=_AUDIT_ROOT, family="ceph")
+      for name, render in (("pool", C.pools), ("mgr", C.mgrs), ("mds", C.mds), ("mon", C.mons))],
 ]

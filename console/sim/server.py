@@ -11,6 +11,7 @@ import importlib
 import inspect
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -82,6 +83,7 @@ class SimServer:
         self.docker_sockets: dict[str, str] = {}
         self.missing: list[str] = []
         self.stop_event = asyncio.Event()
+        self.parent_gone = False
 
     async def _serve(self, app: web.Application, sock: socket.socket | None = None, path: Path | None = None, ssl_ctx=None) -> int:
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -225,6 +227,7 @@ class SimServer:
     async def _watch_parent(self) -> None:
         while True:
             if not self._parent_alive():
+                self.parent_gone = True
                 self.stop_event.set()
                 _log(f"parent process {self.parent_pid} is gone: stopping")
                 return
@@ -245,19 +248,25 @@ class SimServer:
             path.unlink(missing_ok=True)
 
 
-async def run(scenario: str, directory: Path, speed: float, host: str, parent_pid: int | None) -> int:
+async def run(scenario: str, directory: Path, speed: float, host: str, parent_pid: int | None,
+              remove_dir_on_exit: bool = False) -> int:
     server = SimServer(scenario, directory, speed, host, parent_pid)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop_event.set)
     if parent_pid and not _pid_exists(parent_pid):
         _log(f"parent process {parent_pid} does not exist")
+        if remove_dir_on_exit:
+            shutil.rmtree(directory, ignore_errors=True)
         return 1
     try:
         await server.start()
         await server.stop_event.wait()
     finally:
         await server.close()
+        if remove_dir_on_exit and server.parent_gone:
+            _log(f"removing {server.dir}")
+            shutil.rmtree(server.dir, ignore_errors=True)
     return 0
 
 

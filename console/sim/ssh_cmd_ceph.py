@@ -180,20 +180,15 @@ def _osd_ok_to_stop(world, words: list[str], io: Io, fmt: str | None) -> int:
 
 
 def _set_group(world, args: list[str], io: Io) -> int:
+    """`ceph osd set-group|unset-group FLAG[,FLAG] WHO...`: silent on success, like Ceph."""
     if len(args) < 4:
         return _invalid(io, f"osd {args[1]} <flags> <who>... :  set <flags> for batch osds or crush nodes")
-    flags = args[2].split(",")
-    bad = [f for f in flags if f not in ("noup", "nodown", "noin", "noout")]
-    if bad:
-        io.errln(f"Error EINVAL: unrecognized flag '{bad[0]}'")
-        return EINVAL
-    setter = getattr(world, "set_ceph_group_flag", None)
-    if setter is None:
-        io.errln("Error EINVAL: set-group is not supported by this cluster")
-        return EINVAL
+    note = ""
     for who in args[3:]:
-        for f in flags:
-            setter(f, who, args[1] == "set-group")
+        for flag in args[2].split(","):
+            note += world.set_ceph_group_flag(flag, who, args[1] == "set-group")
+    if note:
+        io.errln(note)
     return 0
 
 

@@ -142,10 +142,23 @@ async def cmd_reboot(sh: Shell, argv: list[str], io: Io) -> int:
     return 0
 
 
+async def cmd_poweroff(sh: Shell, argv: list[str], io: Io) -> int:
+    try:
+        sh.world.shutdown_node(sh.host.name)
+    except SimError as e:
+        io.errln(f"Failed to power off: {e.message}")
+        return 1
+    sh.host.drop_after_command = True
+    return 0
+
+
 async def cmd_shutdown(sh: Shell, argv: list[str], io: Io) -> int:
+    """`shutdown -r [now]` reboots; `shutdown [-h|-P] [now]` powers off (stays off until node-up)."""
     if "-r" in argv[1:]:
         return await cmd_reboot(sh, argv, io)
-    io.errln("shutdown: only 'shutdown -r' is supported on this lab node")
+    if all(a in ("-h", "-P", "now", "+0") for a in argv[1:]):
+        return await cmd_poweroff(sh, argv, io)
+    io.errln("shutdown: only 'shutdown -r|-h [now]' is supported on this lab node")
     return 1
 
 
@@ -295,6 +308,7 @@ NODE_COMMANDS = {
     "pveversion": cmd_pveversion,
     "proxmox-boot-tool": cmd_boot_tool,
     "reboot": cmd_reboot,
+    "poweroff": cmd_poweroff,
     "shutdown": cmd_shutdown,
     "zfs": cmd_zfs,
     "findmnt": cmd_findmnt,

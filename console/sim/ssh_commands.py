@@ -2,7 +2,7 @@
 commands the console sends, and nothing more.
 
 Supported: words with '...' "..." and backslash quoting, `$(...)` and backticks
-(command substitution), `VAR=value cmd` prefixes, `cmd1 && cmd2`, `||`, `;`,
+(command substitution), `$?` (the last exit status), `VAR=value cmd` prefixes, `cmd1 && cmd2`, `||`, `;`,
 pipes into the filters below, and redirections `> f`, `>> f`, `< f`, `2>&1`,
 `2>/dev/null`, `&>/dev/null`. Commands come from per-kind registries
 (ssh_cmd_common, ssh_cmd_node, ssh_cmd_ceph, ssh_cmd_fw); anything else answers
@@ -54,6 +54,7 @@ class Shell:
         self.host = host  # ssh_server.SimHost: world, kind, name, files
         self.commands = commands
         self.env: dict[str, str] = {}
+        self.last_status = 0  # $?
 
     @property
     def world(self):
@@ -113,6 +114,7 @@ class Shell:
             if sep == "||" and status == 0:
                 continue
             status = await self._pipeline(pl, io)
+            self.last_status = status
             if self.host.closed:
                 break
         return status
@@ -139,6 +141,9 @@ class Shell:
     async def _expand(self, word: Word, io: Io) -> list[str]:
         fields: list[str] = [""]
         for p in word.parts:
+            if p.param:
+                fields[-1] += str(self.last_status)
+                continue
             if not p.subst:
                 fields[-1] += p.text
                 continue

@@ -16,6 +16,7 @@ class Part:
     text: str
     quoted: bool
     subst: bool = False  # text is a command line to run, its output substituted
+    param: bool = False  # text is a special parameter name ("?": the last exit status)
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Word:
 
     def literal(self) -> str | None:
         """The word's text if it has no substitution (for operators, assignments)."""
-        if any(p.subst for p in self.parts):
+        if any(p.subst or p.param for p in self.parts):
             return None
         return "".join(p.text for p in self.parts)
 
@@ -83,11 +84,11 @@ def tokenize(s: str) -> list[Word | Op | Redir]:
             tokens.append(word)
         word = None
 
-    def add(text: str, quoted: bool, subst: bool = False) -> None:
+    def add(text: str, quoted: bool, subst: bool = False, param: bool = False) -> None:
         nonlocal word
         if word is None:
             word = Word()
-        word.parts.append(Part(text, quoted, subst))
+        word.parts.append(Part(text, quoted, subst, param))
 
     while i < len(s):
         c = s[i]
@@ -154,6 +155,11 @@ def tokenize(s: str) -> list[Word | Op | Redir]:
                     buf = ""
                     add(s[i + 2 : j], True, subst=True)
                     i = j + 1
+                elif s.startswith("$?", i):
+                    add(buf, True)
+                    buf = ""
+                    add("?", True, param=True)
+                    i += 2
                 else:
                     buf += ch
                     i += 1
@@ -166,6 +172,9 @@ def tokenize(s: str) -> list[Word | Op | Redir]:
             j = _matching_paren(s, i + 1)
             add(s[i + 2 : j], False, subst=True)
             i = j + 1
+        elif s.startswith("$?", i):
+            add("?", False, param=True)
+            i += 2
         elif c == "`":
             j = s.find("`", i + 1)
             if j < 0:

@@ -21,7 +21,7 @@ class SimNode:
     ip: str  # cluster address shown in /cluster/status, e.g. "10.0.0.11"
     maxcpu: int = 4
     maxmem: int = 16 * GiB
-    status: str = "online"  # "online" | "offline" | "rebooting"
+    status: str = "online"  # "online" | "offline" | "rebooting" | "stopping" (clean shutdown under way)
     boot_time: float = 0.0  # sim time the node last came up
     load: float = 0.08  # base CPU fraction besides guests
     pve_version: str = "8.2.4"  # pve-manager version
@@ -97,8 +97,9 @@ class SimCeph:
     fs_name: str = "cephfs"
     degraded_pgs: int = 0  # PGs currently active+undersized+degraded
     recovering_pgs: int = 0  # PGs currently active+recovering
-    degraded_objects: int = 0
-    total_objects: int = 0
+    degraded_objects: int = 0  # missing object copies (Ceph counts copies, not objects)
+    total_objects: int = 0  # objects stored (each has `pool size` copies)
+    group_flags: dict[str, set[str]] = field(default_factory=dict)  # `ceph osd set-group`: crush node/osd -> flags
 
 
 @dataclass
@@ -113,6 +114,7 @@ class SimSwarmNode:
     version: int = 10  # object version (bumped on every update)
     created_at: float = 0.0
     updated_at: float = 0.0
+    labels: dict = field(default_factory=dict)  # Spec.Labels, set through node update
 
 
 @dataclass

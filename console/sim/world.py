@@ -34,8 +34,15 @@ World(scenario: str = "seed", speed: float = 1.0, seed: int = 1)
     migrate(node, vmid, target, online: bool, restart: bool) -> str   raises SimError(status, msg, errors)
     guest_power(node, vmid, action: "start"|"shutdown"|"stop") -> str
     reboot_node(node) -> str
+    shutdown_node(node) -> str          clean power-off; the node stays off until fault node-up
+    new_task(node, type_, id_="", status_line=None) -> PveTask   a running task (for fronts that
+                                        build their own, e.g. migrateall); finish_task(task, status="OK")
+    schedule(delay, fn, *args) -> None  run fn(*args) `delay` lab seconds from now, in tick()
     apt_update(node) -> str
     set_ceph_flag(flag: str, on: bool) -> None
+    set_ceph_group_flag(flag, who, on: bool) -> str   `ceph osd set-group|unset-group`; who = host,
+                                        "default", osd.N, device class or all; returns Ceph's note
+                                        ("" normally); flags in ceph.group_flags; health OSD_FLAGS
   SSH-only writes:
     ha_node_maintenance(node, enable: bool) -> None
     dist_upgrade(node) -> AsyncIterator[str] lines, then raises SimCommandFailed(exit, msg) on failure
@@ -49,6 +56,7 @@ World(scenario: str = "seed", speed: float = 1.0, seed: int = 1)
     swarm_node_update(node_id, version, spec: dict) -> None
     service_update(service_id, version, spec: dict | None, rollback: bool) -> list[str] warnings
     service_logs(service_id, tail: int | None, timestamps: bool) -> list[tuple[float, str]]
+    service_log_records(service_id, tail: int | None) -> list[tuple[float, str, str]]  (t, text, task id)
   Fault hooks for the fronts (family: "pve" | "ceph" | "docker" | "traefik" | "ssh"):
     fault_delay(family) -> float        real seconds to sleep before answering
     fault_error(family) -> bool         True: answer this request with a server error
@@ -67,7 +75,8 @@ from __future__ import annotations
 # Additions to the contract (implementation notes, additive only):
 #   World(..., manual_clock=True) freezes the clock; advance(lab_seconds) moves it
 #     and ticks (deterministic tests). now() with the real clock is
-#     epoch_start + monotonic elapsed * speed.
+#     epoch_start + monotonic elapsed * speed; epoch_start is time.time() when the
+#     World is made (World(..., epoch=T) fixes it).
 #   duration(x) accepts a lab-seconds float (returned as is) or a name from
 #     DURATIONS (the one table of base durations, short so a demo stays lively).
 #   verify_failed: set[str]   nodes booted into a bad kernel (fault bad-kernel):
@@ -95,11 +104,19 @@ from __future__ import annotations
 #   Traefik: traefik_entrypoints {"web": ":80", ...}; traefik_middlewares {"name@docker": {...}}
 #   dist_upgrade returns the exit code (0, 100 with fault apt-fail); it raises
 #     SimCommandFailed(255) only when the node is not reachable or goes down meanwhile.
-#   node-up / clearing node-down / no-return powers the node on at once (no boot delay).
+#   node-up / clearing node-down / no-return powers the node on: it is online after
+#     DURATIONS["reboot"] (the same boot time as a reboot), then its guests start.
+#   shutdown_node: HA shutdown_policy "conditional" = failover for a shutdown: guests stop
+#     with the node; HA guests are recovered elsewhere after DURATIONS["ha_fence"].
+#     faults_dict()["nodes_shut_down"] lists nodes shut down this way.
+#   ceph.total_objects counts objects; degraded_objects counts missing copies;
+#     object_copies() = objects x pool size (the "N/M objects degraded" denominator).
+#   osd_ok_to_stop on ids that do not exist: ok, num_ok_pgs 0 (like Ceph 16.2.15).
 
 from console.sim.sim_errors import SimCommandFailed, SimError  # noqa: E402
 from console.sim.dynamics_apt import AptDynamics  # noqa: E402
 from console.sim.dynamics_ceph import CephDynamics  # noqa: E402
+from console.sim.dynamics_ceph_groups import CephGroupFlags  # noqa: E402
 from console.sim.dynamics_pve import PveDynamics  # noqa: E402
 from console.sim.dynamics_swarm import SwarmDynamics  # noqa: E402
 from console.sim.dynamics_vrrp import VrrpDynamics  # noqa: E402
@@ -109,11 +126,12 @@ from console.sim.world_core import DURATIONS, WorldCore  # noqa: E402
 __all__ = ["World", "SimError", "SimCommandFailed", "DURATIONS"]
 
 
-class World(PveDynamics, AptDynamics, CephDynamics, SwarmDynamics, VrrpDynamics, FaultControl, WorldCore):
+class World(PveDynamics, AptDynamics, CephDynamics, CephGroupFlags, SwarmDynamics, VrrpDynamics, FaultControl, WorldCore):
     """The simulated lab; see the module docstring for the contract."""
 
-    def __init__(self, scenario: str = "seed", speed: float = 1.0, seed: int = 1, manual_clock: bool = False):
-        WorldCore.__init__(self, speed=speed, seed=seed, manual_clock=manual_clock)
+    def __init__(self, scenario: str = "seed", speed: float = 1.0, seed: int = 1, manual_clock: bool = False,
+                 epoch: float | None = None):
+        WorldCore.__init__(self, speed=speed, seed=seed, manual_clock=manual_clock, epoch=epoch)
         from console.sim.scenarios import build
 
         build(self, scenario)

@@ -56,7 +56,6 @@ DURATIONS: dict[str, float] = {
     "vrrp_advert": 1.0,
 }
 
-EPOCH_START = 1_732_000_000.0  # fixed so a seed lab always starts at the same date
 
 
 class WorldCore:
@@ -65,14 +64,16 @@ class WorldCore:
     nodes: dict[str, SimNode]
     guests: dict[int, SimGuest]
 
-    def __init__(self, speed: float = 1.0, seed: int = 1, manual_clock: bool = False):
+    def __init__(self, speed: float = 1.0, seed: int = 1, manual_clock: bool = False, epoch: float | None = None):
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.speed = float(speed)
         self._rng = random.Random(seed)
         self._manual = manual_clock
         self._mono0 = time.monotonic()
-        self._epoch0 = EPOCH_START
+        # the sim clock starts at the real time: clients that print ages ("Up 3 minutes",
+        # "Running 2 years ago") compare sim timestamps with their own clock
+        self._epoch0 = time.time() if epoch is None else float(epoch)
         self._manual_elapsed = 0.0
         self._t = self._epoch0  # time the state machines have reached
         self._acc_t = self._epoch0  # time availability was counted up to
@@ -124,11 +125,12 @@ class WorldCore:
         self._templates: dict[str, dict[int, dict]] = {}
         self._good_images: dict[str, set[str]] = {}
         self._update_gen: dict[str, int] = {}
-        self._node_labels: dict[str, dict] = {}
         self._vrrp_graceful = False
         self._vrrp_master_lost_at: float | None = None
         self._vrrp_takeover_pending = False
-        self._forced_down: set[str] = set()
+        self._forced_down: set[str] = set()  # fault node-down: off until node-up
+        self._powered_off: set[str] = set()  # shut down cleanly: off until node-up
+        self._booting: set[str] = set()  # powered on, online after the boot time
 
     # ------------------------------------------------------------------ time
     def now(self) -> float:
@@ -153,9 +155,11 @@ class WorldCore:
         self._manual_elapsed += lab_seconds
         self.tick()
 
-    def at(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
-        """Run fn(*args) `delay` lab seconds after the current event time."""
+    def schedule(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Run fn(*args) `delay` lab seconds after the current event time (public: fronts use it)."""
         heapq.heappush(self._events, (self._t + max(0.0, delay), next(self._seq), fn, args))
+
+    at = schedule  # the name the dynamics mixins use
 
     def tick(self) -> None:
         target = self.now()
@@ -235,7 +239,8 @@ class WorldCore:
     def _hex_id(self, n: int = 64) -> str:
         return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
 
-    def _new_task(self, node: str, type_: str, id_: str = "", status_line: str | None = None) -> PveTask:
+    def new_task(self, node: str, type_: str, id_: str = "", status_line: str | None = None) -> PveTask:
+        """A running PVE task (UPID) started now on `node`; end it with finish_task()."""
         pid = next(self._pid)
         start = self._t
         pstart = int((start - self._epoch0) * 100) + 1_000_000
@@ -246,7 +251,8 @@ class WorldCore:
         self.pve_tasks[upid] = task
         return task
 
-    def _finish_task(self, task: PveTask, status: str = "OK") -> None:
+    def finish_task(self, task: PveTask, status: str = "OK") -> None:
+        """End a task: "OK" or an error message (logged as "TASK ERROR: ..."). Idempotent."""
         if task.endtime is not None:
             return
         if status == "OK":
@@ -255,6 +261,9 @@ class WorldCore:
             task.log.append(f"TASK ERROR: {status}")
         task.endtime = self._t
         task.exitstatus = status
+
+    _new_task = new_task  # old private names, kept for callers outside the sim
+    _finish_task = finish_task
 
     def upid_log(self, upid: str) -> list[str]:
         task = self.pve_tasks.get(upid)

@@ -126,6 +126,12 @@ async def test_node_update_checks_version_then_drains(client, world):
     assert swarm2.availability == "drain" and swarm2.version > before
     node = await _json(await client.get("/nodes/swarm2"))
     assert node["Spec"]["Availability"] == "drain" and node["Version"]["Index"] == swarm2.version
+    spec["Labels"] = {"zone": "rack2"}
+    ok = await client.post(f"/nodes/{swarm2.id}/update", params={"version": swarm2.version}, json=spec)
+    assert ok.status == 200 and swarm2.labels == {"zone": "rack2"}
+    assert (await _json(await client.get("/nodes/swarm2")))["Spec"]["Labels"] == {"zone": "rack2"}
+    zoned = await _json(await client.get("/nodes", params={"filters": '{"node.label":["zone=rack2"]}'}))
+    assert [n["ID"] for n in zoned] == [swarm2.id]
 
 
 async def test_services_status_filters_and_lookup(client, world):
@@ -213,6 +219,20 @@ async def test_service_logs_are_multiplexed_with_task_details(client, world):
         assert attrs["com.docker.swarm.task.id"] in task_ids
     none = await _json(await client.get(f"/services/{svc.id}/logs"), 400)
     assert none["message"] == "Bad parameters: you must choose at least one stream"
+
+
+async def test_service_log_lines_name_the_task_that_wrote_them(client, world):
+    svc = next(s for s in world.services.values() if s.name == "whoami")
+    world.advance(120)
+    records = world.service_log_records(svc.id, 8)
+    assert len({task for _, _, task in records}) == 2  # both replicas logged
+    resp = await client.get(f"/services/{svc.id}/logs", params={"stdout": "1", "stderr": "1", "details": "1", "tail": "8"})
+    got = []
+    for _stream, payload in _frames(await resp.read()):
+        details, text = payload.decode().rstrip("\n").split(" ", 1)
+        got.append((dict(kv.split("=", 1) for kv in details.split(","))["com.docker.swarm.task.id"], text))
+    assert got == [(task, text) for _, text, task in records]
+    assert world.service_logs(svc.id, 8) == [(t, text) for t, text, _ in records]
 
 
 async def test_service_logs_follow_streams_new_lines_until_the_manager_goes(client, world):

@@ -160,35 +160,49 @@ def test_refuses_non_loopback(tmp_path, host):
 
 PARENT = """
 import os, subprocess, sys, time
-d, mode = sys.argv[1], sys.argv[2]
-err = subprocess.PIPE if mode == "pipe" else open(os.path.join(d, "err"), "wb")
-p = subprocess.Popen([sys.executable, "-m", "console.sim", "--dir", d, "--speed", "5", "--parent-pid", str(os.getpid())], stderr=err)
+d, mode, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+err = subprocess.PIPE if mode == "pipe" else open(os.path.join(os.path.dirname(d), "err"), "wb")
+p = subprocess.Popen([sys.executable, "-m", "console.sim", "--dir", d, "--speed", "5", "--parent-pid", str(os.getpid()), *extra],
+                     stderr=err)
 print(p.pid, flush=True)
 time.sleep(600)
 """
 
 
-@pytest.mark.parametrize("stderr_mode", ["file", "pipe"])
-def test_exits_when_parent_dies(tmp_path, stderr_mode):
+@pytest.mark.parametrize("stderr_mode,remove_dir", [("file", False), ("pipe", False), ("file", True)])
+def test_exits_when_parent_dies(tmp_path, stderr_mode, remove_dir):
     # the parent (like a console) is SIGKILLed: the sim notices and exits; with a pipe as its
     # stderr the pipe has no reader any more, which must not keep it alive either
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path), stderr_mode], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    lab_dir = tmp_path / "lab"
+    extra = ["--remove-dir-on-exit"] if remove_dir else []
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(lab_dir), stderr_mode, *extra], cwd=REPO_ROOT,
+                              stdout=subprocess.PIPE, text=True)
     sim_pid = int(parent.stdout.readline())
     deadline = time.monotonic() + 30
-    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+    while not (lab_dir / "ready").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        assert (tmp_path / "ready").exists(), "the sim did not get ready"
+        assert (lab_dir / "ready").exists(), "the sim did not get ready"
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         gone = wait_gone(sim_pid, timeout=15)
         assert gone, "the sim outlived its parent"
-        assert not list(tmp_path.glob("*.sock"))  # sockets removed on the way out
+        if remove_dir:
+            assert not lab_dir.exists(), "--remove-dir-on-exit left the dir behind"
+        else:
+            assert (lab_dir / "config.toml").exists()  # without the flag the dir is the caller's to remove
+            assert not list(lab_dir.glob("*.sock"))  # sockets removed on the way out
     finally:
         if pid_alive(sim_pid):
             os.kill(sim_pid, signal.SIGKILL)
         if parent.poll() is None:
             parent.kill()
+
+
+def test_remove_dir_on_exit_needs_a_parent_pid(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "console.sim", "--dir", str(tmp_path / "lab"), "--remove-dir-on-exit"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "--parent-pid" in out.stderr and not (tmp_path / "lab").exists()
 
 
 def test_sigint_stops_and_removes_sockets(tmp_path):

@@ -287,3 +287,49 @@ async def test_ssh_fault_error_drops_the_command(lab):
                 raise asyncssh.ConnectionLost("dropped")
     lab.world.clear("error-rate", "ssh")
     assert (await lab.run("pve1", "uname -r")).exit_status == 0
+
+
+# ------------------------------------------------------- gaps found by the fronts
+async def test_ceph_set_group_noout_for_one_host(lab):
+    r = await lab.run("pve1", "ceph osd set-group noout pve2")
+    assert (r.exit_status, r.stdout, r.stderr) == (0, "", "")  # Ceph is silent here
+    assert lab.world.ceph.group_flags == {"pve2": {"noout"}}
+    r = await lab.run("pve1", "ceph health detail -f json")
+    check = json.loads(r.stdout)["checks"]["OSD_FLAGS"]
+    assert check["detail"] == [{"message": "host pve2 has flags noout"}]
+    r = await lab.run("pve1", "ceph osd dump -f json")
+    assert json.loads(r.stdout)["crush_node_flags"] == {"pve2": ["noout"]}
+    r = await lab.run("pve1", "ceph osd unset-group noout pve2")
+    assert r.exit_status == 0 and lab.world.ceph.group_flags == {}
+    r = await lab.run("pve1", "ceph osd set-group noout nosuchhost")
+    assert r.exit_status == 22 and 'unable to parse osd id or crush node or device class: "nosuchhost"' in r.stderr
+    r = await lab.run("pve1", "ceph osd set-group noscrub pve2")
+    assert r.exit_status == 22 and "unrecognized flag 'noscrub'" in r.stderr
+
+
+async def test_ok_to_stop_on_a_missing_osd_is_ok(lab):
+    r = await lab.run("pve1", "ceph osd ok-to-stop 42 -f json")
+    assert r.exit_status == 0
+    assert json.loads(r.stdout) == {"ok_to_stop": True, "osds": [42], "num_ok_pgs": 0, "num_not_ok_pgs": 0}
+
+
+async def test_rm_and_last_exit_status(lab):
+    async with lab.connect("fw1") as conn:
+        r = await conn.run("rm -f /tmp/keepalived.json; echo $?")
+        assert r.stdout == "0\n"  # nothing to remove: still success with -f
+        r = await conn.run("kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid); test -e /tmp/keepalived.json; echo \"e=$?\"")
+        assert r.stdout == "e=0\n"
+        r = await conn.run("rm -f /tmp/keepalived.json; test -e /tmp/keepalived.json; echo $? '$?'")
+        assert r.stdout == "1 $?\n"  # single quotes keep it literal
+        r = await conn.run("rm /tmp/nothing-here; echo $?")
+        assert r.stdout == "1\n" and "No such file or directory" in r.stderr
+        r = await conn.run("false || echo $?; true && echo $?")
+        assert r.stdout == "1\n0\n"
+
+
+async def test_poweroff_over_ssh_is_a_clean_shutdown(lab):
+    r = await lab.run("pve3", "shutdown -h now")
+    assert r.exit_status == 0
+    await wait_for(lambda: lab.world.nodes["pve3"].status == "offline", lab.world)
+    assert lab.world.faults_dict()["nodes_shut_down"] == ["pve3"]
+    assert [t.exitstatus for t in lab.world.pve_tasks.values() if t.type == "srvshutdown" and t.node == "pve3"] == ["OK"]

@@ -113,7 +113,7 @@ def test_mds_and_mgr_fail_over(w):
     ok, _ = w.mds_ok_to_stop(["pve2"])
     assert not ok
     w.clear("node-down", "pve1")
-    w.advance(10)
+    w.advance(w.duration("reboot") + 10)  # powering on takes the boot time
     assert w.mds_states() == {"pve1": "up:standby", "pve2": "up:active"}
 
 

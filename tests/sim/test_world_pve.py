@@ -161,8 +161,10 @@ def test_power_loss_fences_and_recovers_ha_guests(w):
     assert w.guests[102].node not in ("pve2", w.guests[101].node)
     assert w.guests[112].node == "pve2"  # not HA: waits for its node
     w.clear("node-down", "pve2")
-    w.advance(5)
-    assert w.guests[112].status == "running"
+    w.advance(w.duration("reboot") - 1)
+    assert w.nodes["pve2"].status == "offline"  # powering on takes the boot time
+    w.advance(6)
+    assert w.nodes["pve2"].status == "online" and w.guests[112].status == "running"
 
 
 def test_ha_error_guest_is_not_moved(w):

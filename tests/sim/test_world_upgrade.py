@@ -105,6 +105,8 @@ async def test_no_return_node_stays_offline_until_cleared(w):
     assert w.nodes["pve2"].status == "offline"
     w.clear("no-return", "pve2")
     w.advance(1)
+    assert w.nodes["pve2"].status == "offline"  # clearing powers it on: it boots first
+    w.advance(w.duration("reboot"))
     assert w.nodes["pve2"].status == "online"
 
 
