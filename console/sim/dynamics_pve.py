@@ -148,6 +148,7 @@ class PveDynamics:
         g.lock = None
         g.migrating_to = None
         self._ha_settle(g)
+        self._ha_return_if_maintenance_ended(g)
         if g.type == "qemu":
             task.log.append("migration finished successfully (duration 00:00:08)")
             self.finish_task(task)
@@ -158,6 +159,15 @@ class PveDynamics:
                 self.at(self.duration("ct_start"), self._guest_started, g, task)
             else:
                 self.finish_task(task)
+
+    def _ha_return_if_maintenance_ended(self, g: SimGuest) -> None:
+        """A guest that was still leaving when maintenance was disabled goes home now."""
+        origin = self.ha_maintenance_origin.get(g.vmid)
+        if origin is None or self.nodes[origin].ha_maintenance or g.node == origin:
+            return
+        del self.ha_maintenance_origin[g.vmid]
+        if self.nodes[origin].status == "online" and g.ha_state != "error":
+            self.at(0.0, lambda: g.lock or self._start_migration(g, origin, ha_request=True))
 
     def _migration_failed(self, g: SimGuest, task, token, why: str) -> None:
         if self._migration_tokens.get(g.vmid) is not token:
@@ -368,7 +378,9 @@ class PveDynamics:
             for vmid, origin in sorted(self.ha_maintenance_origin.items()):
                 if origin != node:
                     continue
-                del self.ha_maintenance_origin[vmid]
                 g = self.guests[vmid]
-                if g.node != node and n.status == "online" and not g.lock and g.ha_state != "error":
+                if g.lock:  # still moving away: pve-ha-manager moves it back once that ends
+                    continue
+                del self.ha_maintenance_origin[vmid]
+                if g.node != node and n.status == "online" and g.ha_state != "error":
                     self._start_migration(g, node, ha_request=True)

@@ -50,6 +50,7 @@ class VrrpDynamics:
             f.release_master += 1
         if state == MASTER:
             f.become_master += 1
+            self._vrrp_last_master = f.name
         f.state = state
         f.last_transition = self._t
 
@@ -57,6 +58,8 @@ class VrrpDynamics:
         if not self.firewalls:
             return
         advert = self.duration("vrrp_advert")
+        if getattr(self, "_vrrp_last_master", None) is None:  # the scenario's initial MASTER
+            self._vrrp_last_master = next((f.name for f in self.firewalls.values() if f.state == MASTER), None)
         for f in self.firewalls.values():
             if not self._fw_vm_ok(f) or not f.keepalived_running:
                 if f.state == MASTER:
@@ -91,7 +94,7 @@ class VrrpDynamics:
             if better:
                 self._set_fw_state(m, BACKUP)
                 self._set_fw_state(max(better, key=lambda f: f.effective_priority), MASTER)
-        elif alive and not self._vrrp_takeover_pending and not self.faults.vip_stuck:
+        elif alive and not self._vrrp_takeover_pending and self._vrrp_may_take_over(alive):
             best = max(alive, key=lambda f: (f.effective_priority, f.name))
             skew = (256 - best.effective_priority) / 256 * advert
             delay = skew if self._vrrp_graceful else 3 * advert + skew
@@ -99,11 +102,19 @@ class VrrpDynamics:
             self._vrrp_takeover_pending = True
             self.at(delay, self._vrrp_takeover)
 
+    def _vrrp_may_take_over(self, candidates) -> bool:
+        """Fault vip-stuck: the peer never takes the VIP over; the firewall that held
+        it last may still take it back (so restoring its track file ends the outage)."""
+        if not self.faults.vip_stuck:
+            return True
+        best = max(candidates, key=lambda f: (f.effective_priority, f.name))
+        return best.name == getattr(self, "_vrrp_last_master", None)
+
     def _vrrp_takeover(self) -> None:
         self._vrrp_takeover_pending = False
-        if self.faults.vip_stuck:
-            return
         alive = [f for f in self.firewalls.values() if self.fw_alive(f) and f.state == BACKUP]
+        if alive and not self._vrrp_may_take_over(alive):
+            return
         if not alive or any(f.state == MASTER and self.fw_alive(f) for f in self.firewalls.values()):
             return
         self._set_fw_state(max(alive, key=lambda f: (f.effective_priority, f.name)), MASTER)
