@@ -84,6 +84,7 @@ class ConsoleApp(App):
         self.command_history: list[str] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._gc_frozen = False
+        self.maintenance: Any = None  # screens.maintenance_session.WizardSession of the current cluster
 
     # ------------------------------------------------------------ properties screens read
     @property
@@ -111,6 +112,7 @@ class ConsoleApp(App):
         self._connect(self.cluster)
         self.switch_mode("health")
         self.set_interval(1.0, self._tick)
+        self._offer_resume()
 
     def _connect(self, cluster: ClusterConfig, built: Any = None) -> None:
         built = self.hub_factory(cluster) if built is None else built
@@ -158,6 +160,9 @@ class ConsoleApp(App):
             return
         await self._disconnect()
         self._connect(cluster, built)
+        if self.maintenance is not None and not self.maintenance.active:
+            self.maintenance = None  # the wizard starts over on the new cluster
+        self._offer_resume()
         self.notify(f"switched to cluster {cluster.name}" + (" (read-only)" if self.read_only else ""), title="ctx")
         if isinstance(self.screen, LayerScreen):
             self.screen.refresh_data()
@@ -192,14 +197,17 @@ class ConsoleApp(App):
         if not words:
             return
         head, rest = words[0].lower(), words[1:]
-        if head in ("q", "quit", "q!"):
+        if head == "q!":  # no questions, even while a maintenance run applies (its journal allows resume)
             self.exit(0)
+        elif head in ("q", "quit"):
+            self._leave("quit", lambda: self.exit(0))
         elif head in ("ctx", "context", "cluster"):
             if not rest:
                 names = ", ".join(c.name for c in self.config.clusters)
                 self.notify(f"on {self.cluster_name}; clusters: {names}", title="ctx")
             else:
-                self.run_worker(self.switch_cluster(rest[0]), group="ctx", exclusive=True, exit_on_error=False)
+                self._leave(f"switch to {rest[0]}", lambda: self.run_worker(
+                    self.switch_cluster(rest[0]), group="ctx", exclusive=True, exit_on_error=False))
         elif head in ALIASES:
             self.action_view(ALIASES[head])
         else:
@@ -214,6 +222,44 @@ class ConsoleApp(App):
         screen = self.screen
         if isinstance(screen, LayerScreen):
             screen.show_subject(subject)
+
+    # ------------------------------------------------------------ maintenance runs (screens/maintenance*.py)
+    def _offer_resume(self) -> None:
+        """The resume banner: the journal holds an unfinished maintenance run of this cluster."""
+        from screens.maintenance_resume import unfinished_banner
+
+        try:
+            text = unfinished_banner(self.cluster_name, self.read_only)
+        except (ConsoleError, OSError) as exc:
+            self.notify(f"cannot read the maintenance journal: {exc}", title="maintenance", severity="warning")
+            return
+        if text:
+            self.notify(text, title="maintenance", severity="warning", timeout=30)
+
+    async def action_quit(self) -> None:
+        self._leave("quit", self.exit)
+
+    def _leave(self, what: str, then: Callable[[], Any]) -> None:
+        """Quit or switch cluster; while a maintenance run is active, only once confirmed."""
+        busy = self.maintenance.busy_text() if self.maintenance is not None else None
+        if busy is None:
+            then()
+            return
+        self.run_worker(self._confirm_leave(what, busy, then), group="leave", exclusive=True, exit_on_error=False)
+
+    async def _confirm_leave(self, what: str, busy: str, then: Callable[[], Any]) -> None:
+        from screens.modals import ConfirmModal
+
+        question = f"{busy}\n{what.capitalize()} anyway? The run stops where it is; resume or roll it back later."
+        if not await self.push_screen_wait(ConfirmModal(question)):
+            return
+        for worker in self.workers.cancel_group(self, "maintenance"):
+            try:
+                await worker.wait()
+            except Exception:  # noqa: BLE001 - cancelled is what we asked for
+                pass
+        self.maintenance.abort()  # a run stopped waiting for the operator: journal it, release the lock
+        then()
 
     # ------------------------------------------------------------ mutating actions
     def request_action(self, description: str, method: str, *args: Any) -> None:

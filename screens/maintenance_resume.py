@@ -1,0 +1,60 @@
+"""The resume banner: an unfinished maintenance run of this cluster in the journal.
+
+Light on purpose (only the journal module): the App checks this at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from console.errors import ConsoleError
+from console.maintenance.journal import ClusterLock, Journal, state_dir, unfinished_runs
+
+
+@dataclass
+class Unfinished:
+    journal: Journal
+    nodes: list[str]
+    state: str
+    last: str  # the last thing the journal recorded, for the banner
+    elsewhere: str | None  # set when another live console holds the lock
+
+
+def find_unfinished(cluster: str) -> Unfinished | None:
+    """The newest unfinished run of `cluster`, described for the resume banner."""
+    if not (state_dir() / "journal" / cluster).is_dir():
+        return None  # never ran maintenance here (and reading must not create directories)
+    runs = unfinished_runs(cluster)
+    if not runs:
+        return None
+    journal = runs[-1]
+    try:
+        head = journal.header()
+        records = list(journal.records())
+    except ConsoleError as exc:
+        return Unfinished(journal, [], "unreadable", exc.message, None)
+    state = journal.last_state() or "new"
+    last = next((r for r in reversed(records) if r["event"] in (
+        "apply-start", "apply-done", "apply-failed", "undo-start", "undo-done", "undo-failed")), None)
+    lock = ClusterLock(cluster)
+    elsewhere = None
+    if lock.held():
+        h = lock.holder()
+        elsewhere = f"pid {h.pid} on {h.host}" if h else "another console"
+    elif state in ("running", "rolling_back"):
+        state = "interrupted"
+    where = f"{last['event']} {last.get('step')} on {last.get('node')}" if last else "nothing applied"
+    return Unfinished(journal, list(head.get("nodes") or []), state, where, elsewhere)
+
+
+def unfinished_banner(cluster: str, read_only: bool = False) -> str | None:
+    """One line for the start-up notice, or None when there is nothing to resume."""
+    u = find_unfinished(cluster)
+    if u is None:
+        return None
+    if u.elsewhere:
+        return f"maintenance run {u.journal.run_id} is in progress in {u.elsewhere}"
+    what = f"unfinished maintenance run {u.journal.run_id} ({', '.join(u.nodes)}): {u.state}, last {u.last}. "
+    if read_only:
+        return what + "Resume or roll it back from a console that is not read-only"
+    return what + "Press 7: r resume, b roll back"

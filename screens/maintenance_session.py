@@ -1,0 +1,364 @@
+"""The wizard's state: what the maintenance screen renders, driven by the engine.
+
+No Textual here. The App owns one WizardSession per cluster (app.maintenance)
+and runs its coroutines as App workers, so the run goes on while the operator
+looks at other views; the screen only renders the session and forwards keys.
+Phases: choose -> planning -> review -> running <-> waiting -> ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from console.config_model import ClusterConfig
+from console.errors import ConsoleError
+from console.maintenance.engine import Event, StepContext
+from console.maintenance.journal import ClusterLock
+from console.maintenance.rolling import MaintenanceRun
+from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
+from console.maintenance.services import MaintenanceServices
+from screens.maintenance_resume import Unfinished, find_unfinished
+from screens.maintenance_steps import EVENT_STATUS, StepLine, event_line, steps_of
+
+log = logging.getLogger(__name__)
+
+ALL = "all"
+MAX_LINES = 2000  # output lines kept for the log pane (older ones drop off)
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    reason: str | None  # None: passed
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+class WizardSession:
+    """`steps`, `plan_builder` and `services` default to the real ones; tests pass fakes."""
+
+    def __init__(self, cluster: ClusterConfig, sources: Any, read_only: bool, *,
+                 steps: Callable[[str], list] = steps_for,
+                 plan_builder: Callable[[Any, str], Awaitable[Any]] = build_plan,
+                 services: Callable[..., Any] = MaintenanceServices) -> None:
+        self.cluster = cluster
+        self.sources = sources
+        self.read_only = read_only
+        self.steps_for = steps
+        self.plan_builder = plan_builder
+        self.services_factory = services
+        self.on_change: Callable[[], None] | None = None
+        self.phase = "choose"
+        self.target: str | None = None  # a node name or ALL
+        self.nodes: list[str] = []
+        self.plan_text = ""
+        self.checks: list[CheckResult] = []
+        self.steps: list[StepLine] = []
+        self.node: str | None = None  # the node whose steps are shown
+        self.lines: deque[str] = deque(maxlen=MAX_LINES)
+        self.line_count = 0  # lines ever added: the log pane appends what it has not shown
+        self.lines_epoch = 0  # bumped when the lines start over (a new run)
+        self.message = ""
+        self.choices: tuple[str, ...] = ()
+        self.outcome: str | None = None  # the state the last run ended in
+        self.run: MaintenanceRun | None = None
+        self.lock: ClusterLock | None = None
+        self.unfinished: Unfinished | None = None
+        self.version = 0
+
+    # ------------------------------------------------------------ what the screen asks
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster.name
+
+    @property
+    def applying(self) -> bool:
+        return self.phase == "running"
+
+    @property
+    def active(self) -> bool:
+        """A run this console holds the lock for (applying, or stopped waiting for the operator)."""
+        return self.phase in ("running", "waiting")
+
+    @property
+    def preflight_ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def confirm_word(self) -> str:
+        """What the operator types to confirm: the node's name, or the cluster's for a rolling run."""
+        return self.cluster.name if self.target == ALL else (self.target or "")
+
+    def busy_text(self) -> str | None:
+        if self.phase == "running":
+            return f"Maintenance of {self.node or ', '.join(self.nodes)} is applying on {self.cluster.name}."
+        if self.phase == "waiting":
+            return f"Maintenance of {self.node} on {self.cluster.name} is stopped, waiting for you."
+        return None
+
+    def _changed(self) -> None:
+        self.version += 1
+        if self.on_change is not None:
+            self.on_change()
+
+    def add_line(self, text: str) -> None:
+        self.lines.append(text)
+        self.line_count += 1
+
+    def clear_lines(self) -> None:
+        self.lines.clear()
+        self.lines_epoch += 1
+
+    def refresh_unfinished(self) -> None:
+        try:
+            self.unfinished = None if self.active else find_unfinished(self.cluster.name)
+        except (ConsoleError, OSError) as exc:  # a damaged journal: say so, keep the wizard usable
+            self.unfinished = None
+            self.message = f"cannot read the maintenance journal: {exc}"
+
+    def _services(self, writable: bool) -> Any:
+        if self.sources is None:
+            raise ConsoleError("maintenance", "not available for this cluster (no live sources)")
+        return self.services_factory(self.cluster, self.sources, writable=writable)
+
+    # ------------------------------------------------------------ plan and preflight (read-only)
+    async def prepare(self, target: str) -> None:
+        """Plan `target` (a node, or ALL) and run the preflight checks; changes nothing."""
+        if self.active:
+            return
+        self.phase, self.target, self.nodes = "planning", target, []
+        self.plan_text, self.checks, self.message = "", [], f"planning {target} ..."
+        self._changed()
+        try:
+            svc = self._services(writable=False)
+            if target == ALL:
+                self.nodes = rolling_order(await svc.pve())
+                if not self.nodes:
+                    raise ConsoleError("maintenance", "no node has pending updates")
+            else:
+                self.nodes = [target]
+            first = self.nodes[0]
+            plan = await self.plan_builder(svc, first)
+            if hasattr(svc, "plans"):
+                svc.plans[first] = plan
+            head = ""
+            if target == ALL:
+                head = (f"Rolling upgrade, one node after another: {' → '.join(self.nodes)}\n"
+                        f"Each node is planned and checked again just before its turn. Plan of {first} now:\n\n")
+            self.plan_text = head + plan.text()
+            self.checks = await self._preflight(svc, first, plan)
+        except ConsoleError as exc:
+            self.phase, self.message = "choose", f"cannot plan {target}: {exc.message}"
+            self._changed()
+            return
+        self.phase = "review"
+        failed = [c for c in self.checks if not c.ok]
+        self.message = (f"preflight: {len(failed)} of {len(self.checks)} checks failed" if failed
+                        else f"preflight passed ({len(self.checks)} checks)")
+        self._changed()
+
+    async def _preflight(self, svc: Any, node: str, plan: Any) -> list[CheckResult]:
+        results: list[CheckResult] = []
+        problems = list(getattr(plan, "problems", []) or [])
+        results.append(CheckResult("plan", "Every guest has a place; the plan has no blocker",
+                                   "; ".join(problems) if problems else None))
+        for step in self.steps_for(node):
+            if step.phase != "preflight":
+                continue
+            notes: list[str] = []
+            ctx = StepContext(node, svc, emit=lambda e, notes=notes: notes.append(e.text or ""))
+            ctx.step_id = step.id
+            try:
+                reason = await step.check(ctx)
+            except ConsoleError as exc:
+                reason = exc.message
+            except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, shown
+                reason = f"{type(exc).__name__}: {exc}"
+            results.append(CheckResult(step.id, step.title, reason, notes))
+        return results
+
+    def back_to_choose(self) -> None:
+        if self.active:
+            return
+        self.phase, self.message = "choose", ""
+        self.refresh_unfinished()
+        self._changed()
+
+    # ------------------------------------------------------------ running (changes the cluster)
+    def _refuse_if_read_only(self, what: str) -> None:
+        if self.read_only:
+            raise ConsoleError("read-only", f"{what} refused: {self.cluster.name} is read-only")
+
+    async def start(self) -> None:
+        """Run the reviewed plan (the screen has had the operator type the confirm word)."""
+        if self.phase != "review":
+            return
+        try:
+            self._refuse_if_read_only("maintenance")
+            svc = self._services(writable=True)
+            self._take_lock(None)
+            kind = "rolling" if self.target == ALL else "node"
+            self.run = MaintenanceRun.start(self.cluster.name, list(self.nodes), self.steps_for, svc,
+                                            self._on_event, kind)
+            self.lock.note(self.run.journal.run_id)
+        except ConsoleError as exc:
+            self._release()
+            self.message = str(exc)
+            self._changed()
+            return
+        self.clear_lines()
+        self.steps, self.node = [], None
+        self.add_line(f"run {self.run.journal.run_id} on {self.cluster.name}: {', '.join(self.nodes)}")
+        await self._drive(self.run.run)
+
+    async def resume(self, action: str) -> None:
+        """Continue ("resume") or roll back ("rollback") the unfinished run of the banner."""
+        if self.active:
+            return
+        self.refresh_unfinished()
+        u = self.unfinished
+        try:
+            if u is None:
+                raise ConsoleError("maintenance", "no unfinished run to " + action)
+            self._refuse_if_read_only(action)
+            if u.elsewhere:
+                raise ConsoleError("maintenance", f"run {u.journal.run_id} is in progress in {u.elsewhere}")
+            svc = self._services(writable=True)
+            self._take_lock(u.journal.run_id)
+            self.run = MaintenanceRun.resume(u.journal, self.steps_for, svc, self._on_event)
+        except ConsoleError as exc:
+            self._release()
+            self.message = str(exc)
+            self._changed()
+            return
+        run = self.run
+        self.nodes, self.target = list(run.nodes), (ALL if len(run.nodes) > 1 else run.nodes[0])
+        self.clear_lines()
+        self.steps, self.node = [], None
+        self.add_line(f"{action} run {u.journal.run_id}: {', '.join(run.nodes)}, state {run.state}")
+        self.unfinished = None
+        if run.engine is not None:
+            if isinstance(svc, MaintenanceServices):
+                restore_plan(svc, run.engine.node, run.engine.ctx.facts)
+            self._show_engine(run.engine)
+        eng = run.engine
+        if action == "rollback":
+            await self._drive(run.rollback if eng is not None else run.run)  # no node in progress: close the run
+        else:
+            await self._drive(run.retry if eng is not None and eng.state in ("failed", "interrupted") else run.run)
+
+    async def retry(self) -> None:
+        if self.phase == "waiting" and "retry" in self.choices and self.run is not None:
+            await self._drive(self.run.retry)
+
+    async def skip(self) -> None:
+        if self.phase == "waiting" and "skip" in self.choices and self.run is not None:
+            step = self.failed_step_id()
+            self._set(step, "skipped")
+            self.add_line(f"» {step} skipped by the operator")
+            await self._drive(self.run.skip)
+
+    async def rollback(self) -> None:
+        if self.phase == "waiting" and "rollback" in self.choices and self.run is not None:
+            await self._drive(self.run.rollback)
+
+    def abort(self) -> None:
+        """Stop where the run stands; the journal keeps it for resume or rollback later.
+        (While applying, the screen cancels the worker; _drive then lands here.)"""
+        if self.phase != "waiting" or self.run is None:
+            return
+        self.run.abort()
+        self._stopped(f"stopped at {self.failed_step_id() or '-'} on {self.node}: the node stays as it is; "
+                      "resume or roll back later (r / b here, or `labconsole maintenance resume|rollback`)")
+
+    def failed_step_id(self) -> str | None:
+        eng = self.run.engine if self.run else None
+        step = eng.failed_step if eng else None
+        return step.id if step else None
+
+    async def _drive(self, call: Callable[[], Awaitable[str]]) -> None:
+        run = self.run
+        assert run is not None
+        self.phase, self.choices, self.outcome = "running", (), None
+        self.message = "applying"
+        self._changed()
+        try:
+            state = await call()
+            if state == "failed" and self._failed_in_preflight():
+                self.add_line("preflight failed: nothing was changed; closing the run")
+                state = await run.rollback()
+        except asyncio.CancelledError:
+            run.abort()
+            self._stopped("interrupted: the journal keeps the run for resume or rollback")
+            raise
+        except Exception as exc:  # noqa: BLE001 - never leave the lock held and the wizard stuck "running"
+            if not isinstance(exc, ConsoleError):
+                log.exception("maintenance run stopped by an unexpected error")
+            run.abort()
+            text = str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}"
+            self._stopped(f"stopped: {text}; the journal keeps the run for resume or rollback")
+            return
+        self.outcome = state
+        if state in ("failed", "rollback_failed", "interrupted") and run.engine is not None:
+            eng = run.engine
+            self.phase = "waiting"
+            self.choices = eng.choices() if state == "failed" else ("rollback",) if state == "rollback_failed" else ("retry", "rollback")
+            self.message = (f"stopped at {self.failed_step_id() or '-'} on {eng.node}: {eng.last_error or state}"
+                            if state == "failed" else f"{state} on {eng.node}: {eng.last_error or ''}")
+            self._changed()
+            return
+        done = ", ".join(run.done_nodes) or "none"
+        self._stopped(f"maintenance {state}: nodes done {done}")
+
+    def _stopped(self, message: str) -> None:
+        self._release()
+        self.phase, self.choices, self.message = "ended", (), message
+        self.add_line(message)
+        self.refresh_unfinished()  # an aborted run is resumable from here at once
+        self._changed()
+
+    def _failed_in_preflight(self) -> bool:
+        eng = self.run.engine if self.run else None
+        return eng is not None and eng.failed_step is not None and eng.failed_step.phase == "preflight" and not [
+            s for s, _ in eng.applied if eng.step(s).phase != "preflight"]
+
+    def _take_lock(self, run_id: str | None) -> None:
+        lock = ClusterLock(self.cluster.name)
+        lock.acquire(run_id)  # ConsoleError when another console runs maintenance here
+        self.lock = lock
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    # ------------------------------------------------------------ engine events
+    def _show_engine(self, eng: Any) -> None:
+        self.node = eng.node
+        self.steps = steps_of(eng)
+
+    def _set(self, step_id: str | None, status: str) -> None:
+        for s in self.steps:
+            if s.id == step_id:
+                s.status = status
+                return
+
+    def _on_event(self, e: Event) -> None:
+        if e.kind == "run-started" and self.run is not None and self.run.engine is not None:
+            if self.node != e.node or not self.steps:
+                self._show_engine(self.run.engine)
+        status = EVENT_STATUS.get(e.kind)
+        if status is not None:
+            self._set(e.step, status)
+        line = event_line(e)
+        if line is not None:
+            self.add_line(line)
+        self._changed()
