@@ -133,6 +133,10 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
         lock = ClusterLock(cluster.name)
         lock.acquire()
         try:
+            pending = unfinished_runs(cluster.name)
+            if pending:
+                raise ConsoleError("maintenance", f"run {pending[-1].run_id} is unfinished (a node may still be "
+                                   "drained)", "`labconsole maintenance resume` or `... rollback` it first")
             run = MaintenanceRun.start(cluster.name, nodes, steps_for, svc, printer, "rolling" if args.all else "node")
             lock.note(run.journal.run_id)
             state = await _drive(run, args.on_failure)
@@ -183,16 +187,24 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
     last = next((r for r in reversed(recs) if r["event"] in ("apply-start", "apply-done", "apply-failed",
                                                              "undo-start", "undo-done", "undo-failed")), None)
     state = j.last_state() or "new"
+    lock = ClusterLock(cluster.name)
+    live = lock.held()
+    if state in ("running", "rolling_back") and not j.finished() and not live:
+        state = "interrupted"  # its console died mid-step: resume or roll back
     print(f"run {j.run_id} ({head.get('kind')}) nodes {', '.join(head['nodes'])}: {state}"
           f"{' (finished)' if j.finished() else ' (unfinished: resume or rollback)'}", file=out)
     print(f"  nodes done: {', '.join(done) or 'none'}", file=out)
     if last:
         print(f"  last: {last['event']} {last.get('step')} on {last.get('node')}"
               + (f": {last['error']}" if last.get("error") else ""), file=out)
-    holder = ClusterLock(cluster.name).holder()
+    holder = lock.holder() if live else None
     if holder:
-        print(f"  lock held by pid {holder.pid} on {holder.host}", file=out)
-    return EXIT_OK if j.finished() and state == "done" else (EXIT_SAFE if state in ("rolled_back", "failed", "interrupted", "done") else EXIT_ATTENTION)
+        print(f"  lock held by pid {holder.pid} on {holder.host}: a run is in progress", file=out)
+    if j.finished() and state == "done":
+        return EXIT_OK
+    if live and state in ("running", "rolling_back"):
+        return EXIT_OK  # in progress elsewhere: nothing to do here
+    return EXIT_SAFE if state in ("rolled_back", "failed", "interrupted", "done") else EXIT_ATTENTION
 
 
 def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) -> int:

@@ -158,7 +158,9 @@ class Engine:
         return True
 
     async def retry(self) -> str:
-        if self.state != "failed":
+        """Try the failed step again, or continue an interrupted run from its journal position
+        (the step caught mid-apply is applied again: applies are idempotent)."""
+        if self.state not in ("failed", "interrupted"):
             raise ConsoleError("maintenance", f"nothing to retry (state {self.state})")
         return await self.run()
 

@@ -17,15 +17,24 @@ from console.errors import ConsoleError, ReadOnlyError
 from console.maintenance.engine import StepContext, StepFailed
 from console.maintenance.planner import Plan
 
+POLL_FIRST = 0.05  # first pause of a wait; doubles up to `poll`
+# How long each kind of wait may last, in seconds of the lab (scaled by `scale`).
+# "reboot" and "migrate" default to the cluster's [maintenance] settings.
+DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0, "ceph_up": 300.0,
+                    "pgs_clean": 600.0, "traefik": 120.0, "apt_update": 300.0,
+                    "api_errors": 60.0}  # a source failing without a break this long ends a wait
+READ_ATTEMPTS = 4  # a read that fails is tried again this many times in all (API errors are often transient)
+
 
 @dataclass
 class MaintenanceServices:
     cluster: ClusterConfig
     sources: Any  # console.sources.Sources
     plans: dict[str, Plan] = field(default_factory=dict)
-    poll: float = 1.0  # seconds between checks while waiting
+    poll: float = 0.5  # longest pause between two checks while waiting (they start at POLL_FIRST)
     scale: float = 1.0  # multiply timeouts (tests against a fast sim use < 1)
     writable: bool = True  # False: planning only
+    timeouts: dict[str, float] = field(default_factory=dict)  # overrides of DEFAULT_TIMEOUTS / reboot / migrate
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:
@@ -45,17 +54,29 @@ class MaintenanceServices:
     def ssh(self):
         return self.sources.ssh
 
+    async def read(self, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """A read-only call, tried again on a ConsoleError (reads are idempotent; writes are not retried)."""
+        pause = POLL_FIRST
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                return await fn()
+            except ConsoleError:
+                if attempt == READ_ATTEMPTS:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.poll)
+
     async def pve(self):
-        return await self.src("proxmox").fetch()
+        return await self.read(self.src("proxmox").fetch)
 
     async def ceph(self):
-        return await self.src("ceph").fetch()
+        return await self.read(self.src("ceph").fetch)
 
     async def swarm(self):
-        return await self.src("swarm").fetch()
+        return await self.read(self.src("swarm").fetch)
 
     async def vrrp(self):
-        return await self.src("vrrp").fetch()
+        return await self.read(self.src("vrrp").fetch)
 
     async def sh(self, node: str, command: str, timeout: float = 120.0, check: bool = True):
         """Run a command on a PVE node over SSH; a non-zero exit is a StepFailed."""
@@ -74,18 +95,42 @@ class MaintenanceServices:
     def timeout(self, seconds: float) -> float:
         return seconds * self.scale
 
+    def limit(self, name: str) -> float:
+        """The (unscaled) timeout of one kind of wait."""
+        if name in self.timeouts:
+            return self.timeouts[name]
+        if name == "reboot":
+            return self.cluster.maintenance.reboot_timeout
+        if name == "migrate":
+            return self.cluster.maintenance.migrate_timeout
+        return DEFAULT_TIMEOUTS[name]
+
     # ------------------------------------------------------------ waiting
     async def wait_for(self, ctx: StepContext, what: str, probe: Callable[[], Awaitable[str | None]],
-                       timeout: float) -> None:
+                       timeout: float, errors_for: float | None = None) -> None:
         """Call `probe` until it returns None (done); it returns a status text while waiting.
-        Transient source errors while waiting (a node rebooting) are reported, not fatal."""
-        deadline = time.monotonic() + self.timeout(timeout)
+        Source errors while waiting are reported, not fatal, unless they go on without a
+        break for `errors_for` seconds (default: the "api_errors" limit; pass the timeout
+        where errors are expected, e.g. while a node reboots).
+        Checks start POLL_FIRST apart and back off to `poll`: quick conditions end quickly,
+        long waits do not hammer the cluster."""
+        start = time.monotonic()
+        deadline = start + self.timeout(timeout)
+        errors_limit = self.timeout(self.limit("api_errors") if errors_for is None else errors_for)
+        failing_since: float | None = None
         last = None
+        pause = POLL_FIRST
         while True:
             try:
                 status = await probe()
+                failing_since = None
             except ConsoleError as exc:
                 status = f"({exc.message})"
+                now = time.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                if now - failing_since > errors_limit:
+                    raise StepFailed(ctx.step_id or "?", f"gave up waiting for {what}: {exc.message}",
+                                     exc.hint) from None
             if status is None:
                 return
             if status != last:
@@ -94,10 +139,27 @@ class MaintenanceServices:
             if time.monotonic() > deadline:
                 raise StepFailed(ctx.step_id or "?", f"timed out after {self.timeout(timeout):.0f} s waiting: "
                                  f"{what} ({status})")
-            await asyncio.sleep(self.poll)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.poll)
 
     async def wait_task(self, ctx: StepContext, node: str, upid: str, what: str, timeout: float) -> None:
+        """Wait for a Proxmox task (its log lines become progress); a failed status read is not fatal."""
         pve = self.src("proxmox")
-        status = await pve.wait_task(node, upid, self.timeout(timeout), on_line=ctx.progress)
-        if status != "OK":
-            raise StepFailed(ctx.step_id or "?", f"{what}: task ended with {status!r}")
+        seen = 0
+        result: dict[str, str] = {}
+
+        async def probe() -> str | None:
+            nonlocal seen
+            st = await pve.task_status(node, upid)
+            lines = await pve.task_log(node, upid, start=seen)
+            for line in lines:
+                ctx.progress(line)
+            seen += len(lines)
+            if st.get("status") == "stopped":
+                result["exit"] = str(st.get("exitstatus", "unknown"))
+                return None
+            return "running"
+
+        await self.wait_for(ctx, what, probe, timeout)
+        if result.get("exit") != "OK":
+            raise StepFailed(ctx.step_id or "?", f"{what}: task ended with {result.get('exit')!r}")

@@ -10,6 +10,7 @@ from console.maintenance.steps_preflight import BaseStep, ceph_can_spare
 from console.maintenance.engine import StepFailed
 
 
+
 class D1Vip(BaseStep):
     id, title, phase = "D1", "Move the VIP to the peer firewall", "drain"
 
@@ -33,7 +34,15 @@ class D1Vip(BaseStep):
                 return None
             return "peer not MASTER yet"
 
-        await svc.wait_for(ctx, f"{plan.peer_firewall} MASTER", peer_is_master, 30)
+        # a healthy peer takes over within about three advertisement intervals; waiting much
+        # longer ("vip_move", 10 s) would only prolong the time without a VIP
+        try:
+            await svc.wait_for(ctx, f"{plan.peer_firewall} MASTER", peer_is_master, svc.limit("vip_move"))
+        except StepFailed:
+            # the peer did not take over: give the VIP back at once rather than leave it absent
+            await vrrp.set_track(plan.firewall, 0)
+            ctx.progress(f"{plan.peer_firewall} did not take over: {plan.firewall}'s track file restored")
+            raise
         return {"firewall": plan.firewall}
 
     async def undo(self, ctx, data):
@@ -68,7 +77,7 @@ class D2SwarmDrain(BaseStep):
                 return f"not yet replaced elsewhere: {', '.join(short[:4])}"
             return None
 
-        await svc.wait_for(ctx, f"{plan.swarm_node} drained", drained, 120)
+        await svc.wait_for(ctx, f"{plan.swarm_node} drained", drained, svc.limit("swarm_drain"))
         return {"swarm_node": plan.swarm_node}
 
     async def undo(self, ctx, data):
@@ -77,6 +86,13 @@ class D2SwarmDrain(BaseStep):
         if node and svc.has("swarm") and svc.plan(ctx.node).swarm_drain:
             await svc.src("swarm").node_availability(node, "active")
             ctx.progress(f"docker node update --availability active {node}")
+
+            async def converged():  # global services start their task on the node again
+                st = await svc.swarm()
+                short = [s.name for s in st.services if s.replicas_running < s.replicas_desired]
+                return f"not converged: {', '.join(short[:4])}" if short else None
+
+            await svc.wait_for(ctx, "every Swarm service converged", converged, svc.limit("swarm_drain"))
 
 
 class D3HaMaintenance(BaseStep):
@@ -94,14 +110,28 @@ class D3HaMaintenance(BaseStep):
             here = [g for g in pve.guests if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
             return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
 
-        await svc.wait_for(ctx, "HA guests moved", gone, svc.cluster.maintenance.migrate_timeout)
+        await svc.wait_for(ctx, "HA guests moved", gone, svc.limit("migrate"))
         return {"enabled": True}
 
     async def undo(self, ctx, data):
-        svc = self.svc(ctx)
-        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}")
-        ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}: HA guests come back")
-        await wait_ha_back(ctx, svc)
+        await ha_maintenance_off(ctx, self.svc(ctx))
+
+
+async def ha_maintenance_off(ctx, svc) -> None:
+    """Disable HA maintenance and wait for the HA guests to come back. Migrations still
+    under way (a run interrupted mid-drain) are let finish first, so that no guest is
+    caught between the two requests."""
+    ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
+
+    async def settled():
+        pve = await svc.pve()
+        moving = [g.vmid for g in pve.guests if g.vmid in ha_ids and g.lock]
+        return f"{len(moving)} HA guests still migrating: {moving}" if moving else None
+
+    await svc.wait_for(ctx, "HA migrations under way to finish", settled, svc.limit("migrate"))
+    await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}")
+    ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}: HA guests come back")
+    await wait_ha_back(ctx, svc)
 
 
 async def wait_ha_back(ctx, svc) -> None:
@@ -115,7 +145,7 @@ async def wait_ha_back(ctx, svc) -> None:
         away = [g.vmid for g in pve.guests if g.vmid in ha_ids and (g.node != ctx.node or g.status != "running")]
         return f"{len(away)} HA guests not back yet" if away else None
 
-    await svc.wait_for(ctx, "HA guests back", back, svc.cluster.maintenance.migrate_timeout)
+    await svc.wait_for(ctx, "HA guests back", back, svc.limit("migrate"))
 
 
 class D4Migrate(BaseStep):
@@ -129,10 +159,7 @@ class D4Migrate(BaseStep):
         for m in plan.moves:
             if m.method not in ("live", "restart"):
                 continue
-            state = await svc.pve()
-            g = next((x for x in state.guests if x.vmid == m.vmid), None)
-            if g is None:
-                raise StepFailed(self.id, f"guest {m.vmid} has disappeared")
+            g = await unlocked_guest(ctx, svc, m.vmid)  # a resumed run may find it mid-migration
             if g.node != ctx.node:  # already moved (a resumed run)
                 moved[str(m.vmid)] = {"from": ctx.node, "to": g.node, "type": m.type}
                 continue
@@ -142,7 +169,7 @@ class D4Migrate(BaseStep):
                                          restart=m.method == "restart")
             moved[str(m.vmid)] = {"from": ctx.node, "to": m.target, "type": m.type}
             ctx.facts["moved"] = moved
-            await svc.wait_task(ctx, ctx.node, upid, f"migrate {m.vmid}", svc.cluster.maintenance.migrate_timeout)
+            await svc.wait_task(ctx, ctx.node, upid, f"migrate {m.vmid}", svc.limit("migrate"))
         ctx.facts["moved"] = moved
         return {"moved": moved}
 
@@ -150,18 +177,38 @@ class D4Migrate(BaseStep):
         await migrate_back(ctx, self.svc(ctx), data.get("moved") or ctx.facts.get("moved") or {})
 
 
+async def unlocked_guest(ctx, svc, vmid: int):
+    """The guest once no migration (or other lock) holds it."""
+    found = {}
+
+    async def free():
+        pve = await svc.pve()
+        g = next((x for x in pve.guests if x.vmid == vmid), None)
+        if g is None:
+            raise StepFailed(ctx.step_id or "?", f"guest {vmid} has disappeared")
+        found["g"] = g
+        return f"{vmid} is locked ({g.lock})" if g.lock else None
+
+    await svc.wait_for(ctx, f"guest {vmid} unlocked", free, svc.limit("migrate"))
+    return found["g"]
+
+
 async def migrate_back(ctx, svc, moved: dict) -> None:
+    """Every non-HA guest of the plan (and any recorded as moved) back to the node it left.
+    The plan counts too: a run killed mid-migration may not have recorded the move."""
+    todo = {str(m.vmid): {"from": ctx.node, "type": m.type} for m in svc.plan(ctx.node).moves
+            if m.method in ("live", "restart")}
+    todo.update(moved)
     pve_src = svc.src("proxmox")
-    for vmid, info in moved.items():
-        state = await svc.pve()
-        g = next((x for x in state.guests if x.vmid == int(vmid)), None)
-        if g is None or g.node == info["from"]:
+    for vmid, info in todo.items():
+        g = await unlocked_guest(ctx, svc, int(vmid))
+        if g.node == info["from"]:
             continue
         live = info["type"] == "qemu" and g.status == "running"
         ctx.progress(f"migrate {vmid} back {g.node} -> {info['from']}")
         upid = await pve_src.migrate(g.node, int(vmid), info["type"], info["from"], online=live,
                                      restart=info["type"] == "lxc" and g.status == "running")
-        await svc.wait_task(ctx, g.node, upid, f"migrate {vmid} back", svc.cluster.maintenance.migrate_timeout)
+        await svc.wait_task(ctx, g.node, upid, f"migrate {vmid} back", svc.limit("migrate"))
 
 
 class D5Noout(BaseStep):

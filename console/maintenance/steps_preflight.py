@@ -195,7 +195,7 @@ class P8Baseline(BaseStep):
         svc = self.svc(ctx)
         pve = svc.src("proxmox")
         upid = await pve.apt_update(ctx.node)
-        await svc.wait_task(ctx, ctx.node, upid, "apt update", 300)
+        await svc.wait_task(ctx, ctx.node, upid, "apt update", svc.limit("apt_update"))
         pending = await pve.apt_pending(ctx.node)
         versions = await pve.apt_versions(ctx.node)
         mgr = next((v for v in versions if v.get("Package") == "pve-manager"), {})

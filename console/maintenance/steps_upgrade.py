@@ -15,6 +15,7 @@ from console.maintenance.engine import StepFailed
 from console.maintenance.steps_preflight import BaseStep
 
 KERNEL_RE = re.compile(r"^\d+\.\d+\.\d+-\d+-pve$")
+DPKG_LIST = "dpkg-query -W -f '${Package} ${Version}\\n'"
 
 
 def parse_dpkg(text: str) -> dict[str, str]:
@@ -43,7 +44,7 @@ class U0Record(BaseStep):
         if "packages" in ctx.facts:  # recorded already (resumed run): keep the first record
             ctx.progress("versions recorded before; keeping that record")
             return {}
-        pkgs = parse_dpkg((await svc.sh(ctx.node, "dpkg-query -W -f '${Package} ${Version}\\n'")).stdout)
+        pkgs = parse_dpkg((await svc.sh(ctx.node, DPKG_LIST)).stdout)
         running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
         kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
         ctx.facts.update(packages=pkgs, kernel=running, kernels=kernels)
@@ -82,32 +83,42 @@ class U1DistUpgrade(BaseStep):
             raise StepFailed(self.id, f"dist-upgrade exited {code}", "the node stays drained; retry or roll back")
         kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
         ctx.facts["target_kernel"] = max(kernels, key=kernel_key) if kernels else None
-        ctx.facts["upgraded"] = parse_dpkg((await svc.sh(ctx.node, "dpkg-query -W -f '${Package} ${Version}\\n'")).stdout)
+        ctx.facts["upgraded"] = parse_dpkg((await svc.sh(ctx.node, DPKG_LIST)).stdout)
         return {}
 
     async def undo(self, ctx, data):
-        svc = self.svc(ctx)
-        recorded: dict[str, str] = ctx.facts.get("packages") or {}
-        if not recorded:
-            ctx.progress("no package record: nothing to downgrade")
-            return
-        now = parse_dpkg((await svc.sh(ctx.node, "dpkg-query -W -f '${Package} ${Version}\\n'")).stdout)
-        changed = {p: v for p, v in recorded.items() if now.get(p) not in (None, v)}
-        if not changed:
-            ctx.progress("packages are at their recorded versions")
-            return
-        snap = ctx.facts.get("snapshot")
-        if snap:
-            ctx.progress(f"zfs rollback -r {snap} ({len(changed)} packages changed)")
-            await svc.sh(ctx.node, f"zfs rollback -r {snap}")
-            ctx.facts["rolled_back_root"] = True
-            return
-        spec = " ".join(f"{p}={v}" for p, v in sorted(changed.items()))
-        ctx.progress(f"downgrading {len(changed)} packages to their recorded versions")
-        code = await svc.ssh.stream(ctx.node, f"DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades {spec}",
-                                    ctx.progress, timeout=svc.timeout(3600))
-        if code != 0:
-            raise StepFailed(self.id, f"downgrade exited {code}", "the node stays drained; fix by hand")
+        await restore_packages(ctx, self.svc(ctx))
+
+
+async def restore_packages(ctx, svc) -> bool:
+    """Put the recorded package versions back: roll the root dataset back to its snapshot
+    where there is one, else downgrade what changed. True when something was restored."""
+    recorded: dict[str, str] = ctx.facts.get("packages") or {}
+    if not recorded:
+        ctx.progress("no package record: nothing to downgrade")
+        return False
+    now = parse_dpkg((await svc.sh(ctx.node, DPKG_LIST)).stdout)
+    changed = {p: v for p, v in recorded.items() if now.get(p) != v}
+    added = sorted(set(now) - set(recorded))
+    if not changed and not added:
+        ctx.progress("packages are at their recorded versions")
+        return False
+    snap = ctx.facts.get("snapshot")
+    if snap:
+        ctx.progress(f"zfs rollback -r {snap} ({len(changed)} packages changed, {len(added)} added)")
+        await svc.sh(ctx.node, f"zfs rollback -r {snap}")
+        ctx.facts["rolled_back_root"] = True
+        return True
+    if not changed:
+        ctx.progress(f"only new packages since the record ({', '.join(added[:4])}): kept, the old kernel is pinned")
+        return False
+    spec = " ".join(f"{p}={v}" for p, v in sorted(changed.items()))
+    ctx.progress(f"downgrading {len(changed)} packages to their recorded versions")
+    code = await svc.ssh.stream(ctx.node, f"DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades {spec}",
+                                ctx.progress, timeout=svc.timeout(3600))
+    if code != 0:
+        raise StepFailed("U1", f"downgrade exited {code}", "the node stays drained; fix by hand")
+    return True
 
 
 class U2Reboot(BaseStep):
@@ -115,6 +126,7 @@ class U2Reboot(BaseStep):
 
     async def apply(self, ctx):
         svc = self.svc(ctx)
+        await wait_online(ctx, svc)  # a resumed run may find the node still rebooting
         running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
         target = ctx.facts.get("target_kernel")
         if not target or running == target:
@@ -125,37 +137,72 @@ class U2Reboot(BaseStep):
         return {}
 
     async def undo(self, ctx, data):
+        """Back to the state before the upgrade: packages (or root dataset) first, then boot the
+        previous kernel, so the node comes up on the software it ran before."""
         svc = self.svc(ctx)
         old = ctx.facts.get("kernel")
         if not old:
             return
+        await wait_online(ctx, svc)
+        restored = await restore_packages(ctx, svc)
         running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
-        if running == old and not ctx.facts.get("rolled_back_root"):
+        if running == old and not restored:
             ctx.progress(f"already running the previous kernel {old}")
             return
-        await svc.sh(ctx.node, f"proxmox-boot-tool kernel pin {old} --next-boot")
-        ctx.progress(f"proxmox-boot-tool kernel pin {old} --next-boot; rebooting")
+        kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
+        newer = [k for k in kernels if kernel_key(k) > kernel_key(old)]
+        # with a newer kernel still installed (packages downgraded, not rolled back), a
+        # --next-boot pin would last one boot only: pin for good and say how to undo it
+        pin = f"proxmox-boot-tool kernel pin {old}" + ("" if newer else " --next-boot")
+        await svc.sh(ctx.node, pin)
+        ctx.progress(f"{pin}; rebooting")
+        if newer:
+            ctx.progress(f"{', '.join(newer)} stays installed but is not booted; "
+                         "`proxmox-boot-tool kernel unpin` once it is fixed")
         await reboot_and_wait(ctx, svc)
         running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
         if running != old:
             raise StepFailed(self.id, f"node came back with kernel {running}, not {old}")
+        ctx.progress(f"{ctx.node} runs the previous kernel {old} again")
+
+
+async def wait_online(ctx, svc) -> None:
+    """Until the node answers over the API and over SSH."""
+
+    async def up():
+        st = await svc.src("proxmox").node_status(ctx.node)
+        if not st.get("uptime"):
+            return "no uptime yet"
+        r = await svc.ssh.run(ctx.node, "true", timeout=10)
+        return None if r.exit_status == 0 else f"ssh exited {r.exit_status}"
+
+    await svc.wait_for(ctx, f"{ctx.node} reachable", up, svc.limit("reboot"), errors_for=svc.limit("reboot"))
 
 
 async def reboot_and_wait(ctx, svc) -> None:
     pve = svc.src("proxmox")
     before = (await pve.node_status(ctx.node)).get("uptime", 0)
     upid = await pve.reboot(ctx.node)
-    ctx.progress(f"reboot requested ({upid.split(':')[5] if upid.count(':') > 5 else upid})")
+    ctx.progress("reboot requested" + (f" ({upid})" if upid else ""))
+
+    seen_down = False
 
     async def back():
+        # rebooted: it was seen down and answers again, or its uptime started over
+        # (uptime alone misleads when the node had only just booted before)
+        nonlocal seen_down
         try:
             st = await pve.node_status(ctx.node)
-        except Exception as exc:  # noqa: BLE001 - expected while it is down
-            return f"down ({type(exc).__name__})"
+        except Exception:  # noqa: BLE001 - expected while it is down
+            seen_down = True
+            return "down (not answering)"
         up = st.get("uptime", 0)
-        return None if up < before else f"up {up} s, not rebooted yet"
+        if not up:
+            seen_down = True
+            return "booting"
+        return None if seen_down or up < before else f"up {up} s, not rebooted yet"
 
-    await svc.wait_for(ctx, f"{ctx.node} back from reboot", back, svc.cluster.maintenance.reboot_timeout)
+    await svc.wait_for(ctx, f"{ctx.node} back from reboot", back, svc.limit("reboot"))
     ctx.progress(f"{ctx.node} is back")
 
 

@@ -8,7 +8,8 @@ drained.
 from __future__ import annotations
 
 from console.maintenance.engine import StepFailed
-from console.maintenance.steps_drain import D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, migrate_back, wait_ha_back
+from console.maintenance.steps_drain import (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, ha_maintenance_off,
+                                             migrate_back)
 from console.maintenance.steps_preflight import BaseStep
 from console.maintenance.steps_upgrade import kernel_key, parse_dpkg, parse_kernels
 
@@ -28,7 +29,7 @@ class V1Online(BaseStep):
                 return f"votes {pve.votes}/{pve.expected_votes}"
             return None
 
-        await svc.wait_for(ctx, f"{ctx.node} online and quorate", ok, 120)
+        await svc.wait_for(ctx, f"{ctx.node} online and quorate", ok, svc.limit("node_online"))
         return {}
 
 
@@ -90,7 +91,7 @@ class V4Ceph(BaseStep):
                                                                   "OBJECT_DEGRADED")]
             return f"Ceph warnings: {', '.join(other)}" if other else None
 
-        await svc.wait_for(ctx, "the node's Ceph daemons back", ok, 300)
+        await svc.wait_for(ctx, "the node's Ceph daemons back", ok, svc.limit("ceph_up"))
         return {}
 
 
@@ -110,7 +111,7 @@ class V6Traefik(BaseStep):
                 return f"routers with errors {errs[:3]}, services with servers down {down[:3]}"
             return None
 
-        await svc.wait_for(ctx, "Traefik healthy", ok, 120)
+        await svc.wait_for(ctx, "Traefik healthy", ok, svc.limit("traefik"))
         return {}
 
 
@@ -131,7 +132,7 @@ class R1Unset(BaseStep):
                 return f"{c.clean_pgs}/{c.num_pgs} active+clean ({bad})"
             return None
 
-        await svc.wait_for(ctx, "all PGs active+clean", clean, 600)
+        await svc.wait_for(ctx, "all PGs active+clean", clean, svc.limit("pgs_clean"))
         return {}
 
     async def undo(self, ctx, data):
@@ -145,9 +146,7 @@ class R2Guests(BaseStep):
 
     async def apply(self, ctx):
         svc = self.svc(ctx)
-        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}")
-        ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}")
-        await wait_ha_back(ctx, svc)
+        await ha_maintenance_off(ctx, svc)
         await migrate_back(ctx, svc, ctx.facts.get("moved") or {})
         return {}
 

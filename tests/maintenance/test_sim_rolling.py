@@ -1,0 +1,102 @@
+"""`labconsole maintenance run --all --yes` against the simulated lab: a rolling upgrade
+of every node through the real command line, and the lock that keeps a second
+console out."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import time
+
+import pytest
+
+from console.cli import main
+from tests.maintenance.conftest import (
+    cli, cli_cmd, cli_env, fast_config, guests_by_vmid, journal_records, problems_after, upgraded,
+)
+from tests.simlab import REPO_ROOT
+
+
+@pytest.mark.slow
+def test_rolling_upgrade_of_all_nodes_through_the_cli(lab, state_dir, capsys):
+    before = asyncio.run(guests_by_vmid(lab))
+    lab.reset_availability()
+    code = main(["--config", str(fast_config(lab)), "maintenance", "run", "--all", "--yes"])
+    out = capsys.readouterr().out
+    assert code == 0, out[-4000:]
+    assert all(upgraded(lab, n) for n in ("pve1", "pve2", "pve3")), lab.state()["nodes"]
+    assert asyncio.run(problems_after(lab, before)) == []
+
+    # one node after another, each with its own preflight, fewest running guests first
+    recs = journal_records(state_dir)
+    done = [r["node"] for r in recs if r["event"] == "node-done"]
+    assert sorted(done) == ["pve1", "pve2", "pve3"] and done[0] == "pve3"
+    starts = [(r["node"], r["step"]) for r in recs if r["event"] == "apply-start"]
+    for node in done:
+        mine = [s for n, s in starts if n == node]
+        assert mine[:9] == ["P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"], mine
+    firsts = [starts.index((n, "P0")) for n in done]
+    lasts = [max(i for i, (n2, _) in enumerate(starts) if n2 == n) for n in done]
+    assert all(lasts[i] < firsts[i + 1] for i in range(2)), "nodes overlapped"
+    assert "maintenance done: done pve3, " in out
+
+    # the record of what it cost: VMs and multi-replica services lose nothing
+    av = lab.availability()
+    vms_lost = {k: v for k, v in av["guests"].items() if before[int(k)]["type"] == "qemu" and k != "111"}
+    assert vms_lost == {}, av
+    assert av["service_seconds_total"] == 0, av
+    assert av["vip_longest_gap"] <= 2.0, av
+
+    assert main(["--config", str(lab.config_path), "maintenance", "status"]) == 0
+    assert re.search(r"nodes done: pve3, pve\d, pve\d", capsys.readouterr().out)
+    # nothing left to upgrade: a second rolling run has no node to do
+    assert main(["--config", str(fast_config(lab)), "maintenance", "run", "--all", "--yes"]) == 0
+    assert "no node has pending updates" in capsys.readouterr().out
+
+
+def test_lock_keeps_a_second_run_out(lab, state_dir):
+    env = cli_env(state_dir)
+    first = subprocess.Popen(cli_cmd(lab, "run", "pve1", "--yes"), env=env, cwd=REPO_ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(r["event"] == "apply-start" and r.get("step") == "D1" for r in journal_records(state_dir)):
+            assert first.poll() is None, first.stdout.read().decode()
+            assert time.monotonic() < deadline, "the first run did not reach D1"
+            time.sleep(0.02)
+        second = subprocess.run(cli_cmd(lab, "run", "pve2", "--yes"), env=env, cwd=REPO_ROOT,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert "already running" in second.stderr + second.stdout
+        assert f"pid {first.pid}" in second.stderr + second.stdout
+        resume = subprocess.run(cli_cmd(lab, "resume"), env=env, cwd=REPO_ROOT,
+                                capture_output=True, text=True, timeout=60)
+        assert resume.returncode != 0 and "already running" in resume.stderr + resume.stdout
+        assert first.wait(120) == 0, first.stdout.read().decode()[-3000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+        first.stdout.close()
+    # pve2 was never touched; the lock is free again once the first run ended
+    assert lab.state()["nodes"]["pve2"]["upgradable"] == 12
+    nodes = {r.get("node") for r in journal_records(state_dir) if r["event"] == "apply-start"}
+    assert nodes == {"pve1"}
+    again = subprocess.run(cli_cmd(lab, "plan", "pve2"), env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 0, again.stderr
+
+
+def test_cli_failure_rolls_back_at_once_when_asked(lab, state_dir):
+    """`run NODE --yes --on-failure rollback` with apt failing: exit 1 (stopped and safe), the node rolled back."""
+    before = asyncio.run(guests_by_vmid(lab))
+    lab.control("apt-fail", "pve2")
+    r = cli(lab, state_dir, "run", "pve2", "--yes", "--on-failure", "rollback")
+    assert r.returncode == 1, (r.stdout + r.stderr)[-3000:]
+    assert "✖ U1 FAILED: U1: dist-upgrade exited 100" in r.stdout
+    assert "pve2: rolled_back" in r.stdout
+    assert asyncio.run(problems_after(lab, before)) == []
+    assert lab.state()["nodes"]["pve2"]["upgradable"] == 12
+    status = cli(lab, state_dir, "status")
+    assert status.returncode == 1 and "rolled_back (finished)" in status.stdout, status.stdout
