@@ -18,15 +18,16 @@ from widgets.prompt_bar import PromptBar
 from widgets.stale_banner import StaleBanner
 
 COMMON_KEYS = [
-    ("1-7", "views: health guests ceph swarm traefik vrrp maintenance"),
-    (":", "command: guests ceph swarm traefik vrrp health maint, ctx NAME, q"),
-    ("/", "filter the table: text, re:regex, !inverts; enter keeps, esc clears"),
+    ("1-7", "views: health guests ceph swarm traefik vrrp maint"),
+    (":", "command: a view, ctx NAME, q (tab completes, ↑ history)"),
+    ("/", "filter: text, re:REGEX, !inverts; enter keeps it"),
     ("s / S", "sort by the next column / reverse the sort"),
-    ("↑↓ j k PgUp PgDn g G", "move"),
-    ("esc", "back out: clear filter, close panes, back to health"),
+    ("↑↓ jk PgUp/Dn gG", "move"),
+    ("esc", "back out: clear filter, close pane, then to health"),
     ("ctrl+r", "refresh now"),
     ("ctrl+p", "command palette"),
     ("?", "this help"),
+    (":q  ctrl+q", "quit"),
 ]
 
 
@@ -36,8 +37,12 @@ class LayerScreen(Screen):
     SOURCES: tuple[str, ...] = ()
     VIEW_KEYS: list[tuple[str, str]] = []  # screen-specific keys for `?`
     MUTATING_ACTIONS: frozenset[str] = frozenset()  # hidden from the key bar when read-only
+    # `/` and `:` are priority bindings: they open the prompt before the keys typed right after them
+    # are dispatched, so a fast "/jelly" or ":swarm" cannot lose its "j" or "s" to a table's binding.
+    # While the prompt is open they are disabled (check_action) and type into it.
     BINDINGS = [
-        Binding("slash", "open_filter", "Filter"),
+        Binding("slash", "open_filter", "Filter", priority=True),
+        Binding("colon", "open_command", "Command", key_display=":", priority=True),
         Binding("escape", "back", "Back", show=False),
         Binding("question_mark", "help", "Help"),
     ]
@@ -130,6 +135,15 @@ class LayerScreen(Screen):
 
     def open_command(self) -> None:
         self.prompt.open(":")
+
+    def action_open_command(self) -> None:
+        self.open_command()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("open_filter", "open_command"):
+            prompts = self.query(PromptBar)
+            return not (prompts and prompts.first().is_open)
+        return True
 
     def on_prompt_bar_typed(self, event: PromptBar.Typed) -> None:
         if self._filter_target is not None:

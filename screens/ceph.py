@@ -35,8 +35,8 @@ PG_COLUMNS = (Column("state", "PG STATE", min_width=12, max_width=40, stretch=Tr
               Column("count", "COUNT", width=6, align="right"))
 POOL_COLUMNS = (
     Column("name", "POOL", min_width=6, max_width=20),
-    Column("rep", "SIZE", width=4, priority=2),
-    Column("usage", "USED", width=15),
+    Column("rep", "SIZE", width=4, priority=3),
+    Column("usage", "USED", width=10),  # a short bar: pool names need the room at 80 columns
     Column("stored", "STORED", width=7, align="right", priority=1),
     Column("avail", "AVAIL", width=7, align="right"),
 )
@@ -50,7 +50,9 @@ def check_row(c) -> Row:
 
 def pool_row(p) -> Row:
     rep = f"{p.size}/{p.min_size}" if p.size else "-"
-    return Row(p.name, (p.name, rep, bar(p.percent_used, 10), size(p.stored), size(p.max_avail)),
+    # PVE's pool list has no max_avail: 0 below 100% used means "not reported", not "full"
+    avail = size(p.max_avail) if p.max_avail or p.percent_used >= 100 else "-"
+    return Row(p.name, (p.name, rep, bar(p.percent_used, 5), size(p.stored), avail),
                (p.name, p.size, p.percent_used, p.stored, p.max_avail))
 
 
@@ -74,16 +76,31 @@ def summary_text(c) -> Text:
         t.append("  ▲ recovery: " + ", ".join(parts), style="yellow")
     else:
         t.append(f"  io r {size(r.read_bytes_sec)}/s w {size(r.write_bytes_sec)}/s")
+    t.append("\n")
+    _daemons_line(t, c)
+    return t
+
+
+def _daemons_line(t: Text, c) -> None:
+    """mon quorum, mgr, mds on one line that fits 80 columns (counts, not placeholder names)."""
     out = [m for m in c.mons if m not in c.quorum]
-    t.append(f"\nmon {','.join(c.mons) or '-'} (quorum {len(c.quorum)}/{len(c.mons)})")
+    t.append(f"mon quorum {len(c.quorum)}/{len(c.mons)}" if c.mons else "mon ?")
     if out:
         t.append(f" ✖ out: {','.join(out)}", style=STYLE[BAD])
-    t.append(f" · mgr {c.mgr_active or '✖ none'}")
+    if c.mgr_active:
+        t.append(f" · mgr {c.mgr_active}")
+    elif c.mgr_available:  # newer Ceph's status names no active mgr, only that one is up
+        t.append(" · mgr up")
+    else:
+        t.append(" · mgr ✖ none active", style=STYLE[BAD])
     if c.mgr_standbys:
-        t.append(f" (standby {','.join(c.mgr_standbys)})")
+        t.append(f" +{len(c.mgr_standbys)} standby")
     if c.mds:
-        t.append(" · mds " + ", ".join(f"{m.name}:{m.state.replace('up:', '')}" for m in c.mds))
-    return t
+        active = [m for m in c.mds if "standby" not in m.state]
+        standby = len(c.mds) - len(active)
+        t.append(" · mds " + (", ".join(f"{m.name} {m.state.replace('up:', '')}" for m in active) or "none active"))
+        if standby:
+            t.append(f" +{standby} standby")
 
 
 class CephScreen(LayerScreen):
@@ -111,8 +128,7 @@ class CephScreen(LayerScreen):
             yield FastTable(PG_COLUMNS, title="pgs", id="pgs")
             yield FastTable(POOL_COLUMNS, title="pools", id="pools")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
         osds = self.query_one("#osds", FastTable)
         osds.group_by("host")
         osds.focus()

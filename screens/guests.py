@@ -43,7 +43,7 @@ class GuestsScreen(LayerScreen):
     VIEW_KEYS = [
         ("enter / d", "detail pane for the selected guest"),
         ("n", "group by node (toggle)"),
-        ("/", "filter, e.g. /running /!stopped /pve2 /re:^1\\d\\d /prod (tag)"),
+        ("/", "e.g. /running /!stopped /pve2 /re:^1\\d\\d /prod"),
         ("ctrl+s", "start a stopped guest / shut down a running one (asks first)"),
     ]
 
@@ -80,7 +80,7 @@ class GuestsScreen(LayerScreen):
     def show_subject(self, subject: str) -> None:
         # findings name guests "vm:101" / "ct:200"
         if ":" in subject and subject.split(":", 1)[1].isdigit():
-            self.table.set_filter(f"re:^{subject.split(':', 1)[1]}\t")
+            self.table.set_filter(f"re:^{subject.split(':', 1)[1]}\\b")  # the VMID cell comes first
             self.table.focus()
             return
         super().show_subject(subject)

@@ -34,7 +34,7 @@ FINDING_COLUMNS = (
     Column("severity", "SEV", min_width=6, max_width=6),
     Column("layer", "LAYER", min_width=5, max_width=7, priority=2),
     Column("subject", "SUBJECT", min_width=6, max_width=16),
-    Column("text", "FINDING", min_width=20, max_width=90, stretch=True),
+    Column("text", "FINDING", min_width=40, max_width=90, stretch=True),  # at 80 columns the hint goes first
     Column("hint", "HINT", min_width=10, max_width=60, priority=3),
 )
 SEVERITY = {"critical": ("bad", "crit", 0), "unknown": ("unknown", "unkn", 1),
@@ -53,7 +53,7 @@ class HealthScreen(LayerScreen):
     SOURCES = ()  # all of them
     CSS_PATH = "health.tcss"
     VIEW_KEYS = [
-        ("enter", "on a finding: jump to the screen showing its subject; on a node: its guests"),
+        ("enter", "on a finding: go to its subject; on a node: its guests"),
         ("tab", "move between the node table and the findings"),
     ]
 
@@ -70,10 +70,11 @@ class HealthScreen(LayerScreen):
         yield FastTable(FINDING_COLUMNS, title="findings", empty_text="● no findings: all layers healthy",
                         id="findings")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
         self.set_class(self.app.size.width < 120, "-narrow")
-        self.query_one("#findings", FastTable).focus()
+        findings = self.query_one("#findings", FastTable)
+        findings.stick_to_top = True  # a new critical finding must not land above the visible rows
+        findings.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < 120, "-narrow")  # tiles in two rows of three

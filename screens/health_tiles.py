@@ -44,10 +44,13 @@ def guests_tile(snap, now):
     guests = [g for g in snap.data.guests if not g.template]
     running = sum(1 for g in guests if g.status == "running")
     ha_bad = sum(1 for g in guests if g.ha_state in ("error", "fence", "recovery"))
-    level = BAD if ha_bad else OK
+    unknown = sum(1 for g in guests if g.status not in ("running", "stopped", "paused"))
+    level = BAD if ha_bad else WARN if unknown else OK
     lines = [f"{running}/{len(guests)} running"]
     if ha_bad:
         lines.append(f"HA bad: {ha_bad}")
+    if unknown:  # on a node that does not answer: nobody knows whether they run
+        lines.append(f"{unknown} unknown")
     locked = sum(1 for g in guests if g.lock)
     if locked:
         lines.append(f"locked {locked}")
@@ -61,9 +64,10 @@ def ceph_tile(snap, now):
     c = snap.data
     level = {"HEALTH_OK": OK, "HEALTH_WARN": WARN}.get(c.health, BAD)
     used = 100 * c.bytes_used / c.bytes_total if c.bytes_total else 0
-    lines = [c.health.replace("HEALTH_", ""),
+    # usage on the first line: it survives the stale marker, and "PG 3137/3137 clean" fits a 26-column tile
+    lines = [f"{c.health.replace('HEALTH_', '')} · {used:.0f}% used",
              f"OSD {c.num_up_osds}/{c.num_osds} up {c.num_in_osds} in",
-             f"PG {c.clean_pgs}/{c.num_pgs} clean {used:.0f}% used"]
+             f"PG {c.clean_pgs}/{c.num_pgs} clean"]
     return _with_stale(snap, now, level, "Ceph", lines)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from rich.table import Table
+from rich.text import Text
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -41,11 +43,14 @@ class ConfirmModal(ModalScreen[bool]):
 
 
 class HelpModal(ModalScreen[None]):
+    """The keys of the current view, then the keys that work everywhere; scrolls when short of rows."""
+
     DEFAULT_CSS = """
     HelpModal { align: center middle; }
-    HelpModal > Vertical { width: 76; max-width: 98%; height: auto; max-height: 95%; border: round $accent; background: $surface; padding: 0 1; overflow-y: auto; }
+    HelpModal > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%; border: round $primary; background: $surface; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close"),
+                Binding("j,down", "scroll(1)", "Down", show=False), Binding("k,up", "scroll(-1)", "Up", show=False)]
 
     def __init__(self, title: str, keys: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -53,12 +58,25 @@ class HelpModal(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
-        width = max((len(k) for k, _ in self.keys), default=4) + 2
-        lines = [f"[b]{self.title_text}[/b] — keys"]
+        # A grid, so a long description wraps within its own column instead of under the keys.
+        grid = Table.grid(padding=(0, 2), expand=True)
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
         for key, what in self.keys:
-            lines.append(f"[b]{key.ljust(width)}[/b]{what}" if key else f"\n[dim]{what}[/dim]")
-        with Vertical():
-            yield Static("\n".join(lines), markup=True)
+            if key:
+                grid.add_row(key, what)
+            else:
+                grid.add_row(Text(what, style="dim italic"), "")
+        with VerticalScroll() as box:
+            box.border_title = f"{self.title_text} — keys"
+            box.border_subtitle = "esc closes"
+            yield Static(grid)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
+    def action_scroll(self, step: int) -> None:
+        self.query_one(VerticalScroll).scroll_relative(y=step, animate=False)
 
     async def action_dismiss(self, result=None) -> None:
         self.dismiss(None)
@@ -69,7 +87,7 @@ class TextModal(ModalScreen[None]):
 
     DEFAULT_CSS = """
     TextModal { align: center middle; }
-    TextModal > Vertical { width: 100; max-width: 98%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; overflow-y: auto; }
+    TextModal > Vertical { width: 100; max-width: 98%; height: auto; max-height: 90%; border: round $primary; background: $surface; padding: 0 1; overflow-y: auto; }
     """
     BINDINGS = [Binding("escape,q,enter", "close", "Close")]
 

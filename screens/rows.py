@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console.model import Guest, Node, Osd, SwarmNode, SwarmService, SwarmTask, TraefikRouter, TraefikService
-from widgets.format import BAD, OFF, OK, UNKNOWN, WARN, bar, duration, mark, mem_cell, pct, size
+from widgets.format import BAD, OFF, OK, UNKNOWN, WARN, bar, duration, mark, mem_cell, pct, short_time, size
 from widgets.table_columns import Row
 
 GUEST_STATUS = {"running": OK, "stopped": OFF, "paused": WARN}
@@ -15,7 +15,8 @@ def guest_row(g: Guest) -> Row:
     ha = "-" if g.ha_state is None else (g.ha_state, "bold red" if g.ha_state in HA_BAD else "")
     lock = ("⚿ " + g.lock, "yellow") if g.lock else ""
     cells = (str(g.vmid), g.name, "VM" if g.type == "qemu" else "CT", g.node, status,
-             pct(g.cpu) if g.status == "running" else "-", mem_cell(g.mem, g.maxmem),
+             pct(g.cpu) if g.status == "running" else "-",
+             mem_cell(g.mem, g.maxmem) if g.status in GUEST_STATUS else (f"-/{size(g.maxmem)}" if g.maxmem else "-"),
              duration(g.uptime) if g.uptime else "-", ha, lock, ",".join(g.tags))
     sort = (g.vmid, g.name, g.type, g.node, g.status, g.cpu, g.mem, g.uptime, g.ha_state, g.lock, ",".join(g.tags))
     return Row(g.key, cells, sort)
@@ -76,8 +77,9 @@ TASK_STATE = {"running": OK, "complete": OFF, "shutdown": OFF, "failed": BAD, "r
 
 def task_row(t: SwarmTask) -> Row:
     state = mark(TASK_STATE.get(t.state, UNKNOWN), t.state)
+    message = (t.error, "red") if t.error else (t.message or "")
     cells = ("-" if t.slot is None else str(t.slot), t.node_name or t.node_id or "-", state, t.desired_state,
-             t.error or t.message or "", t.timestamp or "-", t.id[:12])
+             message, short_time(t.timestamp), t.id[:12])
     sort = (t.slot, t.node_name, t.state, t.desired_state, t.error or t.message, t.timestamp, t.id)
     return Row(t.id, cells, sort)
 

@@ -35,8 +35,8 @@ TASK_COLUMNS = (
     Column("node", "NODE", min_width=5, max_width=16),
     Column("state", "STATE", min_width=9, max_width=12),
     Column("desired", "DESIRED", min_width=7, max_width=8, priority=2),
-    Column("message", "ERROR/MESSAGE", min_width=10, max_width=60, stretch=True),
-    Column("timestamp", "SINCE", min_width=8, max_width=25, priority=3),
+    Column("message", "MESSAGE", min_width=10, max_width=60, stretch=True),
+    Column("timestamp", "SINCE (UTC)", min_width=14, max_width=14, priority=3),
     Column("id", "ID", width=12, priority=4),
 )
 
@@ -48,7 +48,7 @@ class SwarmScreen(LayerScreen):
     CSS_PATH = "swarm.tcss"
     BINDINGS = [
         Binding("l", "logs", "Logs"),
-        Binding("f", "follow", "Follow", show=False),
+        Binding("f", "follow", "Follow"),  # offered only while the logs are open (check_action)
         Binding("ctrl+d", "drain", "Drain/activate"),
         Binding("ctrl+b", "rollback", "Rollback"),
     ]
@@ -57,9 +57,9 @@ class SwarmScreen(LayerScreen):
         ("tab", "next table: nodes, services, tasks"),
         ("l", "logs of the selected service (esc closes)"),
         ("f", "in logs: follow on/off"),
-        ("/", "filter the focused table, or the log lines when logs are open"),
-        ("ctrl+d", "on a node: drain it, or make a drained node active (asks first)"),
-        ("ctrl+b", "on a service: roll back to its previous spec (asks first)"),
+        ("/", "filter the focused table, or the open logs"),
+        ("ctrl+d", "on a node: drain it / make it active (asks first)"),
+        ("ctrl+b", "on a service: roll back its last update (asks first)"),
     ]
 
     def __init__(self) -> None:
@@ -76,8 +76,7 @@ class SwarmScreen(LayerScreen):
         yield FastTable(TASK_COLUMNS, title="tasks", empty_text="select a service", id="tasks")
         yield LogView(id="logs")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
         self.query_one("#services", FastTable).focus()
 
     def _services(self) -> dict:
@@ -117,11 +116,17 @@ class SwarmScreen(LayerScreen):
             self.notify("select a service first", severity="warning")
             return
         self.add_class("-logs")
+        self.refresh_bindings()
         self.logs.show_lines(service.name, ["fetching logs…"])
         self.logs.focus()
         self._fetch_logs(service.name)
         if self._log_timer is None:
             self._log_timer = self.set_interval(2.0, self._follow_tick)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "follow":
+            return self.has_class("-logs")
+        return super().check_action(action, parameters)
 
     def _follow_tick(self) -> None:
         if self.has_class("-logs") and self.logs.follow and self.is_current:
@@ -155,20 +160,20 @@ class SwarmScreen(LayerScreen):
             return
         super().action_open_filter()
 
+    # Textual calls LayerScreen's handlers of these messages after these ones by itself;
+    # prevent_default() stops that when the logs took the message.
     def on_prompt_bar_typed(self, event) -> None:
         if self.has_class("-logs") and event.mode == "/":
+            event.prevent_default()
             self.logs.set_filter(event.value)
-            return
-        super().on_prompt_bar_typed(event)
 
     def on_prompt_bar_done(self, event) -> None:
         if self.has_class("-logs") and event.mode == "/":
             event.stop()
+            event.prevent_default()
             if event.cancelled:
                 self.logs.set_filter("")
             self.logs.focus()
-            return
-        super().on_prompt_bar_done(event)
 
     def close_panes(self) -> bool:
         if self.has_class("-logs"):
@@ -176,6 +181,7 @@ class SwarmScreen(LayerScreen):
                 self.logs.set_filter("")
                 return True
             self.remove_class("-logs")
+            self.refresh_bindings()
             self.query_one("#services", FastTable).focus()
             return True
         return False

@@ -11,13 +11,15 @@ from screens.rows import RowMemo, router_row, traefik_service_row
 from widgets.fast_table import FastTable
 from widgets.table_columns import Column
 
+# At 80 columns the rule (which host names) wins over the service column, which mostly repeats
+# the router's name; ENTRY and TLS go first, SERVICE next, and come back on wider terminals.
 ROUTER_COLUMNS = (
     Column("proto", "P", width=4),
     Column("name", "ROUTER", min_width=8, max_width=30),
-    Column("rule", "RULE", min_width=10, max_width=60, stretch=True),
-    Column("entrypoints", "ENTRY", min_width=5, max_width=16, priority=3),
-    Column("service", "SERVICE", min_width=7, max_width=24, priority=2),
-    Column("tls", "TLS", width=3, priority=4),
+    Column("rule", "RULE", min_width=30, max_width=60, stretch=True),
+    Column("entrypoints", "ENTRY", min_width=5, max_width=16, priority=4),
+    Column("service", "SERVICE", min_width=7, max_width=24, priority=3),
+    Column("tls", "TLS", width=3, priority=5),
     Column("status", "STATUS", min_width=10, max_width=10),
     Column("errors", "ERRORS", min_width=8, max_width=60, priority=1),
 )
@@ -40,7 +42,7 @@ class TraefikScreen(LayerScreen):
     BINDINGS = [Binding("p", "problems", "Problems only")]
     VIEW_KEYS = [
         ("tab", "routers / services"),
-        ("p", "problems only: routers and services with warnings, errors or DOWN servers (toggle)"),
+        ("p", "problems only: warnings, errors, DOWN servers (toggle)"),
         ("/", "filter, e.g. /http /warning /!enabled /re:Host\\(`web"),
     ]
 
@@ -54,8 +56,7 @@ class TraefikScreen(LayerScreen):
         yield FastTable(ROUTER_COLUMNS, title="routers", empty_text="no routers", id="routers")
         yield FastTable(SERVICE_COLUMNS, title="services", empty_text="no services", id="traefik-services")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
         self.query_one("#routers", FastTable).focus()
 
     def render_data(self, snapshots, now) -> None:
@@ -66,7 +67,7 @@ class TraefikScreen(LayerScreen):
         self.query_one("#traefik-services", FastTable).set_rows(self.service_memo.rows(t.services) if t else ())
         if t is not None:
             counts = {p: sum(1 for r in t.routers if r.protocol == p) for p in ("http", "tcp", "udp")}
-            eps = ", ".join(f"{e.name} {e.address}" for e in t.entrypoints)
+            eps = " ".join(f"{e.name}{e.address}" for e in t.entrypoints)  # "web:80 websecure:443"
             self.query_one("#traefik-summary", Static).update(
                 f"Traefik {t.version or '?'} · routers http {counts['http']} tcp {counts['tcp']} udp {counts['udp']}"
                 + (f" · entrypoints {eps}" if eps else ""))

@@ -12,42 +12,52 @@ from widgets.fast_table import FastTable
 from widgets.format import BAD, OFF, OK, UNKNOWN, WARN, duration, mark
 from widgets.table_columns import Column, Row
 
+# Short labels: at 80 columns the header, not the content, would set the widths.
 COLUMNS = (
-    Column("firewall", "FIREWALL", min_width=6, max_width=16),
-    Column("instance", "INSTANCE", min_width=6, max_width=12),
-    Column("vrid", "VRID", width=4, align="right", priority=3),
+    Column("firewall", "FW", min_width=3, max_width=16),
+    Column("instance", "INST", min_width=4, max_width=12),
+    Column("vrid", "VRID", width=4, align="right", priority=4),
     Column("state", "STATE", min_width=9, max_width=9),
     Column("prio", "PRIO b/e", width=8, align="right"),
     Column("vips", "VIPS", min_width=10, max_width=40),
-    Column("since", "LAST CHANGE", min_width=8, max_width=22, priority=2),
+    Column("since", "CHANGED", min_width=8, max_width=12, align="right", priority=2),
     Column("masters", "→MASTER", width=7, align="right", priority=3),
-    Column("answering", "DAEMON", min_width=11, max_width=50, stretch=True),
+    Column("answering", "DAEMON", min_width=11, max_width=50),
+    Column("at", "CHANGED AT (UTC)", min_width=14, max_width=16, priority=5, stretch=True),
 )
 STATE_LEVEL = {"MASTER": OK, "BACKUP": OFF, "FAULT": BAD, "INIT": WARN}
 
 
-def instance_rows(vrrp, wall_now: float) -> list[Row]:
+def instance_rows(vrrp, wall_now: float, last_known: dict | None = None) -> list[Row]:
+    """One row per firewall and instance. A firewall that stopped answering keeps its last known
+    instances (from `last_known`: name -> Firewall), shown as "? STATE" with the old figures."""
     rows = []
     for fw in vrrp.firewalls:
         answering = mark(OK, "answering") if fw.answering else mark(BAD, f"silent: {fw.error or 'no answer'}")
-        if not fw.instances:
-            rows.append(Row(f"{fw.name}/-", (fw.name, "-", "-", mark(UNKNOWN, "unknown"), "-", "-", "-", "-", answering)))
-        for i in fw.instances:
+        instances, addresses = fw.instances, fw.addresses
+        remembered = not fw.answering and not instances and last_known and fw.name in last_known
+        if remembered:
+            instances, addresses = last_known[fw.name].instances, ()
+        if not instances:
+            rows.append(Row(f"{fw.name}/-", (fw.name, "-", "-", mark(UNKNOWN, "unknown"), "-", "-", "-", "-", answering,
+                                             "-")))
+        for i in instances:
             level = STATE_LEVEL.get(i.state, UNKNOWN) if fw.answering else UNKNOWN
-            held = [v for v in i.vips if v.split("/")[0] in {a.split("/")[0] for a in fw.addresses}]
+            state = mark(level, i.state) if fw.answering else (f"? {i.state}", "magenta")
+            held = [v for v in i.vips if v.split("/")[0] in {a.split("/")[0] for a in addresses}]
             vips = ",".join(i.vips) + (" (held)" if held else "")
-            since = "-"
+            since = at = "-"
             if i.last_transition:
-                since = (f"{duration(max(0, wall_now - i.last_transition))} ago"
-                         f" ({time.strftime('%H:%M:%S', time.gmtime(i.last_transition))}Z)")
+                since = f"{duration(max(0, wall_now - i.last_transition))} ago"
+                at = time.strftime("%m-%d %H:%M:%S", time.gmtime(i.last_transition))
             prio = f"{i.base_priority}/{i.effective_priority}"
             prio_cell = (prio, "yellow") if i.effective_priority != i.base_priority else prio
-            rows.append(Row(f"{fw.name}/{i.name}", (fw.name, i.name, str(i.vrid), mark(level, i.state), prio_cell,
-                                                    vips, since, str(i.master_transitions), answering)))
+            rows.append(Row(f"{fw.name}/{i.name}", (fw.name, i.name, str(i.vrid), state, prio_cell,
+                                                    vips, since, str(i.master_transitions), answering, at)))
     return rows
 
 
-def verdicts(vrrp) -> tuple[list[str], list[str]]:
+def verdicts(vrrp, last_known: dict | None = None) -> tuple[list[str], list[str]]:
     """(alarms, fine) lines: split brain / no master per instance, or who holds the VIP."""
     by_instance: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
     for fw in vrrp.firewalls:
@@ -69,7 +79,8 @@ def verdicts(vrrp) -> tuple[list[str], list[str]]:
             fine.append(f"● {name}: {masters[0]} holds {vips}{note}")
     silent = [fw.name for fw in vrrp.firewalls if not fw.answering]
     if silent:
-        alarms.append(f"✖ keepalived not answering on {', '.join(silent)}: its state is unknown")
+        alarms.append(f"✖ keepalived not answering on {', '.join(silent)}: its state is unknown"
+                      + (" (the table shows the last known, marked ?)" if last_known else ""))
     return alarms, fine
 
 
@@ -80,13 +91,16 @@ class VrrpScreen(LayerScreen):
     CSS_PATH = "vrrp.tcss"
     VIEW_KEYS = [("/", "filter, e.g. /MASTER /fw1 /!answering")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_known: dict = {}  # firewall name -> its last answering Firewall
+
     def compose_body(self) -> ComposeResult:
         yield Static("", id="vrrp-alarm")
         yield Static("", id="vrrp-ok")
         yield FastTable(COLUMNS, title="firewalls", empty_text="no firewalls", id="vrrp-table")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
         self.query_one("#vrrp-table", FastTable).focus()
 
     def render_data(self, snapshots, now) -> None:
@@ -99,8 +113,13 @@ class VrrpScreen(LayerScreen):
             alarm.set_class(False, "-on")
             ok.update("")
             return
-        table.set_rows(instance_rows(vrrp, self.app.wall_clock()))
-        alarms, fine = verdicts(vrrp)
+        for fw in vrrp.firewalls:
+            if fw.answering:
+                self.last_known[fw.name] = fw
+        remembered = {fw.name: self.last_known[fw.name] for fw in vrrp.firewalls
+                      if not fw.answering and fw.name in self.last_known}
+        table.set_rows(instance_rows(vrrp, self.app.wall_clock(), remembered))
+        alarms, fine = verdicts(vrrp, remembered)
         alarm.set_class(bool(alarms), "-on")
         alarm.update("\n".join(alarms))
         ok.update("\n".join(fine))

@@ -46,7 +46,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         border-title-color: $text-muted;
         background: $surface;
     }
-    FastTable:focus { border-top: solid $accent; border-title-color: $text; }
+    FastTable:focus { border-top: solid $primary; border-title-color: $text; }
     FastTable > .fast-table--header { text-style: bold; color: $text; background: $panel; }
     FastTable > .fast-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
     FastTable > .fast-table--cursor-blurred { background: $block-cursor-blurred-background; }
@@ -101,6 +101,9 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self.sort_reverse = False
         self.group_column: int | None = None
         self.cursor = 0
+        # True for ranked lists (findings by severity): a cursor on the first row stays on the first
+        # row when rows arrive above it, so the worst item stays in sight instead of scrolling away.
+        self.stick_to_top = False
         self._highlighted: str | None = None
         self.paint_count = 0  # rows rendered (not served from cache); read by tests and the benchmark
 
@@ -235,7 +238,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self._pos = {k: i for i, k in enumerate(keys)}
         self._header = None
         self.virtual_size = Size(self.size.width, max(2, len(keys) + 1))
-        if current is not None and current in self._pos:
+        if current is not None and current in self._pos and not (self.stick_to_top and self.cursor == 0):
             self.cursor = self._pos[current]
         self.cursor = max(0, min(self.cursor, len(keys) - 1))
         self.update_title()

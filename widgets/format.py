@@ -6,6 +6,8 @@ or a number so it reads the same with 16 colours or none.
 
 from __future__ import annotations
 
+import re
+
 OK, WARN, BAD, UNKNOWN, OFF = "ok", "warn", "bad", "unknown", "off"
 MARK = {OK: "●", WARN: "▲", BAD: "✖", UNKNOWN: "?", OFF: "○"}
 STYLE = {OK: "green", WARN: "yellow", BAD: "bold red", UNKNOWN: "magenta", OFF: "dim"}
@@ -62,3 +64,20 @@ def mem_cell(used: int, total: int) -> str:
     if not total:
         return size(used)
     return f"{size(used)}/{size(total)}"
+
+
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?\s?")
+
+
+def short_time(iso: str | None) -> str:
+    """'2026-11-23T09:06:22.957512345Z' -> '11-23 09:06:22' (as given, no zone conversion)."""
+    if not iso:
+        return "-"
+    m = _ISO.match(iso)
+    return f"{m.group(2)}-{m.group(3)} {m.group(4)}" if m else iso
+
+
+def shorten_log_time(line: str) -> str:
+    """A log line's leading RFC 3339 timestamp (docker logs -t) cut to 'MM-DD HH:MM:SS '."""
+    m = _ISO.match(line)
+    return f"{m.group(2)}-{m.group(3)} {m.group(4)} {line[m.end():]}" if m else line

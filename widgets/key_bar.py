@@ -28,6 +28,13 @@ class KeyBar(Static):
         if not screen.is_current:
             return
         text = Text(no_wrap=True, overflow="ellipsis")
+        prompt_keys = self._prompt_keys(screen)
+        if prompt_keys is not None:  # typing into the prompt: its keys, not the view's
+            for key, what in prompt_keys:
+                text.append(f" {key}", style="bold")
+                text.append(f" {what} ")
+            self._set(text)
+            return
         seen: set[str] = set()
         if self.app.read_only:  # mutating keys are refused anyway; don't offer them
             seen |= set(getattr(screen, "MUTATING_ACTIONS", ()))
@@ -40,9 +47,23 @@ class KeyBar(Static):
             text.append(f" {binding.description} ", style="" if active.enabled else "dim strike")
         text.append(" ^p", style="bold")
         text.append(" palette")
+        self._set(text)
+
+    def _set(self, text: Text) -> None:
         if text.plain != self._last:
             self._last = text.plain
             self.update(text)
+
+    @staticmethod
+    def _prompt_keys(screen) -> list[tuple[str, str]] | None:
+        from widgets.prompt_bar import PromptBar
+
+        focused = screen.focused
+        if not isinstance(focused, PromptBar) or not focused.is_open:
+            return None
+        if focused.mode == ":":
+            return [("enter", "run"), ("esc", "cancel"), ("tab", "complete"), ("↑↓", "history")]
+        return [("enter", "keep filter"), ("esc", "clear"), ("re:", "regex"), ("!", "inverts")]
 
     @property
     def keys_text(self) -> str:

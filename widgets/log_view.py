@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from textual.widgets import Log
 
+from widgets.format import shorten_log_time
 from widgets.row_filter import parse_filter
 
 
 class LogView(Log):
     DEFAULT_CSS = """
-    LogView { height: 1fr; border-top: solid $accent; border-title-align: left; display: none; }
+    LogView { height: 1fr; border-top: solid $primary; border-title-align: left; display: none; }
     LogView.-open { display: block; }
     """
 
@@ -40,7 +41,9 @@ class LogView(Log):
 
     def _redraw(self) -> None:
         f = parse_filter(self.filter_text)
-        lines = [line for line in self.all_lines if f is None or f(line.lower())]
+        # the filter sees the whole line; the screen shows a short timestamp (a full RFC 3339 one
+        # would take 31 of 80 columns)
+        lines = [shorten_log_time(line) for line in self.all_lines if f is None or f(line.lower())]
         self.auto_scroll = self.follow
         self.clear()
         self.write_lines(lines or ["(no log lines" + (f" match /{self.filter_text})" if f else ")")])

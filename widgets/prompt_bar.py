@@ -55,6 +55,9 @@ class PromptBar(Input):
         self.mode = ""
         self.history = history if history is not None else []
         self._history_at = 0
+        # Focusable only while open: on a screen without a table the hidden prompt would otherwise
+        # take the focus and swallow every key (`1`-`7`, `:`, `?`) as text.
+        self.can_focus = False
 
     def _commands(self) -> list[str]:
         return self._command_source() if self.mode == ":" else []
@@ -66,11 +69,15 @@ class PromptBar(Input):
         self.add_class("-open")
         self.value = value
         self.cursor_position = len(value)
+        self.can_focus = True
         # focus now, not on the next idle: keys typed right after `/` must land here
         self.screen.set_focus(self)
 
     def close(self) -> None:
         self.remove_class("-open")
+        self.can_focus = False
+        if self.has_focus:
+            self.screen.set_focus(None)
 
     @property
     def is_open(self) -> bool:
