@@ -150,7 +150,13 @@ def _demo_tui(args: argparse.Namespace) -> int:
     from console.demo import DemoLab
 
     print("labconsole: starting the simulated lab ...", file=sys.stderr, flush=True)
+    # Import the UI (textual is the slow part) while the sim starts on the other core.
+    import threading
+
+    warm = threading.Thread(target=__import__, args=("console.app",), daemon=True, name="import-ui")
+    warm.start()
     with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
+        warm.join()
         from console.app import run_tui
         from console.logs import set_level
 
