@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable
 
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
@@ -147,7 +147,10 @@ class ConsoleApp(App):
             screen.snapshot_arrived(message.snap.source)
 
     def _tick(self) -> None:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # tearing down: no screen left to update
+            return
         if isinstance(screen, LayerScreen):
             screen.update_status(self.clock())
 

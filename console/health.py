@@ -85,6 +85,11 @@ def ceph_rules(ceph: CephState) -> Iterable[Finding]:
         sev = "critical" if chk.severity == "HEALTH_ERR" else "warning"
         hint = "; ".join(chk.detail[:3]) if chk.detail else None
         yield _f(sev, "ceph", chk.code, f"{chk.code}: {chk.summary}", hint)
+    full = [o for o in ceph.osds if o.utilization >= NEAR_FULL_PERCENT]
+    if len(full) > 3:  # one finding, not one per OSD: a full cluster must not bury everything else
+        worst = max(full, key=lambda o: o.utilization)
+        yield _f("warning", "ceph", "osds", f"{len(full)} OSDs are over {NEAR_FULL_PERCENT:.0f}% full "
+                 f"(fullest {worst.name} {worst.utilization:.0f}%)", "free space or add capacity")
     for osd in ceph.osds:
         where = f" on {osd.host}" if osd.host else ""
         if not osd.up:
@@ -93,7 +98,7 @@ def ceph_rules(ceph: CephState) -> Iterable[Finding]:
                      f"check the ceph-osd@{osd.id} service on {osd.host or 'its host'}")
         elif not osd.in_:
             yield _f("warning", "ceph", osd.name, f"{osd.name}{where} is out", f"ceph osd in {osd.id}")
-        if osd.utilization >= NEAR_FULL_PERCENT:
+        if osd.utilization >= NEAR_FULL_PERCENT and len(full) <= 3:
             yield _f("warning", "ceph", osd.name, f"{osd.name}{where} is {osd.utilization:.0f}% full",
                      "free space or add capacity before it reaches the full ratio")
     bad = [(s, n) for s, n in ceph.pg_states if s != "active+clean"]

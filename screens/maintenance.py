@@ -88,8 +88,7 @@ class MaintenanceScreen(LayerScreen):
             yield steps
             yield LogView(id="maint-log", classes="-open")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # Textual runs LayerScreen.on_mount too: no super() call
         self.focus_main()
 
     # ------------------------------------------------------------ the session
@@ -129,8 +128,7 @@ class MaintenanceScreen(LayerScreen):
         s = self.session
         if s.phase in ("choose", "ended"):
             s.refresh_unfinished()
-        self._shown_version = -1
-        super().on_screen_resume()
+        self._shown_version = -1  # LayerScreen.on_screen_resume runs as well (Textual walks the MRO)
 
     # ------------------------------------------------------------ rendering
     def _render_nodes(self) -> None:

@@ -283,8 +283,8 @@ def build_large(world) -> None:
     world.ceph.mgr_active = names[0]
     world.ceph.mds = {names[0]: names[0], names[1]: names[1]}
     world.ceph.mds_active = names[0]
-    _ceph_common(world, [(".mgr", 1, 20 * 1024**2, "mgr"), ("ceph-vm", 2048, 40 * 1024 * GiB, "rbd"),
-                         ("cephfs_data", 1024, 12 * 1024 * GiB, "cephfs"), ("cephfs_metadata", 64, 30 * GiB, "cephfs")])
+    _ceph_common(world, [(".mgr", 1, 20 * 1024**2, "mgr"), ("ceph-vm", 2048, 16 * 1024 * GiB, "rbd"),
+                         ("cephfs_data", 1024, 5 * 1024 * GiB, "cephfs"), ("cephfs_metadata", 64, 30 * GiB, "cephfs")])
     _guest(world, 101, "fw1", "qemu", names[0], 1, 2, ha=True, role="firewall", tags=["firewall"])
     _guest(world, 102, "fw2", "qemu", names[1], 1, 2, ha=True, role="firewall", tags=["firewall"])
     world.anti_affinity.append({101, 102})

@@ -148,3 +148,9 @@ def test_findings_sorted_by_severity():
                        vrrp=vrrp(["BACKUP", "MASTER"])), NOW)
     order = [x.severity for x in f]
     assert order == sorted(order, key=lambda s: {"critical": 0, "unknown": 1, "warning": 2, "info": 3}[s])
+
+
+def test_many_near_full_osds_are_one_finding():
+    osds = tuple(Osd(i, f"pve{i % 3 + 1}", True, True, utilization=86.0 + i % 5) for i in range(12))
+    t = texts(evaluate(snaps(ceph=ceph(osds=osds, num_osds=12, num_up_osds=12, num_in_osds=12)), NOW))
+    assert [x for x in t if "full" in x] == ["12 OSDs are over 85% full (fullest osd.4 90%)"]
