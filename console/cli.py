@@ -178,8 +178,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _maintenance(args: argparse.Namespace) -> int:
     """Parse the rest of the command line with the maintenance module's own arguments."""
-    try:
-        from console.maintenance import cli as maintenance_cli
+    import importlib
+
+    try:  # import_module (not `from ... import`) so sys.modules decides, as tests expect
+        maintenance_cli = importlib.import_module("console.maintenance.cli")
     except ImportError as exc:
         if exc.name != "console.maintenance.cli":
             raise
