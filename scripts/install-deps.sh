@@ -51,3 +51,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install -q -e ".$extra"
     echo "$want" > "$stamp"
 fi
+
+# Byte-compile our own modules now: with PYTHONDONTWRITEBYTECODE set (as on
+# these machines) they would otherwise be compiled on every launch, which
+# costs ~0.15 s of the console's first frame.
+.venv/bin/python -m compileall -q console screens widgets >/dev/null
