@@ -219,8 +219,10 @@ def _plan_ceph(plan: Plan, ceph: CephState | None, ok_to_stop: tuple[bool, list[
         reasons.append(f"{ceph.num_pgs - ceph.clean_pgs} PGs are not active+clean")
     if plan.mgrs and not [m for m in ((ceph.mgr_active,) + ceph.mgr_standbys) if m and m != plan.node]:
         reasons.append("no other mgr would be left")
-    if plan.mds and not [m for m in ceph.mds if m.name != plan.node and "standby" in m.state]:
-        reasons.append("no standby MDS on another node")
+    # stopping a standby MDS is fine; stopping the active one needs a standby elsewhere to take over
+    active_here = [m for m in ceph.mds if m.name == plan.node and "active" in m.state]
+    if active_here and not [m for m in ceph.mds if m.name != plan.node and "standby" in m.state]:
+        reasons.append("the active MDS runs here and no standby MDS on another node can take over")
     if ok_to_stop is not None:
         ok, why = ok_to_stop
         reasons.extend(why)
