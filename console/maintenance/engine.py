@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from console.errors import ConsoleError
 from console.maintenance.journal import Journal
+from console.maintenance.remote_calls import current_step
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,11 @@ class Engine:
                 raise StepFailed(step.id, reason)
             self.journal.append("apply-start", node=self.node, step=step.id, facts=self.ctx.facts)
             self.in_flight = step.id
-            undo = await step.apply(self.ctx) or {}
+            token = current_step.set((self.journal, self.node, step.id))
+            try:
+                undo = await step.apply(self.ctx) or {}
+            finally:
+                current_step.reset(token)
             self.journal.append("apply-done", node=self.node, step=step.id, undo=undo, facts=self.ctx.facts)
             self.in_flight = None
             self.applied.append((step.id, undo))
@@ -188,6 +193,7 @@ class Engine:
             self.ctx.step_id = step_id
             self._emit(Event("undo-started", self.node, step_id, step.title))
             self.journal.append("undo-start", node=self.node, step=step_id)
+            token = current_step.set((self.journal, self.node, step_id))
             try:
                 await step.undo(self.ctx, data)
             except asyncio.CancelledError:
@@ -198,6 +204,8 @@ class Engine:
                 self._emit(Event("undo-failed", self.node, step_id, step.title, self.last_error))
                 self._set_state("rollback_failed")
                 return self.state
+            finally:
+                current_step.reset(token)
             self.journal.append("undo-done", node=self.node, step=step_id)
             self.applied = [(s, d) for s, d in self.applied if s != step_id]
             if self.in_flight == step_id:

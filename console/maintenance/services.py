@@ -16,6 +16,7 @@ from console.config_model import ClusterConfig
 from console.errors import ConsoleError, ReadOnlyError
 from console.maintenance.engine import StepContext, StepFailed
 from console.maintenance.planner import Plan
+from console.maintenance.remote_calls import JournaledSource, JournaledSsh
 
 POLL_FIRST = 0.05  # first pause of a wait; doubles up to `poll`
 # How long each kind of wait may last, in seconds of the lab (scaled by `scale`).
@@ -45,14 +46,14 @@ class MaintenanceServices:
         s = self.sources.get(name)
         if s is None:
             raise ConsoleError(name, "not configured for this cluster")
-        return s
+        return JournaledSource(name, s)
 
     def has(self, name: str) -> bool:
         return self.sources.get(name) is not None
 
     @property
     def ssh(self):
-        return self.sources.ssh
+        return JournaledSsh(self.sources.ssh)
 
     async def read(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         """A read-only call, tried again on a ConsoleError (reads are idempotent; writes are not retried)."""

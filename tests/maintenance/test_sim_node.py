@@ -31,6 +31,15 @@ async def test_full_maintenance_of_one_node(lab, node):
 
     steps = [e.step for e in m.events if e.kind == "step-done"]
     assert steps[0] == "P0" and steps[-1] == "R4" and len(steps) == len(set(steps))
+    # every mutating remote call is journaled before and after, inside its step
+    recs = list(run.journal.records())
+    calls = [(r["event"], r["step"], r["call"]) for r in recs if r["event"].startswith("call-")]
+    starts = [c for c in calls if c[0] == "call-start"]
+    assert len(starts) == len([c for c in calls if c[0] == "call-done"]) and not any(c[0] == "call-failed" for c in calls)
+    assert ("call-start", "D3", f"ssh {node}: ha-manager crm-command node-maintenance enable {node}") in starts
+    assert ("call-start", "D5", "ceph.set_flag(noout, True)") in starts
+    assert any(s == "U1" and c.startswith(f"ssh {node}: apt-get update && ") for _, s, c in starts)
+    assert not any("uname" in c or "dpkg-query" in c for _, _, c in starts)  # reads are not journaled
     # where a guest could move, it did not lose a second; the VIP moved inside two adverts
     av = lab.availability()
     lost = {int(k): v for k, v in av["guests"].items()}
