@@ -95,8 +95,10 @@ class LayerScreen(Screen):
     def update_status(self, now: float) -> None:
         app = self.app
         snaps = app.snapshots
-        self.query_one(ClusterHeader).show(app.cluster_name, app.cluster_color, app.read_only,
-                                           self.TITLE_TEXT, snaps, now)
+        headers = self.query(ClusterHeader)
+        if not headers:  # the 1 s tick can land while this screen is still composing or being torn down
+            return
+        headers.first().show(app.cluster_name, app.cluster_color, app.read_only, self.TITLE_TEXT, snaps, now)
         for banner in self.query(StaleBanner):
             banner.show(snaps.get(banner.source), now)
 
