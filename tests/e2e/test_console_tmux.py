@@ -17,13 +17,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.tmux_helpers import TmuxSession, tmux_available
+from tests.e2e.tmux_helpers import TmuxSession, console_env, make_sandbox, tmux_available
 
 pytestmark = pytest.mark.e2e
 
@@ -45,28 +44,13 @@ def _require_tmux() -> None:
 
 @pytest.fixture
 def sandbox():
-    """A short temp dir (the sim puts unix sockets in its dir: paths must stay < 108 bytes)."""
-    root = Path(tempfile.mkdtemp(prefix="lce2e-"))
-    for sub in ("tmp", "config", "state", "data", "cache", "runtime"):
-        (root / sub).mkdir()
-    (root / "runtime").chmod(0o700)
+    root = make_sandbox("lce2e-")
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
 
 def _console_env(root: Path) -> dict[str, str]:
-    return {
-        "TMPDIR": str(root / "tmp"),
-        "LABCONSOLE_STATE_DIR": str(root / "state"),
-        "XDG_CONFIG_HOME": str(root / "config"),
-        "XDG_STATE_HOME": str(root / "state"),
-        "XDG_DATA_HOME": str(root / "data"),
-        "XDG_CACHE_HOME": str(root / "cache"),
-        "XDG_RUNTIME_DIR": str(root / "runtime"),
-        "LABCONSOLE_CONFIG": str(root / "config" / "absent.toml"),  # the demo must not need one
-        "COLORTERM": "",  # the colour depth comes from TERM alone
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    return console_env(root, COLORTERM="")  # the colour depth comes from TERM alone
 
 
 def _launch(root: Path, term: str, width: int = 80, height: int = 24) -> TmuxSession:

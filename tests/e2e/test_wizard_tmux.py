@@ -14,13 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.tmux_helpers import TmuxSession, tmux_available
+from tests.e2e.tmux_helpers import TmuxSession, console_env, make_sandbox, tmux_available
 
 pytestmark = pytest.mark.e2e
 
@@ -39,26 +38,13 @@ def sandbox():
         pytest.skip("tmux is not installed (scripts/install-deps.sh --test installs it)")
     if not LABCONSOLE.exists():
         pytest.fail(f"{LABCONSOLE} is missing: install the project into the venv (scripts/install-deps.sh)")
-    root = Path(tempfile.mkdtemp(prefix="lcwiz-"))  # short: the sim puts unix sockets under TMPDIR
-    for sub in ("tmp", "config", "state", "data", "cache", "runtime"):
-        (root / sub).mkdir()
-    (root / "runtime").chmod(0o700)
+    root = make_sandbox("lcwiz-")
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
 
 def _env(root: Path) -> dict[str, str]:
-    return {
-        "TMPDIR": str(root / "tmp"),
-        "LABCONSOLE_STATE_DIR": str(root / "state"),
-        "XDG_CONFIG_HOME": str(root / "config"),
-        "XDG_STATE_HOME": str(root / "state"),
-        "XDG_DATA_HOME": str(root / "data"),
-        "XDG_CACHE_HOME": str(root / "cache"),
-        "XDG_RUNTIME_DIR": str(root / "runtime"),
-        "LABCONSOLE_CONFIG": str(root / "config" / "absent.toml"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    return console_env(root)
 
 
 def _demo_dir(root: Path) -> Path:

@@ -16,8 +16,10 @@ import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 
@@ -120,3 +122,30 @@ class TmuxSession:
 
     def wait_gone(self, text: str, timeout: float = 10.0) -> str:
         return self.wait_until(lambda s: text not in s, timeout, what=f"{text!r} to go away")
+
+
+def make_sandbox(prefix: str) -> Path:
+    """A short private root for one console run (the sim puts unix sockets under TMPDIR:
+    paths must stay < 108 bytes), with the dirs console_env points at."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    for sub in ("tmp", "config", "state", "data", "cache", "runtime"):
+        (root / sub).mkdir()
+    (root / "runtime").chmod(0o700)
+    return root
+
+
+def console_env(root: Path, **extra: str) -> dict[str, str]:
+    """Environment that keeps a console run's files (demo dir, journal, logs) inside `root`."""
+    env = {
+        "TMPDIR": str(root / "tmp"),
+        "LABCONSOLE_STATE_DIR": str(root / "state"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_STATE_HOME": str(root / "state"),
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_CACHE_HOME": str(root / "cache"),
+        "XDG_RUNTIME_DIR": str(root / "runtime"),
+        "LABCONSOLE_CONFIG": str(root / "config" / "absent.toml"),  # the demo must not need one
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update(extra)
+    return env
