@@ -222,7 +222,7 @@ async def cmd_systemctl(sh: Shell, argv: list[str], io: Io) -> int:
             sh.world.keepalived(sh.host.name, True)
         return 0
     if verb == "status":
-        io.outln(f"● keepalived.service - Keepalive Daemon (LVS and VRRP)")
+        io.outln("● keepalived.service - Keepalive Daemon (LVS and VRRP)")
         io.outln(f"     Active: {'active (running)' if running else 'inactive (dead)'}")
         return 0 if running else 3
     io.errln(f"Unknown command verb {verb}.")

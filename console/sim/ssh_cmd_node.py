@@ -220,7 +220,7 @@ async def cmd_zfs(sh: Shell, argv: list[str], io: Io) -> int:
     if sub in ("snapshot", "snap", "rollback"):
         targets = [a for a in rest if not a.startswith("-")]
         if len(targets) != 1 or "@" not in targets[0]:
-            io.errln(f"missing snapshot argument" if not targets else f"invalid snapshot name '{targets[0]}'")
+            io.errln("missing snapshot argument" if not targets else f"invalid snapshot name '{targets[0]}'")
             return 2
         ds, _, name = targets[0].partition("@")
         if ds != node.zfs_root:

@@ -7,10 +7,13 @@ importing this package stays cheap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.config_model import ClusterConfig
 from console.poller import SOURCES, Hub, Poller
+
+if TYPE_CHECKING:
+    from console.actions import Actions
 
 
 @dataclass
