@@ -45,7 +45,11 @@ def log_file() -> Path:
 
 
 def state_dir() -> Path:
-    """Persistent state (the maintenance journal lives in state_dir()/journal)."""
+    """Persistent state (the maintenance journal lives in state_dir()/journal);
+    LABCONSOLE_STATE_DIR overrides it (tests, or a journal shared between consoles)."""
+    override = os.environ.get("LABCONSOLE_STATE_DIR")
+    if override:
+        return Path(override)
     from platformdirs import user_state_path
 
     return user_state_path(APP)

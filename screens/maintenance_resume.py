@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.errors import ConsoleError
-from console.maintenance.journal import ClusterLock, Journal, state_dir, unfinished_runs
+from console.maintenance.journal import ClusterLock, Journal, unfinished_runs
+from console.paths import journal_dir
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Unfinished:
 
 def find_unfinished(cluster: str) -> Unfinished | None:
     """The newest unfinished run of `cluster`, described for the resume banner."""
-    if not (state_dir() / "journal" / cluster).is_dir():
+    if not (journal_dir() / cluster).is_dir():
         return None  # never ran maintenance here (and reading must not create directories)
     runs = unfinished_runs(cluster)
     if not runs:

@@ -19,23 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from console import paths
 from console.errors import ConsoleError
 
 SECRET_KEYS = ("token_secret", "secret", "password", "auth_data", "authorization")
 SECRET_PATTERN = re.compile(r"(PVEAPIToken=[^=\s]+=)\S+|((?:password|secret|auth_data)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+", re.I)
 
 
-def state_dir() -> Path:
-    override = os.environ.get("LABCONSOLE_STATE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_state_path("labconsole"))
-
-
 def journal_dir(cluster: str) -> Path:
-    d = state_dir() / "journal" / cluster
+    d = paths.journal_dir() / cluster
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -140,7 +132,7 @@ class ClusterLock:
     """
 
     def __init__(self, cluster: str):
-        d = state_dir() / "locks"
+        d = paths.state_dir() / "locks"
         d.mkdir(parents=True, exist_ok=True)
         self.cluster = cluster
         self.path = d / f"{cluster}.lock"

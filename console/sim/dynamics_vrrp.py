@@ -58,7 +58,7 @@ class VrrpDynamics:
         if not self.firewalls:
             return
         advert = self.duration("vrrp_advert")
-        if getattr(self, "_vrrp_last_master", None) is None:  # the scenario's initial MASTER
+        if self._vrrp_last_master is None:  # the scenario's initial MASTER
             self._vrrp_last_master = next((f.name for f in self.firewalls.values() if f.state == MASTER), None)
         for f in self.firewalls.values():
             if not self._fw_vm_ok(f) or not f.keepalived_running:
@@ -108,7 +108,7 @@ class VrrpDynamics:
         if not self.faults.vip_stuck:
             return True
         best = max(candidates, key=lambda f: (f.effective_priority, f.name))
-        return best.name == getattr(self, "_vrrp_last_master", None)
+        return best.name == self._vrrp_last_master
 
     def _vrrp_takeover(self) -> None:
         self._vrrp_takeover_pending = False

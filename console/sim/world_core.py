@@ -128,6 +128,7 @@ class WorldCore:
         self._vrrp_graceful = False
         self._vrrp_master_lost_at: float | None = None
         self._vrrp_takeover_pending = False
+        self._vrrp_last_master: str | None = None  # who held the VIP last (fault vip-stuck lets only it retake)
         self._forced_down: set[str] = set()  # fault node-down: off until node-up
         self._powered_off: set[str] = set()  # shut down cleanly: off until node-up
         self._booting: set[str] = set()  # powered on, online after the boot time

@@ -55,6 +55,7 @@ class CephSource:
         self._host_index = 0
         self._slow: dict[str, object] = {}  # SLOW_READS command -> parsed JSON (or None)
         self._slow_at = -1e9
+        self._tree_node: str | None = None  # the node whose OSD tree answered last (API mode)
 
     def _config_problem(self) -> ConsoleError | None:
         # Reported on every fetch rather than raised at construction, so one
@@ -96,7 +97,7 @@ class CephSource:
     async def _api_daemons(self, state: CephState) -> CephState:
         """Pools and daemon names from PVE's per-node lists; optional (older PVE, or a node
         that does not answer): without them the status JSON's counts stand."""
-        node = getattr(self, "_tree_node", None)
+        node = self._tree_node
         if node is None:
             return state
         lists = await asyncio.gather(*(self.proxmox.ceph_list_raw(node, w) for w in ("pool", "mgr", "mds", "mon")),
@@ -110,7 +111,7 @@ class CephSource:
     async def _api_osd_tree(self):
         """The OSD tree is cluster-wide: ask the first online node that answers."""
         last: ConsoleError | None = None
-        remembered = getattr(self, "_tree_node", None)
+        remembered = self._tree_node
         if remembered is not None:  # the node that answered last time: no /nodes round trip
             try:
                 return cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(remembered))
