@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from console.inert import inert
+
 
 class ConsoleError(Exception):
     """A failure to show to the operator. `title` names where (source/host),
     `message` says what failed and what to check. Never carries secrets."""
 
     def __init__(self, title: str, message: str, hint: str | None = None):
+        # error text often quotes what the cluster said: made inert here, once
+        title, message = inert(title), inert(message)
+        hint = inert(hint) if hint is not None else None
         super().__init__(f"{title}: {message}")
         self.title = title
         self.message = message
