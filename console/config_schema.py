@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from console.config_model import (
-    CephConfig, ClusterConfig, Config, FirewallConfig, MaintenanceConfig, ProxmoxConfig,
+    DEFAULT_TRACK_FILE, CephConfig, ClusterConfig, Config, FirewallConfig, MaintenanceConfig, ProxmoxConfig,
     SecretRef, SshConfig, SshHost, SwarmConfig, TlsConfig, TraefikConfig, VrrpConfig,
 )
 from console.config_reader import Table, resolve_path
@@ -226,7 +226,8 @@ def _vrrp(t: Table, timing) -> VrrpConfig:
         t.problem(t.key("preferred_master"), f"{preferred!r} is not one of the firewalls ({', '.join(f.name for f in firewalls)})")
     return VrrpConfig(firewalls=tuple(firewalls), preferred_master=preferred, dump=t.str("dump", "signal"),
                       pidfile=t.str("pidfile", "/run/keepalived.pid"),
-                      json_file=t.str("json_file", "/tmp/keepalived.json"), **_timing(t, timing, 2.0, 5.0))
+                      json_file=t.str("json_file", "/tmp/keepalived.json"),
+                      track_file=t.str("track_file", DEFAULT_TRACK_FILE), **_timing(t, timing, 2.0, 5.0))
 
 
 def _maintenance(t: Table) -> MaintenanceConfig:
