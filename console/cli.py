@@ -63,11 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
 
     cfg = sub.add_parser("config", help="starter config, validation, where files live")
-    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    for name, text in (("init", "write a commented starter config (never overwrites)"),
-                       ("check", "validate the config and list every problem"),
-                       ("path", "print where the config, log and state files live")):
-        _common(cfg_sub.add_parser(name, help=text), top=False)
+    from console.cli_config import add_config_actions
+
+    add_config_actions(cfg, lambda p: _common(p, top=False))
     return parser
 
 
