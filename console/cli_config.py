@@ -28,12 +28,20 @@ def add_config_actions(cfg: argparse.ArgumentParser, common) -> None:
     disc.add_argument("--token-secret-file", help="file holding the token secret (referenced by the config)")
     disc.add_argument("--accept-fingerprint", metavar="SHA256",
                       help="pin the server certificate only if its SHA-256 is this (no question asked)")
-    disc.add_argument("--yes", action="store_true", help="accept every discovered item without asking")
+    disc.add_argument("--yes", action="store_true", help="accept every discovered guest and SSH host key without asking (their fingerprints are printed: "
+                      "verify them); the TLS certificate still needs a typed yes or --accept-fingerprint")
     disc.add_argument("--out", metavar="FILE", help="where to write the config (default: the config path)")
     disc.add_argument("--known-hosts", metavar="FILE",
                       help="known_hosts file for the SSH host keys (default: known_hosts beside the config)")
     disc.add_argument("--ssh-user", default=None, help="SSH user for nodes and firewalls (default: root)")
     disc.add_argument("--ssh-key", default=None, help="SSH private key file (default: the agent / ~/.ssh keys)")
+    disc.add_argument("--ssh-address", action="append", metavar="ALIAS=HOST[:PORT]",
+                      help="where to reach a node or guest over SSH (default: the node's cluster IP, the guest's name)")
+    disc.add_argument("--no-host-keys", action="store_true", help="do not read SSH host keys (add them yourself)")
+    disc.add_argument("--swarm-manager", action="append", metavar="URL",
+                      help="Docker endpoint of a Swarm manager (unix://, ssh://ALIAS, tcp://HOST:2376) instead of "
+                      "ssh:// to the chosen guests")
+    disc.add_argument("--traefik-url", help="Traefik API base URL, e.g. http://HOST:8080")
     disc.add_argument("--cluster-name", default=None, help="name of the [clusters.NAME] table (default: PVE's cluster name)")
     disc.add_argument("--force", action="store_true", help="overwrite an existing config file")
 
