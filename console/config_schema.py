@@ -224,10 +224,13 @@ def _vrrp(t: Table, timing) -> VrrpConfig:
     preferred = t.str("preferred_master")
     if preferred is not None and tables and preferred not in {f.name for f in firewalls}:
         t.problem(t.key("preferred_master"), f"{preferred!r} is not one of the firewalls ({', '.join(f.name for f in firewalls)})")
+    track_file = t.str("track_file", DEFAULT_TRACK_FILE)
+    if not track_file.startswith("/"):
+        t.problem(t.key("track_file"), f"{track_file!r} must be an absolute path on the firewalls")
     return VrrpConfig(firewalls=tuple(firewalls), preferred_master=preferred, dump=t.str("dump", "signal"),
                       pidfile=t.str("pidfile", "/run/keepalived.pid"),
                       json_file=t.str("json_file", "/tmp/keepalived.json"),
-                      track_file=t.str("track_file", DEFAULT_TRACK_FILE), **_timing(t, timing, 2.0, 5.0))
+                      track_file=track_file, **_timing(t, timing, 2.0, 5.0))
 
 
 def _maintenance(t: Table) -> MaintenanceConfig:

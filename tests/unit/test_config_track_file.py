@@ -50,3 +50,14 @@ def test_track_file_must_not_be_empty():
         assert "clusters.home.vrrp.track_file: must not be empty" in str(exc)
     else:
         raise AssertionError("an empty track_file was accepted")
+
+
+def test_track_file_must_be_absolute():
+    from console.config import ConfigError
+
+    try:
+        _vrrp('track_file = "track"')
+    except ConfigError as exc:
+        assert "'track' must be an absolute path on the firewalls" in str(exc)
+    else:
+        raise AssertionError("a relative track_file was accepted")
