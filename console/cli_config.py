@@ -19,7 +19,7 @@ def add_config_actions(cfg: argparse.ArgumentParser, common) -> None:
     common(check)
     check.add_argument("--live", action="store_true",
                        help="connect to every configured endpoint and say, per layer, what works and what is missing")
-    check.add_argument("--json", action="store_true", help="machine-readable output (with --live)")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
     common(sub.add_parser("path", help="print where the config, log and state files live"))
     disc = sub.add_parser("discover", help="write a pinned, commented config from one Proxmox URL and an API token")
     common(disc)
@@ -93,12 +93,18 @@ def _check(args: argparse.Namespace) -> int:
     if getattr(args, "live", False):
         return _check_live(args, config)
     default = config.cluster().name
+    layers = {c.name: [n for n in ("proxmox", "ceph", "swarm", "traefik", "vrrp") if getattr(c, n) is not None]
+              for c in config.clusters}
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": True, "path": str(config.path), "default_cluster": default,
+                          "clusters": {c.name: {"layers": layers[c.name], "read_only": c.read_only}
+                                       for c in config.clusters}}, indent=2))
+        return 0
     print(f"{config.path}: ok")
     for c in config.clusters:
-        layers = [name for name in ("proxmox", "ceph", "swarm", "traefik", "vrrp") if getattr(c, name) is not None]
         flags = " (default)" if c.name == default else ""
         flags += " read-only" if c.read_only else ""
-        print(f"  {c.name}{flags}: {', '.join(layers) or 'no layers configured'}")
+        print(f"  {c.name}{flags}: {', '.join(layers[c.name]) or 'no layers configured'}")
     return 0
 
 

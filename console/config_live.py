@@ -356,6 +356,8 @@ def format_results(cluster: str, results: list[LiveResult]) -> str:
         lines.append(f"    {mark} {r.subject}: {r.text}")
         if r.hint and not r.ok:
             lines.append(f"            -> {r.hint}")
+    if not results:
+        lines.append("  nothing to check: no layers configured")
     bad = sum(1 for r in results if not r.ok)
     lines.append(f"  {'everything answers' if not bad else f'{bad} problem' + ('s' if bad != 1 else '')}")
     return "\n".join(lines)

@@ -153,3 +153,40 @@ def test_readme_lists_every_privilege_and_sudo_command_the_console_checks():
     for cmd in NODE_SUDO_COMMANDS + FIREWALL_SUDO_COMMANDS:
         assert cmd in section
     assert "track_file" in section and "config discover" in section and "check --live" in section
+
+
+def test_config_check_exit_codes_and_json(tmp_path, capsys):
+    from console.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[clusters.home.proxmox]\nendpoints = ['http://x']\n")
+    assert main(["config", "check", "--live", "--config", str(bad)]) == 2  # invalid: nothing is contacted
+    assert "is not a valid URL" in capsys.readouterr().err
+    good = tmp_path / "good.toml"
+    good.write_text("[clusters.home]\ncolor = 'red'\n")
+    assert main(["config", "check", "--json", "--config", str(good)]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["clusters"] == {"home": {"layers": [], "read_only": False}}
+
+
+class PermissionsOnly:
+    """Answers /access/permissions with a fixed map and /cluster/status with 200 (the sim covers the HTTP path)."""
+
+    def __init__(self, perms):
+        self.perms = perms
+
+    def get(self, path, **params):
+        return self.perms if path == "access/permissions" else []
+
+
+def test_maintenance_privileges_are_only_required_when_the_cluster_may_write():
+    from console.config_live import _privileges
+
+    audit = {"/": {"Sys.Audit": 1, "VM.Audit": 1, "Datastore.Audit": 1}}
+    ro = _privileges(PermissionsOnly(audit), "a@pve!t", read_only=True)
+    assert [r.ok for r in ro] == [True]
+    rw = _privileges(PermissionsOnly(audit), "a@pve!t", read_only=False)
+    missing = [r.text for r in rw if not r.ok]
+    assert "maintenance: token a@pve!t lacks Sys.PowerMgmt on /nodes (node reboot)" in missing
+    assert len(missing) == len(MAINTENANCE_PRIVILEGES)
