@@ -153,3 +153,13 @@ def test_check_live_names_the_privilege_a_token_lacks():
         report = json.loads(labconsole("config", "check", "--live", "--json", "--config", str(lab.config_path)).stdout)
         missing = [x["text"] for x in report["clusters"]["demo"] if not x["ok"] and x["layer"] == "proxmox"]
         assert any("lacks Sys.Audit on /nodes" in t for t in missing)
+
+
+def test_discover_with_a_wrong_secret_says_so_without_showing_it(lab, tmp_path):
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("0b3c3e5e-not-the-secret\n")
+    args = _discover_flags(lab, tmp_path / "config.toml")
+    args[args.index("--token-secret-file") + 1] = str(wrong)
+    r = labconsole(*args, "--accept-fingerprint", _sim_cluster(lab)["proxmox"]["fingerprint"], "--yes")
+    assert r.returncode == 1 and "HTTP 401 authentication failure" in r.stderr
+    assert "not-the-secret" not in r.stdout + r.stderr and not (tmp_path / "config.toml").exists()
