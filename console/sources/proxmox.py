@@ -278,9 +278,8 @@ class ProxmoxSource:
             raise ConsoleError("proxmox", "cluster/ceph/status returned no status object", "is Ceph installed?")
         return data
 
-    async def ceph_osd_raw(self, node: str) -> dict:
-        data = await self._aget(f"nodes/{node}/ceph/osd")
-        return data if isinstance(data, dict) else {}
+    async def ceph_osd_raw(self, node: str) -> Any:
+        return await self._aget(f"nodes/{node}/ceph/osd")  # its shape is checked by its parser
 
     async def ceph_list_raw(self, node: str, what: str) -> list:
         """GET /nodes/{node}/ceph/{pool|mgr|mds|mon}: the lists PVE builds from Ceph's maps."""

@@ -14,12 +14,15 @@ type, or a number that is NaN, infinite or out of range, is an error.
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
 from console.errors import ConsoleError
-from console.inert import cap
+from console.inert import cap, inert
 
+F = TypeVar("F", bound=Callable[..., Any])
 INT_LIMIT = 2 ** 63  # no counter, size or id the cluster reports is larger
 
 
@@ -193,3 +196,30 @@ def flag(value: Any, where: str, field: str, default: bool = False) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
         return value.strip().lower() in ("1", "true", "yes", "on")
     raise ShapeError(where, f"`{field}` must be true or false, got {kind(value)}")
+
+
+HERE = "\x00here"  # placeholder title: `at(where)` fills in the source and endpoint
+
+
+@contextmanager
+def at(where: str) -> Iterator[None]:
+    """Name `where` in every ShapeError raised inside with the placeholder title HERE
+    (helpers deep in a parser do not need to know which endpoint they parse)."""
+    try:
+        yield
+    except ShapeError as exc:
+        if exc.title != inert(HERE):
+            raise
+        raise ShapeError(where, exc.message, exc.hint) from None
+
+
+def parser(default_where: str) -> Callable[[F], F]:
+    """Decorate a parser: it takes an optional `where=` keyword (the source and
+    endpoint/command it parses), which names every HERE ShapeError raised inside."""
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, where: str = default_where, **kwargs: Any) -> Any:
+            with at(where):
+                return fn(*args, **kwargs)
+        return inner  # type: ignore[return-value]
+    return wrap

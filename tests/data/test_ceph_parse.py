@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from console.sources import ceph_parse as cp
+from console.sources.shape import ShapeError
 
 FIX = Path(__file__).resolve().parents[2] / ".." / "shared" / "upstream-fixtures" / "ceph"
 if not FIX.is_dir():
@@ -127,7 +128,7 @@ def test_pacific_flags_come_from_osdmap_flags_check():
 def test_minimal_and_bad_status():
     s = cp.parse_status({"health": {"status": "HEALTH_OK"}, "extra": {"whatever": 1}})
     assert s.health == "HEALTH_OK" and s.osds == () and s.num_pgs == 0
-    with pytest.raises(cp.CephParseError):
+    with pytest.raises(ShapeError, match="ceph status: expected an object in the answer, got a list"):
         cp.parse_status(["not", "a", "status"])
     with pytest.raises(cp.CephParseError, match="not JSON"):
         cp.loads("Error initializing cluster client", "ceph status")
