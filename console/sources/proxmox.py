@@ -26,6 +26,7 @@ from console.model import ProxmoxState
 from console.sources import proxmox_parse as pp
 from console.inert import inert, inert_tree
 from console.sources import shape as sh
+from console.sources.failover import BUDGET_SHARE, MIN_TRY, try_budget
 from console.sources.ceph_parse import parse_pve_flags
 from console.sources.shape import ShapeError
 from console.sources.tls import describe_tls_error, mount_tls, verify_setting
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 SLOW_REFRESH = 60.0  # seconds between reads of per-node versions and pending updates
 SLOW_PER_POLL = 4  # nodes refreshed per poll at most (oldest first): big clusters fill in over a few polls
 _FAILOVER = 595  # PVE's "no route / node offline" status
-BUDGET_SHARE = 0.9  # of the timeout for one call and its failover, so our error, not the poll's, is shown
-MIN_TRY = 0.2  # s: less than this left is not worth another endpoint
 
 
 class _Unreachable(Exception):
@@ -133,8 +132,7 @@ class ProxmoxSource:
                 skipped = ", ".join(self.cfg.endpoints[(self._current + m) % n] for m in range(k, n))
                 errors.append(ConsoleError("proxmox", f"no time left within {self.cfg.timeout:g} s to try {skipped}"))
                 break
-            # connecting gets a share of what is left, so a black-holed endpoint leaves time for the next
-            timeout = (max(MIN_TRY, left / (n - k)), left)
+            timeout = try_budget(left, n - k)
             try:
                 data = self._call_one(self.cfg.endpoints[i], method, path, dict(params), timeout)
             except _Unreachable as exc:
