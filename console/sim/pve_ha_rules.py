@@ -245,6 +245,28 @@ async def rule_delete(ctx, p):
     return None
 
 
+# -- PVE 8: HA groups ------------------------------------------------------------
+# With ha_rules_api False the node-affinity rules are what they were before the
+# PVE 9 migration: HA groups (restricted = strict), named in each resource's `group`.
+
+
+def group_of(world, sid: str) -> str | None:
+    if getattr(world, "ha_rules_api", True):
+        return None
+    return next((r.name for r in _ordered(world) if r.type == "node-affinity" and sid in r.resources), None)
+
+
+async def groups_index(ctx, p):
+    world = ctx.world
+    if getattr(world, "ha_rules_api", True):
+        raise PveError(500, "cannot index groups: ha groups have been migrated to rules")
+    d = digest(world)
+    return [{"group": r.name, "type": "group", "digest": d, "restricted": int(bool(r.strict)),
+             "nodes": ",".join(f"{n}:{p}" if p else n for n, p in sorted(r.nodes.items()))}
+            | ({"comment": r.comment} if r.comment else {})
+            for r in _ordered(world) if r.type == "node-affinity"]
+
+
 _STR = P("string", optional=True)
 _TYPE = P("string", enum=TYPES)
 _AFFINITY = P("string", optional=True, enum=("positive", "negative"))

@@ -303,6 +303,7 @@ ROUTES: list[Route] = [
     Route("GET", "/cluster/ha/status/manager_status", B.ha_manager_status, perm=_AUDIT_ROOT),
     Route("POST", "/cluster/ha/resources/{sid}/migrate", B.ha_resource_migrate,
           {"sid": P("string"), "node": NODE}, perm=("/", "Sys.Console"), write=True),
+    Route("GET", "/cluster/ha/groups", H.groups_index, perm=_AUDIT_ROOT),
     Route("GET", "/cluster/ha/rules", H.rules_index, H.INDEX_PARAMS, perm=_AUDIT_ROOT),
     Route("POST", "/cluster/ha/rules", H.rule_create, H.CREATE_PARAMS, perm=("/", "Sys.Console"), write=True),
     Route("GET", "/cluster/ha/rules/{rule}", H.rule_read, H.READ_PARAMS, perm=_AUDIT_ROOT),

@@ -91,7 +91,9 @@ def undocumented(value: Any, schema: dict) -> set[str]:
 KNOWN_UNDOCUMENTED: dict[str, set[str]] = {
     "GET /nodes": {"id", "type", "disk", "maxdisk"},
     "GET /nodes/{node}/status": {"idle", "wait", "uptime", "ksm", "swap", "kversion", "mhz", "hvm", "user_hz", "flags"},
-    "GET /cluster/ha/resources": {"type", "state", "digest", "max_restart", "max_relocate", "failback"},
+    "GET /cluster/ha/resources": {"type", "state", "digest", "max_restart", "max_relocate", "failback", "group"},
+    # PVE 8's groups index returns each group's config (Groups.pm $api_copy_config)
+    "GET /cluster/ha/groups": {"type", "nodes", "restricted", "nofailback", "comment", "digest"},
     "GET /nodes/{node}/qemu/{vmid}/status/current": {"disk"},
     "GET /nodes/{node}/lxc": {"type"},
     "GET /nodes/{node}/lxc/{vmid}/status/current": {"type"},
@@ -237,7 +239,11 @@ async def _walk_reads(rec: Recorder, world: World, ceph: bool = True) -> None:
     await rec.call("GET", "/cluster/ha/status/manager_status", "/cluster/ha/status/manager_status")
     await rec.call("GET", "/cluster/ha/resources", "/cluster/ha/resources")
     await rec.call("GET", "/cluster/ha/resources", "/cluster/ha/resources", type="ct")
+    if not world.ha_rules_api:  # PVE 8: HA groups, no rules
+        await rec.call("GET", "/cluster/ha/groups", "/cluster/ha/groups")
     for filters in ({}, {"type": "node-affinity"}, {"type": "resource-affinity"}, {"resource": "vm:101"}):
+        if not world.ha_rules_api:
+            break
         for rule in await rec.call("GET", "/cluster/ha/rules", "/cluster/ha/rules", **filters):
             await rec.call("GET", "/cluster/ha/rules/{rule}", f"/cluster/ha/rules/{rule['rule']}")
     if ceph:
@@ -317,6 +323,8 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
         world.inject("node-down", "pve2")
         world.tick()
         await _walk_reads(rec, world, ceph=False)  # two nodes down: no quorum anywhere
+        world.ha_rules_api = False
+        await _walk_reads(rec, world, ceph=False)  # a PVE 8 cluster: HA groups, resources name theirs
 
         missing = sorted(f"{m} {p}" for m, p in _served_routes() if (m, p) not in rec.hit)
         assert missing == [], "routes never exercised by this test"
