@@ -136,4 +136,7 @@ class World(PveDynamics, AptDynamics, CephDynamics, CephGroupFlags, SwarmDynamic
 
         build(self, scenario)
         self.scenario = scenario
+        from console.sim.ops_state import seed_ops  # h-operate: snapshots, backups, jobs
+
+        seed_ops(self)
         self._settle()
