@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                        ("check", "validate the config and list every problem"),
                        ("path", "print where the config, log and state files live")):
         _common(cfg_sub.add_parser(name, help=text), top=False)
+    # --- h-operate (issue 11): guests, guest, backups, tasks, log -- console/cli_ops.py ---
+    from console.cli_ops import add_parsers as add_ops_parsers
+
+    add_ops_parsers(sub, lambda p, top: _common(p, top=top))
+    # --- end h-operate ---
     return parser
 
 
@@ -124,6 +129,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _maintenance(args)
     if command == "check":
         return _check(args)
+    from console.cli_ops import COMMANDS as OPS_COMMANDS  # h-operate (issue 11)
+
+    if command in OPS_COMMANDS:
+        from console.cli_ops import run as run_ops
+
+        return run_ops(args, _load)
     if command == "demo" or args.demo:
         return _demo_tui(args)
     return _tui(args)
