@@ -38,7 +38,7 @@ class ProxmoxOps:
     async def _get(self, path: str, **params: Any) -> Any:
         return await self.src._aget(path, **params)
 
-    async def _write(self, action: str, target: str, method: str, path: str, **params: Any) -> str:
+    async def _write(self, action: str, target: str, method: str, path: str, /, **params: Any) -> str:
         """A mutating call: refused read-only (by the source), recorded in the command log."""
         async with recorded("api", f"{method.upper()} {path}", target, action) as rec:
             data = await self.src._write(action, method, path, **params)
