@@ -51,7 +51,7 @@ class Cli:
         return next(g for g in rows if g["vmid"] == vmid)
 
     def tasks(self, **filters: str) -> list[dict]:
-        args = [f"--{k}={v}" for k, v in filters.items()]
+        args = [f"--{k}={v}" if v else f"--{k}" for k, v in filters.items()]
         code, rows = self.json("tasks", "--limit", "500", *args)
         return rows
 
