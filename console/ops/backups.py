@@ -257,3 +257,14 @@ async def preflight_warnings(sources: Any, node: str, max_age_days: float = 7.0)
         else:
             out.append(f"{g.name} ({g.vmid}): last backup {g.age_s / DAY:.1f} days ago")
     return out
+
+
+async def preflight_note(sources: Any, node: str, max_age_days: float, progress: Progress) -> None:
+    """The maintenance preflight's backup warning: said through `progress`; a read failure is said, not raised."""
+    try:
+        warnings = await preflight_warnings(sources, node, max_age_days)
+    except ConsoleError as exc:
+        progress(f"warning: backups not checked: {exc.message}")
+        return
+    for w in warnings:
+        progress(f"warning: {w} (maintenance goes ahead)")

@@ -115,3 +115,18 @@ def test_backups_exit_0_when_everything_is_fresh_and_covered(cli):
         assert cli("guest", "backup", str(vmid), "--yes")[0] == 0
     code, rep = cli.json("backups", "--max-age", "30")
     assert code == 0, [(g["vmid"], g["state"]) for g in rep["guests"]]
+
+
+async def test_maintenance_preflight_warns_about_backups_without_blocking(lab):
+    from console.config import load_config
+    from console.ops.backups import preflight_note
+    from console.sources import build_sources
+
+    sources = build_sources(load_config(lab.config_path).cluster(None))
+    lines: list[str] = []
+    try:
+        await preflight_note(sources, "pve3", 7.0, lines.append)
+    finally:
+        await sources.get("proxmox").close()
+    assert lines == ["warning: jellyfin (111): last backup 20.0 days ago (maintenance goes ahead)",
+                     "warning: debian-template (113) has never been backed up (maintenance goes ahead)"]
