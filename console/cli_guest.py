@@ -15,6 +15,7 @@ from console.cli_ops import confirm, console, emit_json, fail, progress_printer,
 
 ACTIONS = ("start", "shutdown", "reboot", "stop", "migrate", "snapshot", "rollback", "delete-snapshot", "backup",
            "snapshots", "targets", "evacuate")
+BATCH_ACTIONS = ("start", "shutdown", "reboot", "stop", "migrate")  # VMID may be a list: 112,113
 NEEDS_ARG = {"migrate": "TARGET node", "snapshot": "snapshot NAME", "rollback": "snapshot NAME",
              "delete-snapshot": "snapshot NAME"}
 
@@ -51,6 +52,12 @@ def run(args: argparse.Namespace, load) -> int:
     if args.action in NEEDS_ARG and not args.arg:
         return fail(f"guest {args.action} needs a {NEEDS_ARG[args.action]}: "
                     f"labconsole guest {args.action} {args.vmid} {NEEDS_ARG[args.action].split()[-1]}")
+    if "," in args.vmid and args.action in BATCH_ACTIONS:
+        try:
+            vmids = [int(v) for v in args.vmid.split(",") if v.strip()]
+        except ValueError:
+            return fail(f"{args.vmid!r} is not a list of VMIDs (such as 112,113)")
+        return with_sources(args, load, lambda s: _batch(s, args, vmids))
     if args.action != "evacuate":
         try:
             args.vmid = int(args.vmid)
@@ -240,4 +247,41 @@ async def _evacuate(sources, args, say) -> int:
             + [f"{m.guest.vmid} stays ({m.reason})" for m in moves if not m.target]))
     else:
         console().print(Text(f"OK {node} evacuated: {len(items)} guest(s) moved", style="green"))
+    return 0 if ok else 2
+
+
+async def _batch(sources, args, vmids: list[int]) -> int:
+    """Several guests, one after the other: a visible queue and a result per guest."""
+    from rich.text import Text
+
+    from console.ops import guests
+    from console.ops.common import guard
+
+    guard(sources, f"guest {args.action} {args.vmid}")
+    items = [guests.BatchItem(v, args.action, args.arg) for v in vmids]
+    found = {g.vmid: g for g in await guests.list_guests(sources)}
+    missing = [v for v in vmids if v not in found]
+    if missing:
+        return fail(f"no guest {', '.join(map(str, missing))} in the cluster: nothing was done")
+    labels = ", ".join(found[v].label for v in vmids)
+    where = f" to {args.arg}" if args.action == "migrate" else ""
+    typed = args.vmid if args.action == "stop" else None
+    if not _confirmed(args, f"{args.action.capitalize()} {len(vmids)} guests{where}, one after the other: {labels}.",
+                      typed=typed):
+        return fail("cancelled: nothing was done")
+    con = console(err=True)
+
+    def changed(item) -> None:
+        msg = f": {item.result.message}" if item.result and item.state == "failed" else ""
+        con.print(Text(f"[{item.state}] {item.action} {item.vmid}{msg}"))
+
+    await guests.run_batch(sources, items, None, changed, args.wait)
+    ok = all(i.state == "done" for i in items)
+    if args.json:
+        emit_json([{"vmid": i.vmid, "state": i.state, "result": i.result.to_dict() if i.result else None}
+                   for i in items])
+    elif ok:
+        console().print(Text(f"OK {len(items)} guests: {args.action}", style="green"))
+    else:
+        return fail("; ".join(f"{i.vmid}: {i.result.message}" for i in items if i.state != "done" and i.result))
     return 0 if ok else 2

@@ -127,3 +127,15 @@ async def test_an_action_on_a_guest_that_vanished_meanwhile_reports_pves_error(l
         assert (await guests.find_guest(sources, 112)).status == "running"
     finally:
         await sources.get("proxmox").close()
+
+
+def test_batch_runs_a_queue_with_a_result_per_guest(cli, lab):
+    lab.control("local-resource", "122")
+    code, rows = cli.json("guest", "migrate", "112,122,121", "pve3", "--yes")
+    assert code == 2
+    assert [(r["vmid"], r["state"]) for r in rows] == [(112, "done"), (122, "failed"), (121, "done")]
+    assert "local resources" in rows[1]["result"]["message"]
+    guests = {g["vmid"]: g["node"] for g in cli.json("guests")[1]}
+    assert guests[112] == guests[121] == "pve3" and guests[122] == "pve2"
+    code, _out, err = cli("guest", "shutdown", "112,998", "--yes")
+    assert code == 2 and "no guest 998" in err and cli.guest(112)["status"] == "running"
