@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from console.sim.ops_state import add_backup, job_command, ops_of
+from console.sim.ops_state import SimSnapshot, add_backup, job_command, ops_of
 from console.sim.sim_errors import SimError
 
 SNAPSHOT_SECONDS = 1.5
@@ -61,8 +61,6 @@ def snapshot_create(world, g, name: str, description: str = "", vmstate: bool = 
     task.log.append(f"snapshotting '{name}' ({'with' if vmstate else 'without'} RAM)")
 
     def done():
-        from console.sim.ops_state import SimSnapshot
-
         g.lock = None
         lab.snapshots.setdefault(g.vmid, {})[name] = SimSnapshot(name, lab.current.get(g.vmid), int(world._t),
                                                                 description, vmstate)

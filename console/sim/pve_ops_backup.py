@@ -9,7 +9,6 @@ from typing import Any
 from console.sim import dynamics_ops as D
 from console.sim.ops_state import ops_of
 from console.sim.pve_routes import PveError
-from console.sim.pve_ops_guests import _sim
 
 
 def _storage_row(world, node: str, st) -> dict[str, Any]:
@@ -93,4 +92,4 @@ async def vzdump(ctx, p):
         raise PveError(400, "Parameter verification failed.", {"vmid": "property is missing and it is not optional"})
     vmids = None if p.get("all") else [int(v) for v in re.split(r"[,;\s]+", p["vmid"]) if v]
     storage = p.get("storage", "local")
-    return _sim(D.vzdump, ctx.world, node, vmids, storage, p.get("mode", "snapshot"))
+    return D.vzdump(ctx.world, node, vmids, storage, p.get("mode", "snapshot"))

@@ -9,7 +9,6 @@ from console.sim import dynamics_ops as D
 from console.sim import pve_render as R
 from console.sim.ops_state import ops_of
 from console.sim.pve_routes import PveError
-from console.sim.sim_errors import SimError
 
 
 def guest(ctx, node: str, vmid: int, kind: str):
@@ -18,13 +17,6 @@ def guest(ctx, node: str, vmid: int, kind: str):
         conf = "qemu-server" if kind == "qemu" else "lxc"
         raise PveError(500, f"Configuration file 'nodes/{node}/{conf}/{vmid}.conf' does not exist")
     return g
-
-
-def _sim(fn, *args, **kw):
-    try:
-        return fn(*args, **kw)
-    except SimError as exc:
-        raise PveError(exc.status, exc.message, exc.errors) from None
 
 
 def snapshot_list(kind):
@@ -52,7 +44,7 @@ def snapshot_list(kind):
 def snapshot_create(kind):
     async def handler(ctx, p):
         g = guest(ctx, p["node"], p["vmid"], kind)
-        return _sim(D.snapshot_create, ctx.world, g, p["snapname"], p.get("description", ""),
+        return D.snapshot_create(ctx.world, g, p["snapname"], p.get("description", ""),
                     bool(p.get("vmstate")))
 
     return handler
@@ -61,7 +53,7 @@ def snapshot_create(kind):
 def snapshot_delete(kind):
     async def handler(ctx, p):
         g = guest(ctx, p["node"], p["vmid"], kind)
-        return _sim(D.snapshot_delete, ctx.world, g, p["snapname"])
+        return D.snapshot_delete(ctx.world, g, p["snapname"])
 
     return handler
 
@@ -69,7 +61,7 @@ def snapshot_delete(kind):
 def snapshot_rollback(kind):
     async def handler(ctx, p):
         g = guest(ctx, p["node"], p["vmid"], kind)
-        return _sim(D.snapshot_rollback, ctx.world, g, p["snapname"], bool(p.get("start")))
+        return D.snapshot_rollback(ctx.world, g, p["snapname"], bool(p.get("start")))
 
     return handler
 
@@ -77,7 +69,7 @@ def snapshot_rollback(kind):
 def reboot(kind):
     async def handler(ctx, p):
         g = guest(ctx, p["node"], p["vmid"], kind)
-        return _sim(D.guest_reboot, ctx.world, g)
+        return D.guest_reboot(ctx.world, g)
 
     return handler
 
