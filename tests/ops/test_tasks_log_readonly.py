@@ -41,7 +41,15 @@ def test_tasks_filter_and_log_follow(cli):
     assert code == 2 and "is not a task id" in err
 
 
-def test_follow_a_running_task(cli, lab):
+def test_follow_a_running_task(capsys, monkeypatch):
+    from tests.ops.conftest import Cli
+    from tests.simlab import SimLab
+
+    with SimLab("seed", speed=2.0) as slow:  # a backup takes 1.5 s here: long enough to catch it running
+        _follow_a_running_task(Cli(slow, capsys, monkeypatch), slow)
+
+
+def _follow_a_running_task(cli, lab):
     code, rows = cli.json("tasks", "--running")
     assert code == 0 and rows == []
     lab.control("backup-fail", "weekly-local")  # starts the weekly job now: a running vzdump task
