@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from console.sim.ops_faults import OPS_FAULTS, clear_ops, inject_ops, ops_faults_dict
 from console.sim.sim_errors import SimError
 
 FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
@@ -9,6 +10,7 @@ KINDS = (
     "node-down", "node-up", "osd-down", "osd-up", "latency", "error-rate", "apt-fail", "no-return",
     "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
     "migrate-fail", "osd-stuck", "vip-stuck", "ha-pin",
+    *OPS_FAULTS,  # h-operate: console/sim/ops_faults.py
 )
 PIN_PREFIX = "pin-"  # fault ha-pin: a strict node-affinity rule "pin-VMID" to the guest's node
 
@@ -108,6 +110,8 @@ class FaultControl:
             f.vip_stuck = True
         elif kind == "ha-pin":
             self._pin(self._t_vmid(kind, target))
+        elif kind in OPS_FAULTS:
+            inject_ops(self, kind, target)
         self._reconcile()
 
     def _pin(self, vmid: int) -> None:
@@ -170,6 +174,8 @@ class FaultControl:
             elif k == "ha-pin":
                 for name in [f"{PIN_PREFIX}{int(target)}"] if target else self._pins():
                     self.ha_rules.pop(name, None)
+            elif k in OPS_FAULTS:
+                clear_ops(self, k, target)
         self._reconcile()
 
     def _pins(self) -> list[str]:
@@ -193,6 +199,7 @@ class FaultControl:
             "ha_error": sorted(f.ha_error),
             "migrate_fail": sorted(f.migrate_fail),
             "ha_pinned": sorted(int(n.removeprefix(PIN_PREFIX)) for n in self._pins()),
+            **ops_faults_dict(self),
         }
 
     def backend_up(self, service_name: str) -> bool:

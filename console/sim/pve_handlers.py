@@ -365,3 +365,8 @@ ROUTES: list[Route] = [
     *[Route("GET", f"/nodes/{{node}}/ceph/{name}", _ceph_list(render), _N, perm=_AUDIT_ROOT, family="ceph")
       for name, render in (("pool", C.pools), ("mgr", C.mgrs), ("mds", C.mds), ("mon", C.mons))],
 ]
+
+# -- issue 11 (h-operate): snapshots, reboot, config, backups, cluster tasks/log ----
+from console.sim.pve_ops_routes import OPS_ROUTES  # noqa: E402
+
+ROUTES += OPS_ROUTES
