@@ -40,8 +40,9 @@ MAINTENANCE_PRIVILEGES = (
     ("/vms", "VM.PowerMgmt", "guest start, stop, shutdown"),
 )
 # Commands maintenance runs over SSH that need root (sudo for a non-root user).
-NODE_SUDO_COMMANDS = ("ha-manager", "apt-get", "ceph", "proxmox-boot-tool", "reboot")
-FIREWALL_SUDO_COMMANDS = ("systemctl", "kill")
+# what console/ssh.py runs through sudo -n (sh: commands with shell syntax, as `sudo -n sh -c`)
+NODE_SUDO_COMMANDS = ("ha-manager", "apt-get", "ceph", "proxmox-boot-tool", "reboot", "zfs", "sh")
+FIREWALL_SUDO_COMMANDS = ("systemctl", "kill", "sh")
 
 
 LAYER_ORDER = ("proxmox", "ssh", "ceph", "swarm", "vrrp", "traefik")
