@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from console.ha_rules import rules_for, sid_of
 from screens.base import LayerScreen
 from screens.rows import RowMemo, guest_row
 from widgets.fast_table import FastTable
@@ -51,6 +52,7 @@ class GuestsScreen(LayerScreen):
         super().__init__()
         self.memo = RowMemo(guest_row, lambda g: g.vmid)  # vmids are unique in a PVE cluster
         self._guest_list: tuple = ()
+        self._ha_rules: tuple | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="guests-body"):
@@ -70,6 +72,7 @@ class GuestsScreen(LayerScreen):
             self.table.set_rows(())
             return
         self._guest_list = pve.guests
+        self._ha_rules = pve.ha_rules
         self.table.set_rows(self.memo.rows(pve.guests))
         self._update_detail()
 
@@ -124,6 +127,10 @@ class GuestsScreen(LayerScreen):
             f"lock      {g.lock or '-'}",
             f"tags      {escape(', '.join(g.tags)) or '-'}",
         ]
+        rules = rules_for(self._ha_rules, sid_of(g))
+        if g.ha_state is not None or rules:  # one line per rule (it wraps in a narrow pane)
+            known = "not read" if self._ha_rules is None else "none"
+            lines += ["HA rules" + ("" if rules else f"  {known}")] + [f" {escape(r.summary())}" for r in rules]
         pane.update("\n".join(lines))
 
     def action_power(self) -> None:
