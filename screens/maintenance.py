@@ -1,7 +1,7 @@
 """Maintenance wizard: choose a node (or all), read the plan and preflight, confirm
 by typing the node's name, then watch every step with its output.
 
-The screen renders the App's WizardSession (screens/maintenance_session.py)
+The screen renders the App's WizardSession (console/maintenance/session.py)
 and forwards keys; the run itself is an App worker, so it goes on while
 other views are shown. Events keep arriving when the screen is hidden; it
 renders only when it is the current screen.
@@ -18,9 +18,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from screens.base import LayerScreen
+
+STYLES = {"running": "bold", "done": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "bold yellow",
+          "undoing": "bold yellow", "undone": "cyan", "undo-failed": "bold red", "pending": "dim"}
 from screens.maintenance_modals import TypeNameModal
-from screens.maintenance_session import ALL, WizardSession
-from screens.maintenance_steps import MARKS, STYLES
+from console.maintenance.events import MARKS
+from console.maintenance.session import ALL, WizardSession
 from widgets.fast_table import FastTable
 from widgets.format import mark
 from widgets.log_view import LogView

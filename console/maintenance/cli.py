@@ -16,7 +16,9 @@ from typing import TextIO
 
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
+from console.inert import strip_sgr
 from console.maintenance.engine import Event
+from console.maintenance.events import event_line
 from console.maintenance.journal import ClusterLock, latest_run, unfinished_runs
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
@@ -43,26 +45,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class Printer:
+    """Engine events as timestamped lines; command output keeps its colours only on a terminal."""
+
     def __init__(self, out: TextIO):
         self.out = out
         self.t0 = time.monotonic()
+        isatty = getattr(out, "isatty", None)
+        self.colour = bool(isatty and isatty())
 
     def __call__(self, e: Event) -> None:
-        ts = f"{time.monotonic() - self.t0:7.1f}s"
-        text = {
-            "step-started": f"▶ {e.step} {e.title}",
-            "progress": f"    {e.text}",
-            "step-done": f"✔ {e.step} done",
-            "step-failed": f"✖ {e.step} FAILED: {e.text}",
-            "waiting": f"  stopped at {e.step}; choices: {', '.join(e.choices)}",
-            "undo-started": f"↶ undo {e.step} {e.title}",
-            "undo-done": f"✔ undo {e.step} done",
-            "undo-failed": f"✖ undo {e.step} FAILED: {e.text}",
-            "run-ended": f"■ {e.node}: {e.state}",
-            "run-started": f"● {e.node}: maintenance",
-        }.get(e.kind)
-        if text:
-            print(f"{ts} [{e.node}] {text}", file=self.out, flush=True)
+        text = event_line(e)
+        if text is None:
+            return
+        if e.kind == "output" and not self.colour:
+            text = strip_sgr(text)
+        print(f"{time.monotonic() - self.t0:7.1f}s [{e.node}] {text}", file=self.out, flush=True)
 
 
 def _exit_for(state: str) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from console.maintenance.engine import StepContext
+from console.maintenance.engine import BaseStep, StepContext
 from console.maintenance.planner import Plan, make_plan
 from console.maintenance.services import MaintenanceServices
 from console.maintenance.steps_drain import DRAIN
-from console.maintenance.steps_preflight import PREFLIGHT, BaseStep
+from console.maintenance.steps_preflight import PREFLIGHT
 from console.maintenance.steps_upgrade import UPGRADE
 from console.maintenance.steps_verify import REJOIN, VERIFY
 

@@ -6,8 +6,8 @@ condition; every undo puts back what its apply changed.
 
 from __future__ import annotations
 
-from console.maintenance.steps_preflight import BaseStep, ceph_can_spare
-from console.maintenance.engine import StepFailed
+from console.maintenance.engine import BaseStep, StepFailed
+from console.maintenance.steps_preflight import ceph_can_spare
 
 
 

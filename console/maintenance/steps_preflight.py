@@ -5,28 +5,8 @@ A preflight step's check is the gate; its apply only records the baseline.
 
 from __future__ import annotations
 
-from console.maintenance.engine import StepContext, StepFailed
+from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.services import MaintenanceServices
-
-
-class BaseStep:
-    id = "?"
-    title = "?"
-    phase = "preflight"
-    skippable = False
-
-    async def check(self, ctx: StepContext) -> str | None:
-        return None
-
-    async def apply(self, ctx: StepContext) -> dict:
-        return {}
-
-    async def undo(self, ctx: StepContext, data: dict) -> None:
-        return None
-
-    @staticmethod
-    def svc(ctx: StepContext) -> MaintenanceServices:
-        return ctx.services
 
 
 class P1Quorum(BaseStep):

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 import time
 
-from console.maintenance.engine import StepFailed
-from console.maintenance.steps_preflight import BaseStep
+from console.maintenance.engine import BaseStep, StepFailed
 
 KERNEL_RE = re.compile(r"^\d+\.\d+\.\d+-\d+-pve$")
 DPKG_LIST = "dpkg-query -W -f '${Package} ${Version}\\n'"
@@ -78,7 +77,7 @@ class U1DistUpgrade(BaseStep):
         svc = self.svc(ctx)
         cmd = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
         ctx.progress(f"$ {cmd}")
-        code = await svc.ssh.stream(ctx.node, cmd, ctx.progress, timeout=svc.timeout(3600))
+        code = await svc.ssh.stream(ctx.node, cmd, ctx.output, timeout=svc.timeout(3600))
         if code != 0:
             raise StepFailed(self.id, f"dist-upgrade exited {code}", "the node stays drained; retry or roll back")
         kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
@@ -115,7 +114,7 @@ async def restore_packages(ctx, svc) -> bool:
     spec = " ".join(f"{p}={v}" for p, v in sorted(changed.items()))
     ctx.progress(f"downgrading {len(changed)} packages to their recorded versions")
     code = await svc.ssh.stream(ctx.node, f"DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades {spec}",
-                                ctx.progress, timeout=svc.timeout(3600))
+                                ctx.output, timeout=svc.timeout(3600))
     if code != 0:
         raise StepFailed("U1", f"downgrade exited {code}", "the node stays drained; fix by hand")
     return True

@@ -7,10 +7,11 @@ drained.
 
 from __future__ import annotations
 
-from console.maintenance.engine import StepFailed
+from console.inert import cap
+from console.maintenance.engine import BaseStep, StepFailed
+from console.maintenance.events import names
 from console.maintenance.steps_drain import (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, ha_maintenance_off,
                                              migrate_back)
-from console.maintenance.steps_preflight import BaseStep
 from console.maintenance.steps_upgrade import kernel_key, parse_dpkg, parse_kernels
 
 
@@ -108,7 +109,8 @@ class V6Traefik(BaseStep):
             errs = [r.name for r in t.routers if r.errors]
             down = [s.name for s in t.services if any(x.status == "DOWN" for x in s.servers)]
             if errs or down:
-                return f"routers with errors {errs[:3]}, services with servers down {down[:3]}"
+                return (f"routers with errors: {names(cap(n, 60) for n in errs[:3])}; "
+                        f"services with servers down: {names(cap(n, 60) for n in down[:3])}")
             return None
 
         await svc.wait_for(ctx, "Traefik healthy", ok, svc.limit("traefik"))

@@ -9,7 +9,7 @@ import pytest
 
 from console.maintenance.journal import ClusterLock, journal_dir, unfinished_runs
 from console.maintenance.rolling import MaintenanceRun
-from screens.maintenance_session import WizardSession
+from console.maintenance.session import WizardSession
 from screens.modals import ConfirmModal
 from screens.maintenance_modals import TypeNameModal
 

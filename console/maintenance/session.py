@@ -21,8 +21,9 @@ from console.maintenance.journal import ClusterLock
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
 from console.maintenance.services import MaintenanceServices
-from screens.maintenance_resume import Unfinished, find_unfinished
-from screens.maintenance_steps import EVENT_STATUS, StepLine, event_line, steps_of
+from console.maintenance.events import event_line, status_of
+from console.maintenance.resume import Unfinished, find_unfinished
+from console.maintenance.step_lines import StepLine, steps_of
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +356,7 @@ class WizardSession:
         if e.kind == "run-started" and self.run is not None and self.run.engine is not None:
             if self.node != e.node or not self.steps:
                 self._show_engine(self.run.engine)
-        status = EVENT_STATUS.get(e.kind)
+        status = status_of(e)
         if status is not None:
             self._set(e.step, status)
         line = event_line(e)
