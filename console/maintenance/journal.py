@@ -83,10 +83,12 @@ class Journal:
         self.path = path
 
     @classmethod
-    def create(cls, cluster: str, kind: str, nodes: list[str]) -> "Journal":
+    def create(cls, cluster: str, kind: str, nodes: list[str], identity: dict | None = None) -> "Journal":
+        """A new run's journal; `identity` (ClusterIdentity.to_dict()) says which cluster it belongs to."""
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         j = cls(journal_dir(cluster) / f"{run_id}.jsonl")
-        j.append("run-start", cluster=cluster, kind=kind, nodes=nodes, run=run_id)
+        extra = {"identity": identity} if identity else {}
+        j.append("run-start", cluster=cluster, kind=kind, nodes=nodes, run=run_id, **extra)
         return j
 
     @property
@@ -149,15 +151,23 @@ class Journal:
         return state
 
 
-def unfinished_runs(cluster: str) -> list[Journal]:
-    """Journals of this cluster with no run-end record, oldest first."""
+def runs_of(cluster: str, identity: Any = None) -> list[Journal]:
+    """Journals kept under this cluster's name, oldest first; with `identity`
+    (a ClusterIdentity) only those recorded on that very cluster."""
+    from console.maintenance.identity import belongs_to
+
     runs = [Journal(p) for p in sorted(journal_dir(cluster).glob("*.jsonl"))]
-    return [j for j in runs if not j.finished()]
+    return runs if identity is None else [j for j in runs if belongs_to(j.header(), identity)]
 
 
-def latest_run(cluster: str) -> Journal | None:
-    runs = sorted(journal_dir(cluster).glob("*.jsonl"))
-    return Journal(runs[-1]) if runs else None
+def unfinished_runs(cluster: str, identity: Any = None) -> list[Journal]:
+    """Journals of this cluster with no run-end record, oldest first."""
+    return [j for j in runs_of(cluster, identity) if not j.finished()]
+
+
+def latest_run(cluster: str, identity: Any = None) -> Journal | None:
+    runs = runs_of(cluster, identity)
+    return runs[-1] if runs else None
 
 
 @dataclass

@@ -39,6 +39,7 @@ class MaintenanceServices:
     scale: float = 1.0  # multiply timeouts (tests against a fast sim use < 1)
     writable: bool = True  # False: planning only
     timeouts: dict[str, float] = field(default_factory=dict)  # overrides of DEFAULT_TIMEOUTS / reboot / migrate
+    force_reboot: set[str] = field(default_factory=set)  # nodes drained for a reboot although nothing is pending
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:
@@ -89,6 +90,29 @@ class MaintenanceServices:
             err = (r.stderr or r.stdout).strip().splitlines()
             raise StepFailed(node, f"`{command}` exited {r.exit_status}: {err[-1] if err else 'no output'}")
         return r
+
+    async def sh_cluster(self, command: str, avoid: str | None = None, check: bool = True):
+        """Run a cluster-wide command (ceph ...) on any node that answers, `avoid` (the node
+        under maintenance, which may be rebooting) last."""
+        pve = await self.pve()
+        order = sorted(pve.nodes, key=lambda n: (n.name == avoid, n.status != "online", n.name))
+        last: ConsoleError | None = None
+        for n in order:
+            try:
+                return await self.sh(n.name, command, check=check)
+            except StepFailed:
+                raise
+            except ConsoleError as exc:  # unreachable: the next node
+                last = exc
+        raise last or ConsoleError("maintenance", "no node to run the command on")
+
+    async def ceph_over_ssh(self, node: str) -> bool:
+        """Whether `ceph` can be run over SSH (set-group noout needs it; the API has only global flags)."""
+        try:
+            r = await self.sh_cluster("command -v ceph", avoid=node, check=False)
+        except ConsoleError:
+            return False
+        return r.exit_status == 0 and bool(r.stdout.strip())
 
     def plan(self, node: str) -> Plan:
         p = self.plans.get(node)

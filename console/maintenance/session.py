@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from console.config_model import ClusterConfig
@@ -22,6 +21,7 @@ from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
 from console.maintenance.services import MaintenanceServices
 from console.maintenance.events import event_line, status_of
+from console.maintenance.preflight_run import CheckResult, run_preflight
 from console.maintenance.resume import Unfinished, find_unfinished
 from console.maintenance.step_lines import StepLine, steps_of
 
@@ -29,18 +29,6 @@ log = logging.getLogger(__name__)
 
 ALL = "all"
 MAX_LINES = 2000  # output lines kept for the log pane (older ones drop off)
-
-
-@dataclass
-class CheckResult:
-    id: str
-    title: str
-    reason: str | None  # None: passed
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.reason is None
 
 
 class WizardSession:
@@ -167,24 +155,7 @@ class WizardSession:
         self._changed()
 
     async def _preflight(self, svc: Any, node: str, plan: Any) -> list[CheckResult]:
-        results: list[CheckResult] = []
-        problems = list(getattr(plan, "problems", []) or [])
-        results.append(CheckResult("plan", "Every guest has a place; the plan has no blocker",
-                                   "; ".join(problems) if problems else None))
-        for step in self.steps_for(node):
-            if step.phase != "preflight":
-                continue
-            notes: list[str] = []
-            ctx = StepContext(node, svc, emit=lambda e, notes=notes: notes.append(e.text or ""))
-            ctx.step_id = step.id
-            try:
-                reason = await step.check(ctx)
-            except ConsoleError as exc:
-                reason = exc.message
-            except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, shown
-                reason = f"{type(exc).__name__}: {exc}"
-            results.append(CheckResult(step.id, step.title, reason, notes))
-        return results
+        return await run_preflight(svc, node, plan, self.steps_for)
 
     def back_to_choose(self) -> None:
         if self.active:
