@@ -213,6 +213,18 @@ class MaintenanceLock:
         finally:
             self.local.release()
 
+    def release_soon(self) -> None:
+        """Release from synchronous code on the event loop: the local lock now, the
+        cluster's in a task (kept referenced until it is done)."""
+        self.local.release()
+        if self.remote is not None and self.remote.held:
+            task = asyncio.get_running_loop().create_task(self.remote.release())
+            _releasing.add(task)
+            task.add_done_callback(_releasing.discard)
+
+
+_releasing: set[asyncio.Task] = set()
+
 
 async def online_nodes(svc: Any) -> list[str]:
     """Nodes to reach the cluster lock through: online ones first."""

@@ -62,7 +62,8 @@ async def cluster_identity(svc: Any) -> ClusterIdentity:
     """Read the identity of the cluster the services talk to (Ceph's fsid when it answers)."""
     pve = await svc.pve()
     fsid = None
-    if svc.has("ceph"):
+    has = getattr(svc, "has", None)
+    if has is not None and has("ceph"):
         try:
             fsid = (await svc.ceph()).fsid
         except ConsoleError:
