@@ -21,6 +21,7 @@ from console.maintenance.runner import build_plan, restore_plan, rolling_order, 
 from console.maintenance.services import MaintenanceServices
 from console.inert import strip_sgr
 from console.maintenance.cluster_lock import MaintenanceLock, online_nodes
+from console.maintenance.end_report import end_report
 from console.maintenance.events import event_line, status_of
 from console.maintenance.identity import ClusterIdentity, cluster_identity
 from console.maintenance.preflight_run import CheckResult, run_preflight
@@ -293,13 +294,14 @@ class WizardSession:
                             if state == "failed" else f"{state} on {eng.node}: {eng.last_error or ''}")
             self._changed()
             return
-        done = ", ".join(run.done_nodes) or "none"
-        self._stopped(f"maintenance {state}: nodes done {done}")
+        self._stopped(end_report(run, state))
 
     def _stopped(self, message: str) -> None:
+        """The run ended (first line: the status bar; all of it: the log pane)."""
         self._release()
-        self.phase, self.choices, self.message = "ended", (), message
-        self.add_line(message)
+        self.phase, self.choices, self.message = "ended", (), message.splitlines()[0]
+        for line in message.splitlines():
+            self.add_line(line)
         self.refresh_unfinished()  # an aborted run is resumable from here at once
         self._changed()
 
