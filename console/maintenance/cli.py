@@ -155,13 +155,13 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
                   f"checked again just before its turn. Plan of {nodes[0]} now:", file=out)
         print(plan.text(), file=out)
         print(preflight_text(checks), file=out)
-        if not (plan.ok and all(c.ok for c in checks)):
-            print("preflight failed: nothing was changed", file=out)
-            return EXIT_SAFE
         if not args.all and plan.pending_updates == 0 and not args.force:
             print(f"{nodes[0]} has nothing pending: skipped (pass --force to drain it for a reboot anyway)",
                   file=out)
             return EXIT_OK
+        if not (plan.ok and all(c.ok for c in checks)):
+            print("preflight failed: nothing was changed", file=out)
+            return EXIT_SAFE
         if not args.yes:
             if not sys.stdin.isatty():
                 raise ConsoleError("maintenance", "refusing to run without confirmation", "pass --yes")

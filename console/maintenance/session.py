@@ -63,6 +63,7 @@ class WizardSession:
         self.outcome: str | None = None  # the state the last run ended in
         self.run: MaintenanceRun | None = None
         self.lock: MaintenanceLock | None = None
+        self.reboot_only = False  # the node has nothing pending: a run drains it for a reboot only
         self.identity: ClusterIdentity | None = None  # read with the first plan; journals of other clusters are ignored
         self.unfinished: Unfinished | None = None
         self.version = 0
@@ -148,6 +149,7 @@ class WizardSession:
                 head = (f"Rolling upgrade, one node after another: {' → '.join(self.nodes)}\n"
                         f"Each node is planned and checked again just before its turn. Plan of {first} now:\n\n")
             self.plan_text = head + plan.text()
+            self.reboot_only = target != ALL and getattr(plan, "pending_updates", None) == 0
             self.checks = await self._preflight(svc, first, plan)
         except ConsoleError as exc:
             self.phase, self.message = "choose", f"cannot plan {target}: {exc.message}"
@@ -157,6 +159,8 @@ class WizardSession:
         failed = [c for c in self.checks if not c.ok]
         self.message = (f"preflight: {len(failed)} of {len(self.checks)} checks failed" if failed
                         else f"preflight passed ({len(self.checks)} checks)")
+        if self.reboot_only:
+            self.message += f"; {target} has nothing pending: confirming drains it for a reboot only"
         self._changed()
 
     async def _preflight(self, svc: Any, node: str, plan: Any) -> list[CheckResult]:
@@ -181,6 +185,8 @@ class WizardSession:
         try:
             self._refuse_if_read_only("maintenance")
             svc = self._services(writable=True)
+            if self.reboot_only and hasattr(svc, "force_reboot"):
+                svc.force_reboot.update(self.nodes)
             await self._read_identity(svc)
             await self._take_lock(svc, None)
             kind = "rolling" if self.target == ALL else "node"
