@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from console.config_model import ClusterConfig
 from console.errors import ConsoleError
-from console.maintenance.engine import Event, StepContext
+from console.maintenance.engine import Event
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
 from console.maintenance.services import MaintenanceServices
