@@ -47,6 +47,23 @@ class P2Ha(BaseStep):
         return None
 
 
+class P2bHaRules(BaseStep):
+    id, title = "P2b", "HA rules leave every HA guest a node to go to (or its downtime is accepted)"
+
+    async def check(self, ctx):
+        plan = self.svc(ctx).plan(ctx.node)
+        for e in plan.ha_stuck:
+            if e["accepted"]:
+                ctx.progress(f"{e['sid']} {e['name']}: stays and stops with the reboot (rule {e['rule']}): accepted")
+        refused = [e for e in plan.ha_stuck if not e["accepted"]]
+        if refused:
+            return ("HA rules leave no node for " + "; ".join(f"{e['sid']} {e['name']} (rule {e['rule']}: {e['why']})"
+                                                               for e in refused)
+                    + f": PVE would keep them on {ctx.node} and stop them with its reboot; accept that downtime with "
+                    + " ".join(f"--accept-downtime {e['vmid']}" for e in refused))
+        return None
+
+
 class P3Memory(BaseStep):
     id, title = "P3", "The node's running guests fit in the free memory of the others"
 
@@ -193,7 +210,7 @@ class P8Baseline(BaseStep):
         return {}
 
 
-PREFLIGHT = (P1Quorum, P2Ha, P3Memory, P4Guests, P5Ceph, P6Swarm, P7Vrrp, P8Baseline)
+PREFLIGHT = (P1Quorum, P2Ha, P2bHaRules, P3Memory, P4Guests, P5Ceph, P6Swarm, P7Vrrp, P8Baseline)
 
 
 def require(condition: bool, step: str, message: str) -> None:

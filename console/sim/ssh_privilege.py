@@ -17,6 +17,12 @@ APT_LOCK = ["E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13:
 APT_LISTS = ["E: Could not open lock file /var/lib/apt/lists/lock - open (13: Permission denied)",
              "E: Unable to lock directory /var/lib/apt/lists/"]
 APT_WRITES = {"install", "upgrade", "dist-upgrade", "full-upgrade", "remove", "purge", "autoremove"}
+PRIV = "/etc/pve/priv"  # root-only on a real node (the cluster lock lives there)
+PRIV_DENIED = {"mkdir": "mkdir: cannot create directory '{}': Permission denied",
+               "rmdir": "rmdir: failed to remove '{}': Permission denied",
+               "touch": "touch: cannot touch '{}': Permission denied",
+               "stat": "stat: cannot statx '{}': Permission denied",
+               "cat": "cat: {}: Permission denied", "rm": "rm: cannot remove '{}': Permission denied"}
 NO_PASSWORD = "sudo: a password is required"
 NO_TERMINAL = ("sudo: a terminal is required to read the password; either use the -S option to read from "
                "standard input or configure an askpass helper")
@@ -40,6 +46,9 @@ def refusal(kind: str, argv: list[str]) -> tuple[list[str], int] | None:
         if name == "proxmox-boot-tool" and first in ("kernel", "refresh", "init", "format", "clean") \
                 and (first != "kernel" or (words[1:2] or [""])[0] in ("pin", "unpin", "add", "remove")):
             return ["E: this command must be run as root"], 1
+        private = [a for a in words if a.rstrip("/") == PRIV or a.startswith(PRIV + "/")]
+        if name in PRIV_DENIED and private:
+            return [PRIV_DENIED[name].format(private[0])], 1
         if name == "zfs" and first in ("snapshot", "rollback", "destroy", "set"):
             return [f"cannot {first} '{words[-1] if len(words) > 1 else ''}': permission denied"], 1
     if name in ("reboot", "poweroff", "shutdown"):
