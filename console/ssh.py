@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import secrets
-import shlex
 import socket
 import tempfile
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import asyncssh
 from console.config_model import SshConfig, SshHost
 from console.errors import ConsoleError
 from console.inert import inert_block
+from console.ssh_sudo import as_root, sudo_refusal
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +48,6 @@ class SshResult:
     @property
     def ok(self) -> bool:
         return self.exit_status == 0
-
-
-# a command sudo can run as it stands: words, quotes and $(...) (expanded by the user's shell)
-_SIMPLE = re.compile(r"""^(?![A-Za-z_][A-Za-z0-9_]*=)(?:[^;&|<>\n`]|\$\([^;&|<>\n()`]*\))+$""")
-_SUDO_REFUSED = re.compile(r"^sudo: (a password is required|a terminal is required|.*is not in the sudoers file|"
-                           r".*not allowed to (execute|run)|sorry, user .* may not run)", re.MULTILINE)
-
-
-def as_root(command: str) -> str:
-    """`command` run as root through password-less sudo."""
-    if _SIMPLE.match(command.strip()):
-        return f"sudo -n {command.strip()}"
-    return f"sudo -n sh -c {shlex.quote(command)}"
 
 
 class _StrictClient(asyncssh.SSHClient):
@@ -223,13 +210,7 @@ class SshPool:
         return as_root(command) if privileged and self.needs_sudo(alias) else command
 
     def _sudo_refused(self, alias: str, shown: str, result: SshResult) -> ConsoleError | None:
-        m = _SUDO_REFUSED.search(result.stderr)
-        if result.exit_status == 0 or m is None:
-            return None
-        user = self.cfg.host(alias).user
-        return ConsoleError(f"ssh {alias}", f"sudo refused `{_short(shown)}` for {user}: {_short(m.group(0))}",
-                            f"allow {user} to run it without a password (sudoers NOPASSWD, see README) "
-                            "or connect as root")
+        return sudo_refusal(alias, self.cfg.host(alias).user, shown, result.exit_status, result.stderr)
 
     async def run(self, alias: str, command: str, timeout: float | None = None,
                   check: bool = False, input: str | None = None, shown: str | None = None,

@@ -55,5 +55,5 @@ def stuck_lines(stuck: list[dict], node: str) -> list[str]:
     return lines
 
 
-def refused(stuck: list[dict]) -> list[dict]:
+def not_accepted(stuck: list[dict]) -> list[dict]:
     return [e for e in stuck if not e["accepted"]]

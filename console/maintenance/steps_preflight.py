@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
+from console.maintenance.plan_ha import not_accepted
 from console.maintenance.services import MaintenanceServices
 
 
@@ -55,7 +56,7 @@ class P2bHaRules(BaseStep):
         for e in plan.ha_stuck:
             if e["accepted"]:
                 ctx.progress(f"{e['sid']} {e['name']}: stays and stops with the reboot (rule {e['rule']}): accepted")
-        refused = [e for e in plan.ha_stuck if not e["accepted"]]
+        refused = not_accepted(plan.ha_stuck)
         if refused:
             return ("HA rules leave no node for " + "; ".join(f"{e['sid']} {e['name']} (rule {e['rule']}: {e['why']})"
                                                                for e in refused)

@@ -10,7 +10,8 @@ from console.config_model import CephConfig, FirewallConfig, SshConfig, SshHost,
 from console.errors import ConsoleError
 from console.sources.ceph import CephSource
 from console.sources.vrrp import VrrpSource
-from console.ssh import SshPool, as_root
+from console.ssh import SshPool
+from console.ssh_sudo import as_root
 from tests.sim.ssh_lab import lab  # noqa: F401 - the fixture
 
 
