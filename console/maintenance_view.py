@@ -1,0 +1,80 @@
+"""The unfinished maintenance runs of a cluster, as console.incidents needs them.
+
+A small adapter on the journal's public read side only (the maintenance
+package is being reworked; keep this the one place that reads it). It depends
+on, from console.maintenance.journal:
+  unfinished_runs(cluster) -> [Journal]          runs with no run-end record
+  Journal.run_id, Journal.records(), Journal.last_state()
+  records: "run-start" {nodes}, any record's "node", "facts"["plan"] as
+           Plan.to_dict() (node, firewall, vip_move, swarm_node, osds)
+and, when present, ClusterLock(cluster).held() to tell "in progress" from
+"paused". Reads only; never takes the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from console.errors import ConsoleError
+from console.incidents import MaintenanceRun
+
+log = logging.getLogger(__name__)
+PAUSED_STATES = {"failed": "paused after a failure", "rollback_failed": "paused: rollback failed",
+                 "interrupted": "interrupted"}
+
+
+def _lock_held(cluster: str) -> bool | None:
+    try:
+        from console.maintenance.journal import ClusterLock  # moves to the cluster filesystem later
+    except ImportError:
+        return None
+    try:
+        return ClusterLock(cluster).held()
+    except OSError:
+        return None
+
+
+def run_from_records(run_id: str, records: list[dict], last_state: str | None, lock_held: bool | None) -> MaintenanceRun:
+    """Pure: the run's current node, what it disturbs on purpose, and its state."""
+    nodes: list[str] = []
+    current = None
+    plans: dict[str, dict] = {}
+    for r in records:
+        if r.get("event") == "run-start":
+            nodes = [n for n in r.get("nodes") or [] if isinstance(n, str)]
+        if isinstance(r.get("node"), str):
+            current = r["node"]
+        plan = (r.get("facts") or {}).get("plan") if isinstance(r.get("facts"), dict) else None
+        if isinstance(plan, dict) and isinstance(plan.get("node"), str):
+            plans[plan["node"]] = plan
+    node = current or (nodes[0] if nodes else "?")
+    plan = plans.get(node, {})
+    if last_state in PAUSED_STATES:
+        state = PAUSED_STATES[last_state]
+    elif lock_held is False:
+        state = "interrupted"
+    else:
+        state = "in progress"
+    firewalls = (plan["firewall"],) if plan.get("vip_move") and isinstance(plan.get("firewall"), str) else ()
+    swarm = (plan["swarm_node"],) if isinstance(plan.get("swarm_node"), str) else ()
+    osds = tuple(f"osd.{i}" for i in plan.get("osds") or () if isinstance(i, int))
+    return MaintenanceRun(run_id, (node,), state, firewalls, swarm, osds)
+
+
+def active_runs(cluster: str) -> list[MaintenanceRun]:
+    """Every unfinished run of the cluster (in progress, paused or interrupted)."""
+    try:
+        from console.maintenance.journal import unfinished_runs
+
+        journals = unfinished_runs(cluster)
+    except (ImportError, ConsoleError, OSError) as exc:
+        log.warning("maintenance journal not readable for health: %s", exc)
+        return []
+    held = _lock_held(cluster) if journals else None
+    runs = []
+    for j in journals:
+        try:
+            runs.append(run_from_records(j.run_id, list(j.records()), j.last_state(), held))
+        except (ConsoleError, OSError) as exc:
+            log.warning("maintenance journal %s skipped: %s", getattr(j, "path", "?"), exc)
+    return runs
