@@ -42,6 +42,7 @@ class MaintenanceRun:
     firewalls: tuple[str, ...] = ()  # firewall VMs whose VIP it moves
     swarm_nodes: tuple[str, ...] = ()
     osds: tuple[str, ...] = ()  # "osd.2"
+    error: str | None = None  # why it stopped, when it waits for the operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +142,14 @@ def expected_by(run: MaintenanceRun, a: Assessed, entity: Entity, graph: Graph) 
 
 
 def _maintenance_root(run: MaintenanceRun) -> Assessed:
+    """The run itself: info while it goes, a warning when it stopped and waits for the operator."""
     nodes = ", ".join(run.nodes)
-    return Assessed(Finding("info", "cluster", run.nodes[0] if run.nodes else "maintenance",
-                            f"maintenance of {nodes} ({run.state}, run {run.run_id})",
-                            "findings below are caused by the run on purpose and do not page"), run.run_id)
+    state = f"{run.state}: {run.error}" if run.error else run.state
+    waiting = run.state != "in progress"
+    hint = (f"resume or roll back: `labconsole maintenance resume|rollback {nodes}`" if waiting
+            else "findings below are caused by the run on purpose and do not page")
+    return Assessed(Finding("warning" if waiting else "info", "cluster", run.nodes[0] if run.nodes else "maintenance",
+                            f"maintenance of {nodes} ({state}, run {run.run_id})", hint), run.run_id)
 
 
 # ------------------------------------------------------------- correlation

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from console.errors import ConsoleError
+from console.inert import cap, inert
 from console.incidents import MaintenanceRun
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,12 @@ def run_from_records(run_id: str, records: list[dict], last_state: str | None, l
     nodes: list[str] = []
     current = None
     plans: dict[str, dict] = {}
+    error = None
     for r in records:
+        if r.get("event") == "apply-failed":
+            error = f"{r.get('step', '?')}: {r.get('error') or 'failed'}"
+        elif r.get("event") in ("apply-done", "skipped", "undo-done"):
+            error = None
         if r.get("event") == "run-start":
             nodes = [n for n in r.get("nodes") or [] if isinstance(n, str)]
         if isinstance(r.get("node"), str):
@@ -58,7 +64,9 @@ def run_from_records(run_id: str, records: list[dict], last_state: str | None, l
     firewalls = (plan["firewall"],) if plan.get("vip_move") and isinstance(plan.get("firewall"), str) else ()
     swarm = (plan["swarm_node"],) if isinstance(plan.get("swarm_node"), str) else ()
     osds = tuple(f"osd.{i}" for i in plan.get("osds") or () if isinstance(i, int))
-    return MaintenanceRun(run_id, (node,), state, firewalls, swarm, osds)
+    if last_state not in PAUSED_STATES:
+        error = None
+    return MaintenanceRun(run_id, (node,), state, firewalls, swarm, osds, inert(cap(error, 160)) if error else None)
 
 
 def active_runs(cluster: str) -> list[MaintenanceRun]:

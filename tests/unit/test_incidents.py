@@ -123,6 +123,33 @@ def test_run_from_journal_records():
          "facts": {"plan": {"node": "pve1", "firewall": "fw1", "vip_move": True, "swarm_node": "swarm1", "osds": [0]}}},
         {"event": "state", "node": "pve1", "state": "failed"},
     ]
+    records.insert(2, {"event": "apply-failed", "node": "pve1", "step": "U1", "error": "apt-get failed\x1b[31m"})
     run = run_from_records("r1", records, "failed", None)
-    assert run == MaintenanceRun("r1", ("pve1",), "paused after a failure", ("fw1",), ("swarm1",), ("osd.0",))
+    assert run == MaintenanceRun("r1", ("pve1",), "paused after a failure", ("fw1",), ("swarm1",), ("osd.0",),
+                                 "U1: apt-get failed␛[31m")
     assert run_from_records("r1", records[:2], "running", False).state == "interrupted"
+
+
+def test_active_runs_read_the_journal(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(tmp_path))
+    from console.maintenance.journal import Journal
+    from console.maintenance_view import active_runs
+
+    assert active_runs("home") == []
+    j = Journal.create("home", "node", ["pve2"])
+    j.append("apply-start", node="pve2", step="D1",
+             facts={"plan": {"node": "pve2", "firewall": "fw2", "vip_move": False, "swarm_node": "swarm2", "osds": [1]}})
+    runs = active_runs("home")
+    assert [(r.run_id, r.nodes, r.firewalls, r.swarm_nodes, r.osds) for r in runs] == \
+        [(j.run_id, ("pve2",), (), ("swarm2",), ("osd.1",))]
+    j.append("run-end", state="done")
+    assert active_runs("home") == []
+
+
+def test_paused_run_is_a_warning_incident_that_names_the_failure():
+    run = MaintenanceRun("r9", ("pve1",), "paused after a failure", ("fw1",), ("swarm1",),
+                         error="U1: apt-get dist-upgrade exited 100")
+    story = tell(maintenance_lab(), NOW, runs=(run,))
+    inc = story.incidents[0]
+    assert inc.expected_run == "r9" and inc.root.finding.severity == "warning"
+    assert "U1: apt-get dist-upgrade exited 100" in inc.root.finding.text and story.exit_code == 1
