@@ -43,6 +43,7 @@ class MaintenanceRun:
     swarm_nodes: tuple[str, ...] = ()
     osds: tuple[str, ...] = ()  # "osd.2"
     error: str | None = None  # why it stopped, when it waits for the operator
+    waiting: bool = False  # stopped: it waits for the operator (resume or roll back)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,7 @@ def _maintenance_root(run: MaintenanceRun) -> Assessed:
     """The run itself: info while it goes, a warning when it stopped and waits for the operator."""
     nodes = ", ".join(run.nodes)
     state = f"{run.state}: {run.error}" if run.error else run.state
-    waiting = run.state != "in progress"
+    waiting = run.waiting
     hint = (f"resume or roll back: `labconsole maintenance resume|rollback {nodes}`" if waiting
             else "findings below are caused by the run on purpose and do not page")
     return Assessed(Finding("warning" if waiting else "info", "cluster", run.nodes[0] if run.nodes else "maintenance",

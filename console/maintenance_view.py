@@ -4,22 +4,27 @@ A small adapter on the journal's public read side only (the maintenance
 package is being reworked; keep this the one place that reads it). It depends
 on, from console.maintenance.journal:
   unfinished_runs(cluster) -> [Journal]          runs with no run-end record
+  latest_run(cluster) -> Journal | None          with finished() and its run-end "t"
   Journal.run_id, Journal.records(), Journal.last_state()
   records: "run-start" {nodes}, any record's "node", "facts"["plan"] as
            Plan.to_dict() (node, firewall, vip_move, swarm_node, osds)
 and, when present, ClusterLock(cluster).held() to tell "in progress" from
-"paused". Reads only; never takes the lock.
+"paused". A run that ended moments ago still explains what it changed
+(for SETTLE_SECONDS). Reads only; never takes the lock.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 
 from console.errors import ConsoleError
 from console.inert import cap, inert
 from console.incidents import MaintenanceRun
 
 log = logging.getLogger(__name__)
+SETTLE_SECONDS = 120.0  # after its end a run's effects take a few polls to clear: still expected meanwhile
 PAUSED_STATES = {"failed": "paused after a failure", "rollback_failed": "paused: rollback failed",
                  "interrupted": "interrupted"}
 
@@ -64,18 +69,39 @@ def run_from_records(run_id: str, records: list[dict], last_state: str | None, l
     firewalls = (plan["firewall"],) if plan.get("vip_move") and isinstance(plan.get("firewall"), str) else ()
     swarm = (plan["swarm_node"],) if isinstance(plan.get("swarm_node"), str) else ()
     osds = tuple(f"osd.{i}" for i in plan.get("osds") or () if isinstance(i, int))
-    if last_state not in PAUSED_STATES:
+    waiting = last_state in PAUSED_STATES or state == "interrupted"
+    if not waiting:
         error = None
-    return MaintenanceRun(run_id, (node,), state, firewalls, swarm, osds, inert(cap(error, 160)) if error else None)
+    return MaintenanceRun(run_id, (node,), state, firewalls, swarm, osds, inert(cap(error, 160)) if error else None,
+                          waiting)
 
 
-def active_runs(cluster: str) -> list[MaintenanceRun]:
-    """Every unfinished run of the cluster (in progress, paused or interrupted)."""
+def _settling(cluster: str, now: float):
+    """The latest run, when it ended less than SETTLE_SECONDS ago."""
+    from console.maintenance.journal import latest_run
+
+    j = latest_run(cluster)
+    if j is None or not j.finished():
+        return None
+    records = list(j.records())
+    end = next((r for r in reversed(records) if r.get("event") == "run-end"), {})
+    ended = end.get("t")
+    if not isinstance(ended, (int, float)) or not 0 <= now - ended < SETTLE_SECONDS:
+        return None
+    run = run_from_records(j.run_id, records, None, True)
+    return replace(run, state=f"ended {end.get('state') or ''} {now - ended:.0f} s ago, settling".replace("  ", " "))
+
+
+def active_runs(cluster: str, now: float | None = None) -> list[MaintenanceRun]:
+    """Every unfinished run of the cluster (in progress, paused or interrupted), and the
+    latest run while it settles (its last changes take a poll or two to show)."""
+    now = time.time() if now is None else now
     try:
         from console.maintenance.journal import unfinished_runs
 
         journals = unfinished_runs(cluster)
-    except (ImportError, ConsoleError, OSError) as exc:
+        settling = _settling(cluster, now)
+    except (ImportError, ConsoleError, OSError, KeyError) as exc:
         log.warning("maintenance journal not readable for health: %s", exc)
         return []
     held = _lock_held(cluster) if journals else None
@@ -85,4 +111,4 @@ def active_runs(cluster: str) -> list[MaintenanceRun]:
             runs.append(run_from_records(j.run_id, list(j.records()), j.last_state(), held))
         except (ConsoleError, OSError) as exc:
             log.warning("maintenance journal %s skipped: %s", getattr(j, "path", "?"), exc)
-    return runs
+    return runs + ([settling] if settling is not None else [])
