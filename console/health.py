@@ -206,8 +206,13 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
     for fw in vrrp.firewalls:
         if not fw.answering:
             yield _f("critical", "vrrp", fw.name, f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
-                     "check keepalived and SSH on the firewall; its last state is unknown")
-    for view in vrrp_instances(vrrp):
+                     "check keepalived and SSH on the firewall; its current state is unknown"
+                     + (" (its last known state is shown, marked stale)" if fw.instances else ""))
+    views = vrrp_instances(vrrp)
+    if not views and any(fw.answering for fw in vrrp.firewalls):
+        yield _f("critical", "vrrp", "vrrp", "no firewall reports any VRRP instance: who holds the VIP is unknown",
+                 "check that keepalived has a vrrp_instance and that the dump command is the right one")
+    for view in views:
         iname, masters = view.name, view.masters
         for fw in view.faulted:
             yield _f("critical", "vrrp", iname, f"{fw} {iname} is in FAULT", "a tracked interface or script failed")
