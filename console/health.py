@@ -78,6 +78,9 @@ def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
             yield _f("warning", "guests", f"{g.vmid}",
                      f"{g.name} ({g.vmid}) is unavailable: its node {g.node} is down and HA does not manage it",
                      f"it stays down until {g.node} is back, or migrate it by hand if its disks are shared")
+        elif wanted is None and g.status not in ("running", "stopped", "paused"):
+            yield _f("warning", "guests", f"{g.vmid}", f"{g.name} ({g.vmid}) is in state {g.status} on {g.node}",
+                     f"{g.node} does not report it: check pvestatd on {g.node}")
         if g.lock and g.lock not in ("migrate", "backup", "snapshot"):
             yield _f("warning", "guests", f"{g.vmid}", f"{g.name} ({g.vmid}) is locked ({g.lock})",
                      f"if nothing runs on it: qm unlock {g.vmid} / pct unlock {g.vmid}")

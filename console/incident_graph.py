@@ -38,6 +38,7 @@ SWARM_MANAGERS: Entity = ("swarm-managers", "swarm")
 # Ceph health check codes by what they summarise
 CEPH_CODE_ENTITY = (("OSD_", OSD_SUMMARY), ("PG_", PGS), ("MON_", MON_SUMMARY), ("MGR_", MGR), ("MDS_", MDS),
                     ("FS_", MDS), ("OSDMAP_FLAGS", FLAGS), ("OBJECT_", PGS))
+PASS_THROUGH = {"swarm-service"}
 HOST_RULE = re.compile(r"Host(?:SNI)?\(`([^`]+)`")
 LIVE_TASK_STATES = {"running", "starting", "preparing", "assigned", "accepted", "pending", "ready", "orphaned"}
 
@@ -61,8 +62,11 @@ class Graph:
         if cause != effect:
             self.edges.setdefault(cause, set()).add(effect)
 
-    def reach(self, start: Entity) -> set[Entity]:
-        """Everything `start` explains, transitively (not itself)."""
+    def reach(self, start: Entity, broken: set[Entity] | None = None) -> set[Entity]:
+        """Everything `start` explains, transitively (not itself). With `broken` (the entities
+        that have findings), a chain passes only through broken entities (and Swarm services,
+        which converge before Traefik notices): pve3 does not explain HEALTH_WARN through an
+        osd.2 that is up, nor through a standby mgr it may have held."""
         seen: set[Entity] = set()
         todo = deque(self.edges.get(start, ()))
         while todo:
@@ -70,7 +74,8 @@ class Graph:
             if e in seen or e == start:
                 continue
             seen.add(e)
-            todo.extend(self.edges.get(e, ()))
+            if broken is None or e in broken or e[0] in PASS_THROUGH:
+                todo.extend(self.edges.get(e, ()))
         return seen
 
 
@@ -103,11 +108,13 @@ def build_graph(snapshots: Mapping[str, object]) -> Graph:
                 g.add(("node", osd.host), ("osd", osd.name))
             g.add(("osd", osd.name), OSD_SUMMARY)
             g.add(("osd", osd.name), PGS)
+            g.add(("osd", osd.name), CEPH_HEALTH)
         present = {ceph.mgr_active, *ceph.mgr_standbys} | {m.name for m in ceph.mds}
         down_nodes = {n.name for n in pve.nodes if n.status != "online"} if pve is not None else set()
         for mon in ceph.mons:
             if mon not in ceph.quorum:
                 g.add(("node", mon), MON_SUMMARY)
+                g.add(("node", mon), CEPH_HEALTH)
         for node in down_nodes - present:  # its mgr/MDS (if it had one) is gone with it
             g.add(("node", node), MGR)
             g.add(("node", node), MDS)

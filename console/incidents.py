@@ -180,7 +180,8 @@ def _impact(members: Iterable[tuple[Assessed, Entity]], graph: Graph) -> tuple[s
 def correlate(items: Sequence[tuple[Assessed, Entity]], graph: Graph) -> list[Incident]:
     """Group findings under the findings that explain them; each root is one incident."""
     items = sorted(items, key=lambda x: _rank(x[0]))
-    reach = {e: graph.reach(e) for _, e in items}
+    broken = {e for _, e in items}
+    reach = {e: graph.reach(e, broken) for _, e in items}
     primary: dict[Entity, int] = {}
     for i, (_, e) in enumerate(items):
         primary.setdefault(e, i)

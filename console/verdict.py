@@ -42,7 +42,7 @@ class Verdict:
     source: str
     level: str  # ok | warn | crit | unknown | stale | off
     summary: str  # one line, as `check` prints it
-    lines: tuple[str, ...] = ()  # short lines for a tile
+    lines: tuple[str, ...] = ()  # short lines for a tile (a VRRP instance: the findings about it)
     age: float | None = None  # seconds since the source's last good data
 
     @property
@@ -176,7 +176,7 @@ def _traefik_lines(t) -> tuple[str, list[str]]:
 def instance_summary(view: InstanceView) -> str:
     vips = ",".join(view.vips) or "no VIP"
     if len(view.masters) > 1:
-        return f"SPLIT BRAIN {view.name}: {' and '.join(view.masters)} are both MASTER for {vips}"
+        return f"SPLIT BRAIN {view.name}: {' AND '.join(view.masters)} are BOTH MASTER for {vips}"
     if not view.masters:
         return f"NO MASTER {view.name}: nobody holds {vips}"
     note = f" (preferred: {view.preferred})" if view.preferred and view.preferred != view.masters[0] else ""
@@ -261,8 +261,10 @@ def instance_verdicts(vrrp: VrrpState | None, findings: Iterable[Finding],
     findings = [f for f in findings if f.layer == "vrrp"]
     out = []
     for view in vrrp_instances(vrrp):
-        level = worst(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN) for f in findings if f.subject == view.name)
-        out.append(Verdict(f"vrrp/{view.name}", "vrrp", level, instance_summary(view)))
+        about = sorted((f for f in findings if f.subject == view.name),
+                       key=lambda f: LEVEL_RANK.get(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN), 1))
+        level = worst(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN) for f in about)
+        out.append(Verdict(f"vrrp/{view.name}", "vrrp", level, instance_summary(view), tuple(f.text for f in about)))
     return out
 
 
