@@ -222,6 +222,9 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
         if len(masters) > 1:
             yield _f("critical", "vrrp", iname, f"SPLIT BRAIN on {iname}: {' and '.join(masters)} are both MASTER",
                      "the firewalls cannot hear each other's adverts: check the link between them")
+        elif not masters and view.silent:
+            yield _f("unknown", "vrrp", iname, f"no answering firewall is MASTER of {iname}: "
+                     f"{', '.join(view.silent)} does not answer and may hold the virtual IP")
         elif not masters:
             yield _f("critical", "vrrp", iname, f"no MASTER for {iname}: nobody holds the virtual IP")
         elif view.preferred and masters[0] != view.preferred:

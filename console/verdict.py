@@ -79,6 +79,7 @@ class InstanceView:
     members: tuple[tuple[str, str], ...]  # (firewall, state) of each answering firewall that has it
     vips: tuple[str, ...]
     preferred: str | None  # the firewall that should hold it
+    silent: tuple[str, ...] = ()  # firewalls that do not answer: any of them may hold it
 
     @property
     def masters(self) -> tuple[str, ...]:
@@ -109,7 +110,8 @@ def vrrp_instances(vrrp: VrrpState) -> list[InstanceView]:
         if len(prios) > 1 and prios[0][0] != prios[1][0]:
             preferred = prios[0][1]
         vips = next((i.vips for _, i in members if i.vips), ())
-        views.append(InstanceView(name, tuple((fw, i.state) for fw, i in members), tuple(vips), preferred))
+        views.append(InstanceView(name, tuple((fw, i.state) for fw, i in members), tuple(vips), preferred,
+                                  tuple(silent_firewalls(vrrp))))
     return views
 
 
@@ -177,6 +179,8 @@ def instance_summary(view: InstanceView) -> str:
     vips = ",".join(view.vips) or "no VIP"
     if len(view.masters) > 1:
         return f"SPLIT BRAIN {view.name}: {' AND '.join(view.masters)} are BOTH MASTER for {vips}"
+    if not view.masters and view.silent:
+        return f"{view.name}: holder of {vips} unknown ({', '.join(view.silent)} silent, may hold it)"
     if not view.masters:
         return f"NO MASTER {view.name}: nobody holds {vips}"
     note = f" (preferred: {view.preferred})" if view.preferred and view.preferred != view.masters[0] else ""
@@ -191,7 +195,7 @@ def _vrrp_lines(v: VrrpState) -> tuple[str, list[str]]:
         if len(view.masters) > 1:
             lines.append(f"SPLIT BRAIN {view.name}")
         elif not view.masters:
-            lines.append(f"NO MASTER {view.name}")
+            lines.append(f"{view.name}: holder unknown" if view.silent else f"NO MASTER {view.name}")
         else:
             lines.append(f"{view.name}: {view.masters[0]}")
     parts = [f"{view.name} on {view.masters[0]}" if len(view.masters) == 1 else instance_summary(view).split(":")[0]
