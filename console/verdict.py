@@ -200,6 +200,8 @@ def _vrrp_lines(v: VrrpState) -> tuple[str, list[str]]:
             lines.append(f"{view.name}: {view.masters[0]}")
     parts = [f"{view.name} on {view.masters[0]}" if len(view.masters) == 1 else instance_summary(view).split(":")[0]
              for view in views]
+    if len(views) == 1 and len(views[0].masters) == 1:
+        parts = [f"VIP on {views[0].masters[0]}"]
     if silent:
         lines.append("silent: " + ",".join(silent))
         parts.append(f"keepalived silent on {', '.join(silent)}" + ("" if views else ": VIP holder unknown"))
@@ -229,9 +231,13 @@ def layer_verdict(layer: str, source: str, snap, findings: Iterable[Finding], no
         return Verdict(layer, source, UNKNOWN, f"no data: {error}", ("no data:", error[:40]), age)
     level = worst(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN) for f in findings if f.layer == layer)
     summary, lines = DESCRIBE[layer](snap.data)
+    if snap.error is not None:  # the last poll failed: what we show is the last known
+        old = f", {age:.0f} s old" if age is not None else ""
+        summary = f"FAILED (last known{old}: {summary})"
+    elif snap.is_stale(now):
+        summary = f"stale ({age:.0f} s old): {summary}" if age is not None else f"stale: {summary}"
     if snap.is_stale(now) and level != CRIT:
         level = STALE
-        summary = f"stale ({age:.0f} s old): {summary}" if age is not None else f"stale: {summary}"
         lines = [*lines[:2], "⚠ stale data"]
     return Verdict(layer, source, level, summary, tuple(lines), age)
 

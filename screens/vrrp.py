@@ -60,9 +60,15 @@ def instance_rows(vrrp, wall_now: float, last_known: dict | None = None) -> list
     return rows
 
 
-def verdicts(vrrp, instances, last_known: dict | None = None) -> tuple[list[str], list[str]]:
+def verdicts(vrrp, instances=None, last_known: dict | None = None) -> tuple[list[str], list[str]]:
     """(alarms, fine) lines from the instance verdicts (console.verdict, the same as the Health
-    tile and `check`): split brain / no master / FAULT per instance, or who holds the VIP."""
+    tile and `check`): split brain / no master / FAULT per instance, or who holds the VIP.
+    Without `instances` (the screen passes its Story's) they are judged from `vrrp` alone."""
+    if instances is None:
+        from console.health import vrrp_rules
+        from console.verdict import instance_verdicts
+
+        instances = instance_verdicts(vrrp, list(vrrp_rules(vrrp)))
     alarms, fine = [], []
     for v in instances:
         # what the summary does not already say (a member in FAULT, no healthy BACKUP)
@@ -115,7 +121,7 @@ class VrrpScreen(LayerScreen):
         remembered = {fw.name: self.last_known[fw.name] for fw in vrrp.firewalls
                       if not fw.answering and fw.name in self.last_known}
         table.set_rows(instance_rows(vrrp, self.app.wall_clock(), remembered))
-        alarms, fine = verdicts(vrrp, self.story(now).instances, remembered)
+        alarms, fine = verdicts(vrrp, self.story(now).instances, last_known=remembered)
         alarm.set_class(bool(alarms), "-on")
         alarm.update("\n".join(alarms))
         ok.update("\n".join(fine))

@@ -19,7 +19,7 @@ def test_healthy_lab_every_layer_ok():
     v, findings = verdicts(lab())
     assert {k: x.level for k, x in v.items()} == dict.fromkeys(v, OK), [f.text for f in findings]
     assert overall_status(v) == "ok"
-    assert v["vrrp"].summary == "VI_1 on fw1"
+    assert v["vrrp"].summary == "VIP on fw1"
 
 
 def test_drained_swarm_node_is_not_green():
@@ -75,7 +75,7 @@ def test_stale_no_data_and_not_configured():
     s["swarm"] = Snapshot("swarm", None, error="connection refused")
     s["traefik"] = Snapshot("traefik", None, configured=False)
     v, _ = verdicts(s)
-    assert v["ceph"].level == STALE and v["ceph"].summary.startswith("stale (60 s old)")
+    assert v["ceph"].level == STALE and v["ceph"].summary.startswith("stale (60 s old): HEALTH_OK")
     assert v["swarm"].level == UNKNOWN and "connection refused" in v["swarm"].summary
     assert v["traefik"].level == OFF
     assert overall_status(v) == "unknown"
