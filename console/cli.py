@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(maint, top=False)
     maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
 
+    from console.cli_silence import add_parser as add_silence_parser
+
+    add_silence_parser(sub, _common)
+
     cfg = sub.add_parser("config", help="starter config, validation, where files live")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     for name, text in (("init", "write a commented starter config (never overwrites)"),
@@ -124,6 +128,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _maintenance(args)
     if command == "check":
         return _check(args)
+    if command == "silence":
+        from console.cli_silence import run_silence_command
+
+        return run_silence_command(args, _load(args).cluster(args.cluster).name)
     if command == "demo" or args.demo:
         return _demo_tui(args)
     return _tui(args)

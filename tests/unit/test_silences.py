@@ -87,3 +87,17 @@ def test_cli_front_end(capsys):
     assert f"removed silence {sid}" in capsys.readouterr().out
     run_silence_command(Args(silence_command="list"), "home")
     assert capsys.readouterr().out.strip() == "no active silences"
+
+
+def test_through_the_real_cli(tmp_path, capsys):
+    from console.cli import main
+
+    cfg = tmp_path / "config.toml"
+    assert main(["config", "init", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "silence", "add", "osd.2", "--for", "30m", "--reason", "disk swap"]) == 0
+    assert "silenced osd.2 for 30m00s" in capsys.readouterr().out
+    assert main(["--config", str(cfg), "silence", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["subject"] == "osd.2"
+    assert main(["--config", str(cfg), "silence", "add", "x", "--for", "soon", "--reason", "r"]) == 1
+    assert "is not a duration" in capsys.readouterr().err
