@@ -14,7 +14,7 @@ from console.errors import ConsoleError
 from console.incidents import Story, tell
 
 log = logging.getLogger(__name__)
-REREAD_SECONDS = 5.0
+REREAD_SECONDS = 2.0  # one poll interval: a run that stops shows within one
 
 
 class StoryKeeper:

@@ -49,18 +49,27 @@ DETECT_LIMIT = 60.0
 @dataclass
 class Case:
     name: str
-    inject: Callable  # async (lab, cluster, tasks) -> None
+    inject: Callable  # async (lab, cluster, ctx) -> None; ctx: {"tasks": [...], "t_fault": monotonic or None}
     names_root: Callable[[str], bool]  # on an incident row key "layer|subject|text"
     speed: float = SPEED
 
 
 def fault(kind, target=None):
-    async def inject(lab, cluster, tasks):
+    async def inject(lab, cluster, ctx):
         lab.control(kind, target)
     return inject
 
 
-async def vip_stuck(lab, cluster, tasks):
+async def swarm_vm_stopped(lab, cluster, ctx):
+    """The sim has no Swarm-node fault: stop swarm2's VM through the Proxmox API instead."""
+    hub, actions = build_hub(cluster)
+    try:
+        await actions.guest_power("pve2", 122, "qemu", "stop")
+    finally:
+        await actions.sources.close()
+
+
+async def vip_stuck(lab, cluster, ctx):
     """The VIP does not move: fw1 goes to FAULT (its track file, as a maintenance run does it)
     and fw2 does not take over."""
     lab.control("vip-stuck")
@@ -71,16 +80,18 @@ async def vip_stuck(lab, cluster, tasks):
         await srcs.close()
 
 
-async def apt_failure(lab, cluster, tasks):
-    """`maintenance run pve2` with apt failing on pve2: the run stops at U1 and waits."""
+async def apt_failure(lab, cluster, ctx):
+    """`maintenance run pve2` with apt failing on pve2: the run stops at U1 and waits.
+    Detection counts from the failure of U1, not from the start of the run."""
     from tests.maintenance.conftest import Maint
 
     lab.control("apt-fail", "pve2")
 
     async def run():
         async with Maint(lab) as m:
+            m.on("step-failed", "U1", lambda: ctx.update(t_fault=time.monotonic()))
             await m.start(["pve2"]).run()
-    tasks.append(asyncio.create_task(run()))
+    ctx["tasks"].append(asyncio.create_task(run()))
 
 
 def key_has(*parts):
@@ -93,7 +104,7 @@ CASES = [
     Case("mon down", fault("mon-down", "pve2"), key_has("mon")),
     Case("split brain", fault("split-brain"), key_has("vrrp|VI_1|SPLIT BRAIN")),
     Case("HA error", fault("ha-error", "110"), key_has("guests|vm:110|")),
-    Case("Swarm node down", fault("swarm-node-down", "swarm2"), key_has("swarm|swarm2|")),
+    Case("Swarm node down (VM stopped)", swarm_vm_stopped, key_has("swarm|swarm2|")),
     Case("Traefik backend down", fault("traefik-backend-down", "whoami"), key_has("traefik|whoami@docker|")),
     Case("VIP stuck", vip_stuck, key_has("vrrp|VI_1|")),
     Case("apt failure mid-maintenance", apt_failure, key_has("maintenance of pve2", "U1"), speed=60.0),
@@ -112,14 +123,14 @@ async def measure(case: Case) -> dict:
         config = load_config(lab.config_path)
         cluster = config.cluster(None)
         app = ConsoleApp(config, None, lambda c: build_hub(c, read_only=True), start_polling=False)
-        tasks: list[asyncio.Task] = []
+        ctx: dict = {"tasks": [], "t_fault": None}
         async with app.run_test(size=(80, 24)) as pilot:
             await app.hub.poll_all_once()
             await pilot.pause()
             table = app.screen.query_one("#findings", FastTable)
             try:
                 t0 = time.monotonic()
-                await case.inject(lab, cluster, tasks)
+                await case.inject(lab, cluster, ctx)
             except SimLabError as exc:
                 row["note"] = "not in the sim: " + str(exc).splitlines()[0][:60]
                 return row
@@ -131,7 +142,7 @@ async def measure(case: Case) -> dict:
                 app.screen.update_status(app.clock())
                 keys = table.visible_keys
                 if keys and case.names_root(keys[0]):
-                    detected = time.monotonic() - t0
+                    detected = time.monotonic() - (ctx["t_fault"] or t0)
                     break
             row["detect_s"] = detected
             end = time.monotonic() + OBSERVE
@@ -154,7 +165,7 @@ async def measure(case: Case) -> dict:
                            "|".join(doc["incidents"][0]["root"][k] for k in ("layer", "subject", "text"))),
                        contradictions=contradictions, rounds=rounds,
                        interval=cluster.interval, first=(keys[0].split("|", 2)[-1][:48] if keys else "-"))
-            for t in tasks:
+            for t in ctx["tasks"]:
                 t.cancel()
     return row
 
