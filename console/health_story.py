@@ -1,5 +1,5 @@
 """The current Story of a cluster for the live console: computed once per new snapshot set
-(and once a second for staleness), shared by the header, the Health screen and every
+(and once a second while a source is stale), shared by the header, the Health screen and every
 banner, so that they cannot disagree. Maintenance runs and silences are re-read from
 the state dir at most every REREAD_SECONDS (a directory listing and a small JSON file).
 """
@@ -45,7 +45,9 @@ class StoryKeeper:
     def story(self, snapshots: Mapping[str, object], now: float) -> Story:
         runs, silences = self.context()
         snaps = tuple(sorted(snapshots.items()))
-        key = (tuple((k, id(s)) for k, s in snaps), int(now), runs, silences)
+        stale = tuple(bool(s is not None and s.is_stale(now)) for _, s in snaps)
+        # only staleness (and the age it reports) depends on the clock: recompute per second then
+        key = (tuple((k, id(s)) for k, s in snaps), stale, int(now) if any(stale) else None, runs, silences)
         if self._story is None or key != self._key:
             self._story = tell(dict(snapshots), now, runs, silences)
             self._key = key

@@ -13,7 +13,9 @@ Target: 1 incident naming the root cause for every single fault, 0
 contradictions, detection within one poll interval (after the fault is visible
 to the API at all: a node is "offline" only once corosync says so).
 
-Run: .venv/bin/python tests/bench/bench_incidents.py [NAME ...]
+Also: the CPU one story costs on the `large` scenario.
+
+Run: .venv/bin/python tests/bench/bench_incidents.py [NAME ... | cost]
 """
 
 from __future__ import annotations
@@ -190,6 +192,31 @@ def show(rows: list[dict]) -> None:
           " contra: rounds where header/tiles/check disagreed / rounds compared")
 
 
+def bench_cost() -> None:
+    """CPU of one health story (rules, graph, incidents, verdicts) on the `large` scenario with a
+    node down: the live console computes it once per new snapshot (and per second while stale)."""
+    from console.check import check_round
+    from console.health import evaluate
+    from console.incidents import tell
+
+    with SimLab("large", speed=SPEED, ready_timeout=120) as lab:
+        cluster = load_config(lab.config_path).cluster(None)
+        lab.control("node-down", "pve03")
+        time.sleep(3)
+        snaps, findings, now = asyncio.run(check_round(cluster))
+    figures = {}
+    for name, fn in (("rules (evaluate)", lambda: evaluate(snaps, now)), ("whole story (tell)", lambda: tell(snaps, now))):
+        fn()
+        t = time.process_time()
+        for _ in range(10):
+            story = fn()
+        figures[name] = (time.process_time() - t) / 10 * 1000
+    print(f"\nlarge scenario, pve03 down: {len(findings)} findings -> {len(story.incidents)} incidents "
+          f"(first: {story.incidents[0].root.finding.text}, {len(story.incidents[0].effects)} effects)")
+    for name, ms in figures.items():
+        print(f"  {name:20} {ms:6.1f} ms CPU")
+
+
 def main() -> None:
     wanted = set(sys.argv[1:])
     rows = []
@@ -198,7 +225,10 @@ def main() -> None:
             continue
         rows.append(asyncio.run(measure(case)))
         print(f"  measured {case.name}", file=sys.stderr, flush=True)
-    show(rows)
+    if rows:
+        show(rows)
+    if not wanted or "cost" in wanted:
+        bench_cost()
 
 
 if __name__ == "__main__":
