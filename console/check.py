@@ -47,7 +47,7 @@ def story_of(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], 
 def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float) -> str:
     layers = {}
     for name, s in snaps.items():
-        v = story.sources.get(name)
+        v = story.sources.get(name) or story.layers.get(name)
         layers[name] = {
             "configured": s.configured,
             "ok": s.configured and s.error is None and s.data is not None,
@@ -93,7 +93,7 @@ def report_text(cluster: str, snaps: dict[str, Snapshot], story: Story, out: Tex
     con.print(Text.assemble(("labconsole check ", "bold"), (inert(cluster), "bold"), ": ", (status.upper(), colour)))
     table = Table(show_header=False, box=None, pad_edge=False)
     for name in snaps:
-        v = story.sources.get(name)
+        v = story.sources.get(name) or story.layers.get(name)
         mark, style = DOT.get(v.level if v else "unknown", ("?", "magenta"))
         table.add_row(Text(mark, style=style), Text(name), Text(inert(v.summary if v else "")))
     con.print(table)

@@ -62,16 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(maint, top=False)
     maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
 
+    # --- h-story (issue 10): labconsole silence add|list|remove -- console/cli_silence.py ---
     from console.cli_silence import add_parser as add_silence_parser
 
     add_silence_parser(sub, _common)
+    # --- end h-story ---
 
     cfg = sub.add_parser("config", help="starter config, validation, where files live")
-    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    for name, text in (("init", "write a commented starter config (never overwrites)"),
-                       ("check", "validate the config and list every problem"),
-                       ("path", "print where the config, log and state files live")):
-        _common(cfg_sub.add_parser(name, help=text), top=False)
+    from console.cli_config import add_config_actions
+
+    add_config_actions(cfg, lambda p: _common(p, top=False))
+    # --- h-operate (issue 11): guests, guest, backups, tasks, log -- console/cli_ops.py ---
+    from console.cli_ops import add_parsers as add_ops_parsers
+
+    add_ops_parsers(sub, lambda p, top: _common(p, top=top))
+    # --- end h-operate ---
     return parser
 
 
@@ -128,10 +133,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _maintenance(args)
     if command == "check":
         return _check(args)
-    if command == "silence":
+    if command == "silence":  # h-story (issue 10)
         from console.cli_silence import run_silence_command
 
         return run_silence_command(args, _load(args).cluster(args.cluster).name)
+    from console.cli_ops import COMMANDS as OPS_COMMANDS  # h-operate (issue 11)
+
+    if command in OPS_COMMANDS:
+        from console.cli_ops import run as run_ops
+
+        return run_ops(args, _load)
     if command == "demo" or args.demo:
         return _demo_tui(args)
     return _tui(args)

@@ -17,6 +17,7 @@ from console.model import (
     TraefikState,
     VrrpState,
 )
+from console.health_backups import backup_rules
 from console.poller import Snapshot
 from console.verdict import vrrp_instances
 
@@ -243,6 +244,7 @@ RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
     "swarm": swarm_rules,  # type: ignore[dict-item]
     "traefik": traefik_rules,  # type: ignore[dict-item]
     "vrrp": vrrp_rules,  # type: ignore[dict-item]
+    "backups": backup_rules,  # a BackupReport (console/ops/backups.py, console/health_backups.py)
 }
 
 

@@ -244,10 +244,18 @@ def layer_verdict(layer: str, source: str, snap, findings: Iterable[Finding], no
 
 def layer_verdicts(snapshots: Mapping[str, object], findings: Iterable[Finding], now: float,
                    counted: Counted = _as_is) -> dict[str, Verdict]:
-    """One verdict per layer (cluster, guests, ceph, swarm, traefik, vrrp)."""
+    """One verdict per layer (cluster, guests, ceph, swarm, traefik, vrrp), and one for any other
+    layer a finding names (backups): no finding is left out of the status."""
     findings = list(findings)
-    return {layer: layer_verdict(layer, source, snapshots.get(source), findings, now, counted)
-            for layer, source in LAYERS}
+    out = {layer: layer_verdict(layer, source, snapshots.get(source), findings, now, counted)
+           for layer, source in LAYERS}
+    for layer in sorted({f.layer for f in findings} - set(out)):  # a layer without a tile (backups, ...)
+        mine = sorted((f for f in findings if f.layer == layer),
+                      key=lambda f: LEVEL_RANK.get(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN), 1))
+        level = worst(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN) for f in mine)
+        summary = f"{len(mine)} finding{'s' if len(mine) != 1 else ''}: {mine[0].text}" if level != OK else "ok"
+        out[layer] = Verdict(layer, layer, level, summary, (summary,))
+    return out
 
 
 def source_verdicts(layers: Mapping[str, Verdict]) -> dict[str, Verdict]:

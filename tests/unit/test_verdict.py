@@ -99,3 +99,13 @@ def test_proxmox_source_is_worst_of_cluster_and_guests():
     v, _ = verdicts(s)
     assert v["cluster"].level == OK and v["guests"].level == CRIT
     assert source_verdicts(v)["proxmox"].level == CRIT
+
+
+def test_a_layer_without_a_tile_still_counts():
+    from console.model import Finding
+
+    s = lab()
+    findings = [*evaluate(s, NOW), Finding("critical", "backup", "job daily", "backup job daily failed its last run")]
+    v = layer_verdicts(s, findings, NOW)
+    assert v["backup"].level == CRIT and "backup job daily failed" in v["backup"].summary
+    assert overall_status(v) == "critical"
