@@ -29,12 +29,15 @@ pytestmark = pytest.mark.slow
 FAULTS = {
     "node-down": ("pve3", 20), "osd-down": ("1", 5), "split-brain": (None, 5), "ha-error": ("110", 3),
     "traefik-backend-down": ("whoami", 5), "error-rate": ("traefik", 1), "latency": ("ceph", 1),
+    "guest-lock": ("112", 1),
 }
 NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/maintenance covers them)
     "node-up": "clears node-down", "osd-up": "clears osd-down", "traefik-backend-up": "clears a backend fault",
     "apt-fail": "fails the upgrade step of a run", "no-return": "keeps a rebooting node away",
     "bad-kernel": "fails a run's verification", "migrate-fail": "fails a run's migration",
     "osd-stuck": "keeps an OSD down after a run's reboot", "vip-stuck": "stops the VIP moving when a run moves it",
+    "backup-fail": "fails the next backup run (no backup source feeds the health rules yet)",
+    "local-resource": "only changes what a maintenance plan can move",
 }
 
 
