@@ -112,6 +112,15 @@ def _rank(a: Assessed) -> tuple:
     return (SEVERITY_ORDER.get(f.severity, 9), f.subject.isupper(), f.layer, f.subject, f.text)
 
 
+# effects read from what the user loses to what the cluster copes with
+EFFECT_LAYER_ORDER = {"guests": 0, "swarm": 1, "traefik": 2, "vrrp": 3, "ceph": 4, "cluster": 5}
+
+
+def _effect_rank(a: Assessed) -> tuple:
+    f = a.finding
+    return (SEVERITY_ORDER.get(a.counted, 9), EFFECT_LAYER_ORDER.get(f.layer, 6), f.subject.isupper(), f.subject, f.text)
+
+
 def _incident_rank(i: Incident) -> tuple:
     return (SEVERITY_ORDER.get(i.severity, 9), i.expected_run is not None, *_rank(i.root))
 
@@ -206,7 +215,8 @@ def correlate(items: Sequence[tuple[Assessed, Entity]], graph: Graph) -> list[In
     incidents = []
     for r, effects in members.items():
         group = [items[r], *(items[i] for i in effects)]
-        incidents.append(Incident(items[r][0], tuple(items[i][0] for i in effects), _impact(group, graph)))
+        incidents.append(Incident(items[r][0], tuple(sorted((items[i][0] for i in effects), key=_effect_rank)),
+                                  _impact(group, graph)))
     return incidents
 
 
@@ -231,7 +241,7 @@ def assess(snapshots: Mapping[str, object], findings: Sequence[Finding], now: fl
             rest.append((a, entity))
     incidents = correlate(rest, graph)
     for run in runs:
-        effects = tuple(sorted(runs_incidents[run.run_id], key=_rank))
+        effects = tuple(sorted(runs_incidents[run.run_id], key=_effect_rank))
         incidents.append(Incident(_maintenance_root(run), effects, (), run.run_id))
     # a silenced root quiets its effects: silencing "pve3" silences the whole story of pve3
     incidents = [replace(i, effects=tuple(replace(e, silenced_by=e.silenced_by or i.root.silenced_by)
