@@ -111,7 +111,7 @@ def build_graph(snapshots: Mapping[str, object]) -> Graph:
             g.add(("osd", osd.name), OSD_SUMMARY)
             g.add(("osd", osd.name), PGS)
             g.add(("osd", osd.name), CEPH_HEALTH)
-        present = {ceph.mgr_active, *ceph.mgr_standbys} | {m.name for m in ceph.mds}
+        present = {ceph.mgr_active, *ceph.mgr_standbys} | {m.name for m in ceph.mds if m.state.startswith("up")}
         down_nodes = {n.name for n in pve.nodes if n.status != "online"} if pve is not None else set()
         for mon in ceph.mons:
             if mon not in ceph.quorum:
