@@ -187,33 +187,36 @@ def _impact(members: Iterable[tuple[Assessed, Entity]], graph: Graph) -> tuple[s
 
 
 def correlate(items: Sequence[tuple[Assessed, Entity]], graph: Graph) -> list[Incident]:
-    """Group findings under the findings that explain them; each root is one incident."""
+    """Group findings under the findings that explain them; each root is one incident.
+
+    Works on entities (linear in the size of what they reach): an entity is explained when
+    another broken entity reaches it and is not reached back; the worst finding about a root
+    entity is the incident's root, the other findings about it are effects."""
     items = sorted(items, key=lambda x: _rank(x[0]))
-    broken = {e for _, e in items}
-    reach = {e: graph.reach(e, broken) for _, e in items}
-    primary: dict[Entity, int] = {}
+    by_entity: dict[Entity, list[int]] = {}
     for i, (_, e) in enumerate(items):
-        primary.setdefault(e, i)
-
-    def explains(j: int, i: int) -> bool:
-        ej, ei = items[j][1], items[i][1]
-        if ej == ei:
-            return primary[ei] == j and j != i
-        return ei in reach[ej] and ej not in reach[ei]
-
-    n = len(items)
-    roots = [i for i in range(n) if not any(explains(j, i) for j in range(n) if j != i)]
-    members: dict[int, list[int]] = {r: [] for r in roots}
-    for i in range(n):
-        if i in members:
+        by_entity.setdefault(e, []).append(i)
+    broken = set(by_entity)
+    reach = {e: graph.reach(e, broken) & broken for e in by_entity}
+    parents: dict[Entity, set[Entity]] = {}
+    for e, below in reach.items():
+        for x in below:
+            parents.setdefault(x, set()).add(e)
+    order = list(by_entity)  # entities in the rank order of their worst finding
+    roots = [e for e in order if not any(p not in reach[e] for p in parents.get(e, ()))]
+    members: dict[Entity, list[int]] = {e: list(by_entity[e][1:]) for e in roots}
+    for e in order:
+        if e in members:
             continue
-        owner = next((r for r in roots if explains(r, i) or items[i][1] in reach[items[r][1]]), None)
+        owner = next((r for r in roots if e in reach[r]), None)
         if owner is None:  # explained only through a cycle: let it stand alone
-            members[i] = []
+            members[e] = list(by_entity[e][1:])
+            by_entity[e] = by_entity[e][:1]
         else:
-            members[owner].append(i)
+            members[owner].extend(by_entity[e])
     incidents = []
-    for r, effects in members.items():
+    for e, effects in members.items():
+        r = by_entity[e][0]
         group = [items[r], *(items[i] for i in effects)]
         incidents.append(Incident(items[r][0], tuple(sorted((items[i][0] for i in effects), key=_effect_rank)),
                                   _impact(group, graph)))
