@@ -36,7 +36,7 @@ MDS: Entity = ("mds", "ceph")
 FLAGS: Entity = ("flags", "ceph")
 SWARM_MANAGERS: Entity = ("swarm-managers", "swarm")
 # Ceph health check codes by what they summarise
-CEPH_CODE_ENTITY = (("OSD_", OSD_SUMMARY), ("PG_", PGS), ("MON_", MON_SUMMARY), ("MGR_", MGR), ("MDS_", MDS),
+CEPH_CODE_ENTITY = (("OSD_FLAGS", FLAGS), ("OSD_", OSD_SUMMARY), ("PG_", PGS), ("MON_", MON_SUMMARY), ("MGR_", MGR), ("MDS_", MDS),
                     ("FS_", MDS), ("OSDMAP_FLAGS", FLAGS), ("OBJECT_", PGS))
 PASS_THROUGH = {"swarm-service"}
 HOST_RULE = re.compile(r"Host(?:SNI)?\(`([^`]+)`")
