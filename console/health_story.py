@@ -19,11 +19,13 @@ REREAD_SECONDS = 2.0  # one poll interval: a run that stops shows within one
 
 class StoryKeeper:
     def __init__(self, cluster: str, clock: Callable[[], float] = time.monotonic,
-                 read_runs: Callable[[str], list] | None = None, read_silences: Callable[[str], list] | None = None):
+                 read_runs: Callable[[str], list] | None = None, read_silences: Callable[[str], list] | None = None,
+                 wall: Callable[[], float] = time.time):
         self.cluster = cluster
         self.clock = clock
+        self.wall = wall  # epoch time: silences expire by it
         self._read_runs = read_runs or _runs
-        self._read_silences = read_silences or _silences
+        self._read_silences = read_silences or (lambda c: _silences(c, self.wall()))
         self._context: tuple = ((), ())
         self._context_at: float | None = None
         self._key: tuple | None = None
@@ -61,11 +63,11 @@ def _runs(cluster: str) -> list:
     return active_runs(cluster)
 
 
-def _silences(cluster: str) -> list:
+def _silences(cluster: str, now: float) -> list:
     from console import silences
 
     try:
-        return silences.load(cluster)
+        return silences.load(cluster, now)
     except ConsoleError as exc:
         log.warning("%s", exc)
         return []
@@ -75,6 +77,7 @@ def keeper_for(owner, cluster: str) -> StoryKeeper:
     """The keeper of `cluster`, kept on `owner` (the App): a new one after a cluster switch."""
     keeper = getattr(owner, "_story_keeper", None)
     if keeper is None or keeper.cluster != cluster:
-        keeper = StoryKeeper(cluster, getattr(owner, "clock", time.monotonic))
+        keeper = StoryKeeper(cluster, getattr(owner, "clock", time.monotonic),
+                             wall=getattr(owner, "wall_clock", time.time))
         owner._story_keeper = keeper
     return keeper
