@@ -215,10 +215,6 @@ DESCRIBE = {"cluster": _cluster_lines, "guests": _guest_lines, "ceph": _ceph_lin
 # ----------------------------------------------------------------- verdicts
 
 
-def _layer_of(f: Finding) -> str:
-    return f.layer
-
-
 def layer_verdict(layer: str, source: str, snap, findings: Iterable[Finding], now: float,
                   counted: Counted = _as_is) -> Verdict:
     if snap is None or snap.loading:

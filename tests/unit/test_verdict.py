@@ -7,7 +7,7 @@ from console.poller import Snapshot
 from console.verdict import (
     CRIT, OFF, OK, STALE, UNKNOWN, WARN, instance_verdicts, layer_verdicts, overall_status, source_verdicts,
 )
-from tests.unit.lab_models import NOW, lab, snaps, vrrp
+from tests.unit.lab_models import NOW, lab, snaps
 
 
 def verdicts(s, counted=lambda f: f.severity):
