@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from console.inert import cap
 from screens.base import LayerScreen
 from screens.rows import RowMemo, guest_row
 from widgets.fast_table import FastTable
@@ -27,6 +28,9 @@ GUEST_COLUMNS = (
     Column("lock", "LOCK", min_width=4, max_width=10, priority=1),
     Column("tags", "TAGS", min_width=4, max_width=60, priority=4, stretch=True),
 )
+
+
+DETAIL_CAP = 300  # characters of a name or the tags in the detail pane (a 10,000-character name fills no screen)
 
 
 class GuestsScreen(LayerScreen):
@@ -115,7 +119,7 @@ class GuestsScreen(LayerScreen):
             return
         # a Text, never markup: every value here was written by someone on the cluster
         text = Text(no_wrap=False, overflow="fold")
-        text.append(g.name, style="bold")
+        text.append(cap(g.name, DETAIL_CAP), style="bold")
         text.append(f"  {'VM' if g.type == 'qemu' else 'CT'} {g.vmid}\n")
         lines = [
             f"node      {g.node}",
@@ -125,7 +129,7 @@ class GuestsScreen(LayerScreen):
             f"uptime    {duration(g.uptime)}",
             f"HA        {g.ha_state or 'not managed'}",
             f"lock      {g.lock or '-'}",
-            f"tags      {', '.join(g.tags) or '-'}",
+            f"tags      {cap(', '.join(g.tags), DETAIL_CAP) or '-'}",
         ]
         text.append("\n".join(lines))
         pane.update(text)

@@ -142,11 +142,9 @@ async def _in_process(minutes: float, warmup: float, visit_every: float) -> list
 
     samples: list[tuple[float, float]] = []
     with DemoLab(scenario="large") as lab:
-        cluster = lab.config.cluster(None)
         app = ConsoleApp(lab.config, None, lambda c: build_hub(c, read_only=False))
         async with app.run_test(size=(COLS, ROWS)) as pilot:
-            tracemalloc.start(12)
-            base = None
+            base = None  # tracing starts after the warm-up: it slows every allocation, and only growth matters
             started = time.monotonic()
             next_sample, step = 0.0, 0
             while True:
@@ -158,6 +156,7 @@ async def _in_process(minutes: float, warmup: float, visit_every: float) -> list
                     print(f"  minute {elapsed:5.1f}  RSS {mb:6.1f} MB (traced {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB)",
                           flush=True)
                     if base is None and elapsed >= warmup:
+                        tracemalloc.start(6)
                         base = tracemalloc.take_snapshot()
                     next_sample += 1.0
                     if elapsed >= minutes:
@@ -175,7 +174,9 @@ async def _in_process(minutes: float, warmup: float, visit_every: float) -> list
                     print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
                     for line in stat.traceback.format()[-12:]:
                         print(f"      {line}")
-        del cluster
+            print("largest live allocations by file:")
+            for stat in end.statistics("filename")[:15]:
+                print(f"  {stat.size / 2**20:8.2f} MiB {stat.count:8d} blocks  {stat.traceback[0].filename}")
     return samples
 
 
