@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from console.sim.pmxcfs_locks import PmxcfsLocks
 from console.sim.state import (
     Availability,
     Faults,
@@ -81,6 +82,7 @@ class WorldCore:
         self._seq = itertools.count()
         self._pid = itertools.count(40123)
         self.cluster_name = "demo"
+        self.pmxcfs = PmxcfsLocks()  # /etc/pve/priv/lock, shared by every node's SSH server
         self.token_id = "root@pam!labconsole"
         self.version = "8.2.4"
         self.traefik_version = "3.1.2"

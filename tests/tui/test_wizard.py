@@ -9,7 +9,7 @@ import pytest
 
 from console.maintenance.journal import ClusterLock, journal_dir, unfinished_runs
 from console.maintenance.rolling import MaintenanceRun
-from screens.maintenance_session import WizardSession
+from console.maintenance.session import WizardSession
 from screens.modals import ConfirmModal
 from screens.maintenance_modals import TypeNameModal
 
@@ -151,7 +151,8 @@ async def test_failed_preflight_is_shown_and_blocks_confirmation(make_app, lab):
         await pilot.press("c")
         await pilot.pause()
         assert not isinstance(app.screen, TypeNameModal)
-        assert any("preflight failed" in n for n in notes(app))
+        assert "c: confirm" not in screen_text(app)  # offered only after a passing preflight
+        assert "fix what failed, then r: re-check" in screen_text(app)
         steps.reasons.clear()
         await pilot.press("r")  # re-check
         await until(pilot, lambda: app.maintenance.preflight_ok, "a passing re-check")

@@ -1,4 +1,5 @@
-"""The resume banner: an unfinished maintenance run of this cluster in the journal.
+"""The resume banner: an unfinished maintenance run of this cluster in the journal
+(of this very cluster when its identity is known: maintenance/identity.py).
 
 Light on purpose (only the journal module): the App checks this at start-up.
 """
@@ -6,6 +7,7 @@ Light on purpose (only the journal module): the App checks this at start-up.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from console.errors import ConsoleError
 from console.maintenance.journal import ClusterLock, Journal, unfinished_runs
@@ -21,11 +23,11 @@ class Unfinished:
     elsewhere: str | None  # set when another live console holds the lock
 
 
-def find_unfinished(cluster: str) -> Unfinished | None:
-    """The newest unfinished run of `cluster`, described for the resume banner."""
+def find_unfinished(cluster: str, identity: Any = None) -> Unfinished | None:
+    """The newest unfinished run of `cluster` (of that identity, when given), described for the banner."""
     if not (journal_dir() / cluster).is_dir():
         return None  # never ran maintenance here (and reading must not create directories)
-    runs = unfinished_runs(cluster)
+    runs = unfinished_runs(cluster, identity)
     if not runs:
         return None
     journal = runs[-1]
@@ -48,9 +50,9 @@ def find_unfinished(cluster: str) -> Unfinished | None:
     return Unfinished(journal, list(head.get("nodes") or []), state, where, elsewhere)
 
 
-def unfinished_banner(cluster: str, read_only: bool = False) -> str | None:
+def unfinished_banner(cluster: str, read_only: bool = False, identity: Any = None) -> str | None:
     """One line for the start-up notice, or None when there is nothing to resume."""
-    u = find_unfinished(cluster)
+    u = find_unfinished(cluster, identity)
     if u is None:
         return None
     if u.elsewhere:
