@@ -28,13 +28,17 @@ class LogView(Log):
     def __init__(self, **kwargs) -> None:
         super().__init__(highlight=False, max_lines=5000, **kwargs)
         self.all_lines: list[str] = []
+        self._raw_lines: list[str] = []
         self.filter_text = ""
         self.follow = True
         self.source_name = ""
 
     def show_lines(self, name: str, lines: list[str]) -> None:
         """Replace the content (a fresh fetch); keeps the filter and follow mode."""
+        if name == self.source_name and lines == self._raw_lines:
+            return  # a follow tick with nothing new
         self.source_name = name
+        self._raw_lines = list(lines)
         self.all_lines = [inert_sgr(line) for line in lines]  # idempotent: sources may have done it already
         self._redraw()
 
