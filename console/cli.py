@@ -206,11 +206,13 @@ def _demo_tui(args: argparse.Namespace) -> int:
 
 def _demo_state(lab) -> None:
     """The demo's journals and locks live and die with its lab (a fresh lab is a new cluster:
-    nothing of an earlier demo may be offered for resume in it)."""
+    nothing of an earlier demo may be offered for resume in it), unless LABCONSOLE_STATE_DIR
+    names a state dir on purpose (tests that read the journal)."""
     import os
     from pathlib import Path
 
-    os.environ["LABCONSOLE_STATE_DIR"] = str(Path(lab.dir) / "state")
+    if not os.environ.get("LABCONSOLE_STATE_DIR"):
+        os.environ["LABCONSOLE_STATE_DIR"] = str(Path(lab.dir) / "state")
 
 
 def _check(args: argparse.Namespace) -> int:

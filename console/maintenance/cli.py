@@ -19,7 +19,7 @@ from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.inert import strip_sgr
 from console.maintenance.engine import Event
-from console.maintenance.cluster_lock import ClusterDirLock, Holder, MaintenanceLock, online_nodes
+from console.maintenance.cluster_lock import ClusterDirLock, Holder, MaintenanceLock, died_here, online_nodes
 from console.maintenance.end_report import end_report
 from console.maintenance.events import event_line, names
 from console.maintenance.identity import ClusterIdentity, cluster_identity, recorded_identity
@@ -145,19 +145,23 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
             raise ConsoleError("maintenance", "name a node, or --all")
         if args.force:
             svc.force_reboot.update(nodes)
+        identity = await cluster_identity(svc)
+        lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
+        await lock.ensure_free()
+        _refuse_if_unfinished(cluster, identity)
         plan, checks = await _review(svc, nodes[0])
         if len(nodes) > 1:
             print(f"Rolling upgrade, one node after another: {' -> '.join(nodes)}; each node is planned and "
                   f"checked again just before its turn. Plan of {nodes[0]} now:", file=out)
         print(plan.text(), file=out)
         print(preflight_text(checks), file=out)
-        if not (plan.ok and all(c.ok for c in checks)):
-            print("preflight failed: nothing was changed", file=out)
-            return EXIT_SAFE
         if not args.all and plan.pending_updates == 0 and not args.force:
             print(f"{nodes[0]} has nothing pending: skipped (pass --force to drain it for a reboot anyway)",
                   file=out)
             return EXIT_OK
+        if not (plan.ok and all(c.ok for c in checks)):
+            print("preflight failed: nothing was changed", file=out)
+            return EXIT_SAFE
         if not args.yes:
             if not sys.stdin.isatty():
                 raise ConsoleError("maintenance", "refusing to run without confirmation", "pass --yes")
@@ -166,14 +170,9 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
             if answer.strip() != word:
                 print("not confirmed; nothing done", file=out)
                 return EXIT_SAFE
-        identity = await cluster_identity(svc)
-        lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
         await lock.acquire()
         try:
-            pending = unfinished_runs(cluster.name, identity)
-            if pending:
-                raise ConsoleError("maintenance", f"run {pending[-1].run_id} is unfinished (a node may still be "
-                                   "drained)", "`labconsole maintenance resume` or `... rollback` it first")
+            _refuse_if_unfinished(cluster, identity)  # again, under the lock
             run = MaintenanceRun.start(cluster.name, nodes, steps_for, svc, printer,
                                        "rolling" if args.all else "node", identity.to_dict())
             await lock.note(run.journal.run_id)
@@ -184,6 +183,13 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
             await lock.release()
 
     return await _with_sources(cluster, go)
+
+
+def _refuse_if_unfinished(cluster: ClusterConfig, identity: ClusterIdentity) -> None:
+    pending = unfinished_runs(cluster.name, identity)
+    if pending:
+        raise ConsoleError("maintenance", f"run {pending[-1].run_id} is unfinished (a node may still be drained)",
+                           "`labconsole maintenance resume` or `... rollback` it first")
 
 
 async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str, out: TextIO) -> int:
@@ -249,7 +255,8 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
                                                              "undo-start", "undo-done", "undo-failed")), None)
     state = j.last_state() or "new"
     lock = ClusterLock(cluster.name)
-    live = lock.held() or (remote is not None and remote.run == j.run_id)
+    dead = remote is not None and died_here(remote)
+    live = lock.held() or (remote is not None and remote.run == j.run_id and not dead)
     if state in ("running", "rolling_back") and not j.finished() and not live:
         state = "interrupted"  # its console died mid-step: resume or roll back
     print(f"run {j.run_id} ({head.get('kind')}) nodes {names(head['nodes'])}: {state}"
@@ -261,7 +268,10 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
     if last:
         print(f"  last: {last['event']} {last.get('step')} on {last.get('node')}"
               + (f": {last['error']}" if last.get("error") else ""), file=out)
-    if remote is not None:
+    if remote is not None and dead:
+        print(f"  cluster lock left by a console that is gone ({remote.describe()}): "
+              "the next resume, rollback or run here takes it over", file=out)
+    elif remote is not None:
         print(f"  cluster lock held by {remote.describe()}", file=out)
     elif lock.held():
         h = lock.holder()

@@ -125,15 +125,18 @@ class ClusterDirLock:
             await self._sh(f"touch -m -d @0 {LOCK_DIR}")
             await asyncio.sleep(self.retry_pause)
             ok, err = await self._mkdir()
+        if not ok and "exists" in err:
+            h = await self.holder()
+            if h is not None and died_here(h):
+                # its console died on this machine (killed; the local flock went with it): take over
+                log.warning("taking over the cluster maintenance lock of dead pid %s on this host", h.pid)
+                await self._sh(f"rm -f {HOLDER_FILE}; rmdir {LOCK_DIR}")
+                ok, err = await self._mkdir()
         if not ok:
             if "exists" not in err:
                 raise ConsoleError(f"maintenance lock on {self.cluster}", f"cannot create {LOCK_DIR}: "
                                    f"{cap(err.splitlines()[-1] if err else 'no answer', 200)}")
-            h = await self.holder()
-            who = h.describe() if h else "a console that has not written its name yet"
-            raise ConsoleError(f"maintenance on {self.cluster}", f"already running: the cluster lock is held by {who}",
-                               f"wait for it to finish; a holder that died loses the lock {LOCK_TIMEOUT:.0f} s "
-                               "after its last refresh")
+            raise refused(self.cluster, await self.holder())
         self.held = True
         self.run = run
         await self._write_holder()
@@ -175,6 +178,26 @@ class ClusterDirLock:
                         LOCK_TIMEOUT, exc)
 
 
+def refused(cluster: str, h: Holder | None) -> ConsoleError:
+    who = h.describe() if h else "a console that has not written its name yet"
+    return ConsoleError(f"maintenance on {cluster}", f"already running: the cluster lock is held by {who}",
+                        f"wait for it to finish; a holder that died loses the lock {LOCK_TIMEOUT:.0f} s "
+                        "after its last refresh")
+
+
+def died_here(h: Holder) -> bool:
+    """The holder was a process on this machine that no longer exists."""
+    if h.host != socket.gethostname() or not h.pid or h.pid == os.getpid():
+        return False
+    try:
+        os.kill(h.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, not ours to signal
+        return False
+    return False
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -191,6 +214,18 @@ class MaintenanceLock:
         self.local = ClusterLock(cluster)
         ssh = getattr(svc, "ssh", None) if svc is not None else None
         self.remote = ClusterDirLock(ssh, nodes or [], cluster) if ssh is not None and nodes else None
+
+    async def ensure_free(self) -> None:
+        """Refuse early (before the plan is shown) when a run holds either lock; `acquire`
+        decides for good."""
+        if self.local.held():
+            h = self.local.holder()
+            raise ConsoleError(f"maintenance on {self.local.cluster}", "already running on this machine "
+                               f"(pid {h.pid if h else '?'})", "wait for it to finish, or stop that console")
+        if self.remote is not None:
+            h = await self.remote.holder()
+            if h is not None and not died_here(h) and (h.age is None or h.age <= LOCK_TIMEOUT):
+                raise refused(self.remote.cluster, h)
 
     async def acquire(self, run: str | None = None) -> None:
         self.local.acquire(run)

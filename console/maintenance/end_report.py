@@ -34,7 +34,7 @@ def node_lines(node: str, facts: dict[str, Any], done: bool) -> list[str]:
     elif old:
         lines.append(f"  {node}: kernel {old}" + (" (unchanged)" if done else ""))
     snap = facts.get("snapshot")
-    if snap and not facts.get("rolled_back_root"):
+    if snap:  # `zfs rollback` keeps the snapshot it went back to
         lines.append(f"  {node}: ZFS snapshot {snap} left behind; once satisfied: ssh {node} zfs destroy {snap}")
     plan = facts.get("plan") or {}
     down = sum(int(m.get("downtime_s") or 0) for m in plan.get("moves") or [] if isinstance(m, dict)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from console.errors import ConsoleError
-from console.maintenance.engine import StepContext
+from console.maintenance.engine import BaseStep, StepContext
 
 
 @dataclass
@@ -31,8 +31,8 @@ async def run_preflight(svc: Any, node: str, plan: Any, steps_for: Callable[[str
     results = [CheckResult("plan", "Every guest has a place; the plan has no blocker",
                            "; ".join(problems) if problems else None)]
     for step in steps_for(node):
-        if step.phase != "preflight":
-            continue
+        if step.phase != "preflight" or type(step).check is BaseStep.check:
+            continue  # not a check (P0 plans, P8 refreshes the package lists: both run with the steps)
         notes: list[str] = []
         ctx = StepContext(node, svc, emit=lambda e, notes=notes: notes.append(e.text or ""))
         ctx.step_id = step.id

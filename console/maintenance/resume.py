@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.errors import ConsoleError
+from console.maintenance.identity import recorded_identity
 from console.maintenance.journal import ClusterLock, Journal, unfinished_runs
 from console.paths import journal_dir
 
@@ -21,6 +22,7 @@ class Unfinished:
     state: str
     last: str  # the last thing the journal recorded, for the banner
     elsewhere: str | None  # set when another live console holds the lock
+    recorded_on: str = ""  # the cluster identity the run recorded (maintenance/identity.py)
 
 
 def find_unfinished(cluster: str, identity: Any = None) -> Unfinished | None:
@@ -47,7 +49,9 @@ def find_unfinished(cluster: str, identity: Any = None) -> Unfinished | None:
     elif state in ("running", "rolling_back"):
         state = "interrupted"
     where = f"{last['event']} {last.get('step')} on {last.get('node')}" if last else "nothing applied"
-    return Unfinished(journal, list(head.get("nodes") or []), state, where, elsewhere)
+    recorded = recorded_identity(head)
+    return Unfinished(journal, list(head.get("nodes") or []), state, where, elsewhere,
+                      recorded.describe() if recorded else "")
 
 
 def unfinished_banner(cluster: str, read_only: bool = False, identity: Any = None) -> str | None:
@@ -57,7 +61,8 @@ def unfinished_banner(cluster: str, read_only: bool = False, identity: Any = Non
         return None
     if u.elsewhere:
         return f"maintenance run {u.journal.run_id} is in progress in {u.elsewhere}"
-    what = f"unfinished maintenance run {u.journal.run_id} ({', '.join(u.nodes)}): {u.state}, last {u.last}. "
+    what = f"unfinished maintenance run {u.journal.run_id} ({', '.join(u.nodes)}): {u.state}, last {u.last}"
+    what += f" (recorded on {u.recorded_on}). " if u.recorded_on else ". "
     if read_only:
         return what + "Resume or roll it back from a console that is not read-only"
     return what + "Press 7: r resume, b roll back"

@@ -15,12 +15,13 @@ from typing import Any, Awaitable, Callable
 
 from console.config_model import ClusterConfig
 from console.errors import ConsoleError
-from console.maintenance.engine import Event, StepContext
+from console.maintenance.engine import Event
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
 from console.maintenance.services import MaintenanceServices
 from console.inert import strip_sgr
 from console.maintenance.cluster_lock import MaintenanceLock, online_nodes
+from console.maintenance.end_report import end_report
 from console.maintenance.events import event_line, status_of
 from console.maintenance.identity import ClusterIdentity, cluster_identity
 from console.maintenance.preflight_run import CheckResult, run_preflight
@@ -62,6 +63,7 @@ class WizardSession:
         self.outcome: str | None = None  # the state the last run ended in
         self.run: MaintenanceRun | None = None
         self.lock: MaintenanceLock | None = None
+        self.reboot_only = False  # the node has nothing pending: a run drains it for a reboot only
         self.identity: ClusterIdentity | None = None  # read with the first plan; journals of other clusters are ignored
         self.unfinished: Unfinished | None = None
         self.version = 0
@@ -147,6 +149,7 @@ class WizardSession:
                 head = (f"Rolling upgrade, one node after another: {' → '.join(self.nodes)}\n"
                         f"Each node is planned and checked again just before its turn. Plan of {first} now:\n\n")
             self.plan_text = head + plan.text()
+            self.reboot_only = target != ALL and getattr(plan, "pending_updates", None) == 0
             self.checks = await self._preflight(svc, first, plan)
         except ConsoleError as exc:
             self.phase, self.message = "choose", f"cannot plan {target}: {exc.message}"
@@ -156,6 +159,8 @@ class WizardSession:
         failed = [c for c in self.checks if not c.ok]
         self.message = (f"preflight: {len(failed)} of {len(self.checks)} checks failed" if failed
                         else f"preflight passed ({len(self.checks)} checks)")
+        if self.reboot_only:
+            self.message += f"; {target} has nothing pending: confirming drains it for a reboot only"
         self._changed()
 
     async def _preflight(self, svc: Any, node: str, plan: Any) -> list[CheckResult]:
@@ -180,6 +185,8 @@ class WizardSession:
         try:
             self._refuse_if_read_only("maintenance")
             svc = self._services(writable=True)
+            if self.reboot_only and hasattr(svc, "force_reboot"):
+                svc.force_reboot.update(self.nodes)
             await self._read_identity(svc)
             await self._take_lock(svc, None)
             kind = "rolling" if self.target == ALL else "node"
@@ -293,13 +300,14 @@ class WizardSession:
                             if state == "failed" else f"{state} on {eng.node}: {eng.last_error or ''}")
             self._changed()
             return
-        done = ", ".join(run.done_nodes) or "none"
-        self._stopped(f"maintenance {state}: nodes done {done}")
+        self._stopped(end_report(run, state))
 
     def _stopped(self, message: str) -> None:
+        """The run ended (first line: the status bar; all of it: the log pane)."""
         self._release()
-        self.phase, self.choices, self.message = "ended", (), message
-        self.add_line(message)
+        self.phase, self.choices, self.message = "ended", (), message.splitlines()[0]
+        for line in message.splitlines():
+            self.add_line(line)
         self.refresh_unfinished()  # an aborted run is resumable from here at once
         self._changed()
 

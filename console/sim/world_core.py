@@ -307,6 +307,8 @@ class WorldCore:
                 "health": health,
                 "checks": [c["code"] for c in checks],
                 "flags": sorted(f for f in self.ceph.flags if f in ("noout", "norebalance", "noup", "nodown", "noin")),
+                "group_flags": {k: sorted(v) for k, v in sorted(self.ceph.group_flags.items()) if v},
+                "fsid": self.ceph.fsid,
                 "osds_up": sum(1 for o in self.osds.values() if o.up),
                 "osds_in": sum(1 for o in self.osds.values() if o.in_),
                 "osds": len(self.osds),

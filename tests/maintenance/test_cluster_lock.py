@@ -89,3 +89,25 @@ def test_holder_text_that_is_not_ours_is_read_safely():
     h = parse_holder('{"host": "\\u001b[31mevil", "user": "' + "x" * 500 + '", "pid": "no"}\n17\n20\n')
     assert "\x1b" not in h.describe() and h.pid is None and h.age == 3 and len(h.user) < 100
     assert parse_holder("garbage\n") is None
+
+
+async def test_a_holder_that_died_on_this_machine_is_taken_over_at_once(lab):
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    await lab.run("pve1", f"mkdir {LOCK_DIR}")
+    info = {"host": socket.gethostname(), "user": "me", "pid": gone.pid, "run": "killed-run", "started": 1.0}
+    await lab.run("pve1", f"echo '{json.dumps(info)}' > {LOCK_DIR}/holder")
+    b = lock(lab, ["pve2"])
+    await b.acquire("run-b")  # no 120 s wait: the killed console's lock is broken
+    assert (await b.holder()).run == "run-b"
+    await b.release()
+    info.update(host="another-machine")  # elsewhere: cannot tell it died; it must expire
+    await lab.run("pve1", f"mkdir {LOCK_DIR}")
+    await lab.run("pve1", f"echo '{json.dumps(info)}' > {LOCK_DIR}/holder")
+    with pytest.raises(ConsoleError, match="me@another-machine"):
+        await lock(lab, ["pve2"]).acquire()
