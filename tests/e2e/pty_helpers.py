@@ -68,6 +68,11 @@ class PtySession:
     def send(self, text: str) -> None:
         os.write(self._master, text.encode())
 
+    def escape(self) -> None:
+        """The Escape key alone: a pause after it, or the next key would read as Alt+key."""
+        self.send("\x1b")
+        time.sleep(0.4)
+
     def output(self) -> bytes:
         with self._lock:
             return bytes(self._buf)
