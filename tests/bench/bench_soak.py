@@ -132,7 +132,22 @@ def run_process(minutes: float, warmup: float, visit_every: float) -> list[tuple
 
 
 # ---------------------------------------------------------------- in-process, with tracemalloc
-async def _in_process(minutes: float, warmup: float, visit_every: float) -> list[tuple[float, float]]:
+def _type_counts() -> dict[str, int]:
+    """Live objects per type, plus the length of every big container (a list that only grows
+    keeps the number of lists constant): keys "len:TYPE@ID"."""
+    import gc
+    from collections import Counter
+
+    objects = gc.get_objects()
+    counts = Counter(type(o).__qualname__ for o in objects)
+    for o in objects:
+        if isinstance(o, (list, dict, set)) and len(o) >= 500:
+            counts[f"len:{type(o).__qualname__}@{id(o):x}"] = len(o)
+    return counts
+
+
+async def _in_process(minutes: float, warmup: float, visit_every: float, trace: bool) -> list[tuple[float, float]]:
+    """trace=True: tracemalloc diff after the run; False: live object counts per type, every minute."""
     import gc
     import tracemalloc
 
@@ -155,7 +170,14 @@ async def _in_process(minutes: float, warmup: float, visit_every: float) -> list
                     samples.append((elapsed, mb))
                     print(f"  minute {elapsed:5.1f}  RSS {mb:6.1f} MB (traced {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB)",
                           flush=True)
-                    if base is None and elapsed >= warmup:
+                    if not trace:
+                        counts = _type_counts()
+                        if base is not None:
+                            grew = sorted(((counts[t] - base.get(t, 0), t) for t in counts), reverse=True)[:8]
+                            print("     grew: " + ", ".join(f"{t} {n:+d}" for n, t in grew if n > 0), flush=True)
+                        if elapsed >= warmup:
+                            base = counts
+                    elif base is None and elapsed >= warmup:
                         tracemalloc.start(6)
                         base = tracemalloc.take_snapshot()
                     next_sample += 1.0
@@ -167,16 +189,16 @@ async def _in_process(minutes: float, warmup: float, visit_every: float) -> list
                 step += 1
                 await asyncio.sleep(max(0.0, visit_every - 0.5))
             gc.collect()
-            end = tracemalloc.take_snapshot()
-            if base is not None:
+            if trace and base is not None:
+                end = tracemalloc.take_snapshot()
                 print("allocation sites that grew most since the warm-up:")
                 for stat in end.compare_to(base, "traceback")[:15]:
                     print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
                     for line in stat.traceback.format()[-12:]:
                         print(f"      {line}")
-            print("largest live allocations by file:")
-            for stat in end.statistics("filename")[:15]:
-                print(f"  {stat.size / 2**20:8.2f} MiB {stat.count:8d} blocks  {stat.traceback[0].filename}")
+                print("largest live allocations by file:")
+                for stat in end.statistics("filename")[:15]:
+                    print(f"  {stat.size / 2**20:8.2f} MiB {stat.count:8d} blocks  {stat.traceback[0].filename}")
     return samples
 
 
@@ -186,9 +208,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="minutes left out of the slope")
     parser.add_argument("--visit-every", type=float, default=5.0, help="seconds between screen visits")
     parser.add_argument("--tracemalloc", action="store_true", help="run in this process and show what grows")
+    parser.add_argument("--count-objects", action="store_true",
+                        help="run in this process and print, every minute, the object types that grew")
     args = parser.parse_args()
-    if args.tracemalloc:
-        samples = asyncio.run(_in_process(args.minutes, args.warmup, args.visit_every))
+    if args.tracemalloc or args.count_objects:
+        samples = asyncio.run(_in_process(args.minutes, args.warmup, args.visit_every, trace=args.tracemalloc))
     else:
         samples = run_process(args.minutes, args.warmup, args.visit_every)
     report(samples, args.warmup)
