@@ -65,11 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
 
     cfg = sub.add_parser("config", help="starter config, validation, where files live")
-    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    for name, text in (("init", "write a commented starter config (never overwrites)"),
-                       ("check", "validate the config and list every problem"),
-                       ("path", "print where the config, log and state files live")):
-        _common(cfg_sub.add_parser(name, help=text), top=False)
+    from console.cli_config import add_config_actions
+
+    add_config_actions(cfg, lambda p: _common(p, top=False))
+    # --- h-operate (issue 11): guests, guest, backups, tasks, log -- console/cli_ops.py ---
+    from console.cli_ops import add_parsers as add_ops_parsers
+
+    add_ops_parsers(sub, lambda p, top: _common(p, top=top))
+    # --- end h-operate ---
     return parser
 
 
@@ -162,6 +165,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _maintenance(args)
     if command == "check":
         return _check(args)
+    from console.cli_ops import COMMANDS as OPS_COMMANDS  # h-operate (issue 11)
+
+    if command in OPS_COMMANDS:
+        from console.cli_ops import run as run_ops
+
+        return run_ops(args, _load)
     if command == "demo" or args.demo:
         return _demo_tui(args)
     return _tui(args)

@@ -123,6 +123,9 @@ class FirewallConfig:
     vmid: int | None = None
 
 
+DEFAULT_TRACK_FILE = "/etc/keepalived/track"
+
+
 @dataclass(frozen=True, slots=True)
 class VrrpConfig:
     firewalls: tuple[FirewallConfig, ...]
@@ -130,6 +133,7 @@ class VrrpConfig:
     dump: str = "signal"  # "signal" or a command printing the JSON dump
     pidfile: str = "/run/keepalived.pid"
     json_file: str = "/tmp/keepalived.json"
+    track_file: str = DEFAULT_TRACK_FILE  # keepalived `track_file` the console writes to move the VIP
     interval: float = 2.0
     timeout: float = 5.0
 
@@ -155,6 +159,7 @@ class ClusterConfig:
     traefik: TraefikConfig | None = None
     vrrp: VrrpConfig | None = None
     maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    max_backup_age: float = 7.0  # days: a guest without a newer backup is a health finding
 
 
 @dataclass(frozen=True, slots=True)

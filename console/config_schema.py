@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from console.config_model import (
-    CephConfig, ClusterConfig, Config, FirewallConfig, MaintenanceConfig, ProxmoxConfig,
+    DEFAULT_TRACK_FILE, CephConfig, ClusterConfig, Config, FirewallConfig, MaintenanceConfig, ProxmoxConfig,
     SecretRef, SshConfig, SshHost, SwarmConfig, TlsConfig, TraefikConfig, VrrpConfig,
 )
 from console.config_reader import Table, resolve_path
@@ -71,6 +71,7 @@ def _cluster(name: str, t: Table) -> ClusterConfig:
     traefik = layer("traefik", _traefik)
     vrrp = layer("vrrp", _vrrp)
     maintenance = layer("maintenance", lambda s, _t: _maintenance(s)) or MaintenanceConfig()
+    max_backup_age = t.number("max_backup_age", 7.0)
     t.finish()
     if ceph is not None and ceph.via == "api" and proxmox is None:
         t.problem(t.key("ceph.via"), f'"api" reads Ceph through the Proxmox API, but there is no [{t.key("proxmox")}]: '
@@ -79,7 +80,7 @@ def _cluster(name: str, t: Table) -> ClusterConfig:
         name=name, color=color, read_only=read_only,
         interval=own_interval or 2.0, timeout=own_timeout or 5.0,
         proxmox=proxmox, ssh=ssh, ceph=ceph, swarm=swarm, traefik=traefik, vrrp=vrrp,
-        maintenance=maintenance,
+        maintenance=maintenance, max_backup_age=max_backup_age,
     )
 
 
@@ -224,9 +225,13 @@ def _vrrp(t: Table, timing) -> VrrpConfig:
     preferred = t.str("preferred_master")
     if preferred is not None and tables and preferred not in {f.name for f in firewalls}:
         t.problem(t.key("preferred_master"), f"{preferred!r} is not one of the firewalls ({', '.join(f.name for f in firewalls)})")
+    track_file = t.str("track_file", DEFAULT_TRACK_FILE)
+    if not track_file.startswith("/"):
+        t.problem(t.key("track_file"), f"{track_file!r} must be an absolute path on the firewalls")
     return VrrpConfig(firewalls=tuple(firewalls), preferred_master=preferred, dump=t.str("dump", "signal"),
                       pidfile=t.str("pidfile", "/run/keepalived.pid"),
-                      json_file=t.str("json_file", "/tmp/keepalived.json"), **_timing(t, timing, 2.0, 5.0))
+                      json_file=t.str("json_file", "/tmp/keepalived.json"),
+                      track_file=track_file, **_timing(t, timing, 2.0, 5.0))
 
 
 def _maintenance(t: Table) -> MaintenanceConfig:

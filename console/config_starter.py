@@ -65,6 +65,8 @@ token_secret_file = "home.token"
 
 # [clusters.home.vrrp]
 # preferred_master = "fw1"
+# The file keepalived's track_file block watches; writing 1 moves the VIP away.
+# track_file = "/etc/keepalived/track"
 # [[clusters.home.vrrp.firewalls]]
 # name = "fw1"
 # ssh_host = "fw1"

@@ -17,6 +17,7 @@ from console.model import (
     TraefikState,
     VrrpState,
 )
+from console.health_backups import backup_rules
 from console.poller import Snapshot
 
 SEVERITY_ORDER = {"critical": 0, "unknown": 1, "warning": 2, "info": 3}
@@ -230,6 +231,7 @@ RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
     "swarm": swarm_rules,  # type: ignore[dict-item]
     "traefik": traefik_rules,  # type: ignore[dict-item]
     "vrrp": vrrp_rules,  # type: ignore[dict-item]
+    "backups": backup_rules,  # a BackupReport (console/ops/backups.py, console/health_backups.py)
 }
 
 

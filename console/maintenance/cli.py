@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
-from console.inert import strip_sgr
+from console.inert import inert, inert_block, strip_sgr
 from console.maintenance.engine import Event
 from console.maintenance.cluster_lock import ClusterDirLock, Holder, MaintenanceLock, died_here, online_nodes
 from console.maintenance.end_report import end_report
@@ -65,7 +65,9 @@ class Printer:
         text = event_line(e)
         if text is None:
             return
-        if e.kind == "output" and not self.colour:
+        if e.kind != "output":
+            text = inert(text)  # once more on the way out (the house rule for headless output)
+        elif not self.colour:
             text = strip_sgr(text)
         print(f"{time.monotonic() - self.t0:7.1f}s [{e.node}] {text}", file=self.out, flush=True)
 
@@ -108,8 +110,8 @@ async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO) -
                    "preflight": [c.to_dict() for c in checks]}
             print(json.dumps(doc, indent=2, sort_keys=True), file=out)
         else:
-            print(plan.text(), file=out)
-            print(preflight_text(checks), file=out)
+            print(inert_block(plan.text()), file=out)
+            print(inert_block(preflight_text(checks)), file=out)
         return EXIT_OK if ok else EXIT_SAFE
 
     return await _with_sources(cluster, go, writable=False)
@@ -153,8 +155,8 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
         if len(nodes) > 1:
             print(f"Rolling upgrade, one node after another: {' -> '.join(nodes)}; each node is planned and "
                   f"checked again just before its turn. Plan of {nodes[0]} now:", file=out)
-        print(plan.text(), file=out)
-        print(preflight_text(checks), file=out)
+        print(inert_block(plan.text()), file=out)
+        print(inert_block(preflight_text(checks)), file=out)
         if not args.all and plan.pending_updates == 0 and not args.force:
             print(f"{nodes[0]} has nothing pending: skipped (pass --force to drain it for a reboot anyway)",
                   file=out)
@@ -177,7 +179,7 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
                                        "rolling" if args.all else "node", identity.to_dict())
             await lock.note(run.journal.run_id)
             state = await _drive(run, args.on_failure)
-            print(end_report(run, state), file=out)
+            print(inert_block(end_report(run, state)), file=out)
             return _exit_for(state)
         finally:
             await lock.release()
@@ -214,7 +216,7 @@ async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str
                 state = await run.rollback() if run.engine else "done"
             else:
                 state = await _drive(run, on_failure, resume=True)
-            print(end_report(run, state), file=out)
+            print(inert_block(end_report(run, state)), file=out)
             return _exit_for(state)
         finally:
             await lock.release()

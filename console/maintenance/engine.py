@@ -194,7 +194,7 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure stops the run safely
-            self.last_error = str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}"
+            self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}", LINE_CAP)
             self.journal.append("apply-failed", node=self.node, step=step.id, error=self.last_error, facts=self.ctx.facts)
             self._emit(Event("step-failed", self.node, step.id, step.title, self.last_error))
             return False
@@ -242,7 +242,7 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                self.last_error = str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}"
+                self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}", LINE_CAP)
                 self.journal.append("undo-failed", node=self.node, step=step_id, error=self.last_error)
                 self._emit(Event("undo-failed", self.node, step_id, step.title, self.last_error))
                 self._set_state("rollback_failed")

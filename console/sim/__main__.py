@@ -40,7 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--remove-dir-on-exit", action="store_true",
                         help="with --parent-pid: when the parent is gone, remove DIR too (a SIGKILLed launcher leaves no temp dir)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (only loopback is allowed)")
+    parser.add_argument("--token-lacks", action="append", default=[], metavar="PRIV",
+                        help="a PVE privilege the sim's API token does not have (e.g. Sys.Audit; repeat or comma-separate)")
     args = parser.parse_args(argv)
+    from console.sim.pve_access import unknown_privileges
+
+    lacks = tuple(p.strip() for item in args.token_lacks for p in item.split(",") if p.strip())
+    if unknown_privileges(lacks):
+        print(f"console.sim: --token-lacks: unknown PVE privilege {', '.join(unknown_privileges(lacks))}", file=sys.stderr)
+        return 2
     if not _loopback(args.host):
         print(f"console.sim: refusing to bind {args.host!r}: the simulated lab serves on loopback only (127.0.0.1 or ::1)", file=sys.stderr)
         return 2
@@ -54,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from console.sim.server import run
 
     try:
-        return asyncio.run(run(args.scenario, args.dir, args.speed, host, args.parent_pid, args.remove_dir_on_exit))
+        return asyncio.run(run(args.scenario, args.dir, args.speed, host, args.parent_pid, args.remove_dir_on_exit, lacks))
     except KeyboardInterrupt:
         return 130
     except OSError as exc:

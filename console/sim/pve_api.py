@@ -27,12 +27,13 @@ import asyncio
 import hmac
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from console.sim.pve_access import AUDIT_PRIVILEGES, full_privileges
 from console.sim.pve_handlers import ROUTES
 from console.sim.pve_routes import PveError, Result, Route, validate_params
 from console.sim.sim_errors import SimError
@@ -40,9 +41,6 @@ from console.sim.sim_errors import SimError
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api2/json"
-# What a token without privilege separation has vs. a read-only (PVEAuditor) token.
-AUDIT_PRIVILEGES = frozenset({"Sys.Audit", "VM.Audit", "Datastore.Audit"})
-ALL_PRIVILEGES = None  # None = every privilege
 HEADERS = {"Server": "pve-api-daemon/3.0", "Cache-Control": "max-age=0", "Pragma": "no-cache"}
 
 
@@ -50,6 +48,9 @@ HEADERS = {"Server": "pve-api-daemon/3.0", "Cache-Control": "max-age=0", "Pragma
 class Ctx:
     world: Any
     local: str
+    token_id: str = ""  # the calling token, and its privileges (set per request)
+    privileges: frozenset[str] = frozenset()
+    tokens: dict[str, frozenset[str]] = field(default_factory=dict)  # every token id -> its privileges
 
 
 def _reason(message: str) -> str:
@@ -111,21 +112,23 @@ def make_pve_app(
     node_name: str,
     token_secret: str,
     audit_tokens: dict[str, str] | None = None,
+    token_lacks: tuple[str, ...] = (),
 ) -> web.Application:
     """The pveproxy of node `node_name`.
 
-    `token_secret` is the secret of world.token_id (full privileges);
-    `audit_tokens` maps further token ids to secrets of read-only tokens
-    (PVEAuditor: Sys.Audit, VM.Audit, Datastore.Audit), which get 403 on writes.
+    `token_secret` is the secret of world.token_id (every privilege except
+    those in `token_lacks`, see console/sim/pve_access.py); `audit_tokens`
+    maps further token ids to secrets of read-only (PVEAuditor) tokens, which
+    get 403 on writes.
     """
     if node_name not in world.nodes:
         raise ValueError(f"unknown node {node_name!r}")
-    tokens: dict[str, tuple[str, frozenset[str] | None]] = {world.token_id: (token_secret, ALL_PRIVILEGES)}
+    tokens: dict[str, tuple[str, frozenset[str]]] = {world.token_id: (token_secret, full_privileges(token_lacks))}
     for tid, secret in (audit_tokens or {}).items():
         tokens[tid] = (secret, AUDIT_PRIVILEGES)
-    ctx = Ctx(world=world, local=node_name)
+    ctx = Ctx(world=world, local=node_name, tokens={tid: privs for tid, (_s, privs) in tokens.items()})
 
-    def authenticate(request: web.Request) -> frozenset[str] | None:
+    def authenticate(request: web.Request) -> tuple[str, frozenset[str]]:
         header = request.headers.get("Authorization")
         if not header:
             raise PveError(401, "No ticket")
@@ -133,7 +136,7 @@ def make_pve_app(
         known = tokens.get(parsed[0]) if parsed else None
         if not parsed or not known or not hmac.compare_digest(parsed[1].encode(), known[0].encode()):
             raise PveError(401, "authentication failure")
-        return known[1]
+        return parsed[0], known[1]
 
     def find_route(method: str, path: str) -> tuple[Route, dict[str, str]]:
         for route in ROUTES:
@@ -148,11 +151,11 @@ def make_pve_app(
         if not path.startswith(API_PREFIX + "/") and path != API_PREFIX:
             raise PveError(501, f"Method '{request.method} {path}' not implemented")
         rel = "/" + path[len(API_PREFIX):].strip("/")
-        privileges = authenticate(request)
+        token_id, privileges = authenticate(request)
         method = "GET" if request.method == "HEAD" else request.method
         route, path_params = find_route(method, rel)
         params = validate_params(route.params, await _read_params(request) | path_params)
-        if route.perm and privileges is not ALL_PRIVILEGES and route.perm[1] not in privileges:
+        if route.perm and route.perm[1] not in privileges:
             acl_path = route.perm[0].format(**params)
             raise PveError(403, f"Permission check failed ({acl_path}, {route.perm[1]})")
         families = ["pve"] + ([route.family] if route.family != "pve" else [])
@@ -172,7 +175,7 @@ def make_pve_app(
         if route.write and sum(map(world.node_online, world.nodes)) * 2 <= len(world.nodes):
             raise PveError(500, "cluster not ready - no quorum?")
         try:
-            data = await route.handler(ctx, params)
+            data = await route.handler(replace(ctx, token_id=token_id, privileges=privileges), params)
         except SimError as exc:
             raise PveError(exc.status, exc.message, exc.errors) from None
         body: dict[str, Any]

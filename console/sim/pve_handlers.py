@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from console.sim import pve_access as A
 from console.sim import pve_bulk as B
 from console.sim import pve_ceph as C
 from console.sim import pve_render as R
@@ -50,6 +51,10 @@ def _task(ctx, node: str, upid: str):
 
 async def root_index(ctx, p):
     return [{"subdir": s} for s in ("version", "cluster", "nodes", "storage", "access", "pools")]
+
+
+async def access_permissions(ctx, p):
+    return A.permissions(ctx, p)
 
 
 async def version(ctx, p):
@@ -286,6 +291,7 @@ _POWER_PARAMS = {
 ROUTES: list[Route] = [
     Route("GET", "/", root_index),
     Route("GET", "/version", version),
+    Route("GET", "/access/permissions", access_permissions, A.PERMISSIONS_PARAMS),
     Route("GET", "/cluster/status", cluster_status, perm=_AUDIT_ROOT),
     Route("GET", "/cluster/resources", cluster_resources,
           {"type": P("string", optional=True, enum=("vm", "storage", "node", "sdn"))}),
@@ -352,3 +358,8 @@ ROUTES: list[Route] = [
     *[Route("GET", f"/nodes/{{node}}/ceph/{name}", _ceph_list(render), _N, perm=_AUDIT_ROOT, family="ceph")
       for name, render in (("pool", C.pools), ("mgr", C.mgrs), ("mds", C.mds), ("mon", C.mons))],
 ]
+
+# -- issue 11 (h-operate): snapshots, reboot, config, backups, cluster tasks/log ----
+from console.sim.pve_ops_routes import OPS_ROUTES  # noqa: E402
+
+ROUTES += OPS_ROUTES

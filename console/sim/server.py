@@ -67,8 +67,10 @@ def _call(fn, **kwargs):
 
 
 class SimServer:
-    def __init__(self, scenario: str, directory: Path, speed: float, host: str = "127.0.0.1", parent_pid: int | None = None):
+    def __init__(self, scenario: str, directory: Path, speed: float, host: str = "127.0.0.1", parent_pid: int | None = None,
+                 token_lacks: tuple[str, ...] = ()):
         self.scenario = scenario
+        self.token_lacks = tuple(token_lacks)  # PVE privileges the sim's token does not have
         self.dir = directory.resolve()
         self.speed = speed
         self.host = host
@@ -118,7 +120,8 @@ class SimServer:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(keys.cert, keys.key)
             for node in world.nodes:
-                app = _call(make_pve, world=world, node_name=node, token_secret=keys.token_secret)
+                app = _call(make_pve, world=world, node_name=node, token_secret=keys.token_secret,
+                            token_lacks=self.token_lacks)
                 self.ports["pve"][node] = await self._serve(app, _bind(self.host), ssl_ctx=ctx)
 
         make_docker = _front("docker_api", "make_docker_app")
@@ -249,8 +252,8 @@ class SimServer:
 
 
 async def run(scenario: str, directory: Path, speed: float, host: str, parent_pid: int | None,
-              remove_dir_on_exit: bool = False) -> int:
-    server = SimServer(scenario, directory, speed, host, parent_pid)
+              remove_dir_on_exit: bool = False, token_lacks: tuple[str, ...] = ()) -> int:
+    server = SimServer(scenario, directory, speed, host, parent_pid, token_lacks)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop_event.set)

@@ -19,7 +19,7 @@ How the dump is obtained (`VrrpConfig.dump`):
   exit 2 from it means keepalived is not running, 3 that it wrote no dump.
 
 Writes (maintenance D1/R4), as plain SSH commands:
-- set_track(fw, value): `echo VALUE > TRACK_FILE` (a keepalived `track_file`;
+- set_track(fw, value): `echo VALUE > cfg.track_file` (a keepalived `track_file`;
   with weight 0 a non-zero value puts the instance in FAULT, so the peer
   takes the VIP; 0 restores it);
 - keepalived(fw, running): `systemctl start|stop keepalived`.
@@ -38,7 +38,6 @@ from console.inert import cap, inert_block
 from console.model import Firewall, VrrpState
 from console.sources.vrrp_parse import parse_dump, parse_ip_addr
 
-TRACK_FILE = "/etc/keepalived/track"
 KEEPALIVED_START = "systemctl start keepalived"
 KEEPALIVED_STOP = "systemctl stop keepalived"
 IP_ADDR = "ip -j addr"
@@ -155,11 +154,11 @@ class VrrpSource:
         if self.read_only:
             raise ReadOnlyError(action, self.cluster_name)
 
-    async def set_track(self, fw: str, value: int, track_file: str = TRACK_FILE) -> None:
-        """Write `value` to keepalived's track file on `fw` (0 = healthy)."""
+    async def set_track(self, fw: str, value: int, track_file: str | None = None) -> None:
+        """Write `value` to keepalived's track file on `fw` (0 = healthy; default file: vrrp.track_file)."""
         self._guard(f"set track file on {fw}")
         f = self._firewall(fw)
-        cmd = f"echo {int(value)} > {shlex.quote(track_file)}"
+        cmd = f"echo {int(value)} > {shlex.quote(track_file or self.cfg.track_file)}"
         await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True)
 
     async def keepalived(self, fw: str, running: bool) -> None:

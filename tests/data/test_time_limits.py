@@ -15,7 +15,8 @@ import time
 from console.cli import main
 from console.poller import BACKOFF_INTERVALS, Hub, Poller
 
-MARGIN = 3.0  # s over the configured timeout: start-up, closing connections, a loaded 2-core machine
+MARGIN = 10.0  # s over the configured timeout: a no-hang bound (the hang is 30 s), not a speed target;
+# the figures are printed by tests/bench/bench_check_timeout.py
 
 
 def test_backoff_is_capped_at_three_intervals():

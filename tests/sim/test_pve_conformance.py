@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from console.sim.pve_api import make_pve_app
 from console.sim.pve_handlers import ROUTES
 from console.sim.world import World
+from tests.ops.pve_ops_walk import OPS_KNOWN_UNDOCUMENTED, walk_ops_reads, walk_ops_writes  # h-operate
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 APIDATA = SHARED / "upstream-fixtures" / "pve" / "apidata.json"
@@ -95,6 +96,7 @@ KNOWN_UNDOCUMENTED: dict[str, set[str]] = {
     "GET /nodes/{node}/qemu/{vmid}/status/current": {"disk"},
     "GET /nodes/{node}/lxc": {"type"},
     "GET /nodes/{node}/lxc/{vmid}/status/current": {"type"},
+    **OPS_KNOWN_UNDOCUMENTED,
 }
 
 # Where PVE's schema mistypes a field it returns: {route: {field: the type PVE really sends}}.
@@ -202,7 +204,7 @@ class Recorder:
         self.extras: dict[str, set[str]] = {}
         self.headers = {"Authorization": f"PVEAPIToken=root@pam!labconsole={SECRET}"}
 
-    async def call(self, method: str, template: str, path: str, **params) -> Any:
+    async def call(self, method: str, template: str, path: str, /, **params) -> Any:
         kw = {"params": params} if method == "GET" else {"data": {k: str(v) for k, v in params.items()}}
         resp = await self.client.request(method, "/api2/json" + path, headers=self.headers, **kw)
         body = await resp.json()
@@ -221,6 +223,9 @@ async def _walk_reads(rec: Recorder, world: World, ceph: bool = True) -> None:
 
     ceph=False when the mons have no quorum (PVE answers those routes 500 "got timeout")."""
     await rec.call("GET", "/version", "/version")
+    await rec.call("GET", "/access/permissions", "/access/permissions")
+    await rec.call("GET", "/access/permissions", "/access/permissions", **{"path": "/vms"})
+    await rec.call("GET", "/access/permissions", "/access/permissions", userid="root@pam!labconsole")
     await rec.call("GET", "/cluster/status", "/cluster/status")
     for t in (None, "vm", "node", "storage", "sdn"):
         await rec.call("GET", "/cluster/resources", "/cluster/resources", **({"type": t} if t else {}))
@@ -253,6 +258,7 @@ async def _walk_reads(rec: Recorder, world: World, ceph: bool = True) -> None:
             for t in await rec.call("GET", "/nodes/{node}/tasks", f"/nodes/{n}/tasks", source=source):
                 await rec.call("GET", "/nodes/{node}/tasks/{upid}/status", f"/nodes/{n}/tasks/{t['upid']}/status")
                 await rec.call("GET", "/nodes/{node}/tasks/{upid}/log", f"/nodes/{n}/tasks/{t['upid']}/log")
+    await walk_ops_reads(rec, world)
 
 
 @needs_schema
@@ -292,6 +298,7 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
                     and not g.ha and g is not other)
         await rec.call("POST", "/nodes/{node}/stopall", "/nodes/pve2/stopall", vms=str(down.vmid))
         await rec.call("POST", "/nodes/{node}/startall", "/nodes/pve2/startall", force=1)
+        await walk_ops_writes(rec, world)
         await _walk_reads(rec, world)  # mid-flight: locks, running tasks, flags
 
         await rec.call("POST", "/nodes/{node}/status", "/nodes/pve3/status", command="reboot")
@@ -304,5 +311,31 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
         assert missing == [], "routes never exercised by this test"
         assert rec.problems == []
         assert rec.extras == {}, "fields the PVE schema does not list (add to KNOWN_UNDOCUMENTED only if PVE sends them)"
+    finally:
+        await client.close()
+
+
+async def test_a_token_lacking_a_privilege_is_refused_like_pveproxy():
+    """`--token-lacks Sys.Audit`: reads needing it get 403 naming path and privilege,
+    /access/permissions no longer lists it, reads needing other privileges still work."""
+    world = World("seed", speed=20)
+    client = TestClient(TestServer(make_pve_app(world, "pve1", SECRET, token_lacks=("Sys.Audit",))))
+    await client.start_server()
+    headers = {"Authorization": f"PVEAPIToken=root@pam!labconsole={SECRET}"}
+    try:
+        resp = await client.get("/api2/json/cluster/status", headers=headers)
+        assert (resp.status, resp.reason) == (403, "Permission check failed (/, Sys.Audit)")
+        resp = await client.get("/api2/json/nodes/pve2/status", headers=headers)
+        assert (resp.status, resp.reason) == (403, "Permission check failed (/nodes/pve2, Sys.Audit)")
+        perms = (await (await client.get("/api2/json/access/permissions", headers=headers)).json())["data"]
+        assert "Sys.Audit" not in perms["/"] and perms["/"]["VM.Migrate"] == 1
+        vmid = next(iter(world.guests))
+        node = world.guests[vmid].node
+        kind = world.guests[vmid].type
+        resp = await client.get(f"/api2/json/nodes/{node}/{kind}/{vmid}/status/current", headers=headers)
+        assert resp.status == 200
+        # asking for another user's permissions needs Sys.Audit on /access
+        resp = await client.get("/api2/json/access/permissions", params={"userid": "monitor@pve!ro"}, headers=headers)
+        assert (resp.status, resp.reason) == (403, "Permission check failed (/access, Sys.Audit)")
     finally:
         await client.close()

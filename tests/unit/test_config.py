@@ -56,7 +56,8 @@ def test_example_config_loads_with_every_layer():
     assert home.proxmox.tls.verify is True and home.proxmox.tls.fingerprint is None
     assert home.ssh.known_hosts == Path.home() / ".ssh/known_hosts"
     assert home.ssh.host("fw2").address == "192.0.2.22"
-    assert home.ssh.host("swarm1").address == "swarm1"  # no override: the alias itself
+    assert home.ssh.host("swarm1").address == "192.0.2.41"
+    assert home.ssh.host("pve9").address == "pve9"  # no override: the alias itself
     assert home.ceph.via == "api" and home.ceph.ssh_hosts == ("pve1", "pve2", "pve3")
     assert home.swarm.managers == ("ssh://swarm1", "ssh://swarm2", "ssh://swarm3")
     assert home.traefik.url == "http://192.0.2.30:8080" and home.traefik.password is None
