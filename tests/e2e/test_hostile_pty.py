@@ -60,6 +60,8 @@ def _walk(scenario: str, root: Path) -> bytes:
         pty.settle(0.5, 5)
         pty.send("j")
         pty.send("l")
+        if scenario == "hostile":  # the fetch can take a while on a loaded machine
+            pty.wait_for(b"upstream timed out", 60)
         pty.settle(0.5, 8)
         pty.escape()
         pty.send("5")
