@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from console.sim import SCENARIOS
+
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
@@ -30,7 +32,7 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
 
 def _demo_options(parser: argparse.ArgumentParser, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--scenario", choices=("seed", "large"), default=default,
+    parser.add_argument("--scenario", choices=SCENARIOS, default=default,
                         help="simulated lab to start (default: seed)")
     parser.add_argument("--speed", type=float, metavar="X", default=default,
                         help="simulated clock speed factor")

@@ -124,7 +124,7 @@ class CephScreen(LayerScreen):
         self.osd_memo = RowMemo(osd_row, lambda o: o.id)
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="ceph-summary")
+        yield Static("", id="ceph-summary", markup=False)
         yield FastTable(CHECK_COLUMNS, title="health checks", empty_text="● no health checks", id="checks")
         yield FastTable(OSD_COLUMNS, title="osds", empty_text="no OSDs", id="osds")
         with Horizontal(id="ceph-bottom"):

@@ -98,8 +98,8 @@ class VrrpScreen(LayerScreen):
         self.last_known: dict = {}  # firewall name -> its last answering Firewall
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="vrrp-alarm")
-        yield Static("", id="vrrp-ok")
+        yield Static("", id="vrrp-alarm", markup=False)  # instance and firewall names come from the cluster
+        yield Static("", id="vrrp-ok", markup=False)
         yield FastTable(COLUMNS, title="firewalls", empty_text="no firewalls", id="vrrp-table")
 
     def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
