@@ -133,11 +133,14 @@ class ProxmoxSource:
         n = len(self.cfg.endpoints)
         deadline = time.monotonic() + self.cfg.timeout * BUDGET_SHARE
         errors: list[ConsoleError] = []
+        # the order is fixed at the start: a concurrent call that fails over meanwhile
+        # must not make this one skip an endpoint or try one twice
+        start = self._current
         for k in range(n):
-            i = (self._current + k) % n
+            i = (start + k) % n
             left = deadline - time.monotonic()
             if left <= MIN_TRY:
-                skipped = ", ".join(self.cfg.endpoints[(self._current + m) % n] for m in range(k, n))
+                skipped = ", ".join(self.cfg.endpoints[(start + m) % n] for m in range(k, n))
                 errors.append(ConsoleError("proxmox", f"no time left within {self.cfg.timeout:g} s to try {skipped}"))
                 break
             timeout = try_budget(left, n - k)
