@@ -8,6 +8,7 @@ copy of its own but forwards each new snapshot to the screen on display.
 from __future__ import annotations
 
 import gc
+from collections import deque
 import time
 from typing import Any, Callable
 
@@ -17,8 +18,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from console import commands
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
+from console.layers import LAYERS, VIEWS, view_of
 from console.memory import limit_malloc_arenas, release_free_memory
 from console.poller import Hub, Snapshot
 from screens.base import LayerScreen
@@ -28,16 +31,6 @@ from widgets.prompt_bar import PromptBar
 
 HubFactory = Callable[[ClusterConfig], Any]  # -> (Hub, Actions | None) or a Hub
 
-VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance")
-ALIASES = {
-    "health": "health", "h": "health", "home": "health",
-    "guests": "guests", "guest": "guests", "vm": "guests", "vms": "guests", "ct": "guests",
-    "ceph": "ceph", "osd": "ceph", "swarm": "swarm", "docker": "swarm", "svc": "swarm",
-    "traefik": "traefik", "routers": "traefik", "vrrp": "vrrp", "vip": "vrrp", "keepalived": "vrrp",
-    "maint": "maintenance", "maintenance": "maintenance",
-}
-LAYER_VIEW = {"cluster": "health", "guests": "guests", "ceph": "ceph", "swarm": "swarm",
-              "traefik": "traefik", "vrrp": "vrrp", "proxmox": "health"}
 
 
 def _lazy(module: str, name: str) -> Callable[[], Any]:
@@ -49,6 +42,12 @@ def _lazy(module: str, name: str) -> Callable[[], Any]:
     return make
 
 
+def _modes() -> dict[str, Any]:
+    """Health, one mode per layer with a screen (console/layers.py), Maintenance."""
+    layer_modes = {layer.view: _lazy(*layer.screen.split(":")) for layer in LAYERS if layer.screen is not None}
+    return {"health": HealthScreen, **layer_modes, "maintenance": _lazy("screens.maintenance", "MaintenanceScreen")}
+
+
 class SnapshotArrived(Message):
     def __init__(self, snap: Snapshot) -> None:
         super().__init__()
@@ -56,14 +55,12 @@ class SnapshotArrived(Message):
 
 
 TRIM_EVERY = 30  # ticks (seconds) between handing free heap pages back to the system
+NOTICES_KEPT = 200  # notifications remembered in ConsoleApp.notices
 
 
 class ConsoleApp(App):
     TITLE = "labconsole"
-    MODES = {"health": HealthScreen, "guests": _lazy("screens.guests", "GuestsScreen"),
-             "ceph": _lazy("screens.ceph", "CephScreen"), "swarm": _lazy("screens.swarm", "SwarmScreen"),
-             "traefik": _lazy("screens.traefik", "TraefikScreen"), "vrrp": _lazy("screens.vrrp", "VrrpScreen"),
-             "maintenance": _lazy("screens.maintenance", "MaintenanceScreen")}
+    MODES = _modes()
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS = [
         *(Binding(str(n), f"view('{v}')", v.title(), show=False) for n, v in enumerate(VIEWS, 1)),
@@ -89,6 +86,7 @@ class ConsoleApp(App):
         self._unsubscribe: Callable[[], None] | None = None
         self._gc_frozen = False
         self._ticks = 0
+        self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)  # "title: message" of each notification
         self.maintenance: Any = None  # console.maintenance.session.WizardSession of the current cluster
 
     # ------------------------------------------------------------ properties screens read
@@ -109,14 +107,18 @@ class ConsoleApp(App):
         return self.read_only_flag or self.cluster.read_only
 
     def command_names(self) -> list[str]:
-        names = ["health", "guests", "ceph", "swarm", "traefik", "vrrp", "maint", "q"]
-        return names + [f"ctx {c.name}" for c in self.config.clusters]
+        return commands.candidates(c.name for c in self.config.clusters)
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """Show a toast, and remember it in `notices` (what the operator was told, newest last)."""
+        self.notices.append(f"{title}: {message}")
+        super().notify(message, title=title, **kwargs)
 
     # ------------------------------------------------------------ hub wiring
     def on_mount(self) -> None:
         self._connect(self.cluster)
         self.switch_mode("health")
-        self.set_interval(1.0, self._tick)
+        self.set_interval(1.0, self.tick)
         self._offer_resume()
 
     def _connect(self, cluster: ClusterConfig, built: Any = None) -> None:
@@ -151,7 +153,8 @@ class ConsoleApp(App):
         if isinstance(screen, LayerScreen):
             screen.snapshot_arrived(message.snap.source)
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        """The 1 s timer: memory trim, data ages and stale marks on the screen shown."""
         self._ticks += 1
         if self._ticks % TRIM_EVERY == 0:
             release_free_memory()  # console/memory.py: RSS stays flat over hours
@@ -204,30 +207,28 @@ class ConsoleApp(App):
         self.notify("refreshing", timeout=1)
 
     def run_console_command(self, text: str) -> None:
-        words = text.strip().lstrip(":").split()
-        if not words:
-            return
-        head, rest = words[0].lower(), words[1:]
-        if head == "q!":  # no questions, even while a maintenance run applies (its journal allows resume)
+        cmd = commands.parse(text)  # console/commands.py: the grammar
+        if cmd.kind == commands.QUIT_NOW:  # no questions, even while a maintenance run applies (journal allows resume)
             self.exit(0)
-        elif head in ("q", "quit"):
+        elif cmd.kind == commands.QUIT:
             self._leave("quit", lambda: self.exit(0))
-        elif head in ("ctx", "context", "cluster"):
-            if not rest:
+        elif cmd.kind == commands.CTX:
+            if not cmd.args:
                 names = ", ".join(c.name for c in self.config.clusters)
                 self.notify(f"on {self.cluster_name}; clusters: {names}", title="ctx")
             else:
-                self._leave(f"switch to {rest[0]}", lambda: self.run_worker(
-                    self.switch_cluster(rest[0]), group="ctx", exclusive=True, exit_on_error=False))
-        elif head in ALIASES:
-            self.action_view(ALIASES[head])
-        else:
-            self.notify(f"unknown command {head!r}; try: {', '.join(self.command_names()[:8])}",
+                target = cmd.args[0]
+                self._leave(f"switch to {target}", lambda: self.run_worker(
+                    self.switch_cluster(target), group="ctx", exclusive=True, exit_on_error=False))
+        elif cmd.kind == commands.VIEW:
+            self.action_view(cmd.args[0])
+        elif cmd.kind == commands.UNKNOWN:
+            self.notify(f"unknown command {cmd.args[0]!r}; try: {', '.join(self.command_names()[:8])}",
                         title=":", severity="warning")
 
     async def jump_to(self, layer: str, subject: str) -> None:
         """Show the screen for a finding's layer, filtered to its subject."""
-        view = LAYER_VIEW.get(layer, "health")
+        view = view_of(layer)
         if view != self.current_mode:
             await self.switch_mode(view)
         screen = self.screen

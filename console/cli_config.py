@@ -85,6 +85,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from console.config import ConfigError, check_references, load_config
+    from console.layers import configured_sources
 
     config = load_config(args.config)
     problems = check_references(config)
@@ -93,8 +94,7 @@ def _check(args: argparse.Namespace) -> int:
     if getattr(args, "live", False):
         return _check_live(args, config)
     default = config.cluster().name
-    layers = {c.name: [n for n in ("proxmox", "ceph", "swarm", "traefik", "vrrp") if getattr(c, n) is not None]
-              for c in config.clusters}
+    layers = {c.name: configured_sources(c) for c in config.clusters}
     if getattr(args, "json", False):
         print(json.dumps({"ok": True, "path": str(config.path), "default_cluster": default,
                           "clusters": {c.name: {"layers": layers[c.name], "read_only": c.read_only}

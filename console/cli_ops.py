@@ -91,9 +91,6 @@ def with_sources(args: argparse.Namespace, load: Callable[[argparse.Namespace], 
         try:
             return await body(sources)
         finally:
-            src = sources.get("proxmox")
-            if src is not None:
-                await src.close()
             await sources.close()
 
     try:

@@ -318,13 +318,7 @@ async def live_check(cluster: ClusterConfig) -> list[LiveResult]:
         if cluster.traefik is not None:
             results.append(await asyncio.to_thread(_check_traefik, cluster))
     finally:
-        for src in srcs.by_name.values():
-            close = getattr(src, "close", None)
-            if close is not None:
-                maybe = close()
-                if asyncio.iscoroutine(maybe):
-                    await maybe
-        await srcs.close()
+        await srcs.close()  # every source, then the SSH pool
     return results
 
 

@@ -18,11 +18,11 @@ from console.model import (
     VrrpState,
 )
 from console.health_backups import backup_rules
+from console.layers import LAYER_OF_SOURCE, SOURCES
 from console.poller import Snapshot
 from console.verdict import vrrp_instances
 
 SEVERITY_ORDER = {"critical": 0, "unknown": 1, "warning": 2, "info": 3}
-LAYER_OF_SOURCE = {"proxmox": "cluster", "ceph": "ceph", "swarm": "swarm", "traefik": "traefik", "vrrp": "vrrp"}
 NEAR_FULL_PERCENT = 85.0
 BAD_HA_STATES = {"error", "fence", "recovery"}
 BAD_PG_WORDS = ("degraded", "undersized", "peered", "stale", "down", "incomplete", "inconsistent")
@@ -239,11 +239,7 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
 # -------------------------------------------------------------------- driver
 
 RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
-    "proxmox": cluster_rules,  # type: ignore[dict-item]
-    "ceph": ceph_rules,  # type: ignore[dict-item]
-    "swarm": swarm_rules,  # type: ignore[dict-item]
-    "traefik": traefik_rules,  # type: ignore[dict-item]
-    "vrrp": vrrp_rules,  # type: ignore[dict-item]
+    **{s.name: globals()[s.rules] for s in SOURCES},  # console/layers.py names each source's rules
     "backups": backup_rules,  # a BackupReport (console/ops/backups.py, console/health_backups.py)
 }
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 from console.errors import ConsoleError, plain_reason
+from console.layers import SOURCE_NAMES
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-SOURCES = ("proxmox", "ceph", "swarm", "traefik", "vrrp")
+SOURCES = SOURCE_NAMES  # console/layers.py
 BACKOFF_INTERVALS = 3  # a failing source is retried at least every 3 intervals
 SHUTDOWN_WAIT = 0.5  # s the thread pool waits for running calls when the loop closes
 
@@ -117,6 +118,11 @@ class Poller(Generic[T]):
     def poke(self) -> None:
         """Poll again now instead of waiting out the interval (ctrl-r)."""
         self._wake.set()
+
+    @property
+    def refresh_requested(self) -> bool:
+        """poke() was called and the poll it asked for has not started yet."""
+        return self._wake.is_set()
 
     async def run(self, publish: Callable[[Snapshot[T]], Any]) -> None:
         while True:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
+from console.layers import LAYERS as LAYER_SPECS, SOURCE_NAMES
 from console.model import Finding, VrrpState
 
 OK, WARN, CRIT, UNKNOWN, STALE, OFF = "ok", "warn", "crit", "unknown", "stale", "off"
@@ -26,11 +27,9 @@ LEVEL_OF_SEVERITY = {"critical": CRIT, "unknown": UNKNOWN, "warning": WARN, "inf
 STATUS_OF_LEVEL = {OK: "ok", OFF: "ok", WARN: "warning", STALE: "warning", CRIT: "critical", UNKNOWN: "unknown"}
 EXIT_OF_STATUS = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 # (layer, source): the Health tiles in order; proxmox feeds two layers
-LAYERS = (("cluster", "proxmox"), ("guests", "proxmox"), ("ceph", "ceph"), ("swarm", "swarm"),
-          ("traefik", "traefik"), ("vrrp", "vrrp"))
-SOURCES = ("proxmox", "ceph", "swarm", "traefik", "vrrp")
-TITLES = {"cluster": "Cluster", "guests": "Guests", "ceph": "Ceph", "swarm": "Swarm", "traefik": "Traefik",
-          "vrrp": "VRRP"}
+LAYERS = tuple((layer.name, layer.source) for layer in LAYER_SPECS)  # console/layers.py
+SOURCES = SOURCE_NAMES
+TITLES = {layer.name: layer.title for layer in LAYER_SPECS}
 SOURCE_LAYERS = {"cluster": "proxmox", "guests": "proxmox"}  # findings about a source go to its layer
 
 Counted = Callable[[Finding], str]  # finding -> the severity it counts with

@@ -6,11 +6,12 @@ same verdicts, so they cannot disagree.
 
 from __future__ import annotations
 
-from console.verdict import LAYERS as VERDICT_LAYERS, Verdict
+from console.layers import LAYER_NAMES
+from console.verdict import Verdict
 from widgets.format import BAD, OFF, OK, UNKNOWN, WARN
 
 TILE_LEVEL = {"ok": OK, "warn": WARN, "stale": WARN, "crit": BAD, "unknown": UNKNOWN, "off": OFF}
-LAYERS = tuple(layer for layer, _ in VERDICT_LAYERS)
+LAYERS = LAYER_NAMES
 
 
 def tile_of(v: Verdict) -> tuple[str, str, list[str]]:

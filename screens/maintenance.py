@@ -96,6 +96,11 @@ class MaintenanceScreen(LayerScreen):
         self._last_phase = ""
         self._shown_version = -1
 
+    @property
+    def shown_version(self) -> int:
+        """The session version on display (-1: none yet); a hidden wizard does not advance it."""
+        return self._shown_version
+
     def compose_body(self) -> ComposeResult:
         yield Static("", id="maint-banner", markup=False)
         yield Static("", id="maint-status", markup=False)

@@ -6,7 +6,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance")
+from console.layers import VIEWS
 
 
 class ConsoleCommands(Provider):

@@ -3,16 +3,13 @@ for the session, speed 10), `sim` (a fresh seed lab per test, speed 10)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from tests.simlab import SimLab  # noqa: E402
+from tests.simlab import SimLab
 
 SHARED = REPO_ROOT / ".." / "shared"
 

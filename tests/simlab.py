@@ -24,10 +24,8 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from console.sim.control import ControlError, call  # noqa: E402
+from console.sim.control import ControlError, call
 
 
 class SimLabError(RuntimeError):

@@ -7,9 +7,10 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from console.layers import SOURCE_NAMES, SOURCES
 from widgets.format import MARK, STYLE, BAD, OK, OFF, UNKNOWN, WARN
 
-SHORT = {"proxmox": "pve", "ceph": "ceph", "swarm": "swarm", "traefik": "trfk", "vrrp": "vrrp"}
+SHORT = {s.name: s.short for s in SOURCES}
 
 
 def source_level(snap, now: float) -> tuple[str, str]:
@@ -60,7 +61,7 @@ class ClusterHeader(Static):
             text.append(" RO ", style="bold reverse yellow")
         text.append(f" ▸ {view} ", style="bold")
         wide = (self.size.width or 80) >= 110
-        for source in ("proxmox", "ceph", "swarm", "traefik", "vrrp"):
+        for source in SOURCE_NAMES:
             snap = snapshots.get(source)
             verdict = verdicts.get(source) if verdicts else None
             level, word = verdict_level(verdict, snap) if verdict is not None else source_level(snap, now)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from console.config_model import ClusterConfig
+from console.layers import SOURCE_BY_NAME
 from console.poller import SOURCES, Hub, Poller
 
 if TYPE_CHECKING:
@@ -29,8 +30,18 @@ class Sources:
         return self.by_name.get(name)
 
     async def close(self) -> None:
+        """Close every source (console/sources/base.py: Source), then the shared SSH pool.
+        One failing close does not keep the others open; the first failure is raised at the end."""
+        failure: BaseException | None = None
+        for src in list(self.by_name.values()):
+            try:
+                await src.close()
+            except Exception as exc:  # noqa: BLE001 - close the rest first
+                failure = failure or exc
         if self.ssh is not None:
             await self.ssh.close()
+        if failure is not None:
+            raise failure
 
 
 def build_sources(cluster: ClusterConfig, read_only: bool = False) -> Sources:
@@ -64,8 +75,7 @@ def build_sources(cluster: ClusterConfig, read_only: bool = False) -> Sources:
 
 
 def _timing(cluster: ClusterConfig, name: str) -> tuple[float, float]:
-    layer = {"proxmox": cluster.proxmox, "ceph": cluster.ceph, "swarm": cluster.swarm,
-             "traefik": cluster.traefik, "vrrp": cluster.vrrp}[name]
+    layer = getattr(cluster, SOURCE_BY_NAME[name].config_attr)
     if layer is None:
         return cluster.interval, cluster.timeout
     return getattr(layer, "interval", cluster.interval), getattr(layer, "timeout", cluster.timeout)

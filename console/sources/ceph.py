@@ -69,6 +69,9 @@ class CephSource:
                                 "configure proxmox or set via = \"ssh\"")
         return None
 
+    async def close(self) -> None:
+        """Nothing of its own: the Proxmox source and the SSH pool it reads through are closed by their owner."""
+
     # ------------------------------------------------------------------ read
 
     async def fetch(self) -> CephState:

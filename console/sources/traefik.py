@@ -85,7 +85,7 @@ class TraefikSource:
             entrypoints=tp.parse_entrypoints(got["entrypoints"]),
         )
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None

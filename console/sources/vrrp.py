@@ -62,6 +62,9 @@ class VrrpSource:
         self._last: dict[str, Firewall] = {}  # firewall name -> its last answer
         self.wall_clock = time.time
 
+    async def close(self) -> None:
+        """Nothing of its own: the shared SSH pool is closed by its owner (Sources.close)."""
+
     async def fetch(self) -> VrrpState:
         if not self.cfg.firewalls:
             raise ConsoleError("vrrp", "no firewalls configured", "list them in vrrp.firewalls")

@@ -3,7 +3,7 @@ fault: every endpoint answers after 30 s), for a few configured timeouts. The ta
 the configured timeout plus a small margin (failover tries share one budget; no
 worker thread stuck in a socket keeps the process alive).
 
-Run: .venv/bin/python tests/bench/bench_check_timeout.py
+Run: .venv/bin/python -m tests.bench.bench_check_timeout
 (prints figures against the target; asserts nothing).
 """
 
@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
 from console.cli import main  # noqa: E402
 from tests.simlab import SimLab  # noqa: E402

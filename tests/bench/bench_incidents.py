@@ -15,7 +15,7 @@ to the API at all: a node is "offline" only once corosync says so).
 
 Also: the CPU one story costs on the `large` scenario.
 
-Run: .venv/bin/python tests/bench/bench_incidents.py [NAME ... | cost]
+Run: .venv/bin/python -m tests.bench.bench_incidents [NAME ... | cost]
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LABCONSOLE_STATE_DIR", tempfile.mkdtemp(prefix="bench-incidents-"))
 
 from console.app import ConsoleApp  # noqa: E402

@@ -3,7 +3,7 @@ record: `labconsole maintenance run --all --yes` against the naive way (on each 
 in turn: `apt-get dist-upgrade` over SSH, reboot through the API, wait until it is
 back with its guests; no drain, no VIP move, no noout).
 
-Run: .venv/bin/python tests/bench/bench_maintenance.py [--speed 20]
+Run: .venv/bin/python -m tests.bench.bench_maintenance [--speed 20]
 (prints figures against the targets; asserts nothing). Seconds are lab seconds.
 """
 
@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
 from console.config import load_config  # noqa: E402
 from console.sim.scenarios import SEED_SERVICES  # noqa: E402

@@ -2,7 +2,7 @@
 headless action (the moment after the operator said yes -> the first answer of
 the task's status). Also the whole action (until its task ended) for scale.
 
-Run: .venv/bin/python tests/bench/bench_ops.py [--speed 20] [--rounds 5]
+Run: .venv/bin/python -m tests.bench.bench_ops [--speed 20] [--rounds 5]
 Prints figures (median and worst, milliseconds); asserts nothing.
 """
 
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
 from console.config import load_config  # noqa: E402
 from console.sources import build_sources  # noqa: E402

@@ -5,7 +5,7 @@
 2. Parsing and health rules over the `large` scenario: CPU per round (< 100 ms).
 3. An idle console polling the seed lab every 2 s: CPU share of one core (< 3%).
 
-Run: .venv/bin/python tests/bench/bench_poll.py
+Run: .venv/bin/python -m tests.bench.bench_poll
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from simlab import SimLab  # noqa: E402
+from tests.simlab import SimLab  # noqa: E402
 
 from console.config import load_config  # noqa: E402
 from console.health import evaluate  # noqa: E402

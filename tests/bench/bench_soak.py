@@ -1,7 +1,7 @@
 """Memory soak: the console on the `large` simulated lab for N minutes, visiting screens.
 
-    .venv/bin/python tests/bench/bench_soak.py [--minutes 30] [--warmup 5]
-    .venv/bin/python tests/bench/bench_soak.py --tracemalloc --minutes 10   # what grows
+    .venv/bin/python -m tests.bench.bench_soak [--minutes 30] [--warmup 5]
+    .venv/bin/python -m tests.bench.bench_soak --tracemalloc --minutes 10   # what grows
 
 Default mode runs the real `labconsole demo --scenario large` on a pseudo-terminal
 (160x48, output drained and thrown away), presses a screen key every few seconds
@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
 from tests.e2e.tmux_helpers import console_env, make_sandbox  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Table repaint cost: FastTable (in the real Guests screen) against Textual's stock DataTable.
 
-    .venv/bin/python tests/bench/bench_table.py
+    .venv/bin/python -m tests.bench.bench_table
 
 Figures are CPU seconds of the event-loop thread (time.thread_time) for the
 update *and* the repaint that follows (Pilot.pause forces the compositor to
@@ -19,7 +19,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402

@@ -1,6 +1,6 @@
 """Whole-console figures: first frame after launch, screen switches, page down, memory with large data.
 
-    .venv/bin/python tests/bench/bench_tui.py
+    .venv/bin/python -m tests.bench.bench_tui
 
 Targets (issue 4): first frame < 0.5 s from launch; screen switch < 100 ms;
 page down < 15 ms; resident memory < 150 MB with the large data loaded.
@@ -19,11 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
 FIRST_FRAME_CHILD = r"""
 import sys, time
-sys.path.insert(0, {root!r})
 from console.app import ConsoleApp
 from tests.tui.fixtures import FakeActions, FrozenClock, FakeLab, test_config
 

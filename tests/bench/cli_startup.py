@@ -1,6 +1,6 @@
 """How fast `labconsole` gets going: `--help`, importing console.cli, and the heavy modules it must not load.
 
-Run: .venv/bin/python tests/bench/cli_startup.py   (prints figures; asserts nothing)
+Run: .venv/bin/python -m tests.bench.cli_startup   (prints figures; asserts nothing)
 """
 
 from __future__ import annotations

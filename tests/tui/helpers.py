@@ -1,6 +1,16 @@
-"""Small helpers for pilot tests."""
+"""Small helpers for pilot tests. Public Textual API only (no private attributes)."""
 
 from __future__ import annotations
+
+import html
+import re
+
+from rich.cells import cell_len
+
+# rich.console.Console.export_svg draws each run of text as <text x=COLUMN*CHAR_WIDTH ...> on a
+# clip path named after its line; CHAR_WIDTH is its default 20 px font height times 0.61
+_SVG_TEXT = re.compile(r'<text [^>]*?x="([0-9.]+)"[^>]*?clip-path="url\(#[^)]*-line-(\d+)\)">(.*?)</text>', re.S)
+_CHAR_WIDTH = 20 * 0.61
 
 
 async def poll(app, pilot) -> None:
@@ -9,9 +19,28 @@ async def poll(app, pilot) -> None:
     await pilot.pause()
 
 
+def screen_lines(app) -> list[str]:
+    """The screen as the terminal shows it, one string per row (App.export_screenshot, read back)."""
+    width, height = app.size
+    runs: list[list[tuple[int, str]]] = [[] for _ in range(height)]
+    for x, y, text in _SVG_TEXT.findall(app.export_screenshot()):
+        row = int(y)
+        if row < height:
+            runs[row].append((round(float(x) / _CHAR_WIDTH), html.unescape(text).replace("\xa0", " ")))
+    lines = []
+    for row in runs:
+        line, col = "", 0
+        for start, text in sorted(row):
+            line += " " * max(0, start - col) + text
+            col = max(col, start) + cell_len(text)
+        lines.append(line + " " * max(0, width - col))
+    return lines
+
+
 def screen_text(app) -> str:
-    return "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
+    return "\n".join(screen_lines(app))
 
 
 def notes(app) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    """Every notification the App showed, as "title: message" (ConsoleApp.notices)."""
+    return list(app.notices)

@@ -8,6 +8,8 @@ from widgets.fast_table import FastTable
 from widgets.row_filter import parse_filter
 from widgets.table_columns import Column, Row, fit_columns
 
+from .helpers import screen_lines
+
 COLUMNS = (
     Column("id", "ID", width=4, align="right"),
     Column("name", "NAME", min_width=6, max_width=20),
@@ -29,7 +31,7 @@ class TableApp(App):
 
 
 def screen_text(app) -> list[str]:
-    return ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
+    return screen_lines(app)
 
 
 async def test_update_repaints_only_changed_visible_rows():

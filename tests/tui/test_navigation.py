@@ -128,7 +128,7 @@ async def test_sort_help_palette_and_refresh(make_app):
         await pilot.pause()
         assert isinstance(app.screen, LayerScreen)
         await pilot.press("ctrl+r")
-        assert all(p._wake.is_set() for p in app.hub.pollers.values())
+        assert all(p.refresh_requested for p in app.hub.pollers.values())
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
@@ -147,7 +147,7 @@ async def test_hidden_screens_do_no_rendering_work(make_app, lab):
         await pilot.pause()
         await pilot.press("1")
         await pilot.pause()
-        guests = app.get_screen_stack("guests")[-1] if hasattr(app, "get_screen_stack") else app._screen_stacks["guests"][-1]
+        guests = app.get_screen_stack("guests")[-1]
         before = guests.render_count
         for _ in range(3):
             await poll(app, pilot)

@@ -323,7 +323,7 @@ async def test_old_data_without_error_turns_stale_on_the_next_tick(make_app, clo
         banner = app.screen.query_one(StaleBanner)
         assert not banner.has_class("-stale")
         clock.now += 7  # more than 3 poll intervals (2 s) without a new snapshot
-        app._tick()  # the 1 s timer; called directly so the test does not wait
+        app.tick()  # the 1 s timer; called directly so the test does not wait
         await pilot.pause()
         assert banner.has_class("-stale") and banner.text == "⚠ vrrp: no new data — data 7 s old"
         assert "▲vrrp 7s" in str(app.screen.query_one(ClusterHeader).render())

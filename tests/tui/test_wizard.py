@@ -196,11 +196,11 @@ async def test_live_output_while_a_step_runs_and_the_run_survives_other_views(ma
         wizard = app.screen
         await pilot.press("1")  # another view: the worker lives on the App
         await pilot.pause()
-        shown = wizard._shown_version
+        shown = wizard.shown_version
         steps.gates["U1"].set()
         await until(pilot, lambda: app.maintenance.phase == "ended", "the run to end while hidden")
         await pilot.pause(0.1)
-        assert wizard._shown_version == shown, "a hidden wizard must not render"
+        assert wizard.shown_version == shown, "a hidden wizard must not render"
         assert any("maintenance done" in n for n in notes(app))
         await pilot.press("7")
         await pilot.pause()

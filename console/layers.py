@@ -1,0 +1,83 @@
+"""The one registry of what the console watches: five sources and the six layers they feed.
+
+A *source* is what the console polls ("proxmox", "ceph", "swarm", "traefik",
+"vrrp"): one config table, one source class, one Poller, one header dot. A
+*layer* is what findings and Health tiles are about ("cluster", "guests",
+"ceph", "swarm", "traefik", "vrrp"): proxmox feeds two of them. Every list of
+sources or layers elsewhere reads from here. Pure data: importing this module
+imports no client library and no Textual.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    name: str  # "proxmox": the Poller's and the Snapshot's name, the key of Sources.by_name
+    label: str  # "Proxmox": how a person calls it
+    short: str  # "pve": the header dot's label on a narrow terminal
+    config_attr: str  # the ClusterConfig attribute holding its table (None: not configured)
+    source_class: str  # "module:Class" of the source (console/sources/base.py: Source)
+    layer: str  # the layer that findings about the source itself (unreachable, stale) go to
+    rules: str  # the name of its rules function in console/health.py: state -> findings
+
+    def load_class(self) -> Any:
+        module, _, attr = self.source_class.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpec:
+    name: str  # "guests": Finding.layer, the Health tile, the verdict key
+    title: str  # "Guests": the tile's heading
+    source: str  # the source whose data it shows
+    view: str  # the App mode that shows it ("health" for the cluster layer)
+    screen: str | None  # "module:Class" of the view's screen; None: shown on Health
+
+
+SOURCES: tuple[SourceSpec, ...] = (
+    SourceSpec("proxmox", "Proxmox", "pve", "proxmox", "console.sources.proxmox:ProxmoxSource", "cluster",
+               "cluster_rules"),
+    SourceSpec("ceph", "Ceph", "ceph", "ceph", "console.sources.ceph:CephSource", "ceph", "ceph_rules"),
+    SourceSpec("swarm", "Swarm", "swarm", "swarm", "console.sources.swarm:SwarmSource", "swarm", "swarm_rules"),
+    SourceSpec("traefik", "Traefik", "trfk", "traefik", "console.sources.traefik:TraefikSource", "traefik",
+               "traefik_rules"),
+    SourceSpec("vrrp", "VRRP", "vrrp", "vrrp", "console.sources.vrrp:VrrpSource", "vrrp", "vrrp_rules"),
+)
+
+# the Health tiles in order
+LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec("cluster", "Cluster", "proxmox", "health", None),
+    LayerSpec("guests", "Guests", "proxmox", "guests", "screens.guests:GuestsScreen"),
+    LayerSpec("ceph", "Ceph", "ceph", "ceph", "screens.ceph:CephScreen"),
+    LayerSpec("swarm", "Swarm", "swarm", "swarm", "screens.swarm:SwarmScreen"),
+    LayerSpec("traefik", "Traefik", "traefik", "traefik", "screens.traefik:TraefikScreen"),
+    LayerSpec("vrrp", "VRRP", "vrrp", "vrrp", "screens.vrrp:VrrpScreen"),
+)
+
+SOURCE_NAMES: tuple[str, ...] = tuple(s.name for s in SOURCES)
+LAYER_NAMES: tuple[str, ...] = tuple(layer.name for layer in LAYERS)
+SOURCE_BY_NAME: dict[str, SourceSpec] = {s.name: s for s in SOURCES}
+LAYER_BY_NAME: dict[str, LayerSpec] = {layer.name: layer for layer in LAYERS}
+LAYER_OF_SOURCE: dict[str, str] = {s.name: s.layer for s in SOURCES}
+# the App's modes in key order (1..7): Health, one per layer with a screen, Maintenance
+LAYER_VIEWS: tuple[str, ...] = tuple(layer.view for layer in LAYERS if layer.screen is not None)
+VIEWS: tuple[str, ...] = ("health", *LAYER_VIEWS, "maintenance")
+
+
+def view_of(name: str) -> str:
+    """The view that shows a layer or a source ("proxmox" and "cluster" -> "health")."""
+    if name in LAYER_BY_NAME:
+        return LAYER_BY_NAME[name].view
+    if name in SOURCE_BY_NAME:
+        return view_of(SOURCE_BY_NAME[name].layer)
+    return "health"
+
+
+def configured_sources(cluster: Any) -> list[str]:
+    """The names of the sources `cluster` (a ClusterConfig) has a table for."""
+    return [s.name for s in SOURCES if getattr(cluster, s.config_attr) is not None]
