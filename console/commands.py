@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from console.layers import VIEWS
+from console.layers import LAYER_VIEWS, VIEWS
 
 EMPTY, QUIT_NOW, QUIT, CTX, VIEW, UNKNOWN = "empty", "quit-now", "quit", "ctx", "view", "unknown"
 
@@ -30,7 +30,7 @@ ALIASES: dict[str, str] = {
 }
 ALIASES.update({view: view for view in VIEWS})
 # what completion offers first, before the clusters
-CANDIDATES = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maint", "q")
+CANDIDATES = ("health", *LAYER_VIEWS, "maint", "q")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import re
 
+from console.layers import LAYERS, SOURCES
 from screens.health_tiles import TILE_LEVEL
 from widgets.cluster_header import ClusterHeader
 from widgets.format import MARK
 from widgets.tile import Tile
 
-SOURCE_OF_TILE = {"cluster": "proxmox", "guests": "proxmox", "ceph": "ceph", "swarm": "swarm",
-                  "traefik": "traefik", "vrrp": "vrrp"}
-SHORT = {"pve": "proxmox", "ceph": "ceph", "swarm": "swarm", "trfk": "traefik", "vrrp": "vrrp"}
+SOURCE_OF_TILE = {layer.name: layer.source for layer in LAYERS}
+SHORT = {s.short: s.name for s in SOURCES}  # the header's narrow labels
 LEVEL_OF_MARK = {m: level for level, m in MARK.items()}
 RANK = {"bad": 0, "unknown": 1, "warn": 2, "ok": 3, "off": 4}
 
 
 def header_levels(app) -> dict[str, str]:
     text = str(app.screen.query_one(ClusterHeader).render())
-    return {SHORT[name]: LEVEL_OF_MARK[m] for m, name in re.findall(r"([●▲✖?○])(pve|ceph|swarm|trfk|vrrp)\b", text)}
+    return {SHORT[name]: LEVEL_OF_MARK[m] for m, name in re.findall(rf"([●▲✖?○])({'|'.join(SHORT)})\b", text)}
 
 
 def tile_levels(app) -> dict[str, str]:
