@@ -1,9 +1,13 @@
 #!/bin/sh
-# Install everything the test suite needs, then run it: scripts/test.sh [pytest args]
-# Exits non-zero when a test fails AND when no test ran at all.
+# Install everything the test suite needs, lint and type-check, then run it: scripts/test.sh [pytest args]
+# Exits non-zero when ruff or mypy find a problem, when a test fails AND when no test ran at all.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
+echo "test.sh: ruff check"
+.venv/bin/ruff check --no-cache .
+echo "test.sh: mypy"
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
