@@ -116,11 +116,11 @@ def ceph_rules(ceph: CephState) -> Iterable[Finding]:
                      "free space or add capacity before it reaches the full ratio")
     bad = [(s, n) for s, n in ceph.pg_states if s != "active+clean"]
     if bad and ceph.num_pgs:
-        worst = any(w in s for s, _ in bad for w in BAD_PG_WORDS)
+        lasting = any(w in s for s, _ in bad for w in BAD_PG_WORDS)
         text = ", ".join(f"{n} {s}" for s, n in sorted(bad, key=lambda x: -x[1])[:3])
         yield _f("warning" if not any("down" in s or "incomplete" in s for s, _ in bad) else "critical",
                  "ceph", "pgs", f"{ceph.num_pgs - ceph.clean_pgs}/{ceph.num_pgs} PGs not active+clean: {text}",
-                 "wait for recovery" if worst else None)
+                 "wait for recovery" if lasting else None)
     for flag in sorted(ceph.flags & {"noout", "norebalance", "norecover", "nobackfill", "noup", "nodown", "pause"}):
         yield _f("warning", "ceph", f"flag {flag}", f"Ceph flag {flag} is set",
                  f"left on after maintenance? `ceph osd unset {flag}`")
@@ -218,8 +218,8 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
                  "check that keepalived has a vrrp_instance and that the dump command is the right one")
     for view in views:
         iname, masters = view.name, view.masters
-        for fw in view.faulted:
-            yield _f("critical", "vrrp", iname, f"{fw} {iname} is in FAULT", "a tracked interface or script failed")
+        for faulted in view.faulted:
+            yield _f("critical", "vrrp", iname, f"{faulted} {iname} is in FAULT", "a tracked interface or script failed")
         if len(masters) > 1:
             yield _f("critical", "vrrp", iname, f"SPLIT BRAIN on {iname}: {' and '.join(masters)} are both MASTER",
                      "the firewalls cannot hear each other's adverts: check the link between them")

@@ -13,7 +13,7 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Awaitable, Callable, TextIO, TypeVar
 
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
@@ -34,6 +34,8 @@ EXIT_OK, EXIT_SAFE, EXIT_ATTENTION = 0, 1, 2
 
 ACCEPT_HELP = ("an HA guest whose HA rules leave it no other node: accept that it stops with the node's reboot "
                "(repeatable; preflight refuses such a guest otherwise)")
+
+T = TypeVar("T")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,7 +90,8 @@ def _exit_for(state: str) -> int:
     return EXIT_ATTENTION
 
 
-async def _with_sources(cluster: ClusterConfig, fn, writable: bool = True):
+async def _with_sources(cluster: ClusterConfig, fn: Callable[[MaintenanceServices], Awaitable[T]],
+                        writable: bool = True) -> T:
     from console.sources import build_sources
 
     sources = build_sources(cluster)
@@ -99,7 +102,7 @@ async def _with_sources(cluster: ClusterConfig, fn, writable: bool = True):
         await sources.close()
 
 
-async def _review(svc, node: str) -> tuple[Any, list[CheckResult]]:
+async def _review(svc: MaintenanceServices, node: str) -> tuple[Any, list[CheckResult]]:
     """The plan of `node` and its preflight results (read-only)."""
     pve = await svc.pve()
     if node not in {n.name for n in pve.nodes}:
@@ -111,7 +114,7 @@ async def _review(svc, node: str) -> tuple[Any, list[CheckResult]]:
 
 async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO,
                 accept_downtime: tuple[int, ...] = ()) -> int:
-    async def go(svc):
+    async def go(svc: MaintenanceServices) -> Any:
         svc.accept_downtime.update(accept_downtime)
         plan, checks = await _review(svc, node)
         ok = plan.ok and all(c.ok for c in checks)
@@ -140,10 +143,10 @@ def _failed_in_preflight(run: MaintenanceRun) -> bool:
         s for s, _ in eng.applied if eng.step(s).phase != "preflight"]
 
 
-async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
+async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) -> int:
     printer = Printer(out)
 
-    async def go(svc):
+    async def go(svc: MaintenanceServices) -> Any:
         pve = await svc.pve()
         if args.all:
             order = [n.strip() for n in args.order.split(",")] if args.order else None
@@ -208,7 +211,7 @@ def _refuse_if_unfinished(cluster: ClusterConfig, identity: ClusterIdentity) -> 
 async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str, out: TextIO) -> int:
     printer = Printer(out)
 
-    async def go(svc):
+    async def go(svc: MaintenanceServices) -> Any:
         identity = await cluster_identity(svc)
         runs = unfinished_runs(cluster.name, identity)
         if not runs:
@@ -237,7 +240,7 @@ async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str
 
 async def _identity_and_holder(cluster: ClusterConfig) -> tuple[ClusterIdentity | None, Holder | None, str | None]:
     """This cluster's identity and who holds its cluster lock; (None, None, why) when unreachable."""
-    async def go(svc):
+    async def go(svc: MaintenanceServices) -> Any:
         identity = await cluster_identity(svc)
         holder = None
         if svc.has("proxmox") and getattr(svc.sources, "ssh", None) is not None:

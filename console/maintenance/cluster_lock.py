@@ -98,7 +98,7 @@ class ClusterDirLock:
         self.started = time.time()
         self._refresher: asyncio.Task | None = None
 
-    async def _sh(self, command: str):
+    async def _sh(self, command: str) -> Any:
         """Run on the first node that answers (the lock directory is the same on all of them)."""
         errors = []
         for node in self.nodes:
@@ -223,9 +223,9 @@ class MaintenanceLock:
             raise ConsoleError(f"maintenance on {self.local.cluster}", "already running on this machine "
                                f"(pid {h.pid if h else '?'})", "wait for it to finish, or stop that console")
         if self.remote is not None:
-            h = await self.remote.holder()
-            if h is not None and not died_here(h) and (h.age is None or h.age <= LOCK_TIMEOUT):
-                raise refused(self.remote.cluster, h)
+            rh = await self.remote.holder()
+            if rh is not None and not died_here(rh) and (rh.age is None or rh.age <= LOCK_TIMEOUT):
+                raise refused(self.remote.cluster, rh)
 
     async def acquire(self, run: str | None = None) -> None:
         self.local.acquire(run)

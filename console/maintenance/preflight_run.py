@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from console.errors import ConsoleError
-from console.maintenance.engine import BaseStep, StepContext
+from console.maintenance.engine import BaseStep, Event, StepContext
 
 
 @dataclass
@@ -34,7 +34,10 @@ async def run_preflight(svc: Any, node: str, plan: Any, steps_for: Callable[[str
         if step.phase != "preflight" or type(step).check is BaseStep.check:
             continue  # not a check (P0 plans, P8 refreshes the package lists: both run with the steps)
         notes: list[str] = []
-        ctx = StepContext(node, svc, emit=lambda e, notes=notes: notes.append(e.text or ""))
+
+        def note(e: Event, notes: list[str] = notes) -> None:
+            notes.append(e.text or "")
+        ctx = StepContext(node, svc, emit=note)
         ctx.step_id = step.id
         try:
             reason = await step.check(ctx)

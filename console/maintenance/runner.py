@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from console.model import ProxmoxState
+
 from console.errors import ConsoleError
 from console.inert import cap
 from console.maintenance.engine import BaseStep, StepContext
@@ -80,7 +82,7 @@ def restore_plan(svc: MaintenanceServices, node: str, facts: dict) -> None:
         svc.plans[node] = Plan.from_dict(facts["plan"])
 
 
-def rolling_order(pve, order: list[str] | None = None) -> list[str]:
+def rolling_order(pve: ProxmoxState, order: list[str] | None = None) -> list[str]:
     """Given order, else: nodes with pending updates (unknown counts as pending), fewest running guests first."""
     if order:
         known = {n.name for n in pve.nodes}

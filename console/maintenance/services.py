@@ -17,6 +17,8 @@ from console.errors import ConsoleError, ReadOnlyError
 from console.inert import cap
 from console.maintenance.engine import StepContext, StepFailed
 from console.maintenance.planner import Plan
+from console.model import CephState, ProxmoxState, SwarmState, VrrpState
+from console.ssh import SshResult
 from console.maintenance.remote_calls import JournaledSource, JournaledSsh
 
 POLL_FIRST = 0.05  # first pause of a wait; doubles up to `poll`
@@ -57,7 +59,7 @@ class MaintenanceServices:
         return self.sources.get(name) is not None
 
     @property
-    def ssh(self):
+    def ssh(self) -> JournaledSsh:
         return JournaledSsh(self.sources.ssh)
 
     async def read(self, fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -72,20 +74,20 @@ class MaintenanceServices:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self.poll)
 
-    async def pve(self):
+    async def pve(self) -> ProxmoxState:
         return await self.read(self.src("proxmox").fetch)
 
-    async def ceph(self):
+    async def ceph(self) -> CephState:
         return await self.read(self.src("ceph").fetch)
 
-    async def swarm(self):
+    async def swarm(self) -> SwarmState:
         return await self.read(self.src("swarm").fetch)
 
-    async def vrrp(self):
+    async def vrrp(self) -> VrrpState:
         return await self.read(self.src("vrrp").fetch)
 
     async def sh(self, node: str, command: str, timeout: float = 120.0, check: bool = True,
-                 privileged: bool = False):
+                 privileged: bool = False) -> SshResult:
         """Run a command on a PVE node over SSH (as root when privileged: console.ssh runs
         it through sudo for another user); a non-zero exit is a StepFailed."""
         r = await self.ssh.run(node, command, timeout=timeout, privileged=privileged)
@@ -95,7 +97,7 @@ class MaintenanceServices:
         return r
 
     async def sh_cluster(self, command: str, avoid: str | None = None, check: bool = True,
-                         privileged: bool = False):
+                         privileged: bool = False) -> SshResult:
         """Run a cluster-wide command (ceph ...) on any node that answers, `avoid` (the node
         under maintenance, which may be rebooting) last."""
         pve = await self.pve()

@@ -210,7 +210,8 @@ class WizardSession:
             kind = "rolling" if self.target == ALL else "node"
             self.run = MaintenanceRun.start(self.cluster.name, list(self.nodes), self.steps_for, svc,
                                             self._on_event, kind, self.identity.to_dict() if self.identity else None)
-            await self.lock.note(self.run.journal.run_id)
+            if self.lock is not None:  # _take_lock set it
+                await self.lock.note(self.run.journal.run_id)
         except ConsoleError as exc:
             self._release()
             self.message = str(exc)

@@ -6,15 +6,20 @@ condition; every undo puts back what its apply changed.
 
 from __future__ import annotations
 
-from console.maintenance.engine import BaseStep, StepFailed
+from typing import TYPE_CHECKING, Any
+
+from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.steps_preflight import ceph_can_spare
+
+if TYPE_CHECKING:
+    from console.maintenance.services import MaintenanceServices
 
 
 
 class D1Vip(BaseStep):
     id, title, phase = "D1", "Move the VIP to the peer firewall", "drain"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         if not plan.vip_move or not svc.has("vrrp"):
@@ -24,7 +29,7 @@ class D1Vip(BaseStep):
         ctx.progress(f"lowering {plan.firewall}: track file -> 1 (FAULT), {plan.peer_firewall} takes over")
         await vrrp.set_track(plan.firewall, 1)
 
-        async def peer_is_master():
+        async def peer_is_master() -> str | None:
             st = await svc.vrrp()
             fw = {f.name: f for f in st.firewalls}
             peer = fw.get(plan.peer_firewall)
@@ -45,7 +50,7 @@ class D1Vip(BaseStep):
             raise
         return {"firewall": plan.firewall}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         svc = self.svc(ctx)
         fw = data.get("firewall") or svc.plan(ctx.node).firewall
         if fw and svc.has("vrrp") and svc.plan(ctx.node).vip_move:
@@ -56,7 +61,7 @@ class D1Vip(BaseStep):
 class D2SwarmDrain(BaseStep):
     id, title, phase = "D2", "Drain the node's Swarm VM", "drain"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         if not plan.swarm_drain or not plan.swarm_node or not svc.has("swarm"):
@@ -66,7 +71,7 @@ class D2SwarmDrain(BaseStep):
         await swarm.node_availability(plan.swarm_node, "drain")
         ctx.progress(f"docker node update --availability drain {plan.swarm_node}")
 
-        async def drained():
+        async def drained() -> str | None:
             st = await svc.swarm()
             me = next((n for n in st.nodes if n.hostname == plan.swarm_node), None)
             left = [t for t in st.tasks if me and t.node_id == me.id and t.state == "running"]
@@ -80,14 +85,14 @@ class D2SwarmDrain(BaseStep):
         await svc.wait_for(ctx, f"{plan.swarm_node} drained", drained, svc.limit("swarm_drain"))
         return {"swarm_node": plan.swarm_node}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         svc = self.svc(ctx)
         node = data.get("swarm_node") or svc.plan(ctx.node).swarm_node
         if node and svc.has("swarm") and svc.plan(ctx.node).swarm_drain:
             await svc.src("swarm").node_availability(node, "active")
             ctx.progress(f"docker node update --availability active {node}")
 
-            async def converged():  # global services start their task on the node again
+            async def converged() -> str | None:  # global services start their task on the node again
                 st = await svc.swarm()
                 short = [s.name for s in st.services if s.replicas_running < s.replicas_desired]
                 return f"not converged: {', '.join(short[:4])}" if short else None
@@ -98,14 +103,14 @@ class D2SwarmDrain(BaseStep):
 class D3HaMaintenance(BaseStep):
     id, title, phase = "D3", "HA node maintenance: HA guests leave the node", "drain"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}", privileged=True)
         ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}")
         ha_ids = {m.vmid for m in plan.moves if m.method == "ha"}
 
-        async def gone():
+        async def gone() -> str | None:
             pve = await svc.pve()
             here = [g for g in pve.guests if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
             return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
@@ -113,17 +118,17 @@ class D3HaMaintenance(BaseStep):
         await svc.wait_for(ctx, "HA guests moved", gone, svc.limit("migrate"))
         return {"enabled": True}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         await ha_maintenance_off(ctx, self.svc(ctx))
 
 
-async def ha_maintenance_off(ctx, svc) -> None:
+async def ha_maintenance_off(ctx: StepContext, svc: MaintenanceServices) -> None:
     """Disable HA maintenance and wait for the HA guests to come back. Migrations still
     under way (a run interrupted mid-drain) are let finish first, so that no guest is
     caught between the two requests."""
     ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
 
-    async def settled():
+    async def settled() -> str | None:
         pve = await svc.pve()
         moving = [g.vmid for g in pve.guests if g.vmid in ha_ids and g.lock]
         return f"{len(moving)} HA guests still migrating: {moving}" if moving else None
@@ -134,10 +139,10 @@ async def ha_maintenance_off(ctx, svc) -> None:
     await wait_ha_back(ctx, svc)
 
 
-async def wait_ha_back(ctx, svc) -> None:
+async def wait_ha_back(ctx: StepContext, svc: MaintenanceServices) -> None:
     ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
 
-    async def back():
+    async def back() -> str | None:
         pve = await svc.pve()
         lrm = dict(pve.ha.lrm) if pve.ha else {}
         if "maintenance" in lrm.get(ctx.node, ""):
@@ -151,7 +156,7 @@ async def wait_ha_back(ctx, svc) -> None:
 class D4Migrate(BaseStep):
     id, title, phase = "D4", "Migrate the non-HA guests (VMs live, containers restart)", "drain"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         moved = dict(ctx.facts.get("moved", {}))
@@ -173,15 +178,15 @@ class D4Migrate(BaseStep):
         ctx.facts["moved"] = moved
         return {"moved": moved}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         await migrate_back(ctx, self.svc(ctx), data.get("moved") or ctx.facts.get("moved") or {})
 
 
-async def unlocked_guest(ctx, svc, vmid: int):
+async def unlocked_guest(ctx: StepContext, svc: MaintenanceServices, vmid: int) -> Any:
     """The guest once no migration (or other lock) holds it."""
     found = {}
 
-    async def free():
+    async def free() -> str | None:
         pve = await svc.pve()
         g = next((x for x in pve.guests if x.vmid == vmid), None)
         if g is None:
@@ -193,7 +198,7 @@ async def unlocked_guest(ctx, svc, vmid: int):
     return found["g"]
 
 
-async def migrate_back(ctx, svc, moved: dict) -> None:
+async def migrate_back(ctx: StepContext, svc: MaintenanceServices, moved: dict) -> None:
     """Every non-HA guest of the plan (and any recorded as moved) back to the node it left.
     The plan counts too: a run killed mid-migration may not have recorded the move."""
     todo = {str(m.vmid): {"from": ctx.node, "type": m.type} for m in svc.plan(ctx.node).moves
@@ -214,7 +219,7 @@ async def migrate_back(ctx, svc, moved: dict) -> None:
 class D5Noout(BaseStep):
     id, title, phase = "D5", "Ceph: check ok-to-stop again, set noout for this node's OSDs", "drain"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return {}
@@ -224,13 +229,13 @@ class D5Noout(BaseStep):
         scope = await set_noout(ctx, svc, True)
         return {"noout": scope}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         svc = self.svc(ctx)
         if svc.has("ceph"):
             await set_noout(ctx, svc, False)
 
 
-async def set_noout(ctx, svc, on: bool) -> str:
+async def set_noout(ctx: StepContext, svc: MaintenanceServices, on: bool) -> str:
     """noout for this node's OSDs only (`ceph osd set-group noout HOST`, as cephadm's host
     maintenance does: an OSD dying elsewhere meanwhile is still marked out and re-replicated),
     or cluster-wide through the API where `ceph` cannot be run over SSH (the plan says which).
@@ -245,7 +250,7 @@ async def set_noout(ctx, svc, on: bool) -> str:
         await svc.src("ceph").set_flag("noout", on)
         ctx.progress(f"ceph osd {'set' if on else 'unset'} noout (cluster-wide)")
     ctx.facts["noout_scope"] = scope
-    return scope
+    return str(scope)
 
 
 DRAIN = (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, D5Noout)

@@ -14,7 +14,7 @@ from console.maintenance.services import MaintenanceServices
 class P1Quorum(BaseStep):
     id, title = "P1", "Cluster quorate, every node online, quorum survives one node"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         pve = await self.svc(ctx).pve()
         if not pve.quorate:
             return "the cluster is not quorate"
@@ -30,7 +30,7 @@ class P1Quorum(BaseStep):
 class P2Ha(BaseStep):
     id, title = "P2", "HA manager active, no service in error, no other node in maintenance"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         pve = await self.svc(ctx).pve()
         ha = pve.ha
         if ha is None:
@@ -51,7 +51,7 @@ class P2Ha(BaseStep):
 class P2bHaRules(BaseStep):
     id, title = "P2b", "HA rules leave every HA guest a node to go to (or its downtime is accepted)"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         plan = self.svc(ctx).plan(ctx.node)
         for e in plan.ha_stuck:
             if e["accepted"]:
@@ -68,7 +68,7 @@ class P2bHaRules(BaseStep):
 class P3Memory(BaseStep):
     id, title = "P3", "The node's running guests fit in the free memory of the others"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         plan = self.svc(ctx).plan(ctx.node)
         fit = [p for p in plan.problems if "does not fit" in p or "no other online node" in p]
         if fit:
@@ -81,7 +81,7 @@ class P3Memory(BaseStep):
 class P4Guests(BaseStep):
     id, title = "P4", "Every guest can migrate (no lock, no local resources unaccounted for)"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         pve = await svc.pve()
@@ -110,7 +110,7 @@ class P4Guests(BaseStep):
 class P5Ceph(BaseStep):
     id, title = "P5", "Ceph HEALTH_OK, all PGs active+clean, the node's daemons ok-to-stop"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return None
@@ -146,7 +146,7 @@ async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout
     return None
 
 
-def _why(detail) -> str:
+def _why(detail: object) -> str:
     if isinstance(detail, dict):
         bad = detail.get("bad_become_inactive") or detail.get("osds")
         return f"PGs would become inactive: {names(bad) if isinstance(bad, list) else bad}" if bad else "refused"
@@ -156,7 +156,7 @@ def _why(detail) -> str:
 class P6Swarm(BaseStep):
     id, title = "P6", "Swarm keeps a manager majority"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         if not svc.has("swarm") or not plan.swarm_drain:
@@ -172,7 +172,7 @@ class P6Swarm(BaseStep):
 class P7Vrrp(BaseStep):
     id, title = "P7", "The peer firewall is a healthy BACKUP on another node"
 
-    async def check(self, ctx):
+    async def check(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         if not svc.has("vrrp") or not plan.firewall:
@@ -195,14 +195,14 @@ class P8Baseline(BaseStep):
     id, title = "P8", "Refresh the package lists; record pending updates and the running kernel"
     skippable = False
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         pve = svc.src("proxmox")
         upid = await pve.apt_update(ctx.node)
         await svc.wait_task(ctx, ctx.node, upid, "apt update", svc.limit("apt_update"))
         pending = await pve.apt_pending(ctx.node)
         versions = await pve.apt_versions(ctx.node)
-        mgr = next((v for v in versions if v.get("Package") == "pve-manager"), {})
+        mgr: dict = next((v for v in versions if v.get("Package") == "pve-manager"), {})
         ctx.facts["pending"] = {p["Package"]: p.get("Version") for p in pending}
         ctx.facts["running_kernel_api"] = mgr.get("RunningKernel")
         ctx.progress(f"{len(pending)} packages to upgrade; running kernel {mgr.get('RunningKernel')}")

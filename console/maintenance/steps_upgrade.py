@@ -8,10 +8,15 @@ recorded before the upgrade. The node stays drained throughout.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 import time
 
-from console.maintenance.engine import BaseStep, StepFailed
+from console.maintenance.engine import BaseStep, StepContext, StepFailed
+
+if TYPE_CHECKING:
+    from console.maintenance.services import MaintenanceServices
 
 KERNEL_RE = re.compile(r"^\d+\.\d+\.\d+-\d+-pve$")
 DPKG_LIST = "dpkg-query -W -f '${Package} ${Version}\\n'"
@@ -38,7 +43,7 @@ def kernel_key(v: str) -> tuple[int, ...]:
 class U0Record(BaseStep):
     id, title, phase = "U0", "Record packages and kernels; snapshot the root dataset (ZFS)", "upgrade"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if "packages" in ctx.facts:  # recorded already (resumed run): keep the first record
             ctx.progress("versions recorded before; keeping that record")
@@ -57,7 +62,7 @@ class U0Record(BaseStep):
         return {}
 
 
-async def root_dataset(ctx, svc) -> str | None:
+async def root_dataset(ctx: StepContext, svc: MaintenanceServices) -> str | None:
     setting = svc.cluster.maintenance.root_dataset
     if setting == "":
         return None
@@ -73,7 +78,7 @@ async def root_dataset(ctx, svc) -> str | None:
 class U1DistUpgrade(BaseStep):
     id, title, phase = "U1", "apt-get update && apt-get dist-upgrade", "upgrade"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         cmd = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
         ctx.progress(f"$ {cmd}")
@@ -85,11 +90,11 @@ class U1DistUpgrade(BaseStep):
         ctx.facts["upgraded"] = parse_dpkg((await svc.sh(ctx.node, DPKG_LIST)).stdout)
         return {}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         await restore_packages(ctx, self.svc(ctx))
 
 
-async def restore_packages(ctx, svc) -> bool:
+async def restore_packages(ctx: StepContext, svc: MaintenanceServices) -> bool:
     """Put the recorded package versions back: roll the root dataset back to its snapshot
     where there is one, else downgrade what changed. True when something was restored."""
     recorded: dict[str, str] = ctx.facts.get("packages") or {}
@@ -123,7 +128,7 @@ async def restore_packages(ctx, svc) -> bool:
 class U2Reboot(BaseStep):
     id, title, phase = "U2", "Reboot into the new kernel (when it changed)", "upgrade"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         await wait_online(ctx, svc)  # a resumed run may find the node still rebooting
         running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
@@ -140,7 +145,7 @@ class U2Reboot(BaseStep):
         await reboot_and_wait(ctx, svc)
         return {}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         """Back to the state before the upgrade: packages (or root dataset) first, then boot the
         previous kernel, so the node comes up on the software it ran before."""
         svc = self.svc(ctx)
@@ -170,7 +175,7 @@ class U2Reboot(BaseStep):
         ctx.progress(f"{ctx.node} runs the previous kernel {old} again")
 
 
-async def needrestart_wants_reboot(ctx, svc) -> bool:
+async def needrestart_wants_reboot(ctx: StepContext, svc: MaintenanceServices) -> bool:
     """`needrestart -b` (batch mode), where installed: NEEDRESTART-KSTA 2 (ABI) or 3 (version)
     means the running kernel is not the one installed."""
     r = await svc.sh(ctx.node, "needrestart -b", check=False)
@@ -183,10 +188,10 @@ async def needrestart_wants_reboot(ctx, svc) -> bool:
     return False
 
 
-async def wait_online(ctx, svc) -> None:
+async def wait_online(ctx: StepContext, svc: MaintenanceServices) -> None:
     """Until the node answers over the API and over SSH."""
 
-    async def up():
+    async def up() -> str | None:
         st = await svc.src("proxmox").node_status(ctx.node)
         if not st.get("uptime"):
             return "no uptime yet"
@@ -196,7 +201,7 @@ async def wait_online(ctx, svc) -> None:
     await svc.wait_for(ctx, f"{ctx.node} reachable", up, svc.limit("reboot"), errors_for=svc.limit("reboot"))
 
 
-async def reboot_and_wait(ctx, svc) -> None:
+async def reboot_and_wait(ctx: StepContext, svc: MaintenanceServices) -> None:
     pve = svc.src("proxmox")
     before = (await pve.node_status(ctx.node)).get("uptime", 0)
     upid = await pve.reboot(ctx.node)
@@ -204,7 +209,7 @@ async def reboot_and_wait(ctx, svc) -> None:
 
     seen_down = False
 
-    async def back():
+    async def back() -> str | None:
         # rebooted: it was seen down and answers again, or its uptime started over
         # (uptime alone misleads when the node had only just booted before)
         nonlocal seen_down

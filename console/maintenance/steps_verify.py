@@ -7,21 +7,26 @@ drained.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from console.inert import cap
-from console.maintenance.engine import BaseStep, StepFailed
+from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
 from console.maintenance.steps_drain import (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, ha_maintenance_off,
                                              migrate_back, set_noout)
 from console.maintenance.steps_upgrade import kernel_key, parse_dpkg, parse_kernels
 
+if TYPE_CHECKING:
+    from console.maintenance.services import MaintenanceServices
+
 
 class V1Online(BaseStep):
     id, title, phase = "V1", "Node online, cluster quorate with every vote", "verify"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
 
-        async def ok():
+        async def ok() -> str | None:
             pve = await svc.pve()
             me = next((n for n in pve.nodes if n.name == ctx.node), None)
             if me is None or me.status != "online":
@@ -37,7 +42,7 @@ class V1Online(BaseStep):
 class V2Versions(BaseStep):
     id, title, phase = "V2", "New kernel running, nothing pending, pve-manager running = installed", "verify"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
         kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
@@ -50,7 +55,7 @@ class V2Versions(BaseStep):
             raise StepFailed(self.id, f"{len(pending)} packages still pending: "
                              + ", ".join(p.get("Package", "?") for p in pending[:5]))
         versions = await pve.apt_versions(ctx.node)
-        mgr = next((v for v in versions if v.get("Package") == "pve-manager"), {})
+        mgr: dict = next((v for v in versions if v.get("Package") == "pve-manager"), {})
         installed = parse_dpkg((await svc.sh(ctx.node, "dpkg-query -W -f '${Package} ${Version}\\n' pve-manager")).stdout)
         want = installed.get("pve-manager")
         have = mgr.get("ManagerVersion") or mgr.get("Version")
@@ -63,7 +68,7 @@ class V2Versions(BaseStep):
 class V3Lrm(BaseStep):
     id, title, phase = "V3", "The node's HA services show no errors", "verify"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         pve = await self.svc(ctx).pve()
         bad = [s.sid for s in (pve.ha.services if pve.ha else ()) if s.state in ("error", "fence")]
         if bad:
@@ -74,13 +79,13 @@ class V3Lrm(BaseStep):
 class V4Ceph(BaseStep):
     id, title, phase = "V4", "The node's OSDs up and in, its mon in quorum, only noout left", "verify"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return {}
         plan = svc.plan(ctx.node)
 
-        async def ok():
+        async def ok() -> str | None:
             c = await svc.ceph()
             down = [o.name for o in c.osds if o.id in plan.osds and not (o.up and o.in_)]
             if down:
@@ -99,12 +104,12 @@ class V4Ceph(BaseStep):
 class V6Traefik(BaseStep):
     id, title, phase = "V6", "Traefik: no router errors, every server UP", "verify"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if not svc.has("traefik"):
             return {}
 
-        async def ok():
+        async def ok() -> str | None:
             t = await svc.src("traefik").fetch()
             errs = [r.name for r in t.routers if r.errors]
             down = [s.name for s in t.services if any(x.status == "DOWN" for x in s.servers)]
@@ -120,13 +125,13 @@ class V6Traefik(BaseStep):
 class R1Unset(BaseStep):
     id, title, phase = "R1", "Unset noout (the node's group, or global); wait until every PG is active+clean (V5)", "rejoin"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return {}
         await set_noout(ctx, svc, False)
 
-        async def clean():
+        async def clean() -> str | None:
             c = await svc.ceph()
             if c.num_pgs and c.clean_pgs != c.num_pgs:
                 bad = ", ".join(f"{n} {s}" for s, n in c.pg_states if s != "active+clean")
@@ -136,7 +141,7 @@ class R1Unset(BaseStep):
         await svc.wait_for(ctx, "all PGs active+clean", clean, svc.limit("pgs_clean"))
         return {}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         svc = self.svc(ctx)
         if svc.has("ceph"):
             await set_noout(ctx, svc, True)
@@ -145,13 +150,13 @@ class R1Unset(BaseStep):
 class R2Guests(BaseStep):
     id, title, phase = "R2", "HA maintenance off (HA guests return); migrate the others back", "rejoin"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         await ha_maintenance_off(ctx, svc)
         await migrate_back(ctx, svc, ctx.facts.get("moved") or {})
         return {}
 
-    async def undo(self, ctx, data):  # drain again before anything below is undone
+    async def undo(self, ctx: StepContext, data: dict) -> None:  # drain again before anything below is undone
         await D3HaMaintenance().apply(ctx)
         await D4Migrate().apply(ctx)
 
@@ -159,22 +164,22 @@ class R2Guests(BaseStep):
 class R3SwarmActive(BaseStep):
     id, title, phase = "R3", "Swarm node active again", "rejoin"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         await D2SwarmDrain().undo(ctx, {})
         return {}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         await D2SwarmDrain().apply(ctx)
 
 
 class R4Vip(BaseStep):
     id, title, phase = "R4", "Restore the firewall's track file (VIP stays on the peer: nopreempt)", "rejoin"
 
-    async def apply(self, ctx):
+    async def apply(self, ctx: StepContext) -> dict:
         await D1Vip().undo(ctx, {})
         return {}
 
-    async def undo(self, ctx, data):
+    async def undo(self, ctx: StepContext, data: dict) -> None:
         await D1Vip().apply(ctx)
 
 
