@@ -1,0 +1,71 @@
+"""The fault matrix: 6 layers x 6 fault kinds, each a `labconsole check --json` against the sim
+with the layer under test routed through a hostile proxy or fake SSH host (tests/faults/bench.py).
+
+Every cell: the faulted layer is not ok and says why in a readable sentence,
+every other layer is still ok with the same summary as without the fault, the
+exit code is 3 (UNKNOWN), and the run ends within 2 x timeout + 5 s (printed).
+Most cells run `run_check` in-process (fast); the "slow" cell of every layer
+runs the real CLI as a subprocess, because that is where a worker thread stuck
+in a hung request would hold up the exit. LABFAULT_CLI=all runs every cell so.
+"""
+
+from __future__ import annotations
+
+import os
+
+import certifi
+import pytest
+
+from tests.faults.bench import FAULT_TIMEOUT
+from tests.faults.cell_checks import check_cell, time_bound
+from tests.faults.fault_state import KINDS, LAYERS
+from tests.faults.hostile_json import PRIMARY, VARIANTS
+
+CELLS = [(layer, kind) for layer in LAYERS for kind in KINDS]
+CLI_CELLS = {(layer, "slow") for layer in LAYERS}
+VARIANT_CELLS = [(layer, v) for layer in LAYERS for v in VARIANTS if v != PRIMARY]
+
+
+def _cli(cell) -> bool:
+    return cell in CLI_CELLS or os.environ.get("LABFAULT_CLI") == "all"
+
+
+@pytest.mark.parametrize(("layer", "kind"), CELLS, ids=[f"{layer}-{kind}" for layer, kind in CELLS])
+def test_fault_cell(bench, layer, kind):
+    run = bench.run(layer, kind, variant=PRIMARY, cli=_cli((layer, kind)))
+    check_cell(run, layer, kind, bench.baseline, bench.token_secret, PRIMARY if kind == "malformed" else None)
+
+
+@pytest.mark.parametrize(("layer", "variant"), VARIANT_CELLS, ids=[f"{layer}-{v}" for layer, v in VARIANT_CELLS])
+def test_malformed_variant(bench, layer, variant):
+    """The other hostile shapes (null, {"data": null}, [], list-for-object, object-for-list, strings
+    for numbers, Infinity): never an empty healthy layer, never a Python error in the text."""
+    run = bench.run(layer, "malformed", variant=variant)
+    check_cell(run, layer, "malformed", bench.baseline, bench.token_secret, variant)
+
+
+ROUTES = [*LAYERS, "swarm-tls"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_hostile_route_without_a_fault_is_healthy(bench, route, monkeypatch):
+    """The bench itself: each layer's hostile route (proxy, fake SSH host, the tcp+TLS Docker
+    endpoint) serves the sim's real answers when no fault is set, so a failing cell is the fault."""
+    layer, kind = ("swarm", "tls-pass") if route == "swarm-tls" else (route, None)
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # see test_swarm_tls_ca_wins_over_requests_ca_bundle
+        monkeypatch.delenv(var, raising=False)
+    run = bench.run(layer, kind)
+    print(f"[{route} route, no fault] exit {run.code} in {run.elapsed:.2f} s")
+    failed = {k: v["error"] for k, v in run.doc["layers"].items() if not v["ok"]}
+    assert not failed and run.code == 0, f"exit {run.code}: {failed}"
+    assert {k: v["summary"] for k, v in run.doc["layers"].items()} == bench.baseline
+    assert run.elapsed < time_bound(FAULT_TIMEOUT)
+
+
+def test_swarm_tls_ca_wins_over_requests_ca_bundle(bench, monkeypatch):
+    """swarm.tls_ca must verify a tcp:// manager even when REQUESTS_CA_BUNDLE is set (as on
+    many systems): requests lets that variable override a session's `verify`."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    run = bench.run("swarm", "tls-pass")
+    swarm = run.doc["layers"]["swarm"]
+    assert swarm["ok"], swarm["error"]
