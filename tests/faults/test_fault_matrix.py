@@ -16,8 +16,7 @@ import os
 import certifi
 import pytest
 
-from tests.faults.bench import FAULT_TIMEOUT
-from tests.faults.cell_checks import check_cell, time_bound
+from tests.faults.cell_checks import check_cell
 from tests.faults.fault_state import KINDS, LAYERS
 from tests.faults.hostile_json import PRIMARY, VARIANTS
 
@@ -33,7 +32,7 @@ def _cli(cell) -> bool:
 @pytest.mark.parametrize(("layer", "kind"), CELLS, ids=[f"{layer}-{kind}" for layer, kind in CELLS])
 def test_fault_cell(bench, layer, kind):
     run = bench.run(layer, kind, variant=PRIMARY, cli=_cli((layer, kind)))
-    check_cell(run, layer, kind, bench.baseline, bench.token_secret, PRIMARY if kind == "malformed" else None)
+    check_cell(run, layer, kind, bench.baseline, bench.token_secret, bench.timeout_bound(layer, kind), PRIMARY if kind == "malformed" else None)
 
 
 @pytest.mark.parametrize(("layer", "variant"), VARIANT_CELLS, ids=[f"{layer}-{v}" for layer, v in VARIANT_CELLS])
@@ -41,7 +40,7 @@ def test_malformed_variant(bench, layer, variant):
     """The other hostile shapes (null, {"data": null}, [], list-for-object, object-for-list, strings
     for numbers, Infinity): never an empty healthy layer, never a Python error in the text."""
     run = bench.run(layer, "malformed", variant=variant)
-    check_cell(run, layer, "malformed", bench.baseline, bench.token_secret, variant)
+    check_cell(run, layer, "malformed", bench.baseline, bench.token_secret, bench.timeout_bound(layer, "malformed"), variant)
 
 
 ROUTES = [*LAYERS, "swarm-tls"]
@@ -59,7 +58,7 @@ def test_hostile_route_without_a_fault_is_healthy(bench, route, monkeypatch):
     failed = {k: v["error"] for k, v in run.doc["layers"].items() if not v["ok"]}
     assert not failed and run.code == 0, f"exit {run.code}: {failed}"
     assert {k: v["summary"] for k, v in run.doc["layers"].items()} == bench.baseline
-    assert run.elapsed < time_bound(FAULT_TIMEOUT)
+    assert run.elapsed < bench.timeout_bound(layer, kind)
 
 
 def test_swarm_tls_ca_wins_over_requests_ca_bundle(bench, monkeypatch):
