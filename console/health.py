@@ -196,13 +196,17 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
     for fw in vrrp.firewalls:
         if not fw.answering:
             yield _f("critical", "vrrp", fw.name, f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
-                     "check keepalived and SSH on the firewall; its last state is unknown")
+                     "check keepalived and SSH on the firewall; its current state is unknown"
+                     + (" (its last known state is shown, marked stale)" if fw.instances else ""))
             continue
         for inst in fw.instances:
             by_instance.setdefault(inst.name, []).append((fw.name, inst.state))
             if inst.state == "FAULT":
                 yield _f("critical", "vrrp", fw.name, f"{fw.name} {inst.name} is in FAULT",
                          "a tracked interface or script failed")
+    if not by_instance and any(fw.answering for fw in vrrp.firewalls):
+        yield _f("critical", "vrrp", "vrrp", "no firewall reports any VRRP instance: who holds the VIP is unknown",
+                 "check that keepalived has a vrrp_instance and that the dump command is the right one")
     for iname, states in sorted(by_instance.items()):
         masters = [fw for fw, st in states if st == "MASTER"]
         if len(masters) > 1:
