@@ -32,7 +32,8 @@ def _cli(cell) -> bool:
 @pytest.mark.parametrize(("layer", "kind"), CELLS, ids=[f"{layer}-{kind}" for layer, kind in CELLS])
 def test_fault_cell(bench, layer, kind):
     run = bench.run(layer, kind, variant=PRIMARY, cli=_cli((layer, kind)))
-    check_cell(run, layer, kind, bench.baseline, bench.token_secret, bench.timeout_bound(layer, kind), PRIMARY if kind == "malformed" else None)
+    check_cell(run, layer, kind, bench.baseline, bench.token_secret, bench.timeout_bound(layer, kind),
+               PRIMARY if kind == "malformed" else None)
 
 
 @pytest.mark.parametrize(("layer", "variant"), VARIANT_CELLS, ids=[f"{layer}-{v}" for layer, v in VARIANT_CELLS])
@@ -40,7 +41,8 @@ def test_malformed_variant(bench, layer, variant):
     """The other hostile shapes (null, {"data": null}, [], list-for-object, object-for-list, strings
     for numbers, Infinity): never an empty healthy layer, never a Python error in the text."""
     run = bench.run(layer, "malformed", variant=variant)
-    check_cell(run, layer, "malformed", bench.baseline, bench.token_secret, bench.timeout_bound(layer, "malformed"), variant)
+    check_cell(run, layer, "malformed", bench.baseline, bench.token_secret,
+               bench.timeout_bound(layer, "malformed"), variant)
 
 
 ROUTES = [*LAYERS, "swarm-tls"]
