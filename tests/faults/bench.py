@@ -109,7 +109,8 @@ class FaultBench:
     def config(self, layer: str | None = None, kind: str | None = None) -> dict:
         """The sim's config with every layer routed through the bench, and `layer` set up for `kind`.
         kind None: the layer's hostile route with no fault (sanity of the bench itself);
-        "tls-pass": the TLS route with the right certificate."""
+        "tls-pass": the TLS route with the right certificate; "silent": endpoints that accept the
+        connection and never say a word (slow before the protocol even starts)."""
         p = self.ports
         cfg = copy.deepcopy(self.sim_cfg)
         c = cfg["clusters"][self.cluster]
@@ -121,34 +122,37 @@ class FaultBench:
                         "username": "monitor", "password_file": str(self.traefik_password)}
         if layer is None:
             return cfg
-        if kind == "slow":
+        if kind in ("slow", "silent"):
             c[TIMEOUT_KEY[layer]]["timeout"] = FAULT_TIMEOUT
             c["ssh"]["connect_timeout"] = FAULT_TIMEOUT
         hosts = c["ssh"]["hosts"]
 
         def ssh_to(aliases: list[str], fake: list[int]) -> None:
-            ports = {"down": p["closed_ports"], "tls": [p["stranger_port"]] * 2}.get(kind, fake)
+            special = {"down": p["closed_ports"], "tls": [p["stranger_port"]] * 2, "silent": p["silent_ports"]}
+            ports = special.get(kind, fake)
             for alias, port in zip(aliases, ports):
                 hosts[alias] = {"address": "127.0.0.1", "port": port}
 
         if layer in ("proxmox", "ceph-api"):
-            if kind == "down" and layer == "proxmox":
-                c["proxmox"]["endpoints"] = _https(p["closed_ports"])
+            if kind in ("down", "silent") and layer == "proxmox":
+                c["proxmox"]["endpoints"] = _https(p["closed_ports" if kind == "down" else "silent_ports"])
             elif kind == "tls":
                 c["proxmox"]["endpoints"] = _https(p["pve_other"])
         elif layer == "ceph-ssh":
             c["ceph"]["ssh_hosts"] = ["pve1", "pve2"]
             ssh_to(["pve1", "pve2"], [p["fake_ports"]["ceph"]] * 2)
         elif layer == "swarm":
-            if kind == "down":
-                c["swarm"]["managers"] = [f"unix://{path}" for path in p["closed_sockets"]]
+            if kind in ("down", "silent"):
+                dead = p["closed_sockets" if kind == "down" else "silent_sockets"]
+                c["swarm"]["managers"] = [f"unix://{path}" for path in dead]
             elif kind in ("tls", "tls-pass"):
                 port = p["docker_tls_other"] if kind == "tls" else p["docker_tls_good"]
                 c["swarm"].update(managers=[f"tcp://127.0.0.1:{port}"], tls_ca=str(self.sim_cert),
                                   tls_cert=p["docker_client"][0], tls_key=p["docker_client"][1])
         elif layer == "traefik":
-            if kind in ("down", "tls"):
-                c["traefik"]["url"] = _https([p["closed_ports"][0] if kind == "down" else p["traefik_other"]])[0]
+            if kind in ("down", "tls", "silent"):
+                port = {"down": p["closed_ports"][0], "tls": p["traefik_other"], "silent": p["silent_ports"][0]}[kind]
+                c["traefik"]["url"] = _https([port])[0]
         elif layer == "vrrp":
             ssh_to([fw["ssh_host"] for fw in c["vrrp"]["firewalls"]], [p["fake_ports"]["fw1"], p["fake_ports"]["fw2"]])
         return cfg
@@ -159,7 +163,7 @@ class FaultBench:
         wrote it, so the Proxmox layer itself is not at risk of a spurious timeout under load)."""
         c = self.sim_cfg["clusters"][self.cluster]
         default = c.get("timeout", 5.0)
-        governing = FAULT_TIMEOUT if kind == "slow" and layer != "ceph-api" else default
+        governing = FAULT_TIMEOUT if kind in ("slow", "silent") and layer != "ceph-api" else default
         return governing * 2 + 5
 
     def write_config(self, name: str, cfg: dict) -> Path:

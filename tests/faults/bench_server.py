@@ -75,6 +75,8 @@ class BenchServer:
 
         info["closed_ports"] = [self._refusing_port() for _ in range(2)]
         info["closed_sockets"] = [self._refusing_unix(self.dir / f"dead-{i}.sock") for i in range(2)]
+        info["silent_ports"] = [await self._silent(None) for _ in range(2)]
+        info["silent_sockets"] = [await self._silent(self.dir / f"silent-{i}.sock") for i in range(2)]
         await self._start_ssh(c)
         return info
 
@@ -82,6 +84,28 @@ class BenchServer:
         await proxy.start()
         self.closers.append(proxy.close)
         return proxy
+
+    async def _silent(self, path: Path | None):
+        """A listener that accepts and then says nothing (no TLS handshake, no SSH banner, no HTTP
+        answer) until the client gives up: a host whose kernel answers while its daemon hangs."""
+        async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while await reader.read(65536):
+                    pass
+            except OSError:
+                pass
+            writer.close()
+
+        if path is None:
+            server = await asyncio.start_server(hang, "127.0.0.1", 0)
+        else:
+            server = await asyncio.start_unix_server(hang, str(path))
+
+        async def close() -> None:
+            server.close()
+
+        self.closers.append(close)
+        return str(path) if path is not None else server.sockets[0].getsockname()[1]
 
     def _refusing_port(self) -> int:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

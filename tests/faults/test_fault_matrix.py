@@ -45,6 +45,17 @@ def test_malformed_variant(bench, layer, variant):
                bench.timeout_bound(layer, "malformed"), variant)
 
 
+SILENT = [layer for layer in LAYERS if layer != "ceph-api"]  # ceph-api shares Proxmox's endpoints
+
+
+@pytest.mark.parametrize("layer", SILENT)
+def test_silent_endpoint(bench, layer):
+    """Slow before the protocol starts: the port accepts, then no TLS handshake, SSH banner or
+    HTTP answer ever comes. Through the real CLI: the process must end near the timeout too."""
+    run = bench.run(layer, "silent", cli=True)
+    check_cell(run, layer, "slow", bench.baseline, bench.token_secret, bench.timeout_bound(layer, "silent"))
+
+
 ROUTES = [*LAYERS, "swarm-tls"]
 
 
