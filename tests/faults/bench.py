@@ -34,10 +34,12 @@ from tests.faults.fault_state import FaultState
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# Seconds: the timeout of the layer under test in its "slow" cell (and SSH connect_timeout there).
-# The other cells keep the sim's 5 s, so a fast failure never races a timeout on a loaded machine
-# (a timeout message would hide the error text the cell is there to check).
+# Seconds. FAULT_TIMEOUT: the timeout of the layer under test in its "slow" and "silent" cells.
+# Every other timeout is CALM_TIMEOUT: on a loaded machine (2 cores, several test sessions) an
+# innocent layer must not time out, and a fast failure must never race a timeout (a timeout
+# message would hide the error text the cell is there to check).
 FAULT_TIMEOUT = 2.0
+CALM_TIMEOUT = 15.0
 TIMEOUT_KEY = {"proxmox": "proxmox", "ceph-api": "ceph", "ceph-ssh": "ceph", "swarm": "swarm",
                "traefik": "traefik", "vrrp": "vrrp"}
 
@@ -62,7 +64,8 @@ class FaultBench:
         self.state = FaultState(self.dir / "fault.json")
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
-        self.baseline: dict[str, str] = {}
+        self.baseline: dict[str, str] = {}  # layer -> summary with no fault
+        self.calm_elapsed = {"cli": 0.0, "in-process": 0.0}  # seconds a fault-free check took
 
     def __enter__(self) -> "FaultBench":
         self.sim_cfg = tomllib.loads(self.sim.config_path.read_text())
@@ -114,6 +117,7 @@ class FaultBench:
         p = self.ports
         cfg = copy.deepcopy(self.sim_cfg)
         c = cfg["clusters"][self.cluster]
+        c["timeout"] = CALM_TIMEOUT  # every layer inherits it unless it sets its own
         c["ssh"]["known_hosts"] = p["known_hosts"]
         c["proxmox"]["endpoints"] = _https(p["pve_good"])
         c["ceph"]["via"] = "ssh" if layer in ("proxmox", "ceph-ssh") else "api"
@@ -124,7 +128,6 @@ class FaultBench:
             return cfg
         if kind in ("slow", "silent"):
             c[TIMEOUT_KEY[layer]]["timeout"] = FAULT_TIMEOUT
-            c["ssh"]["connect_timeout"] = FAULT_TIMEOUT
         hosts = c["ssh"]["hosts"]
 
         def ssh_to(aliases: list[str], fake: list[int]) -> None:
@@ -157,14 +160,13 @@ class FaultBench:
             ssh_to([fw["ssh_host"] for fw in c["vrrp"]["firewalls"]], [p["fake_ports"]["fw1"], p["fake_ports"]["fw2"]])
         return cfg
 
-    def timeout_bound(self, layer: str | None, kind: str | None) -> float:
-        """How long a faulted run may take: 2 x the timeout that governs the layer's requests, + 5 s.
-        Ceph-via-API requests travel in Proxmox's HTTP client, with proxmox.timeout (left as the sim
-        wrote it, so the Proxmox layer itself is not at risk of a spurious timeout under load)."""
-        c = self.sim_cfg["clusters"][self.cluster]
-        default = c.get("timeout", 5.0)
-        governing = FAULT_TIMEOUT if kind in ("slow", "silent") and layer != "ceph-api" else default
-        return governing * 2 + 5
+    def timeout_bound(self, layer: str | None, kind: str | None, via: str) -> float:
+        """How long a faulted run may take: 2 x the timeout that governs the layer's requests + 5 s,
+        plus what a fault-free run of the same kind (CLI or in-process) took on this machine now.
+        Ceph-via-API requests travel in Proxmox's HTTP client, with proxmox.timeout (CALM_TIMEOUT:
+        the Proxmox layer itself is innocent in those cells)."""
+        short = kind in ("slow", "silent") and layer != "ceph-api"
+        return (FAULT_TIMEOUT if short else CALM_TIMEOUT) * 2 + 5 + self.calm_elapsed[via]
 
     def write_config(self, name: str, cfg: dict) -> Path:
         path = self.dir / "cells" / f"{name}.toml"

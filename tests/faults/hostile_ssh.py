@@ -73,22 +73,24 @@ class Answers:
     def prepare(self, identity: str, real: dict[str, tuple[int, str, str]], faulted: set[str]) -> None:
         for command in real:
             self.add_tool(command.split()[0])
-        modes = {"real": lambda cmd, r: r, "fail": self._fail}
-        modes.update({v: (lambda variant: lambda cmd, r: (0, mutate(r[1].encode(), variant).decode(), ""))(v)
-                      for v in VARIANTS})
-        for mode, make in modes.items():
+        for mode in ("real", "fail", *VARIANTS):
             d = self.dir(identity, mode)
             d.mkdir(parents=True, exist_ok=True)
             for command, answer in real.items():
-                rc, out, err = make(command, answer) if command in faulted else answer
+                rc, out, err = self._answer(mode, command, answer) if command in faulted else answer
                 key = answer_key(command)
                 (d / f"{key}.out").write_text(out)
                 (d / f"{key}.err").write_text(err)
                 (d / f"{key}.rc").write_text(f"{rc}\n")
 
     @staticmethod
-    def _fail(command: str, real: tuple[int, str, str]) -> tuple[int, str, str]:
-        return 1, "", FAIL_STDERR.get(command.split()[0], f"{command.split()[0]}: failed\n")
+    def _answer(mode: str, command: str, real: tuple[int, str, str]) -> tuple[int, str, str]:
+        if mode == "real":
+            return real
+        if mode == "fail":
+            tool = command.split()[0]
+            return 1, "", FAIL_STDERR.get(tool, f"{tool}: failed\n")
+        return 0, mutate(real[1].encode(), mode).decode(), ""
 
     def dir(self, identity: str, mode: str) -> Path:
         return self.root / identity / mode

@@ -30,10 +30,10 @@ def _cli(cell) -> bool:
 
 
 @pytest.mark.parametrize(("layer", "kind"), CELLS, ids=[f"{layer}-{kind}" for layer, kind in CELLS])
-def test_fault_cell(bench, layer, kind):
+def test_fault_cell(bench, layer, kind, request):
     run = bench.run(layer, kind, variant=PRIMARY, cli=_cli((layer, kind)))
-    check_cell(run, layer, kind, bench.baseline, bench.token_secret, bench.timeout_bound(layer, kind),
-               PRIMARY if kind == "malformed" else None)
+    request.node.user_properties.append(("fault_cell", (layer, kind, run.via, round(run.elapsed, 2))))
+    check_cell(bench, run, layer, kind, PRIMARY if kind == "malformed" else None)
 
 
 @pytest.mark.parametrize(("layer", "variant"), VARIANT_CELLS, ids=[f"{layer}-{v}" for layer, v in VARIANT_CELLS])
@@ -41,8 +41,7 @@ def test_malformed_variant(bench, layer, variant):
     """The other hostile shapes (null, {"data": null}, [], list-for-object, object-for-list, strings
     for numbers, Infinity): never an empty healthy layer, never a Python error in the text."""
     run = bench.run(layer, "malformed", variant=variant)
-    check_cell(run, layer, "malformed", bench.baseline, bench.token_secret,
-               bench.timeout_bound(layer, "malformed"), variant)
+    check_cell(bench, run, layer, "malformed", variant)
 
 
 SILENT = [layer for layer in LAYERS if layer != "ceph-api"]  # ceph-api shares Proxmox's endpoints
@@ -53,7 +52,7 @@ def test_silent_endpoint(bench, layer):
     """Slow before the protocol starts: the port accepts, then no TLS handshake, SSH banner or
     HTTP answer ever comes. Through the real CLI: the process must end near the timeout too."""
     run = bench.run(layer, "silent", cli=True)
-    check_cell(run, layer, "slow", bench.baseline, bench.token_secret, bench.timeout_bound(layer, "silent"))
+    check_cell(bench, run, layer, "silent")
 
 
 ROUTES = [*LAYERS, "swarm-tls"]
@@ -71,7 +70,7 @@ def test_hostile_route_without_a_fault_is_healthy(bench, route, monkeypatch):
     failed = {k: v["error"] for k, v in run.doc["layers"].items() if not v["ok"]}
     assert not failed and run.code == 0, f"exit {run.code}: {failed}"
     assert {k: v["summary"] for k, v in run.doc["layers"].items()} == bench.baseline
-    assert run.elapsed < bench.timeout_bound(layer, kind)
+    assert run.elapsed < bench.timeout_bound(layer, kind, run.via)
 
 
 def test_swarm_tls_ca_wins_over_requests_ca_bundle(bench, monkeypatch):
