@@ -131,7 +131,8 @@ class CephSource:
                 last = exc
         if last is not None:
             raise last
-        return (), frozenset()
+        raise ConsoleError("ceph", "no online node to read the OSD tree from (/nodes/NODE/ceph/osd)",
+                           "check the Proxmox layer: every node is offline or unreachable")
 
     async def _api_flags(self) -> frozenset[str] | None:
         try:
@@ -171,16 +172,23 @@ class CephSource:
         def on(cmd: str) -> str:
             return f"ceph `{cmd}` on {host}"
 
-        def json_of(cmd: str):
+        def json_of(cmd: str, required: bool = False):
+            """The command's JSON; None when it failed, unless the layer needs it (then its error)."""
             r = out.get(cmd)
             if r is None:
                 return None
             if r.exit_status != 0:
+                said = (r.stderr.strip() or r.stdout.strip()).splitlines()
+                if required:
+                    raise ConsoleError("ceph", f"`{cmd}` on {host} exited {r.exit_status}"
+                                       + (f": {said[-1][:200]}" if said else ""))
                 log.info("ceph: `%s` on %s exited %d: %s", cmd, host, r.exit_status, r.stderr.strip()[:200])
                 return None
             try:
                 return cp.loads(r.stdout, f"ceph `{cmd}` on {host}")
             except cp.CephParseError as exc:
+                if required:
+                    raise
                 log.info("%s", exc)
                 return None
 
@@ -198,8 +206,7 @@ class CephSource:
         detail = json_of(FAST_READS[1])
         if detail is not None:
             state = cp.with_health_detail(state, cp.parse_health_detail(detail, where=on(FAST_READS[1])))
-        tree = json_of(FAST_READS[2])
-        osds = cp.parse_osd_tree(tree, where=on(FAST_READS[2])) if tree is not None else ()
+        osds = cp.parse_osd_tree(json_of(FAST_READS[2], required=True), where=on(FAST_READS[2]))
         usage = self._slow.get(SLOW_READS[0])
         if usage is not None:
             osds = cp.merge_osd_usage(osds, cp.parse_osd_tree(usage, where=on(SLOW_READS[0])))

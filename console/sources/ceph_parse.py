@@ -60,8 +60,13 @@ def _float(x: Any, default: float = 0.0, field: str = "a number") -> float:
     return sh.num(x, sh.HERE, field, default)
 
 
-def _str(x: Any, field: str, default: str = "") -> str:
-    return sh.text(x, sh.HERE, field, default)
+def _gi(d: dict, key: str, default: int = 0) -> int:
+    """d[key] as a whole number (absent: default)."""
+    return _int(d.get(key), default, key)
+
+
+def _gf(d: dict, key: str, default: float = 0.0) -> float:
+    return _float(d.get(key), default, key)
 
 
 def clean_flags(flags: Iterable[str]) -> frozenset[str]:
@@ -123,7 +128,7 @@ def _mons(status: dict, quorum: tuple[str, ...]) -> tuple[str, ...]:
     names = tuple(str(m.get("name")) for m in _l(monmap.get("mons"), "mons") if isinstance(m, dict) and m.get("name") is not None)
     if names:
         return names
-    num = _int(monmap.get("num_mons"), len(quorum), field="num_mons")
+    num = _gi(monmap, "num_mons", len(quorum))
     return quorum + tuple(f"(unnamed mon {i + 1})" for i in range(max(0, num - len(quorum))))
 
 
@@ -132,7 +137,7 @@ def _mgr(status: dict) -> tuple[str | None, bool, tuple[str, ...]]:
     active = mgr.get("active_name") or None
     standbys = tuple(str(s.get("name")) for s in _l(mgr.get("standbys"), "standbys") if isinstance(s, dict) and s.get("name") is not None)
     if not standbys and "num_standbys" in mgr:
-        standbys = tuple(f"(standby {i + 1})" for i in range(_int(mgr.get("num_standbys"), field="num_standbys")))
+        standbys = tuple(f"(standby {i + 1})" for i in range(_gi(mgr, "num_standbys")))
     return (str(active) if active else None), bool(mgr.get("available", False)), standbys
 
 
@@ -141,18 +146,18 @@ def _mds(status: dict) -> tuple[MdsDaemon, ...]:
     out = [MdsDaemon(name=str(r.get("name", f"rank{r.get('rank', '?')}")), state=str(r.get("status", "unknown")),
                      fs=str(r["filesystem_id"]) if "filesystem_id" in r else None)
            for r in _l(fsmap.get("by_rank"), "by_rank") if isinstance(r, dict)]
-    out += [MdsDaemon(name=f"(standby {i + 1})", state="up:standby") for i in range(_int(fsmap.get("up:standby"), field="up:standby"))]
+    out += [MdsDaemon(name=f"(standby {i + 1})", state="up:standby") for i in range(_gi(fsmap, "up:standby"))]
     return tuple(out)
 
 
 def _rates(pg: dict) -> CephRates:
     return CephRates(
-        read_bytes_sec=_int(pg.get("read_bytes_sec"), field="read_bytes_sec"), write_bytes_sec=_int(pg.get("write_bytes_sec"), field="write_bytes_sec"),
-        read_op_per_sec=_int(pg.get("read_op_per_sec"), field="read_op_per_sec"), write_op_per_sec=_int(pg.get("write_op_per_sec"), field="write_op_per_sec"),
-        recovering_bytes_per_sec=_int(pg.get("recovering_bytes_per_sec"), field="recovering_bytes_per_sec"),
-        recovering_objects_per_sec=_int(pg.get("recovering_objects_per_sec"), field="recovering_objects_per_sec"),
-        degraded_objects=_int(pg.get("degraded_objects"), field="degraded_objects"), degraded_total=_int(pg.get("degraded_total"), field="degraded_total"),
-        misplaced_objects=_int(pg.get("misplaced_objects"), field="misplaced_objects"), misplaced_total=_int(pg.get("misplaced_total"), field="misplaced_total"),
+        read_bytes_sec=_gi(pg, "read_bytes_sec"), write_bytes_sec=_gi(pg, "write_bytes_sec"),
+        read_op_per_sec=_gi(pg, "read_op_per_sec"), write_op_per_sec=_gi(pg, "write_op_per_sec"),
+        recovering_bytes_per_sec=_gi(pg, "recovering_bytes_per_sec"),
+        recovering_objects_per_sec=_gi(pg, "recovering_objects_per_sec"),
+        degraded_objects=_gi(pg, "degraded_objects"), degraded_total=_gi(pg, "degraded_total"),
+        misplaced_objects=_gi(pg, "misplaced_objects"), misplaced_total=_gi(pg, "misplaced_total"),
     )
 
 
@@ -167,7 +172,7 @@ def parse_status(status: Any) -> CephState:
     quorum = tuple(str(q) for q in _l(status.get("quorum_names"), "quorum_names"))
     mgr_active, mgr_available, mgr_standbys = _mgr(status)
     flags = split_flags(om.get("flags")) | flags_from_checks(checks)
-    pg_states = tuple((str(s.get("state_name")), _int(s.get("count"), field="count"))
+    pg_states = tuple((str(s.get("state_name")), _gi(s, "count"))
                       for s in _l(pg.get("pgs_by_state"), "pgs_by_state") if isinstance(s, dict) and s.get("state_name"))
     return CephState(
         health=str(health.get("status") or health.get("overall_status") or "HEALTH_UNKNOWN"),
@@ -177,13 +182,13 @@ def parse_status(status: Any) -> CephState:
         quorum=quorum,
         mgr_active=mgr_active, mgr_available=mgr_available, mgr_standbys=mgr_standbys,
         mds=_mds(status),
-        num_osds=_int(om.get("num_osds"), field="num_osds"), num_up_osds=_int(om.get("num_up_osds"), field="num_up_osds"),
-        num_in_osds=_int(om.get("num_in_osds"), field="num_in_osds"),
+        num_osds=_gi(om, "num_osds"), num_up_osds=_gi(om, "num_up_osds"),
+        num_in_osds=_gi(om, "num_in_osds"),
         flags=flags,
         pg_states=pg_states,
-        num_pgs=_int(pg.get("num_pgs"), sum(n for _, n in pg_states), field="num_pgs"),
-        bytes_total=_int(pg.get("bytes_total"), field="bytes_total"), bytes_used=_int(pg.get("bytes_used"), field="bytes_used"),
-        bytes_avail=_int(pg.get("bytes_avail"), field="bytes_avail"),
+        num_pgs=_gi(pg, "num_pgs", sum(n for _, n in pg_states)),
+        bytes_total=_gi(pg, "bytes_total"), bytes_used=_gi(pg, "bytes_used"),
+        bytes_avail=_gi(pg, "bytes_avail"),
         rates=_rates(pg),
     )
 
@@ -204,24 +209,24 @@ def with_health_detail(state: CephState, detail: dict[str, tuple[str, ...]]) -> 
 
 
 def _osd_from_node(n: dict, host: str | None, in_hint: bool | None = None) -> Osd:
-    reweight = _float(n.get("reweight"), 1.0, field="reweight")
+    reweight = _gf(n, "reweight", 1.0)
     if "in" in n:
-        in_ = bool(_int(n.get("in"), field="in"))
+        in_ = bool(_gi(n, "in"))
     elif in_hint is not None:
         in_ = in_hint
     else:
         in_ = reweight > 0
     status = str(n.get("status", "")).lower()
-    size = _int(n.get("kb"), field="kb") * 1024 or _int(n.get("total_space"), field="total_space") or _int(n.get("size"), field="size")
-    used = _int(n.get("kb_used"), field="kb_used") * 1024 or _int(n.get("bytes_used"), field="bytes_used") or _int(n.get("used"), field="used")
+    size = _gi(n, "kb") * 1024 or _gi(n, "total_space") or _gi(n, "size")
+    used = _gi(n, "kb_used") * 1024 or _gi(n, "bytes_used") or _gi(n, "used")
     util = n.get("utilization", n.get("percent_used"))
     return Osd(
-        id=_int(n.get("id"), -1, field="id"), host=host or (str(n["host"]) if n.get("host") else None),
+        id=_gi(n, "id", -1), host=host or (str(n["host"]) if n.get("host") else None),
         up=status == "up", in_=in_,
         device_class=n.get("device_class") or None,
         size=size, used=used,
         utilization=_float(util, (100.0 * used / size) if size else 0.0),
-        pgs=_int(n.get("pgs"), field="pgs"), reweight=reweight,
+        pgs=_gi(n, "pgs"), reweight=reweight,
     )
 
 
@@ -249,7 +254,7 @@ def parse_osd_tree(tree: Any) -> tuple[Osd, ...]:
         return str(first) if first else None
 
     osds = [_osd_from_node(n, host_of(n.get("id"))) for n in nodes + stray
-            if n.get("type") == "osd" and _int(n.get("id"), -1, field="id") >= 0]
+            if n.get("type") == "osd" and _gi(n, "id", -1) >= 0]
     seen: dict[int, Osd] = {}
     for o in osds:
         seen.setdefault(o.id, o)
@@ -267,7 +272,7 @@ def parse_pve_osd_tree(data: Any) -> tuple[tuple[Osd, ...], frozenset[str]]:
         kind = node.get("type")
         if kind == "host":
             host = str(node.get("name"))
-        if kind == "osd" and _int(node.get("id"), -1, field="id") >= 0:
+        if kind == "osd" and _gi(node, "id", -1) >= 0:
             o = _osd_from_node(node, node.get("host") or host)
             osds.setdefault(o.id, o)
         for child in _l(node.get("children"), "children"):
@@ -283,12 +288,12 @@ def merge_osd_dump(osds: tuple[Osd, ...], dump: Any) -> tuple[tuple[Osd, ...], f
     """Apply `ceph osd dump -f json`: authoritative up/in per OSD, the osdmap
     flags, and per-pool (size, min_size)."""
     dump = sh.obj(dump, sh.HERE, "the answer")
-    state = {_int(o.get("osd"), -1, field="osd"): (bool(_int(o.get("up"), field="up")), bool(_int(o.get("in"), field="in")))
+    state = {_gi(o, "osd", -1): (bool(_gi(o, "up")), bool(_gi(o, "in")))
              for o in _l(dump.get("osds"), "osds") if isinstance(o, dict)}
     merged = tuple(replace(o, up=state[o.id][0], in_=state[o.id][1]) if o.id in state else o for o in osds)
     known = {o.id for o in osds}
     merged += tuple(Osd(id=i, host=None, up=u, in_=n) for i, (u, n) in sorted(state.items()) if i >= 0 and i not in known)
-    pools = {str(p.get("pool_name")): (_int(p.get("size"), field="size"), _int(p.get("min_size"), field="min_size"))
+    pools = {str(p.get("pool_name")): (_gi(p, "size"), _gi(p, "min_size"))
              for p in _l(dump.get("pools"), "pools") if isinstance(p, dict) and p.get("pool_name")}
     return merged, split_flags(dump.get("flags")), pools
 
@@ -325,14 +330,14 @@ def parse_df_pools(df: Any, sizes: dict[str, tuple[int, int]] | None = None) -> 
             continue
         name = str(p.get("name") or p.get("pool_name") or "")
         st = _d(p.get("stats"), "stats") or p
-        pct = 100.0 * _float(st.get("percent_used"), field="percent_used")  # Ceph and PVE give a 0..1 ratio
+        pct = 100.0 * _gf(st, "percent_used")  # Ceph and PVE give a 0..1 ratio
         size, min_size = sizes.get(name, (None, None))
         out.append(CephPool(
             name=name, id=_int(p.get("id", p.get("pool"))),
             stored=_int(st.get("stored", st.get("bytes_used"))),
             used=_int(st.get("bytes_used", st.get("stored"))),
-            percent_used=pct, max_avail=_int(st.get("max_avail"), field="max_avail"),
-            size=_int(p.get("size"), field="size") or size, min_size=_int(p.get("min_size"), field="min_size") or min_size,
+            percent_used=pct, max_avail=_gi(st, "max_avail"),
+            size=_gi(p, "size") or size, min_size=_gi(p, "min_size") or min_size,
         ))
     return tuple(out)
 
@@ -371,11 +376,11 @@ def parse_pve_pools(rows: Any) -> tuple[CephPool, ...]:
     for r in _l(rows):
         if not isinstance(r, dict) or "pool_name" not in r:
             continue
-        pct = _float(r.get("percent_used"), field="percent_used")
-        used = _int(r.get("bytes_used"), field="bytes_used")
-        pools.append(CephPool(name=str(r["pool_name"]), id=_int(r.get("pool"), field="pool"), stored=used, used=used,
+        pct = _gf(r, "percent_used")
+        used = _gi(r, "bytes_used")
+        pools.append(CephPool(name=str(r["pool_name"]), id=_gi(r, "pool"), stored=used, used=used,
                               percent_used=pct * 100 if pct <= 1.0 else pct,
-                              size=_int(r.get("size"), field="size") or None, min_size=_int(r.get("min_size"), field="min_size") or None))
+                              size=_gi(r, "size") or None, min_size=_gi(r, "min_size") or None))
     return tuple(sorted(pools, key=lambda p: p.id))
 
 

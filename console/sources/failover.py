@@ -9,7 +9,7 @@ first). BUDGET_SHARE leaves the poll a moment, so the source's own error
 from __future__ import annotations
 
 BUDGET_SHARE = 0.9
-MIN_TRY = 0.2  # s: less than this left is not worth another endpoint
+MIN_TRY = 0.1  # s: less than this left is not worth another endpoint
 
 
 def try_budget(left: float, tries_left: int) -> float:

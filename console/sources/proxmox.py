@@ -101,7 +101,9 @@ class ProxmoxSource:
             msg, hint = describe_tls_error(exc, endpoint, self.cfg.tls)
             raise _Unreachable(ConsoleError("proxmox", msg, hint)) from None
         except requests.exceptions.Timeout:
-            raise _Unreachable(ConsoleError("proxmox", f"no answer from {where} within {self.cfg.timeout:g} s",
+            # with failover each endpoint got a share of the timeout: say which
+            waited = f"{self.cfg.timeout:g}" if timeout is None or len(self.cfg.endpoints) == 1 else f"{timeout:.1f}"
+            raise _Unreachable(ConsoleError("proxmox", f"no answer from {where} within {waited} s",
                                             "check that the node is up and not overloaded")) from None
         except requests.exceptions.ConnectionError as exc:
             raise _Unreachable(ConsoleError("proxmox", f"cannot connect to {endpoint}: {plain_reason(exc)}",

@@ -198,7 +198,7 @@ def flag(value: Any, where: str, field: str, default: bool = False) -> bool:
     raise ShapeError(where, f"`{field}` must be true or false, got {kind(value)}")
 
 
-HERE = "\x00here"  # placeholder title: `at(where)` fills in the source and endpoint
+HERE = "(where: see at())"  # placeholder title: `at(where)` fills in the source and endpoint
 
 
 @contextmanager

@@ -136,8 +136,7 @@ class SwarmSource:
                 failures.append(f"{endpoint}: timed out (no answer within {budget:.1f} s)")
                 self._forget(endpoint)
                 continue
-            if budget is not None:
-                client.api.timeout = budget  # the SDK's per-request timeout
+            client.api.timeout = self.cfg.timeout if budget is None else budget  # the SDK's per-request timeout
             try:
                 result = await asyncio.wait_for(op(client.api), budget)
             except (TimeoutError, asyncio.TimeoutError):

@@ -252,3 +252,22 @@ async def test_ceph_source_reports_output_that_is_not_json(sshd):
         assert "ObjectNotFound" in text  # what the CLI said, to act on
     finally:
         await pool.close()
+
+
+async def test_errors_of_batched_commands_never_show_the_wrapper_script(sshd):
+    pool = _pool(sshd)
+    wrapper_bits = ("__rc", "__labconsole_", "</dev/null", "printf '\\n", "$__d", "__p0")
+    try:
+        await pool.run_many("box", ["true", "true"])  # the host batches
+        with pytest.raises(ConsoleError) as err:
+            await pool.run_many("box", ["sleep 10", "echo x"], timeout=0.5)
+        text = str(err.value)
+        assert "`sleep 10 ; echo x` did not finish within 0.5 s" in text
+        assert not any(bit in text for bit in wrapper_bits), text
+        with pytest.raises(ConsoleError) as err:  # a syntax error breaks the whole batch script
+            await pool.run_many("box", ["echo ok", "echo )"])
+        text = str(err.value)
+        assert "`echo ok ; echo )` returned incomplete output" in text
+        assert not any(bit in text for bit in wrapper_bits), text
+    finally:
+        await pool.close()
