@@ -35,10 +35,9 @@ def assert_readable(text: str | None, what: str) -> None:
 
 
 def check_cell(bench: FaultBench, run: CheckRun, layer: str, kind: str, variant: str | None = None) -> None:
-    """kind: the matrix fault kind; "silent" is checked as "slow" (it is slow before the protocol starts)."""
+    """kind: the matrix fault kind, or "silent" (slow before the protocol starts)."""
     baseline, secret = bench.baseline, bench.token_secret
     bound = bench.timeout_bound(layer, kind, run.via)
-    kind = "slow" if kind == "silent" else kind
     name = LAYERS[layer]
     doc = run.doc
     tag = f"[{layer} x {kind}{'/' + variant if variant else ''}, via {run.via}, {run.elapsed:.2f} s]"
