@@ -1,12 +1,17 @@
 """The fault matrix: 6 layers x 6 fault kinds, each a `labconsole check --json` against the sim
 with the layer under test routed through a hostile proxy or fake SSH host (tests/faults/bench.py).
 
-Every cell: the faulted layer is not ok and says why in a readable sentence,
-every other layer is still ok with the same summary as without the fault, the
-exit code is 3 (UNKNOWN), and the run ends within 2 x timeout + 5 s (printed).
-Most cells run `run_check` in-process (fast); the "slow" cell of every layer
-runs the real CLI as a subprocess, because that is where a worker thread stuck
-in a hung request would hold up the exit. LABFAULT_CLI=all runs every cell so.
+Every cell (tests/faults/cell_checks.py): the faulted layer is not ok and says
+why in a readable sentence, every other layer is still ok with the same summary
+as without the fault, the exit code is 3 (UNKNOWN), and the run ends within
+2 x the governing timeout + 5 s + what a fault-free run took (printed, with the
+matrix table at the end of the run). The layer under test has a 2 s timeout in
+its "slow" cells; everything else 15 s, so nothing innocent times out on a
+loaded machine. Most cells run `run_check` in-process (fast); the "slow" cell of
+every layer runs the real CLI as a subprocess, because that is where a worker
+thread stuck in a hung request would hold up the exit. LABFAULT_CLI=all runs
+every cell so. Beyond the 36: the other malformed shapes per layer, endpoints
+that accept and never speak, and the bench's own routes without a fault.
 """
 
 from __future__ import annotations
@@ -23,6 +28,14 @@ from tests.faults.hostile_json import PRIMARY, VARIANTS
 CELLS = [(layer, kind) for layer in LAYERS for kind in KINDS]
 CLI_CELLS = {(layer, "slow") for layer in LAYERS}
 VARIANT_CELLS = [(layer, v) for layer in LAYERS for v in VARIANTS if v != PRIMARY]
+
+
+@pytest.fixture(autouse=True)
+def _configured_trust_only(monkeypatch):
+    """requests lets these override a configured CA (see the last test): without them, the swarm
+    TLS cell is rejected by swarm.tls_ca, the path it is there to test."""
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
 
 
 def _cli(cell) -> bool:
@@ -59,12 +72,10 @@ ROUTES = [*LAYERS, "swarm-tls"]
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_hostile_route_without_a_fault_is_healthy(bench, route, monkeypatch):
+def test_hostile_route_without_a_fault_is_healthy(bench, route):
     """The bench itself: each layer's hostile route (proxy, fake SSH host, the tcp+TLS Docker
     endpoint) serves the sim's real answers when no fault is set, so a failing cell is the fault."""
     layer, kind = ("swarm", "tls-pass") if route == "swarm-tls" else (route, None)
-    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # see test_swarm_tls_ca_wins_over_requests_ca_bundle
-        monkeypatch.delenv(var, raising=False)
     run = bench.run(layer, kind)
     print(f"[{route} route, no fault] exit {run.code} in {run.elapsed:.2f} s")
     failed = {k: v["error"] for k, v in run.doc["layers"].items() if not v["ok"]}
