@@ -30,7 +30,7 @@ from pathlib import Path
 
 import tomli_w
 
-from tests.faults.fault_state import FaultState
+from tests.faults.fault_state import KINDS, FaultState
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,9 +177,11 @@ class FaultBench:
     # ------------------------------------------------------------------- run
 
     def run(self, layer: str | None, kind: str | None, variant: str = "bad-json", cli: bool = False) -> CheckRun:
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"the fault bench process is not running:\n{self.stderr()}")
         name = f"{layer or 'base'}-{kind or 'pass'}" + (f"-{variant}" if kind == "malformed" else "")
         path = self.write_config(name, self.config(layer, kind))
-        fault = kind if kind in ("down", "slow", "error", "malformed", "auth", "tls") else None
+        fault = kind if kind in KINDS else None  # "tls-pass", "silent": the config alone does it
         self.state.set(layer if fault else None, fault, variant)
         try:
             return self.run_cli(path) if cli else self.run_in_process(path)
