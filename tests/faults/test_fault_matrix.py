@@ -29,6 +29,22 @@ CELLS = [(layer, kind) for layer in LAYERS for kind in KINDS]
 CLI_CELLS = {(layer, "slow") for layer in LAYERS}
 VARIANT_CELLS = [(layer, v) for layer in LAYERS for v in VARIANTS if v != PRIMARY]
 
+# Still broken in console/ when this was last run (reported to the coordinator). strict: once
+# fixed, the cell XPASSes, which fails the run until its line here is deleted.
+STILL_BROKEN = {
+    ("traefik", "error"): "console/sources/traefik.py _body_hint quotes the first line of an error body "
+                          "verbatim: a reverse proxy's HTML 502 page lands in the error as markup",
+    ("swarm", "empty-list"): "a manager answering [] for /nodes, /services and /tasks is read as a healthy, "
+                             "empty swarm ('nodes 0/0 ready'), exit 0; a manager always lists itself",
+    ("traefik", "empty-list"): "[] from every Traefik endpoint (even /api/version) is read as a healthy Traefik "
+                               "with no routers or entrypoints, exit 0",
+}
+
+
+def _cells(cells: list[tuple[str, str]]) -> list:
+    return [pytest.param(*cell, id="-".join(cell), marks=[pytest.mark.xfail(reason=STILL_BROKEN[cell], strict=True)]
+                         if cell in STILL_BROKEN else []) for cell in cells]
+
 
 @pytest.fixture(autouse=True)
 def _configured_trust_only(monkeypatch):
@@ -42,14 +58,14 @@ def _cli(cell) -> bool:
     return cell in CLI_CELLS or os.environ.get("LABFAULT_CLI") == "all"
 
 
-@pytest.mark.parametrize(("layer", "kind"), CELLS, ids=[f"{layer}-{kind}" for layer, kind in CELLS])
+@pytest.mark.parametrize(("layer", "kind"), _cells(CELLS))
 def test_fault_cell(bench, layer, kind, request):
     run = bench.run(layer, kind, variant=PRIMARY, cli=_cli((layer, kind)))
     request.node.user_properties.append(("fault_cell", (layer, kind, run.via, round(run.elapsed, 2))))
     check_cell(bench, run, layer, kind, PRIMARY if kind == "malformed" else None)
 
 
-@pytest.mark.parametrize(("layer", "variant"), VARIANT_CELLS, ids=[f"{layer}-{v}" for layer, v in VARIANT_CELLS])
+@pytest.mark.parametrize(("layer", "variant"), _cells(VARIANT_CELLS))
 def test_malformed_variant(bench, layer, variant):
     """The other hostile shapes (null, {"data": null}, [], list-for-object, object-for-list, strings
     for numbers, Infinity): never an empty healthy layer, never a Python error in the text."""
@@ -84,6 +100,8 @@ def test_hostile_route_without_a_fault_is_healthy(bench, route):
     assert run.elapsed < bench.timeout_bound(layer, kind, run.via)
 
 
+@pytest.mark.xfail(strict=True, reason="console/sources/swarm.py: the docker SDK's requests session lets "
+                   "REQUESTS_CA_BUNDLE override swarm.tls_ca (proxmox and traefik use tls._ExplicitVerifySession)")
 def test_swarm_tls_ca_wins_over_requests_ca_bundle(bench, monkeypatch):
     """swarm.tls_ca must verify a tcp:// manager even when REQUESTS_CA_BUNDLE is set (as on
     many systems): requests lets that variable override a session's `verify`."""
