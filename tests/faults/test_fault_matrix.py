@@ -31,14 +31,7 @@ VARIANT_CELLS = [(layer, v) for layer in LAYERS for v in VARIANTS if v != PRIMAR
 
 # Still broken in console/ when this was last run (reported to the coordinator). strict: once
 # fixed, the cell XPASSes, which fails the run until its line here is deleted.
-STILL_BROKEN = {
-    ("traefik", "error"): "console/sources/traefik.py _body_hint quotes the first line of an error body "
-                          "verbatim: a reverse proxy's HTML 502 page lands in the error as markup",
-    ("swarm", "empty-list"): "a manager answering [] for /nodes, /services and /tasks is read as a healthy, "
-                             "empty swarm ('nodes 0/0 ready'), exit 0; a manager always lists itself",
-    ("traefik", "empty-list"): "[] from every Traefik endpoint (even /api/version) is read as a healthy Traefik "
-                               "with no routers or entrypoints, exit 0",
-}
+STILL_BROKEN: dict[tuple[str, str], str] = {}
 
 
 def _cells(cells: list[tuple[str, str]]) -> list:
@@ -100,8 +93,6 @@ def test_hostile_route_without_a_fault_is_healthy(bench, route):
     assert run.elapsed < bench.timeout_bound(layer, kind, run.via)
 
 
-@pytest.mark.xfail(strict=True, reason="console/sources/swarm.py: the docker SDK's requests session lets "
-                   "REQUESTS_CA_BUNDLE override swarm.tls_ca (proxmox and traefik use tls._ExplicitVerifySession)")
 def test_swarm_tls_ca_wins_over_requests_ca_bundle(bench, monkeypatch):
     """swarm.tls_ca must verify a tcp:// manager even when REQUESTS_CA_BUNDLE is set (as on
     many systems): requests lets that variable override a session's `verify`."""
