@@ -23,14 +23,10 @@ from pathlib import Path
 
 import asyncssh
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from console.sim.keys import make_tls  # noqa: E402
-from tests.faults.fault_state import FaultState  # noqa: E402
-from tests.faults.hostile_http import HostileHttp, server_tls  # noqa: E402
-from tests.faults.hostile_ssh import Answers, FakeSshHost  # noqa: E402
+from console.sim.keys import make_tls
+from tests.faults.fault_state import FaultState  # `python -m` from the repository root (bench.py)
+from tests.faults.hostile_http import HostileHttp, server_tls
+from tests.faults.hostile_ssh import Answers, FakeSshHost
 
 
 class BenchServer:
