@@ -57,7 +57,7 @@ def fetch_host_keys(addresses: dict[str, tuple[str, int]]) -> dict[str, tuple[Ho
     async def run():
         aliases = list(addresses)
         found = await asyncio.gather(*(_one(*addresses[a]) for a in aliases))
-        return dict(zip(aliases, found))
+        return dict(zip(aliases, found, strict=True))
 
     return asyncio.run(run())
 

@@ -95,7 +95,7 @@ def _timing(t: Table, timing: tuple[float | None, float | None], interval: float
 def _url(t: Table, key_path: str, value: str, schemes: tuple[str, ...]) -> bool:
     try:
         parts = urlsplit(value)
-        parts.port  # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         t.problem(key_path, f"{value!r} is not a valid URL ({exc})")
         return False

@@ -262,7 +262,7 @@ class SshPool:
             return [await self.run(alias, commands[0], timeout=timeout, privileged=flags[0])]
         shown_all = " ; ".join(commands)
         sudo = any(flags) and self.needs_sudo(alias)
-        commands = [self._privileged(alias, cmd, flag) for cmd, flag in zip(commands, flags)]
+        commands = [self._privileged(alias, cmd, flag) for cmd, flag in zip(commands, flags, strict=False)]
         c = await self._get(alias)
         if c.batch_ok is not False:
             marker = f"__labconsole_{secrets.token_hex(6)}__"

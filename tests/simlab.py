@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 from console.sim.control import ControlError, call
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class SimLabError(RuntimeError):

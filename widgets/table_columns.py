@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple, Sequence, Union
+from typing import Any, NamedTuple, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -18,7 +18,7 @@ from rich.text import Text
 
 from console.inert import inert
 
-Cell = Union[str, tuple[str, str], Text]
+Cell = str | tuple[str, str] | Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +90,12 @@ def fit_columns(columns: Sequence[Column], content: Sequence[int], width: int, g
     while True:
         widths = {i: natural(i) for i in shown}
         total = sum(widths.values()) + gap * (len(shown) - 1)
-        total = shrink(widths, total, lambda i: columns[i].min_width if columns[i].stretch else widths[i])
+        total = shrink(widths, total, lambda i, widths=widths: columns[i].min_width if columns[i].stretch else widths[i])
         minor = [i for i in shown if columns[i].priority >= 3]
         if total > width and minor:  # minor columns go before anything is cut short
             shown.remove(max(minor, key=lambda i: (columns[i].priority, i)))
             continue
-        total = shrink(widths, total, lambda i: max(columns[i].min_width, widths[i] // 2 + 1))
+        total = shrink(widths, total, lambda i, widths=widths: max(columns[i].min_width, widths[i] // 2 + 1))
         hidable = [i for i in shown if columns[i].priority > 0]
         if total <= width or not hidable:
             break

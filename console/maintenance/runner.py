@@ -32,7 +32,7 @@ async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
     running_vms = [g for g in pve.guests if g.node == node and g.type == "qemu" and g.status == "running"]
     pre = await asyncio.gather(*(svc.src("proxmox").migrate_preconditions(node, g.vmid) for g in running_vms),
                                return_exceptions=True)
-    for g, p in zip(running_vms, pre):
+    for g, p in zip(running_vms, pre, strict=True):
         if isinstance(p, dict) and p.get("local_resources"):
             local[g.vmid] = [str(x) for x in p["local_resources"]]
     plan = make_plan(node, pve, svc.cluster, reads.get("ceph"), reads.get("swarm"), reads.get("vrrp"), local,

@@ -50,7 +50,7 @@ def osd_dump(world) -> dict:
         nonce = 3000 + o.id
         state = (["exists", "up"] if o.up else ["exists"]) + cs.osd_own_flags(world, o.id)
 
-        def addrvec(p: int) -> dict:
+        def addrvec(p: int, ip: str = ip, nonce: int = nonce) -> dict:
             return {"addrvec": [{"type": "v2", "addr": f"{ip}:{p}", "nonce": nonce}, {"type": "v1", "addr": f"{ip}:{p + 1}", "nonce": nonce}]}
 
         out_osds.append(
@@ -184,7 +184,7 @@ def osd_df(world) -> dict:
     utils = [(cs.osd_used(o) / o.size * 100.0) if o.size else 0.0 for o in osds]
     avg = (sum(cs.osd_used(o) for o in osds) / sum(o.size for o in osds) * 100.0) if osds and sum(o.size for o in osds) else 0.0
     nodes = []
-    for o, util in zip(osds, utils):
+    for o, util in zip(osds, utils, strict=True):
         kb = o.size // cs.KB
         kb_used = cs.osd_used(o) // cs.KB
         nodes.append(

@@ -142,7 +142,7 @@ class DockerFront:
                 return _error(400, f"client version {m.group(1)}.{m.group(2)} is too old. Minimum supported "
                                    f"API version is {obj.MIN_API_VERSION}, please upgrade your client to a newer version")
         path = path.rstrip("/") or "/"
-        for method, pattern, handler in self.routes:
+        for method, pattern, handler in self.routes:  # noqa: B007 - the route found is used after the loop
             match = re.fullmatch(pattern, path)
             if match and request.method == method:
                 break

@@ -85,7 +85,7 @@ def config(kind):
                         "scsihw": "virtio-scsi-single", "boot": "order=scsi0;net0", "agent": "1",
                         "scsi0": f"ceph-vm:vm-{g.vmid}-disk-0,iothread=1,size={g.maxdisk // 1024**3}G",
                         "net0": f"virtio=BC:24:11:{g.vmid % 256:02X}:00:01,bridge=vmbr0"})
-            for i, dev in enumerate(r for r in g.local_resources if r.startswith("hostpci")):
+            for i, _dev in enumerate(r for r in g.local_resources if r.startswith("hostpci")):
                 out[f"hostpci{i}"] = f"0000:0{i}:00.0,pcie=1"
         else:
             out.update({"hostname": g.name, "memory": mem_mib, "swap": 512, "ostype": "debian", "arch": "amd64",

@@ -83,7 +83,7 @@ class Route:
         if len(want) != len(got):
             return None
         found: dict[str, str] = {}
-        for w, g in zip(want, got):
+        for w, g in zip(want, got, strict=True):
             if w.startswith("{") and w.endswith("}"):
                 if not g:
                     return None

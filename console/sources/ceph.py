@@ -170,7 +170,7 @@ class CephSource:
         slow_due = now - self._slow_at >= SLOW_REFRESH
         commands = FAST_READS + (SLOW_READS if slow_due else ())
         host, results = await self._ssh_batch(commands, parallel=True)
-        out = dict(zip(commands, results))
+        out = dict(zip(commands, results, strict=True))
 
         def on(cmd: str) -> str:
             return f"ceph `{cmd}` on {host}"

@@ -74,7 +74,7 @@ class TraefikSource:
         version_task = asyncio.to_thread(self._get_json, session, "/api/version", None, True)
         list_tasks = [asyncio.to_thread(self._get_all, session, path, optional) for path, optional in LISTS.values()]
         version, *lists = await asyncio.gather(version_task, *list_tasks)
-        got = dict(zip(LISTS, lists))
+        got = dict(zip(LISTS, lists, strict=True))
         return TraefikState(
             version=tp.parse_version(version[0] if version else None),
             routers=tp.parse_routers(got["http_routers"], "http") + tp.parse_routers(got["tcp_routers"], "tcp")

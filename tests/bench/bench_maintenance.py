@@ -70,7 +70,7 @@ async def naive_run(lab: SimLab, running: int) -> float:
             if code != 0:
                 raise SystemExit(f"naive: dist-upgrade on {node} exited {code}")
             await pve.reboot(node)
-            await asyncio.to_thread(lab.wait_until, lambda s: s["nodes"][node]["status"] != "online", 60, 0.02)
+            await asyncio.to_thread(lab.wait_until, lambda s, node=node: s["nodes"][node]["status"] != "online", 60, 0.02)
             await asyncio.to_thread(settled, lab, running)  # a careful admin waits for it all to come back
     finally:
         await pve.close()

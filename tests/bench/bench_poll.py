@@ -124,9 +124,9 @@ def bench_parse_large() -> None:
     parse = sorted(x[0] for x in samples)[3]
     rules = sorted(x[1] for x in samples)[3]
     d = {k: s.data for k, s in snaps.items()}
-    print("2. large scenario: %d nodes, %d guests, %d OSDs, %d services, %d tasks, %d routers" % (
-        len(d["proxmox"].nodes), len(d["proxmox"].guests), len(d["ceph"].osds), len(d["swarm"].services),
-        len(d["swarm"].tasks), len(d["traefik"].routers)))
+    print(f"2. large scenario: {len(d['proxmox'].nodes)} nodes, {len(d['proxmox'].guests)} guests, "
+          f"{len(d['ceph'].osds)} OSDs, {len(d['swarm'].services)} services, {len(d['swarm'].tasks)} tasks, "
+          f"{len(d['traefik'].routers)} routers")
     print(f"   parsing ({len(recorded)} parser calls): {parse * 1000:.1f} ms CPU; health rules: {rules * 1000:.1f} ms CPU;"
           f" together {(parse + rules) * 1000:.1f} ms (target < 100 ms; median of 7)")
     print(f"   whole round incl. HTTP/TLS/JSON decoding in threads: {round_cpu * 1000:.0f} ms CPU, "

@@ -190,7 +190,7 @@ def test_demo_every_screen_and_injected_faults(sandbox):
                                   ("6", "vrrp", ("fw1", "fw2", "MASTER", "BACKUP"))):
             tm.send(key)
             _view(tm, view)
-            screen = tm.wait_until(lambda s: all(e in s for e in expect), 10, what=f"{expect} on {view}")
+            screen = tm.wait_until(lambda s, expect=expect: all(e in s for e in expect), 10, what=f"{expect} on {view}")
             if view == "guests":
                 assert f"guests {lab['guests']['total']}" in screen.replace("─", " "), screen
         tm.send("7")

@@ -133,7 +133,7 @@ class FaultBench:
         def ssh_to(aliases: list[str], fake: list[int]) -> None:
             special = {"down": p["closed_ports"], "tls": [p["stranger_port"]] * 2, "silent": p["silent_ports"]}
             ports = special.get(kind, fake)
-            for alias, port in zip(aliases, ports):
+            for alias, port in zip(aliases, ports, strict=False):
                 hosts[alias] = {"address": "127.0.0.1", "port": port}
 
         if layer in ("proxmox", "ceph-api"):

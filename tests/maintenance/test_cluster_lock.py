@@ -11,7 +11,9 @@ import pytest
 
 from console.errors import ConsoleError
 from console.maintenance.cluster_lock import LOCK_DIR, ClusterDirLock, parse_holder
-from tests.sim.ssh_lab import lab  # noqa: F401  (fixture: a seed World behind real SSH servers)
+from tests.sim import ssh_lab
+
+lab = ssh_lab.lab  # the fixture: a seed World behind real SSH servers
 
 
 class LabSsh:

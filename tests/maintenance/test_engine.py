@@ -145,8 +145,10 @@ async def test_resume_then_rollback_undoes_in_flight_step():
     eng = run._engine_for("pve1")
     run.engine = eng
     # simulate a crash in the middle of D2's apply: apply-start written, apply-done not
-    await eng._apply(eng.steps[0]); eng.position = 1
-    await eng._apply(eng.steps[1]); eng.position = 2
+    await eng._apply(eng.steps[0])
+    eng.position = 1
+    await eng._apply(eng.steps[1])
+    eng.position = 2
     run.journal.append("apply-start", node="pve1", step="D2", facts={})
     w.applied.add(("pve1", "D2"))
     resumed = MaintenanceRun.resume(run.journal, steps, w)

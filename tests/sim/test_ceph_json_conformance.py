@@ -171,7 +171,7 @@ def test_status_has_every_key_of_modern_ceph(shared_dir, world):
         need = common_keys([d[section] for d in modern])
         assert not need - set(mine[section]), f"{section}: missing {need - set(mine[section])}"
     for doc in modern:
-        for code, check in doc["health"]["checks"].items():
+        for _code, check in doc["health"]["checks"].items():
             for mcode, mcheck in mine["health"]["checks"].items():
                 assert set(check) <= set(mcheck), f"health.checks.{mcode} lacks {set(check) - set(mcheck)}"
                 assert set(check["summary"]) <= set(mcheck["summary"])

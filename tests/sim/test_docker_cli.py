@@ -80,7 +80,7 @@ def test_node_inspect_and_update_availability(cli):
     assert inspected[0]["ID"] == swarm2.id and inspected[0]["Description"]["Hostname"] == "swarm2"
     assert run("node", "update", "--availability", "drain", "swarm2").stdout.strip() == "swarm2"
     assert server.call(lambda: swarm2.availability) == "drain"
-    assert "Drain" in next(l for l in run("node", "ls").stdout.splitlines() if "swarm2" in l)
+    assert "Drain" in next(ln for ln in run("node", "ls").stdout.splitlines() if "swarm2" in ln)
     run("node", "update", "--availability", "active", swarm2.id[:10])
     assert server.call(lambda: swarm2.availability) == "active"
     missing = run("node", "inspect", "nope", ok=False)
@@ -114,7 +114,7 @@ def test_service_ps_and_inspect(cli):
     assert len(lines) == len(tasks)
     hosts = {n.id: n.hostname for n in world.swarm_nodes.values()}
     for t in tasks:
-        line = next(l for l in lines if t.id in l)
+        line = next(ln for ln in lines if t.id in ln)
         assert f"{svc.name}.{t.slot}" in line and t.image in line and hosts[t.node_id] in line
         if t.state == "running":  # the sim clock starts at the real time: no "Running 2 years ago"
             assert "Running" in line and "years" not in line and "months" not in line

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.sim.test_pve_api import TASK_WAIT, call, cert, lab  # noqa: F401  (cert, lab are fixtures)
+from tests.sim import test_pve_api
+from tests.sim.test_pve_api import TASK_WAIT, call
+
+cert, lab = test_pve_api.cert, test_pve_api.lab  # the fixtures
 
 
 async def test_node_shutdown_is_clean_and_not_a_crash(lab):

@@ -7,7 +7,10 @@ import json
 import asyncssh
 import pytest
 
-from tests.sim.ssh_lab import LOST, lab, wait_for  # noqa: F401  (lab is a fixture)
+from tests.sim import ssh_lab
+from tests.sim.ssh_lab import LOST, wait_for
+
+lab = ssh_lab.lab  # the fixture
 
 # The keys of a real keepalived 2.2.7 JSON dump (Debian 12, VRRPv2, PASS auth), from
 # `kill -s $(keepalived --signum=JSON)` on a running instance in this environment.

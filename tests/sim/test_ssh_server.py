@@ -11,7 +11,10 @@ import pytest
 
 from console.sim.ssh_server import start_ssh_server
 from console.sim.world import World
-from tests.sim.ssh_lab import LOST, Lab, lab, wait_for  # noqa: F401  (lab is a fixture)
+from tests.sim import ssh_lab
+from tests.sim.ssh_lab import LOST, Lab, wait_for
+
+lab = ssh_lab.lab  # the fixture
 
 # ------------------------------------------------------------------ basics
 async def test_uname_over_asyncssh_with_known_hosts(lab):

@@ -168,7 +168,7 @@ async def test_not_found_bodies_are_traefiks(client):
         resp = await client.get(path)
         assert resp.status == 404
         assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
-        assert await resp.text() == '{"message":"%s"}\n' % message
+        assert await resp.text() == f'{{"message":"{message}"}}\n'
     resp = await client.get("/api/bogus")
     assert resp.status == 404 and await resp.text() == "404 page not found\n"
 

@@ -31,7 +31,7 @@ def ceph(**kw):
 def vrrp(states, answering=(True, True)):
     fws = tuple(Firewall(f"fw{i + 1}", f"fw{i + 1}", ans, None if ans else "connection refused",
                          (VrrpInstance("VI_1", 51, st, 150 - 50 * i, 150 - 50 * i),) if ans else ())
-                for i, (st, ans) in enumerate(zip(states, answering)))
+                for i, (st, ans) in enumerate(zip(states, answering, strict=False)))
     return VrrpState(fws, preferred_master="fw1")
 
 
