@@ -8,9 +8,10 @@ copy of its own but forwards each new snapshot to the screen on display.
 from __future__ import annotations
 
 import gc
-from collections import deque
 import time
-from typing import Any, Callable
+from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from textual import events
 from textual.app import App, ScreenStackError

@@ -126,7 +126,7 @@ async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list
     finally:
         try:  # closing is best effort and must not stretch the run past its timeout
             await asyncio.wait_for(actions.sources.close(), CLOSE_WAIT)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             pass
     now = time.monotonic()
     return snaps, evaluate(snaps, now), now

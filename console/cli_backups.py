@@ -69,6 +69,7 @@ async def _backups(sources, args) -> int:
     if rep.not_covered:
         con.print(Text(f"not covered by any job: {', '.join(map(str, rep.not_covered))}", style="yellow"))
     for f in findings:
-        label, style = {"critical": ("CRIT", "bold red"), "warning": ("WARN", "yellow")}.get(f.severity, ("UNKN", "magenta"))
+        label, style = {"critical": ("CRIT", "bold red"),
+                        "warning": ("WARN", "yellow")}.get(f.severity, ("UNKN", "magenta"))
         con.print(Text.assemble((f"{label} ", style), f.text))
     return code

@@ -28,7 +28,9 @@ def add_config_actions(cfg: argparse.ArgumentParser, common) -> None:
     disc.add_argument("--token-secret-file", help="file holding the token secret (referenced by the config)")
     disc.add_argument("--accept-fingerprint", metavar="SHA256",
                       help="pin the server certificate only if its SHA-256 is this (no question asked)")
-    disc.add_argument("--yes", action="store_true", help="accept every discovered guest and SSH host key without asking (their fingerprints are printed: "
+    disc.add_argument("--yes", action="store_true",
+                      help="accept every discovered guest and SSH host key without asking (their fingerprints are "
+                           "printed: "
                       "verify them); the TLS certificate still needs a typed yes or --accept-fingerprint")
     disc.add_argument("--out", metavar="FILE", help="where to write the config (default: the config path)")
     disc.add_argument("--known-hosts", metavar="FILE",
@@ -42,7 +44,8 @@ def add_config_actions(cfg: argparse.ArgumentParser, common) -> None:
                       help="Docker endpoint of a Swarm manager (unix://, ssh://ALIAS, tcp://HOST:2376) instead of "
                       "ssh:// to the chosen guests")
     disc.add_argument("--traefik-url", help="Traefik API base URL, e.g. http://HOST:8080")
-    disc.add_argument("--cluster-name", default=None, help="name of the [clusters.NAME] table (default: PVE's cluster name)")
+    disc.add_argument("--cluster-name", default=None,
+                      help="name of the [clusters.NAME] table (default: PVE's cluster name)")
     disc.add_argument("--force", action="store_true", help="overwrite an existing config file")
 
 
@@ -79,7 +82,8 @@ def _init(args: argparse.Namespace) -> int:
         print(f"labconsole: {exc}", file=sys.stderr)
         return 2
     print(f"wrote a starter config to {written}")
-    print("next: set the Proxmox endpoint and token (or use `labconsole config discover`), then `labconsole config check`")
+    print("next: set the Proxmox endpoint and token (or use `labconsole config discover`), then `labconsole config "
+          "check`")
     return 0
 
 

@@ -34,7 +34,8 @@ def add_parsers(sub: Any, common) -> None:
     common(g, False)
     g.add_argument("action", choices=ACTIONS, metavar="ACTION", help=", ".join(ACTIONS))
     g.add_argument("vmid", metavar="VMID", help="the guest (for evacuate: the node)")
-    g.add_argument("arg", nargs="?", metavar="ARG", help="migrate: target node; snapshot/rollback/delete-snapshot: name")
+    g.add_argument("arg", nargs="?", metavar="ARG",
+                   help="migrate: target node; snapshot/rollback/delete-snapshot: name")
     g.add_argument("--yes", action="store_true", help="do not ask")
     g.add_argument("--json", action="store_true", help="machine-readable result")
     g.add_argument("--timeout", type=int, metavar="S", help="shutdown/reboot: seconds PVE waits for the guest")
@@ -109,7 +110,6 @@ def _result(args, res) -> int:
 
 async def _guest(sources, args) -> int:
     from console.ops import backups, guests, snapshots
-
     from console.ops.common import guard
 
     action, vmid = args.action, args.vmid
@@ -218,7 +218,6 @@ def _show_targets(args, opt) -> int:
 
 
 async def _evacuate(sources, args, say) -> int:
-    from dataclasses import asdict
 
     from rich.text import Text
 

@@ -12,7 +12,8 @@ import asyncio
 import importlib
 import json
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 EXIT_FAIL = 2
 MODULES = {"guests": "console.cli_guest", "guest": "console.cli_guest", "backups": "console.cli_backups",

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Callable, TextIO
+from typing import TextIO
 
 from console import silences
 

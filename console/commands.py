@@ -11,8 +11,8 @@ The App (console/app.py) dispatches on Command.kind and does the side effects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from console.layers import LAYER_VIEWS, VIEWS
 

@@ -141,7 +141,8 @@ def _connect(args, asker: Asker) -> Discovery | None:
                            "Datacenter > Permissions > API Tokens shows it")
     secret_path = args.token_secret_file or asker.text("file holding the token secret")
     if not secret_path:
-        raise ConsoleError("token secret", "no secret file given", "pass --token-secret-file FILE (one line: the secret)")
+        raise ConsoleError("token secret", "no secret file given",
+                           "pass --token-secret-file FILE (one line: the secret)")
     secret_file = Path(secret_path).expanduser().absolute()
     from console.config_model import SecretRef
 
@@ -233,7 +234,8 @@ def _has_ceph(api, disc: Discovery) -> bool:
 
 def _choose_guests(disc: Discovery, asker: Asker) -> None:
     for label, tags, pattern, chosen in (("a Swarm manager", SWARM_TAGS, _SWARM_NAME, disc.managers),
-                                         ("a firewall (keepalived VIP)", FIREWALL_TAGS, _FIREWALL_NAME, disc.firewalls)):
+                                         ("a firewall (keepalived VIP)", FIREWALL_TAGS, _FIREWALL_NAME,
+                                          disc.firewalls)):
         for g in disc.guests:
             if not looks_like(g, tags, pattern) or not _ALIAS.match(g.name):
                 continue

@@ -38,7 +38,7 @@ async def _one(address: str, port: int) -> tuple[HostKey | None, str]:
         key = await asyncio.wait_for(
             asyncssh.get_server_host_key(address, port, config=None, server_host_key_algs="default"),
             TIMEOUT)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         return None, f"no SSH answer within {TIMEOUT:g} s"
     except ConnectionRefusedError:
         return None, "connection refused (is sshd running there, on that port?)"

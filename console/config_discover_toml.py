@@ -68,7 +68,8 @@ def render_config(disc, args, known_hosts: Path) -> str:
     d.key("endpoints", [disc.url])
     d.key("token_id", disc.token_id)
     d.key("token_secret_file", str(disc.secret_file), "The secret stays in its own file, never in this one.")
-    d.key("fingerprint", disc.fingerprint, f"SHA-256 of {disc.url}'s certificate, confirmed when this file was written.")
+    d.key("fingerprint", disc.fingerprint,
+          f"SHA-256 of {disc.url}'s certificate, confirmed when this file was written.")
 
     d.table(f"{c}.ssh", "SSH: HA maintenance, apt, kernels, the ceph CLI and the firewalls.",
             "Host keys are checked against known_hosts, never auto-accepted.")

@@ -130,10 +130,12 @@ def _privileges(api, token_id: str, read_only: bool) -> list[LiveResult]:
     for label, wanted in sets:
         missing = missing_privileges(perms, wanted)
         if not missing:
-            out.append(LiveResult("proxmox", "token", True, f"{label}: has {', '.join(sorted({p for _, p, _ in wanted}))}"))
+            out.append(LiveResult("proxmox", "token", True,
+                                  f"{label}: has {', '.join(sorted({p for _, p, _ in wanted}))}"))
             continue
         for path, priv, why in missing:
-            out.append(LiveResult("proxmox", "token", False, f"{label}: token {token_id} lacks {priv} on {path} ({why})",
+            out.append(LiveResult("proxmox", "token", False,
+                                  f"{label}: token {token_id} lacks {priv} on {path} ({why})",
                                   f"pveum acl modify / --tokens '{token_id}' --roles {roles[label]} "
                                   f"(a role holding {priv}: README, Connect to your cluster)"))
     # a real read as well: what the API itself says for the most basic one
@@ -229,7 +231,8 @@ async def _check_ssh_host(pool, cluster: ClusterConfig, alias: str, role: str) -
         if missing:
             why = "" if r.exit_status == 0 else f" (sudo -n -l: {cap(inert((r.stderr or r.stdout).strip()), 120)})"
             out.append(LiveResult("ssh", subject, False, f"user {user}: sudo without password not allowed for "
-                                  f"{', '.join(missing)}{why}", "add the sudoers lines of README, Connect to your cluster"))
+                                  f"{', '.join(missing)}{why}",
+                                  "add the sudoers lines of README, Connect to your cluster"))
         else:
             out.append(LiveResult("ssh", subject, True, f"user {user}: sudo allowed for {', '.join(needs)}"))
     if role == "firewall" and cluster.vrrp is not None:
@@ -284,7 +287,8 @@ def _check_traefik(cluster: ClusterConfig) -> LiveResult:
     if resp.status_code == 401:
         return LiveResult("traefik", cfg.url, False, "HTTP 401: basic auth refused", "check username and password")
     if resp.status_code != 200:
-        return LiveResult("traefik", cfg.url, False, f"GET /api/version: HTTP {resp.status_code} {cap(inert(resp.reason), 100)}",
+        return LiveResult("traefik", cfg.url, False,
+                          f"GET /api/version: HTTP {resp.status_code} {cap(inert(resp.reason), 100)}",
                           "the Traefik API must be enabled (api@internal router or --api.insecure)")
     try:
         version = inert(resp.json().get("Version", "?"))

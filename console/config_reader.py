@@ -148,11 +148,11 @@ class Table:
         return tuple(resolve_path(p, self.base_dir) for p in items)
 
     # --- tables ----------------------------------------------------------
-    def table(self, name: str, required: bool = False) -> "Table | None":
+    def table(self, name: str, required: bool = False) -> Table | None:
         value = self._get(name, dict, required)
         return None if value is None else Table(value, self.key(name), self.problems, self.base_dir)
 
-    def tables(self, name: str) -> list["Table"] | None:
+    def tables(self, name: str) -> list[Table] | None:
         """An array of tables ([[name]]); None when absent."""
         value = self._get(name, list, False, "an array of tables ([[...]])")
         if value is None:
@@ -165,7 +165,7 @@ class Table:
                 self.problem(f"{self.key(name)}[{i}]", f"must be a table, not {type_name(item)}")
         return out
 
-    def subtables(self) -> list[tuple[str, "Table"]]:
+    def subtables(self) -> list[tuple[str, Table]]:
         """Every entry of this table as a named sub-table (e.g. [clusters.NAME])."""
         out = []
         for name, value in self.data.items():
@@ -188,7 +188,9 @@ class Table:
         if file_given and env_given:
             self.problem(self.key(f"{base}_env"), f"give only one of {base}_file or {base}_env, not both")
         elif required and not (file_given or env_given) and not self._inline_secret(base):
-            self.problem(self.key(base), f"missing: set {base}_file (a file holding it) or {base}_env (an environment variable holding it)")
+            self.problem(self.key(base),
+                         f"missing: set {base}_file (a file holding it) or {base}_env (an environment variable "
+                         "holding it)")
         return file, env
 
     def _inline_secret(self, base: str) -> bool:

@@ -12,8 +12,20 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from console.config_model import (
-    DEFAULT_TRACK_FILE, CephConfig, ClusterConfig, Config, FirewallConfig, MaintenanceConfig, ProxmoxConfig,
-    SecretRef, SshConfig, SshHost, SwarmConfig, TlsConfig, TraefikConfig, VrrpConfig,
+    DEFAULT_TRACK_FILE,
+    CephConfig,
+    ClusterConfig,
+    Config,
+    FirewallConfig,
+    MaintenanceConfig,
+    ProxmoxConfig,
+    SecretRef,
+    SshConfig,
+    SshHost,
+    SwarmConfig,
+    TlsConfig,
+    TraefikConfig,
+    VrrpConfig,
 )
 from console.config_reader import Table, resolve_path
 
@@ -40,7 +52,8 @@ def build_config(data: dict, base_dir: Path, path: Path | None, problems: list[t
     top.finish()
     names = [c.name for c in clusters]
     if default_cluster is not None and table is not None and default_cluster not in table.data:
-        top.problem("default_cluster", f"names cluster {default_cluster!r}, but there is no [clusters.{default_cluster}]"
+        top.problem("default_cluster",
+                    f"names cluster {default_cluster!r}, but there is no [clusters.{default_cluster}]"
                     f" (known: {', '.join(names) or 'none'})")
     if problems:
         return None
@@ -224,7 +237,8 @@ def _vrrp(t: Table, timing) -> VrrpConfig:
         firewalls.append(FirewallConfig(name=name, ssh_host=ssh_host, vmid=vmid))
     preferred = t.str("preferred_master")
     if preferred is not None and tables and preferred not in {f.name for f in firewalls}:
-        t.problem(t.key("preferred_master"), f"{preferred!r} is not one of the firewalls ({', '.join(f.name for f in firewalls)})")
+        t.problem(t.key("preferred_master"),
+                  f"{preferred!r} is not one of the firewalls ({', '.join(f.name for f in firewalls)})")
     track_file = t.str("track_file", DEFAULT_TRACK_FILE)
     if not track_file.startswith("/"):
         t.problem(t.key("track_file"), f"{track_file!r} must be an absolute path on the firewalls")

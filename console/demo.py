@@ -53,14 +53,14 @@ class DemoLab:
         self._stopped = False
 
     # --- lifecycle -------------------------------------------------------
-    def __enter__(self) -> "DemoLab":
+    def __enter__(self) -> DemoLab:
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "DemoLab":
+    def start(self) -> DemoLab:
         remove_stale_dirs()
         self.dir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
         (self.dir / OWNER_FILE).write_text(f"{os.getpid()}\n")

@@ -7,8 +7,10 @@ sorts by severity.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
+from console.health_backups import backup_rules
+from console.layers import LAYER_OF_SOURCE, SOURCES
 from console.model import (
     CephState,
     Finding,
@@ -17,8 +19,6 @@ from console.model import (
     TraefikState,
     VrrpState,
 )
-from console.health_backups import backup_rules
-from console.layers import LAYER_OF_SOURCE, SOURCES
 from console.poller import Snapshot
 from console.verdict import vrrp_instances
 
@@ -185,7 +185,8 @@ def swarm_rules(swarm: SwarmState) -> Iterable[Finding]:
 def traefik_rules(tr: TraefikState) -> Iterable[Finding]:
     for r in tr.routers:
         if r.status == "disabled" or (r.errors and r.status != "enabled"):
-            yield _f("critical", "traefik", r.name, f"router {r.name} is {r.status}: {'; '.join(r.errors) or 'no reason given'}")
+            yield _f("critical", "traefik", r.name,
+                     f"router {r.name} is {r.status}: {'; '.join(r.errors) or 'no reason given'}")
         elif r.errors or r.status == "warning":
             yield _f("warning", "traefik", r.name, f"router {r.name}: {'; '.join(r.errors) or r.status}")
     for s in tr.services:
@@ -209,7 +210,8 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
     different instance is an active/active pair, not a split brain."""
     for fw in vrrp.firewalls:
         if not fw.answering:
-            yield _f("critical", "vrrp", fw.name, f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
+            yield _f("critical", "vrrp", fw.name,
+                     f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
                      "check keepalived and SSH on the firewall; its current state is unknown"
                      + (" (its last known state is shown, marked stale)" if fw.instances else ""))
     views = vrrp_instances(vrrp)
@@ -219,7 +221,8 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
     for view in views:
         iname, masters = view.name, view.masters
         for faulted in view.faulted:
-            yield _f("critical", "vrrp", iname, f"{faulted} {iname} is in FAULT", "a tracked interface or script failed")
+            yield _f("critical", "vrrp", iname, f"{faulted} {iname} is in FAULT",
+                     "a tracked interface or script failed")
         if len(masters) > 1:
             yield _f("critical", "vrrp", iname, f"SPLIT BRAIN on {iname}: {' and '.join(masters)} are both MASTER",
                      "the firewalls cannot hear each other's adverts: check the link between them")

@@ -4,7 +4,7 @@ comes from console.ops.backups.backup_report."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from console.model import Finding
 

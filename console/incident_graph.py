@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from console.model import Finding
 
@@ -36,7 +36,8 @@ MDS: Entity = ("mds", "ceph")
 FLAGS: Entity = ("flags", "ceph")
 SWARM_MANAGERS: Entity = ("swarm-managers", "swarm")
 # Ceph health check codes by what they summarise
-CEPH_CODE_ENTITY = (("OSD_FLAGS", FLAGS), ("OSD_", OSD_SUMMARY), ("PG_", PGS), ("MON_", MON_SUMMARY), ("MGR_", MGR), ("MDS_", MDS),
+CEPH_CODE_ENTITY = (("OSD_FLAGS", FLAGS), ("OSD_", OSD_SUMMARY), ("PG_", PGS), ("MON_", MON_SUMMARY), ("MGR_", MGR),
+                    ("MDS_", MDS),
                     ("FS_", MDS), ("OSDMAP_FLAGS", FLAGS), ("OBJECT_", PGS))
 PASS_THROUGH = {"swarm-service"}
 HOST_RULE = re.compile(r"Host(?:SNI)?\(`([^`]+)`")
@@ -121,7 +122,8 @@ def build_graph(snapshots: Mapping[str, object]) -> Graph:
             g.add(("node", node), MGR)
             g.add(("node", node), MDS)
         for chk in ceph.checks:
-            entity = next((e for prefix, e in CEPH_CODE_ENTITY if chk.code.startswith(prefix)), ("ceph-check", chk.code))
+            entity = next((e for prefix, e in CEPH_CODE_ENTITY if chk.code.startswith(prefix)),
+                          ("ceph-check", chk.code))
             g.add(entity, CEPH_HEALTH)
         for part in (OSD_SUMMARY, PGS, MON_SUMMARY, MGR, MDS, FLAGS):
             g.add(part, CEPH_HEALTH)

@@ -15,17 +15,33 @@ at most a warning; otherwise its own severity.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Sequence
 
 from console.health import SEVERITY_ORDER, evaluate, source_findings
 from console.incident_graph import (
-    CEPH_HEALTH, FLAGS, MDS, MGR, MON_SUMMARY, OSD_SUMMARY, PGS, QUORUM, SWARM_MANAGERS, Entity, Graph,
-    build_graph, entity_of,
+    CEPH_HEALTH,
+    FLAGS,
+    MDS,
+    MGR,
+    MON_SUMMARY,
+    OSD_SUMMARY,
+    PGS,
+    QUORUM,
+    SWARM_MANAGERS,
+    Entity,
+    Graph,
+    build_graph,
+    entity_of,
 )
 from console.model import Finding
 from console.verdict import (
-    EXIT_OF_STATUS, Verdict, instance_verdicts, layer_verdicts, overall_status, source_verdicts,
+    EXIT_OF_STATUS,
+    Verdict,
+    instance_verdicts,
+    layer_verdicts,
+    overall_status,
+    source_verdicts,
 )
 
 # what a maintenance run disturbs cluster-wide on purpose (warnings there are expected)
@@ -118,7 +134,8 @@ EFFECT_LAYER_ORDER = {"guests": 0, "swarm": 1, "traefik": 2, "vrrp": 3, "ceph": 
 
 def _effect_rank(a: Assessed) -> tuple:
     f = a.finding
-    return (SEVERITY_ORDER.get(a.counted, 9), EFFECT_LAYER_ORDER.get(f.layer, 6), f.subject.isupper(), f.subject, f.text)
+    return (SEVERITY_ORDER.get(a.counted, 9), EFFECT_LAYER_ORDER.get(f.layer, 6), f.subject.isupper(), f.subject,
+            f.text)
 
 
 def _incident_rank(i: Incident) -> tuple:

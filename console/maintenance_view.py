@@ -20,8 +20,8 @@ import time
 from dataclasses import replace
 
 from console.errors import ConsoleError
-from console.inert import cap, inert
 from console.incidents import MaintenanceRun
+from console.inert import cap, inert
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 120.0  # after its end a run's effects take a few polls to clear: still expected meanwhile
@@ -40,7 +40,8 @@ def _lock_held(cluster: str) -> bool | None:
         return None
 
 
-def run_from_records(run_id: str, records: list[dict], last_state: str | None, lock_held: bool | None) -> MaintenanceRun:
+def run_from_records(run_id: str, records: list[dict], last_state: str | None,
+                     lock_held: bool | None) -> MaintenanceRun:
     """Pure: the run's current node, what it disturbs on purpose, and its state."""
     nodes: list[str] = []
     current = None

@@ -16,9 +16,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from console.errors import ConsoleError, plain_reason
 from console.layers import SOURCE_NAMES

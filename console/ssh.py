@@ -25,9 +25,9 @@ import re
 import secrets
 import socket
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import asyncssh
 
@@ -133,7 +133,7 @@ class SshPool:
         except asyncssh.PermissionDenied:
             raise ConsoleError(f"ssh {alias}", f"{host.user}@{where} refused our keys",
                                "check ssh.keys / the agent and the host's authorized_keys") from None
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise ConsoleError(f"ssh {alias}", f"no SSH answer from {where} within {self.cfg.connect_timeout:g} s",
                                "check that the host is up and the address/port are right") from None
         except socket.gaierror as exc:
@@ -328,7 +328,7 @@ class SshPool:
 
         try:
             return await (pump() if timeout is None else asyncio.wait_for(pump(), timeout))
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             _stop(proc)
             raise ConsoleError(f"ssh {alias}", f"`{_short(shown)}` did not finish within {timeout:g} s",
                                "it may still be running on the host; check there") from None
@@ -364,7 +364,7 @@ class SshPool:
         for c in conns:
             try:
                 await asyncio.wait_for(c.conn.wait_closed(), 2)
-            except (Exception, asyncio.TimeoutError):  # noqa: BLE001 - closing is best effort
+            except (TimeoutError, Exception):  # noqa: BLE001 - closing is best effort
                 pass
         if self._sockdir:
             for name in os.listdir(self._sockdir):

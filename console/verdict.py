@@ -14,10 +14,11 @@ ordinary active/active pair, not a split brain.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
 
-from console.layers import LAYERS as LAYER_SPECS, SOURCE_NAMES
+from console.layers import LAYERS as LAYER_SPECS
+from console.layers import SOURCE_NAMES
 from console.model import Finding, VrrpState
 
 OK, WARN, CRIT, UNKNOWN, STALE, OFF = "ok", "warn", "crit", "unknown", "stale", "off"
@@ -145,7 +146,8 @@ def _guest_lines(pve) -> tuple[str, list[str]]:
 
 def _ceph_lines(c) -> tuple[str, list[str]]:
     used = 100 * c.bytes_used / c.bytes_total if c.bytes_total else 0.0
-    lines = [f"{c.health.replace('HEALTH_', '')} · {used:.0f}% used", f"OSD {c.num_up_osds}/{c.num_osds} up {c.num_in_osds} in",
+    lines = [f"{c.health.replace('HEALTH_', '')} · {used:.0f}% used",
+             f"OSD {c.num_up_osds}/{c.num_osds} up {c.num_in_osds} in",
              f"PG {c.clean_pgs}/{c.num_pgs} clean"]
     summary = (f"{c.health}, OSDs {c.num_up_osds} up/{c.num_in_osds} in of {c.num_osds}, "
                f"PGs {c.clean_pgs}/{c.num_pgs} clean, {used:.0f}% used")

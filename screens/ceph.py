@@ -72,7 +72,8 @@ def summary_text(c, level: str | None = None) -> Text:
     if r.degraded_objects or r.misplaced_objects or r.recovering_bytes_per_sec:
         parts = []
         if r.degraded_total:
-            parts.append(f"degraded {r.degraded_objects}/{r.degraded_total} ({100 * r.degraded_objects / r.degraded_total:.1f}%)")
+            parts.append(f"degraded {r.degraded_objects}/{r.degraded_total} "
+                         f"({100 * r.degraded_objects / r.degraded_total:.1f}%)")
         if r.misplaced_total:
             parts.append(f"misplaced {100 * r.misplaced_objects / r.misplaced_total:.1f}%")
         parts.append(f"recovering {size(r.recovering_bytes_per_sec)}/s")
@@ -141,10 +142,12 @@ class CephScreen(LayerScreen):
         c = snap.data if snap is not None else None
         level = TILE_LEVEL.get(self.story(now).layers["ceph"].level) if c is not None else None
         self.query_one("#ceph-summary", Static).update(
-            summary_text(c, level) if c is not None else ("loading…" if snap is None or snap.loading else "no Ceph data"))
+            summary_text(c, level) if c is not None
+            else ("loading…" if snap is None or snap.loading else "no Ceph data"))
         self.query_one("#checks", FastTable).set_rows([check_row(x) for x in c.checks] if c else ())
         self.query_one("#osds", FastTable).set_rows(self.osd_memo.rows(c.osds) if c else ())
-        pg_rows = [Row(s, ((s, "" if s == "active+clean" else "yellow"), str(n)), (s, n)) for s, n in c.pg_states] if c else []
+        pg_rows = [Row(s, ((s, "" if s == "active+clean" else "yellow"), str(n)), (s, n))
+                   for s, n in c.pg_states] if c else []
         self.query_one("#pgs", FastTable).set_rows(pg_rows)
         self.query_one("#pools", FastTable).set_rows([pool_row(p) for p in c.pools] if c else ())
 

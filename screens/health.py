@@ -10,7 +10,8 @@ from textual.containers import Container
 from textual.widgets import Static
 
 from screens.base import LayerScreen
-from screens.health_incidents import COLUMNS as INCIDENT_COLUMNS, incident_rows, silence_line
+from screens.health_incidents import COLUMNS as INCIDENT_COLUMNS
+from screens.health_incidents import incident_rows, silence_line
 from screens.health_tiles import LAYERS, tile_of
 from screens.rows import RowMemo, node_row
 from widgets.fast_table import FastTable

@@ -22,9 +22,9 @@ from screens.base import LayerScreen
 
 STYLES = {"running": "bold", "done": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "bold yellow",
           "undoing": "bold yellow", "undone": "cyan", "undo-failed": "bold red", "pending": "dim"}
-from screens.maintenance_modals import TypeNameModal
 from console.maintenance.events import MARKS
 from console.maintenance.session import ALL, WizardSession
+from screens.maintenance_modals import TypeNameModal
 from widgets.fast_table import FastTable
 from widgets.format import mark
 from widgets.log_view import LogView

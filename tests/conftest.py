@@ -16,7 +16,8 @@ SHARED = REPO_ROOT / ".." / "shared"
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():
-        pytest.skip(f"{SHARED.resolve()} is absent: the design docs and upstream fixtures live next to the repository (CI has them)")
+        pytest.skip(f"{SHARED.resolve()} is absent: the design docs and upstream fixtures live next to the repository "
+                    "(CI has them)")
     return SHARED.resolve()
 
 

@@ -63,14 +63,15 @@ class SimLab:
         except OSError:
             return ""
 
-    def start(self) -> "SimLab":
+    def start(self) -> SimLab:
         if self.dir is None:
             self.dir = Path(tempfile.mkdtemp(prefix="labsim-"))
         self.dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "console.sim", "--scenario", self.scenario, "--dir", str(self.dir),
                "--speed", str(self.speed), "--parent-pid", str(os.getpid()), *self.extra_args]
         with open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            self.process = subprocess.Popen(cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=err)
         deadline = time.monotonic() + self.ready_timeout
         while not (self.dir / "ready").exists():
             if self.process.poll() is not None:
@@ -105,13 +106,13 @@ class SimLab:
         if self._own_dir and self.dir is not None and self.dir.exists():
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> "SimLab":
+    def __enter__(self) -> SimLab:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    async def __aenter__(self) -> "SimLab":
+    async def __aenter__(self) -> SimLab:
         await asyncio.to_thread(self.start)
         return self
 
@@ -127,7 +128,8 @@ class SimLab:
 
     def control(self, kind: str, target: str | int | None = None, value: float | None = None) -> dict:
         """Inject a fault (see World.inject for the kinds)."""
-        return self._call("POST", "/fault", {"kind": kind, "target": None if target is None else str(target), "value": value})
+        return self._call("POST", "/fault",
+                          {"kind": kind, "target": None if target is None else str(target), "value": value})
 
     fault = control
 

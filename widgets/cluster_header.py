@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.layers import SOURCE_NAMES, SOURCES
-from widgets.format import MARK, STYLE, BAD, OK, OFF, UNKNOWN, WARN
+from widgets.format import BAD, MARK, OFF, OK, STYLE, UNKNOWN, WARN
 
 SHORT = {s.name: s.short for s in SOURCES}
 

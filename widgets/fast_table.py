@@ -8,7 +8,7 @@ Rows are matched by key: cursor, scroll and selection stay put across updates.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -67,13 +67,13 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
     ]
 
     class RowHighlighted(Message):
-        def __init__(self, table: "FastTable", key: str | None) -> None:
+        def __init__(self, table: FastTable, key: str | None) -> None:
             super().__init__()
             self.table = table
             self.key = key
 
         @property
-        def control(self) -> "FastTable":
+        def control(self) -> FastTable:
             return self.table
 
     class RowSelected(RowHighlighted):
@@ -145,7 +145,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             prev = old.get(key)
             if self._filter is not None and (had is None or self._filter(had) != self._filter(self._haystack(key))):
                 structural = True
-            elif order_cols and prev is not None and any(self._value(prev, c) != self._value(row, c) for c in order_cols):
+            elif order_cols and prev is not None and any(self._value(prev, c) != self._value(row, c)
+                                                         for c in order_cols):
                 structural = True
         if self._relayout():
             structural = True

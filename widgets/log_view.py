@@ -14,7 +14,6 @@ from textual.strip import Strip
 from textual.widgets import Log
 
 from console.inert import inert_sgr, strip_sgr
-
 from widgets.format import shorten_log_time
 from widgets.row_filter import parse_filter
 

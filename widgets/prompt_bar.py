@@ -40,12 +40,12 @@ class PromptBar(Input):
     ]
 
     class Done(Message):
-        def __init__(self, prompt: "PromptBar", mode: str, value: str, cancelled: bool) -> None:
+        def __init__(self, prompt: PromptBar, mode: str, value: str, cancelled: bool) -> None:
             super().__init__()
             self.prompt, self.mode, self.value, self.cancelled = prompt, mode, value, cancelled
 
     class Typed(Message):
-        def __init__(self, prompt: "PromptBar", mode: str, value: str) -> None:
+        def __init__(self, prompt: PromptBar, mode: str, value: str) -> None:
             super().__init__()
             self.prompt, self.mode, self.value = prompt, mode, value
 

@@ -7,9 +7,10 @@ table still repaints only the rows whose cells really changed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -90,7 +91,8 @@ def fit_columns(columns: Sequence[Column], content: Sequence[int], width: int, g
     while True:
         widths = {i: natural(i) for i in shown}
         total = sum(widths.values()) + gap * (len(shown) - 1)
-        total = shrink(widths, total, lambda i, widths=widths: columns[i].min_width if columns[i].stretch else widths[i])
+        total = shrink(widths, total, lambda i,
+                       widths=widths: columns[i].min_width if columns[i].stretch else widths[i])
         minor = [i for i in shown if columns[i].priority >= 3]
         if total > width and minor:  # minor columns go before anything is cut short
             shown.remove(max(minor, key=lambda i: (columns[i].priority, i)))
@@ -129,7 +131,8 @@ def render_cells(
             text.truncate(w, overflow="ellipsis", pad=True)
             if columns[i].align == "right":
                 text.align("right", w)
-            segments.extend(Segment(s.text, base + s.style if s.style else base) for s in text.render(console) if s.text)
+            segments.extend(Segment(s.text, base + s.style if s.style else base) for s in text.render(console)
+                            if s.text)
             continue
         if type(cell) is tuple:
             value, style = cell

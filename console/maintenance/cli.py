@@ -13,14 +13,15 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, Awaitable, Callable, TextIO, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO, TypeVar
 
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.inert import inert, inert_block, strip_sgr
-from console.maintenance.engine import Event
 from console.maintenance.cluster_lock import ClusterDirLock, Holder, MaintenanceLock, died_here, online_nodes
 from console.maintenance.end_report import end_report
+from console.maintenance.engine import Event
 from console.maintenance.events import event_line, names
 from console.maintenance.identity import ClusterIdentity, cluster_identity, recorded_identity
 from console.maintenance.journal import ClusterLock, latest_run, unfinished_runs
@@ -106,7 +107,8 @@ async def _review(svc: MaintenanceServices, node: str) -> tuple[Any, list[CheckR
     """The plan of `node` and its preflight results (read-only)."""
     pve = await svc.pve()
     if node not in {n.name for n in pve.nodes}:
-        raise ConsoleError("maintenance", f"no node named {node} (known: {', '.join(sorted(n.name for n in pve.nodes))})")
+        raise ConsoleError("maintenance",
+                           f"no node named {node} (known: {', '.join(sorted(n.name for n in pve.nodes))})")
     plan = await build_plan(svc, node)
     svc.plans[node] = plan
     return plan, await run_preflight(svc, node, plan, steps_for)

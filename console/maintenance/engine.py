@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from console.errors import ConsoleError
 from console.inert import cap, inert_sgr, strip_sgr
@@ -34,9 +35,9 @@ class Step(Protocol):
     phase: str
     skippable: bool
 
-    async def check(self, ctx: "StepContext") -> str | None: ...
-    async def apply(self, ctx: "StepContext") -> dict: ...
-    async def undo(self, ctx: "StepContext", data: dict) -> None: ...
+    async def check(self, ctx: StepContext) -> str | None: ...
+    async def apply(self, ctx: StepContext) -> dict: ...
+    async def undo(self, ctx: StepContext, data: dict) -> None: ...
 
 
 class StepFailed(ConsoleError):
@@ -48,7 +49,8 @@ class StepFailed(ConsoleError):
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # run-started | step-started | progress | output | step-done | step-failed | waiting | undo-started | undo-done | undo-failed | run-ended
+    # run-started | step-started | progress | output | step-done | step-failed | waiting | undo-started | undo-done | undo-failed | run-ended
+    kind: str
     node: str
     step: str | None = None
     title: str | None = None
@@ -194,8 +196,10 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure stops the run safely
-            self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}", LINE_CAP)
-            self.journal.append("apply-failed", node=self.node, step=step.id, error=self.last_error, facts=self.ctx.facts)
+            self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}",
+                                  LINE_CAP)
+            self.journal.append("apply-failed", node=self.node, step=step.id, error=self.last_error,
+                                facts=self.ctx.facts)
             self._emit(Event("step-failed", self.node, step.id, step.title, self.last_error))
             return False
         self._emit(Event("step-done", self.node, step.id, step.title))
@@ -242,7 +246,8 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}", LINE_CAP)
+                self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}",
+                                      LINE_CAP)
                 self.journal.append("undo-failed", node=self.node, step=step_id, error=self.last_error)
                 self._emit(Event("undo-failed", self.node, step_id, step.title, self.last_error))
                 self._set_state("rollback_failed")

@@ -32,14 +32,14 @@ class ClusterIdentity:
         return {"id": self.id, "pve_name": self.pve_name, "nodes": list(self.nodes), "fsid": self.fsid}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ClusterIdentity | None":
+    def from_dict(cls, d: Any) -> ClusterIdentity | None:
         if not isinstance(d, dict) or not isinstance(d.get("nodes"), list):
             return None
         return cls(d.get("pve_name") if isinstance(d.get("pve_name"), str) else None,
                    tuple(sorted(str(n) for n in d["nodes"])),
                    d.get("fsid") if isinstance(d.get("fsid"), str) else None)
 
-    def same_as(self, other: "ClusterIdentity") -> bool:
+    def same_as(self, other: ClusterIdentity) -> bool:
         """The same cluster: the Ceph fsid decides when both know it; else name and nodes."""
         if self.fsid and other.fsid:
             return self.fsid == other.fsid and self.pve_name == other.pve_name

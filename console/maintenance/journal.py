@@ -15,9 +15,10 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from console import paths
 from console.errors import ConsoleError
@@ -83,7 +84,7 @@ class Journal:
         self.path = path
 
     @classmethod
-    def create(cls, cluster: str, kind: str, nodes: list[str], identity: dict | None = None) -> "Journal":
+    def create(cls, cluster: str, kind: str, nodes: list[str], identity: dict | None = None) -> Journal:
         """A new run's journal; `identity` (ClusterIdentity.to_dict()) says which cluster it belongs to."""
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         j = cls(journal_dir(cluster) / f"{run_id}.jsonl")
@@ -229,7 +230,9 @@ class ClusterLock:
             raise ConsoleError(f"maintenance on {self.cluster}", f"already running ({who})",
                                "wait for it to finish, or stop that console") from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "run": run}).encode(), 0)
+        os.pwrite(fd,
+                  json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
+                              "run": run}).encode(), 0)
         os.fsync(fd)
         self._fd = fd
 
@@ -248,7 +251,7 @@ class ClusterLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "ClusterLock":
+    def __enter__(self) -> ClusterLock:
         self.acquire()
         return self
 

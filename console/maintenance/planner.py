@@ -65,7 +65,7 @@ class Plan:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Plan":
+    def from_dict(cls, d: dict) -> Plan:
         known = set(cls.__dataclass_fields__)
         fields = {k: v for k, v in d.items() if k != "moves" and k in known}
         return cls(moves=[GuestMove(**m) for m in d.get("moves", [])], **fields)
@@ -91,10 +91,12 @@ class Plan:
         lines.extend(stuck_lines(self.ha_stuck, self.node))
         if self.firewall:
             lines.append(f"Firewall: {self.firewall} runs here"
-                         + (f"; it is MASTER: the VIP moves to {self.peer_firewall} first" if self.vip_move else " (BACKUP)"))
+                         + (f"; it is MASTER: the VIP moves to {self.peer_firewall} first" if self.vip_move
+                            else " (BACKUP)"))
         if self.swarm_node:
             lines.append(f"Swarm: {self.swarm_node} runs here; "
-                         + ("it will stop: drain it first" if self.swarm_drain else "it live-migrates, no drain needed"))
+                         + ("it will stop: drain it first" if self.swarm_drain
+                            else "it live-migrates, no drain needed"))
         daemons = [f"osd.{i}" for i in self.osds] + [f"mon.{m}" for m in self.mons] + \
                   [f"mds.{m}" for m in self.mds] + [f"mgr.{m}" for m in self.mgrs]
         if daemons:
@@ -115,7 +117,7 @@ class Plan:
         return "\n".join(lines)
 
 
-def _acting_steps(plan: "Plan") -> list[str]:
+def _acting_steps(plan: Plan) -> list[str]:
     steps = []
     if plan.vip_move:
         steps.append(f"move the VIP from {plan.firewall} to {plan.peer_firewall}")

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from console.errors import ConsoleError
 from console.maintenance.engine import BaseStep, Event, StepContext

@@ -9,9 +9,10 @@ not journaled (they change nothing and would flood the journal).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any, AsyncIterator
+from typing import Any
 
 current_step: ContextVar[tuple[Any, str, str] | None] = ContextVar("current_step", default=None)
 

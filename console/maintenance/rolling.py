@@ -6,7 +6,8 @@ is re-run before each node; the whole run stops at the first node that fails.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from console.errors import ConsoleError
 from console.maintenance.engine import Engine, Event, Step, StepContext
@@ -32,13 +33,13 @@ class MaintenanceRun:
     @classmethod
     def start(cls, cluster: str, nodes: list[str], steps_for: StepsFactory, services: Any,
               on_event: Callable[[Event], None] | None = None, kind: str = "node",
-              identity: dict | None = None) -> "MaintenanceRun":
+              identity: dict | None = None) -> MaintenanceRun:
         journal = Journal.create(cluster, kind, nodes, identity)
         return cls(cluster, nodes, steps_for, services, journal, on_event)
 
     @classmethod
     def resume(cls, journal: Journal, steps_for: StepsFactory, services: Any,
-               on_event: Callable[[Event], None] | None = None) -> "MaintenanceRun":
+               on_event: Callable[[Event], None] | None = None) -> MaintenanceRun:
         head = journal.header()
         run = cls(head["cluster"], list(head["nodes"]), steps_for, services, journal, on_event)
         records = list(journal.records())

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from console.model import ProxmoxState
-
 from console.errors import ConsoleError
 from console.inert import cap
 from console.maintenance.engine import BaseStep, StepContext
@@ -16,6 +14,7 @@ from console.maintenance.steps_drain import DRAIN
 from console.maintenance.steps_preflight import PREFLIGHT
 from console.maintenance.steps_upgrade import UPGRADE
 from console.maintenance.steps_verify import REJOIN, VERIFY
+from console.model import ProxmoxState
 
 
 async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
@@ -88,7 +87,8 @@ def rolling_order(pve: ProxmoxState, order: list[str] | None = None) -> list[str
         known = {n.name for n in pve.nodes}
         unknown = [n for n in order if n not in known]
         if unknown:
-            raise ConsoleError("maintenance", f"unknown node(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+            raise ConsoleError("maintenance",
+                               f"unknown node(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         return order
     running = {n.name: 0 for n in pve.nodes}
     for g in pve.guests:

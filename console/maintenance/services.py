@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from console.config_model import ClusterConfig
 from console.errors import ConsoleError, ReadOnlyError
 from console.inert import cap
 from console.maintenance.engine import StepContext, StepFailed
 from console.maintenance.planner import Plan
+from console.maintenance.remote_calls import JournaledSource, JournaledSsh
 from console.model import CephState, ProxmoxState, SwarmState, VrrpState
 from console.ssh import SshResult
-from console.maintenance.remote_calls import JournaledSource, JournaledSsh
 
 POLL_FIRST = 0.05  # first pause of a wait; doubles up to `poll`
 # How long each kind of wait may last, in seconds of the lab (scaled by `scale`).

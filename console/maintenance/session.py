@@ -11,21 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from console.config_model import ClusterConfig
 from console.errors import ConsoleError
-from console.maintenance.engine import Event
-from console.maintenance.rolling import MaintenanceRun
-from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
-from console.maintenance.services import MaintenanceServices
 from console.inert import strip_sgr
 from console.maintenance.cluster_lock import MaintenanceLock, online_nodes
 from console.maintenance.end_report import end_report
+from console.maintenance.engine import Event
 from console.maintenance.events import event_line, status_of
 from console.maintenance.identity import ClusterIdentity, cluster_identity
 from console.maintenance.preflight_run import CheckResult, run_preflight
 from console.maintenance.resume import Unfinished, find_unfinished
+from console.maintenance.rolling import MaintenanceRun
+from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
+from console.maintenance.services import MaintenanceServices
 from console.maintenance.step_lines import StepLine, steps_of
 
 log = logging.getLogger(__name__)

@@ -112,7 +112,8 @@ class D3HaMaintenance(BaseStep):
 
         async def gone() -> str | None:
             pve = await svc.pve()
-            here = [g for g in pve.guests if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
+            here = [g for g in pve.guests
+                    if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
             return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
 
         await svc.wait_for(ctx, "HA guests moved", gone, svc.limit("migrate"))

@@ -39,7 +39,8 @@ class P2Ha(BaseStep):
             return "HA manager reports no quorum"
         if not ha.master:
             return "HA has no active master"
-        bad = [f"{s.sid} ({s.state})" for s in ha.services if s.state in ("error", "fence", "recovery", "migrate", "relocate")]
+        bad = [f"{s.sid} ({s.state})" for s in ha.services
+               if s.state in ("error", "fence", "recovery", "migrate", "relocate")]
         if bad:
             return f"HA services not settled: {', '.join(bad)}"
         others = [n for n, st in ha.lrm if n != ctx.node and "maintenance" in st]

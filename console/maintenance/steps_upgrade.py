@@ -8,10 +8,9 @@ recorded before the upgrade. The node stays drained throughout.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
 import time
+from typing import TYPE_CHECKING
 
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 
@@ -118,7 +117,8 @@ async def restore_packages(ctx: StepContext, svc: MaintenanceServices) -> bool:
         return False
     spec = " ".join(f"{p}={v}" for p, v in sorted(changed.items()))
     ctx.progress(f"downgrading {len(changed)} packages to their recorded versions")
-    code = await svc.ssh.stream(ctx.node, f"DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades {spec}",
+    code = await svc.ssh.stream(ctx.node,
+                                f"DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades {spec}",
                                 ctx.output, timeout=svc.timeout(3600), privileged=True)
     if code != 0:
         raise StepFailed("U1", f"downgrade exited {code}", "the node stays drained; fix by hand")

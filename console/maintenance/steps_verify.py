@@ -12,12 +12,19 @@ from typing import TYPE_CHECKING
 from console.inert import cap
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
-from console.maintenance.steps_drain import (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, ha_maintenance_off,
-                                             migrate_back, set_noout)
+from console.maintenance.steps_drain import (
+    D1Vip,
+    D2SwarmDrain,
+    D3HaMaintenance,
+    D4Migrate,
+    ha_maintenance_off,
+    migrate_back,
+    set_noout,
+)
 from console.maintenance.steps_upgrade import kernel_key, parse_dpkg, parse_kernels
 
 if TYPE_CHECKING:
-    from console.maintenance.services import MaintenanceServices
+    pass
 
 
 class V1Online(BaseStep):
@@ -56,7 +63,8 @@ class V2Versions(BaseStep):
                              + ", ".join(p.get("Package", "?") for p in pending[:5]))
         versions = await pve.apt_versions(ctx.node)
         mgr: dict = next((v for v in versions if v.get("Package") == "pve-manager"), {})
-        installed = parse_dpkg((await svc.sh(ctx.node, "dpkg-query -W -f '${Package} ${Version}\\n' pve-manager")).stdout)
+        installed = parse_dpkg((await svc.sh(ctx.node,
+                                             "dpkg-query -W -f '${Package} ${Version}\\n' pve-manager")).stdout)
         want = installed.get("pve-manager")
         have = mgr.get("ManagerVersion") or mgr.get("Version")
         if want and have and not str(have).startswith(want.split("~")[0]) and want not in str(have):
@@ -93,7 +101,8 @@ class V4Ceph(BaseStep):
             out = [m for m in plan.mons if m not in c.quorum]
             if out:
                 return f"mon {', '.join(out)} not in quorum"
-            other = [k.code for k in c.checks if k.code not in ("OSDMAP_FLAGS", "OSD_FLAGS", "PG_DEGRADED", "PG_AVAILABILITY",
+            other = [k.code for k in c.checks
+                     if k.code not in ("OSDMAP_FLAGS", "OSD_FLAGS", "PG_DEGRADED", "PG_AVAILABILITY",
                                                                   "OBJECT_DEGRADED")]
             return f"Ceph warnings: {', '.join(other)}" if other else None
 

@@ -17,11 +17,11 @@ import json
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
 from console.errors import ReadOnlyError
 from console.inert import cap, inert

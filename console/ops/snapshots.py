@@ -133,7 +133,8 @@ async def delete(sources: Any, vmid: int, name: str, progress: Progress | None =
     t0 = time.monotonic()
     lst = await list_snapshots(sources, vmid)
     g = lst.guest
-    res = ActionResult("delete-snapshot", str(vmid), f"Delete snapshot {name!r} of {g.label} (the guest keeps running).")
+    res = ActionResult("delete-snapshot", str(vmid),
+                       f"Delete snapshot {name!r} of {g.label} (the guest keeps running).")
     guard(sources, f"delete snapshot {name} of {g.label}")
     try:
         if not any(s.name == name for s in lst.snapshots):

@@ -97,7 +97,8 @@ def status(world) -> dict:
     if ceph.mds:
         fsmap.update({"id": 1, "up": 1 if active else 0, "in": 1, "max": 1})
     fsmap["by_rank"] = (
-        [{"filesystem_id": 1, "rank": 0, "name": active, "status": "up:active", "gid": 24100 + sorted(ceph.mds).index(active)}]
+        [{"filesystem_id": 1, "rank": 0, "name": active, "status": "up:active",
+          "gid": 24100 + sorted(ceph.mds).index(active)}]
         if active
         else []
     )

@@ -3,16 +3,17 @@ shapes a real Ceph 16.2.15 printed here (the console's Ceph source reads them)."
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from console.sim import ceph_state as cs
 
 MON_RELEASE_NUMBER = 18  # reef
-MON_FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus", "pacific", "elector-pinging", "quincy", "reef"]
+MON_FEATURES = ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus", "octopus", "pacific", "elector-pinging",
+                "quincy", "reef"]
 
 
 def _iso_z(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def df(world) -> dict:
@@ -28,7 +29,9 @@ def df(world) -> dict:
     }
     by_class: dict[str, dict] = {}
     for o in world.osds.values():
-        c = by_class.setdefault(o.device_class, {"total_bytes": 0, "total_avail_bytes": 0, "total_used_bytes": 0, "total_used_raw_bytes": 0})
+        c = by_class.setdefault(o.device_class,
+                                {"total_bytes": 0, "total_avail_bytes": 0, "total_used_bytes": 0,
+                                 "total_used_raw_bytes": 0})
         c["total_bytes"] += o.size
         c["total_used_bytes"] += cs.osd_used(o)
         c["total_used_raw_bytes"] += cs.osd_used(o)
@@ -56,7 +59,8 @@ def df(world) -> dict:
             }
         )
     n = len(world.osds)
-    return {"stats": {**raw, "num_osds": n, "num_per_pool_osds": n, "num_per_pool_omap_osds": n}, "stats_by_class": by_class, "pools": pools}
+    return {"stats": {**raw, "num_osds": n, "num_per_pool_osds": n, "num_per_pool_omap_osds": n},
+            "stats_by_class": by_class, "pools": pools}
 
 
 def mon_dump(world) -> dict:
@@ -71,7 +75,8 @@ def mon_dump(world) -> dict:
             {
                 "rank": rank,
                 "name": m,
-                "public_addrs": {"addrvec": [{"type": "v2", "addr": f"{ip}:3300", "nonce": 0}, {"type": "v1", "addr": f"{ip}:6789", "nonce": 0}]},
+                "public_addrs": {"addrvec": [{"type": "v2", "addr": f"{ip}:3300", "nonce": 0},
+                                             {"type": "v1", "addr": f"{ip}:6789", "nonce": 0}]},
                 "addr": f"{ip}:6789/0",
                 "public_addr": f"{ip}:6789/0",
                 "priority": 0,
@@ -101,4 +106,5 @@ def mgr_stat(world) -> dict:
     """`ceph mgr stat -f json`."""
     t = cs.tracker(world)
     active = cs.mgr_active(world)
-    return {"epoch": t.mgrmap_epoch, "available": active is not None, "active_name": active or "", "num_standby": len(cs.mgr_standbys(world))}
+    return {"epoch": t.mgrmap_epoch, "available": active is not None, "active_name": active or "",
+            "num_standby": len(cs.mgr_standbys(world))}

@@ -6,16 +6,19 @@ import uuid
 
 from console.sim import ceph_state as cs
 
+
 def osd_tree(world) -> dict:
     """`ceph osd tree -f json`: root, hosts and OSDs in depth-first order."""
     cs.tracker(world)
     ids = cs.host_bucket_ids(world)
     hosts = cs.hosts_with_osds(world)
     nodes: list[dict] = [
-        {"id": -1, "name": "default", "type": "root", "type_id": cs.CRUSH_ROOT_TYPE_ID, "children": sorted(ids.values())}
+        {"id": -1, "name": "default", "type": "root", "type_id": cs.CRUSH_ROOT_TYPE_ID,
+         "children": sorted(ids.values())}
     ]
     for host, osds in hosts:
-        nodes.append({"id": ids[host], "name": host, "type": "host", "type_id": 1, "pool_weights": {}, "children": sorted((o.id for o in osds), reverse=True)})
+        nodes.append({"id": ids[host], "name": host, "type": "host", "type_id": 1, "pool_weights": {},
+                      "children": sorted((o.id for o in osds), reverse=True)})
         for o in osds:
             nodes.append(
                 {
@@ -51,7 +54,8 @@ def osd_dump(world) -> dict:
         state = (["exists", "up"] if o.up else ["exists"]) + cs.osd_own_flags(world, o.id)
 
         def addrvec(p: int, ip: str = ip, nonce: int = nonce) -> dict:
-            return {"addrvec": [{"type": "v2", "addr": f"{ip}:{p}", "nonce": nonce}, {"type": "v1", "addr": f"{ip}:{p + 1}", "nonce": nonce}]}
+            return {"addrvec": [{"type": "v2", "addr": f"{ip}:{p}", "nonce": nonce},
+                                {"type": "v1", "addr": f"{ip}:{p + 1}", "nonce": nonce}]}
 
         out_osds.append(
             {
@@ -182,7 +186,8 @@ def osd_df(world) -> dict:
     """`ceph osd df -f json`: one entry per OSD plus a summary."""
     osds = sorted(world.osds.values(), key=lambda o: o.id)
     utils = [(cs.osd_used(o) / o.size * 100.0) if o.size else 0.0 for o in osds]
-    avg = (sum(cs.osd_used(o) for o in osds) / sum(o.size for o in osds) * 100.0) if osds and sum(o.size for o in osds) else 0.0
+    avg = (sum(cs.osd_used(o) for o in osds) / sum(o.size
+                                                   for o in osds) * 100.0) if osds and sum(o.size for o in osds) else 0.0
     nodes = []
     for o, util in zip(osds, utils, strict=True):
         kb = o.size // cs.KB

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 OSDMAP_FLAG_BITS: dict[str, int] = {
@@ -72,14 +72,15 @@ class _Tracker:
     recovery_started: float = 0.0
 
 
-_TRACKERS: "weakref.WeakKeyDictionary[Any, _Tracker]" = weakref.WeakKeyDictionary()
+_TRACKERS: weakref.WeakKeyDictionary[Any, _Tracker] = weakref.WeakKeyDictionary()
 
 
 def tracker(world) -> _Tracker:
     t = _TRACKERS.get(world)
     now = world.now()
     if t is None:
-        t = _Tracker(created=now - 400 * 86400, quorum_since=now - 3600, up_since=now - 3600, in_since=now - 3600, modified=now - 3600)
+        t = _Tracker(created=now - 400 * 86400, quorum_since=now - 3600, up_since=now - 3600, in_since=now - 3600,
+                     modified=now - 3600)
         _TRACKERS[world] = t
     # osdmap: up/in sets and flags
     up = frozenset(o.id for o in world.osds.values() if o.up)
@@ -185,7 +186,7 @@ def mds_up(world) -> list[str]:
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
 
 
 def hosts_with_osds(world) -> list[tuple[str, list]]:

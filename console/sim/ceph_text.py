@@ -73,7 +73,8 @@ def status_text(world) -> str:
         up = len(fsmap["by_rank"])
         services.append(f"    mds: {up}/1 daemons up, {fsmap['up:standby']} standby")
     services.append(
-        f"    osd: {osdmap['num_osds']} osds: {osdmap['num_up_osds']} up (since {fmt_age(now - osdmap['osd_up_since'])}), "
+        f"    osd: {osdmap['num_osds']} osds: {osdmap['num_up_osds']} up (since "
+        f"{fmt_age(now - osdmap['osd_up_since'])}), "
         f"{osdmap['num_in_osds']} in (since {fmt_age(now - osdmap['osd_in_since'])})"
     )
     flags = [f for f in ceph_json.SETTABLE_FLAGS if f in world.ceph.flags and f != "pglog_hardlimit"]
@@ -85,12 +86,14 @@ def status_text(world) -> str:
     data += [
         f"    pools:   {pgmap['num_pools']} pools, {pgmap['num_pgs']} pgs",
         f"    objects: {fmt_count(pgmap['num_objects'])} objects, {fmt_bytes(pgmap['data_bytes'])}",
-        f"    usage:   {fmt_bytes(pgmap['bytes_used'])} used, {fmt_bytes(pgmap['bytes_avail'])} / {fmt_bytes(pgmap['bytes_total'])} avail",
+        f"    usage:   {fmt_bytes(pgmap['bytes_used'])} used, {fmt_bytes(pgmap['bytes_avail'])} / "
+        f"{fmt_bytes(pgmap['bytes_total'])} avail",
     ]
     states = pgmap["pgs_by_state"]
     first = True
     if "degraded_objects" in pgmap:
-        data.append(f"    pgs:     {pgmap['degraded_objects']}/{pgmap['degraded_total']} objects degraded ({pgmap['degraded_ratio'] * 100:.3f}%)")
+        data.append(f"    pgs:     {pgmap['degraded_objects']}/{pgmap['degraded_total']} objects degraded "
+                    f"({pgmap['degraded_ratio'] * 100:.3f}%)")
         first = False
     for s in states:
         data.append(("    pgs:     " if first else "             ") + f"{s['count']} {s['state_name']}")
@@ -100,8 +103,10 @@ def status_text(world) -> str:
         f"{pgmap['read_op_per_sec']} op/s rd, {pgmap['write_op_per_sec']} op/s wr"
     ]
     if "recovering_bytes_per_sec" in pgmap:
-        io.append(f"    recovery: {fmt_bytes(pgmap['recovering_bytes_per_sec'])}/s, {pgmap['recovering_objects_per_sec']} objects/s")
-    parts = ["  cluster:", f"    id:     {doc['fsid']}", *health, " ", "  services:", *services, " ", "  data:", *data, " ", "  io:", *io, " "]
+        io.append(f"    recovery: {fmt_bytes(pgmap['recovering_bytes_per_sec'])}/s, "
+                  f"{pgmap['recovering_objects_per_sec']} objects/s")
+    parts = ["  cluster:", f"    id:     {doc['fsid']}", *health, " ", "  services:", *services, " ", "  data:", *data,
+             " ", "  io:", *io, " "]
     for ev in doc["progress_events"].values():
         parts += ["  progress:", "    " + ev["message"].rstrip(), " "]
     return "\n".join(parts) + "\n"
@@ -110,7 +115,8 @@ def status_text(world) -> str:
 def osd_tree_text(world) -> str:
     doc = ceph_json.osd_tree(world)
     by_id = {n["id"]: n for n in doc["nodes"]}
-    lines = [f"{'ID':>3}  {'CLASS':<5}  {'WEIGHT':<7}  {'TYPE NAME':<15}  {'STATUS':>6}  {'REWEIGHT':>8}  {'PRI-AFF':>7}"]
+    lines = [f"{'ID':>3}  {'CLASS':<5}  {'WEIGHT':<7}  {'TYPE NAME':<15}  {'STATUS':>6}  {'REWEIGHT':>8}  "
+             f"{'PRI-AFF':>7}"]
 
     def weight(n: dict) -> float:
         if n["type"] == "osd":
@@ -122,7 +128,8 @@ def osd_tree_text(world) -> str:
         name = "    " * depth + (n["name"] if n["type"] == "osd" else f"{n['type']} {n['name']}")
         if n["type"] == "osd":
             lines.append(
-                f"{nid:>3}  {n['device_class']:>5}  {weight(n):<7.5f}  {name:<15}  {n['status']:>6}  {n['reweight']:>8.5f}  {n['primary_affinity']:>7.5f}"
+                f"{nid:>3}  {n['device_class']:>5}  {weight(n):<7.5f}  {name:<15}  {n['status']:>6}  "
+                f"{n['reweight']:>8.5f}  {n['primary_affinity']:>7.5f}"
             )
         else:
             lines.append(f"{nid:>3}  {'':>5}  {weight(n):<7.5f}  {name:<15}  {'':>6}  {'':>8}  {'':>7}")
@@ -139,14 +146,19 @@ def osd_df_text(world) -> str:
     lines = [head]
     for n in doc["nodes"]:
         lines.append(
-            f"{n['id']:>2}  {n['device_class']:>5}  {n['crush_weight']:>7.5f}  {n['reweight']:>8.5f}  {fmt_bytes(n['kb'] * 1024):>7}  "
-            f"{fmt_bytes(n['kb_used'] * 1024):>7}  {fmt_bytes(n['kb_used_data'] * 1024):>7}  {fmt_bytes(n['kb_used_omap'] * 1024):>7}  "
-            f"{fmt_bytes(n['kb_used_meta'] * 1024):>7}  {fmt_bytes(n['kb_avail'] * 1024):>7}  {n['utilization']:>5.2f}  {n['var']:>4.2f}  {n['pgs']:>3}  {n['status']:>6}"
+            f"{n['id']:>2}  {n['device_class']:>5}  {n['crush_weight']:>7.5f}  {n['reweight']:>8.5f}  "
+            f"{fmt_bytes(n['kb'] * 1024):>7}  "
+            f"{fmt_bytes(n['kb_used'] * 1024):>7}  {fmt_bytes(n['kb_used_data'] * 1024):>7}  "
+            f"{fmt_bytes(n['kb_used_omap'] * 1024):>7}  "
+            f"{fmt_bytes(n['kb_used_meta'] * 1024):>7}  {fmt_bytes(n['kb_avail'] * 1024):>7}  "
+            f"{n['utilization']:>5.2f}  {n['var']:>4.2f}  {n['pgs']:>3}  {n['status']:>6}"
         )
     s = doc["summary"]
     lines.append(
-        f"{'TOTAL':>34}  {fmt_bytes(s['total_kb'] * 1024):>7}  {fmt_bytes(s['total_kb_used'] * 1024):>7}  {fmt_bytes(s['total_kb_used_data'] * 1024):>7}  "
-        f"{fmt_bytes(s['total_kb_used_omap'] * 1024):>7}  {fmt_bytes(s['total_kb_used_meta'] * 1024):>7}  {fmt_bytes(s['total_kb_avail'] * 1024):>7}  {s['average_utilization']:>5.2f}"
+        f"{'TOTAL':>34}  {fmt_bytes(s['total_kb'] * 1024):>7}  {fmt_bytes(s['total_kb_used'] * 1024):>7}  "
+        f"{fmt_bytes(s['total_kb_used_data'] * 1024):>7}  "
+        f"{fmt_bytes(s['total_kb_used_omap'] * 1024):>7}  {fmt_bytes(s['total_kb_used_meta'] * 1024):>7}  "
+        f"{fmt_bytes(s['total_kb_avail'] * 1024):>7}  {s['average_utilization']:>5.2f}"
     )
     lines.append(f"MIN/MAX VAR: {s['min_var']:.2f}/{s['max_var']:.2f}  STDDEV: {s['dev']:.2f}")
     return "\n".join(lines) + "\n"
@@ -184,16 +196,20 @@ def osd_dump_text(world) -> str:
     for p in d["pools"]:
         app = ",".join(p["application_metadata"])
         lines.append(
-            f"pool {p['pool']} '{p['pool_name']}' replicated size {p['size']} min_size {p['min_size']} crush_rule 0 object_hash rjenkins "
-            f"pg_num {p['pg_num']} pgp_num {p['pg_placement_num']} autoscale_mode {p['pg_autoscale_mode']} last_change {p['last_change']} "
+            f"pool {p['pool']} '{p['pool_name']}' replicated size {p['size']} min_size {p['min_size']} crush_rule 0 "
+            "object_hash rjenkins "
+            f"pg_num {p['pg_num']} pgp_num {p['pg_placement_num']} autoscale_mode {p['pg_autoscale_mode']} "
+            f"last_change {p['last_change']} "
             f"flags hashpspool stripe_width 0 application {app}"
         )
     lines.append("")
     lines.append(f"max_osd {d['max_osd']}")
     for o in d["osds"]:
         lines.append(
-            f"osd.{o['osd']} {'up  ' if o['up'] else 'down'} {'in ' if o['in'] else 'out'} weight {o['weight']} up_from {o['up_from']} "
-            f"up_thru {o['up_thru']} down_at {o['down_at']} last_clean_interval [0,0) {o['public_addr']} {o['cluster_addr']} "
+            f"osd.{o['osd']} {'up  ' if o['up'] else 'down'} {'in ' if o['in'] else 'out'} weight {o['weight']} "
+            f"up_from {o['up_from']} "
+            f"up_thru {o['up_thru']} down_at {o['down_at']} last_clean_interval [0,0) {o['public_addr']} "
+            f"{o['cluster_addr']} "
             f"{','.join(o['state'])} {o['uuid']}"
         )
     return "\n".join(lines) + "\n"
@@ -202,17 +218,23 @@ def osd_dump_text(world) -> str:
 def df_text(world) -> str:
     d = ceph_json.df(world)
     st = d["stats"]
-    lines = ["--- RAW STORAGE ---", f"{'CLASS':<6} {'SIZE':>8} {'AVAIL':>8} {'USED':>8} {'RAW USED':>9} {'%RAW USED':>10}"]
+    lines = ["--- RAW STORAGE ---",
+             f"{'CLASS':<6} {'SIZE':>8} {'AVAIL':>8} {'USED':>8} {'RAW USED':>9} {'%RAW USED':>10}"]
     for cls, c in d["stats_by_class"].items():
-        lines.append(f"{cls:<6} {fmt_bytes(c['total_bytes']):>8} {fmt_bytes(c['total_avail_bytes']):>8} {fmt_bytes(c['total_used_bytes']):>8} "
+        lines.append(f"{cls:<6} {fmt_bytes(c['total_bytes']):>8} {fmt_bytes(c['total_avail_bytes']):>8} "
+                     f"{fmt_bytes(c['total_used_bytes']):>8} "
                      f"{fmt_bytes(c['total_used_raw_bytes']):>9} {c['total_used_raw_ratio'] * 100:>10.2f}")
-    lines.append(f"{'TOTAL':<6} {fmt_bytes(st['total_bytes']):>8} {fmt_bytes(st['total_avail_bytes']):>8} {fmt_bytes(st['total_used_bytes']):>8} "
+    lines.append(f"{'TOTAL':<6} {fmt_bytes(st['total_bytes']):>8} {fmt_bytes(st['total_avail_bytes']):>8} "
+                 f"{fmt_bytes(st['total_used_bytes']):>8} "
                  f"{fmt_bytes(st['total_used_raw_bytes']):>9} {st['total_used_raw_ratio'] * 100:>10.2f}")
-    lines += [" ", "--- POOLS ---", f"{'POOL':<16} {'ID':>3} {'PGS':>4} {'STORED':>8} {'OBJECTS':>8} {'USED':>8} {'%USED':>6} {'MAX AVAIL':>9}"]
+    lines += [" ", "--- POOLS ---",
+              f"{'POOL':<16} {'ID':>3} {'PGS':>4} {'STORED':>8} {'OBJECTS':>8} {'USED':>8} {'%USED':>6} "
+              f"{'MAX AVAIL':>9}"]
     pgs = {p.id: p.pg_num for p in world.pools}
     for p in d["pools"]:
         s = p["stats"]
-        lines.append(f"{p['name']:<16} {p['id']:>3} {pgs.get(p['id'], 0):>4} {fmt_bytes(s['stored']):>8} {fmt_count(s['objects']):>8} "
+        lines.append(f"{p['name']:<16} {p['id']:>3} {pgs.get(p['id'], 0):>4} {fmt_bytes(s['stored']):>8} "
+                     f"{fmt_count(s['objects']):>8} "
                      f"{fmt_bytes(s['bytes_used']):>8} {s['percent_used'] * 100:>6.2f} {fmt_bytes(s['max_avail']):>9}")
     return "\n".join(lines) + "\n"
 
@@ -220,7 +242,8 @@ def df_text(world) -> str:
 def mon_dump_text(world) -> str:
     d = ceph_json.mon_dump(world)
     lines = [f"epoch {d['epoch']}", f"fsid {d['fsid']}", f"last_changed {d['modified']}", f"created {d['created']}",
-             f"min_mon_release {d['min_mon_release']} ({d['min_mon_release_name']})", f"election_strategy: {d['election_strategy']}"]
+             f"min_mon_release {d['min_mon_release']} ({d['min_mon_release_name']})",
+             f"election_strategy: {d['election_strategy']}"]
     for m in d["mons"]:
         v2, v1 = (a["addr"] for a in m["public_addrs"]["addrvec"])
         lines.append(f"{m['rank']}: [v2:{v2}/0,v1:{v1}/0] mon.{m['name']}")

@@ -35,9 +35,11 @@ def make_control_app(world) -> web.Application:
         try:
             data = await req.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise web.HTTPBadRequest(text=json.dumps({"error": "body is not valid JSON"}), content_type="application/json") from None
+            raise web.HTTPBadRequest(text=json.dumps({"error": "body is not valid JSON"}),
+                                     content_type="application/json") from None
         if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json")
+            raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
+                                     content_type="application/json")
         return data
 
     def _target(data: dict):

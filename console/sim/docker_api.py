@@ -24,8 +24,17 @@ from aiohttp import web
 from console.sim import docker_objects as obj
 from console.sim import docker_system
 from console.sim.docker_filters import (
-    NODE_FILTERS, SERVICE_FILTERS, TASK_FILTERS, DockerApiError, filter_nodes, filter_services,
-    filter_tasks, lookup_node, lookup_service, lookup_task, parse_filters,
+    NODE_FILTERS,
+    SERVICE_FILTERS,
+    TASK_FILTERS,
+    DockerApiError,
+    filter_nodes,
+    filter_services,
+    filter_tasks,
+    lookup_node,
+    lookup_service,
+    lookup_task,
+    parse_filters,
 )
 from console.sim.docker_logs import bool_param, serve_logs
 from console.sim.sim_errors import SimError
@@ -140,7 +149,8 @@ class DockerFront:
                                    f"API version is {obj.ENGINE_API_VERSION}")
             if asked < _vtuple(obj.MIN_API_VERSION):
                 return _error(400, f"client version {m.group(1)}.{m.group(2)} is too old. Minimum supported "
-                                   f"API version is {obj.MIN_API_VERSION}, please upgrade your client to a newer version")
+                                   f"API version is {obj.MIN_API_VERSION}, please upgrade your client to a newer "
+                                   "version")
         path = path.rstrip("/") or "/"
         for method, pattern, handler in self.routes:  # noqa: B007 - the route found is used after the loop
             match = re.fullmatch(pattern, path)

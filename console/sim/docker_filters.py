@@ -76,7 +76,9 @@ def filter_nodes(world, nodes, flt: dict[str, list[str]]):
             continue
         if "membership" in flt and "accepted" not in flt["membership"]:
             continue
-        if ("label" in flt or "node.label" in flt) and not _labels_match(node_labels(world, n), flt.get("label", []) + flt.get("node.label", [])):
+        if ("label" in flt
+            or "node.label" in flt) and not _labels_match(node_labels(world, n),
+                                                          flt.get("label", []) + flt.get("node.label", [])):
             continue
         out.append(n)
     return out

@@ -13,7 +13,7 @@ import hashlib
 ENGINE_API_VERSION = "1.45"  # what Engine 26.1 speaks
 MIN_API_VERSION = "1.24"
 SWARM_PORT = 2377
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def rfc3339(t: float | None) -> str:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from console.sim.docker_objects import (
-    ENGINE_API_VERSION, MIN_API_VERSION, SWARM_PORT, guest_for, fake_id, node_json, rfc3339,
+    ENGINE_API_VERSION,
+    MIN_API_VERSION,
+    SWARM_PORT,
+    fake_id,
+    guest_for,
+    node_json,
+    rfc3339,
 )
 
 

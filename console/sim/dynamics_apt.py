@@ -70,7 +70,8 @@ class AptDynamics:
             raise SimCommandFailed(255, f"{node} is not reachable")
         if node in self._upgrading:
             out("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)")
-            out("E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?")
+            out("E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using "
+                "it?")
             return 100
         self._upgrading.add(node)
         try:
@@ -90,7 +91,8 @@ class AptDynamics:
             if n.status != "online":
                 raise SimCommandFailed(255, "Connection to host closed by remote host.")
 
-        for line in ("Reading package lists...", "Building dependency tree...", "Reading state information...", "Calculating upgrade..."):
+        for line in ("Reading package lists...", "Building dependency tree...", "Reading state information...",
+                     "Calculating upgrade..."):
             await emit(line)
         if new:
             await emit("The following NEW packages will be installed:")
@@ -107,7 +109,8 @@ class AptDynamics:
             if n.name in self.faults.apt_fail and i == 2:
                 await emit(f"Err:{i} {PROXMOX_REPO} amd64 {name} amd64 {ver}")
                 await emit("  Could not connect to download.proxmox.com:80 (212.224.123.70), connection timed out")
-                await emit(f"E: Failed to fetch {PROXMOX_REPO.split()[0]}/dists/bookworm/pve-no-subscription/binary-amd64/{name}_{ver}_amd64.deb  Could not connect to download.proxmox.com:80 (212.224.123.70), connection timed out")
+                await emit("E: Failed to fetch "
+                           f"{PROXMOX_REPO.split()[0]}/dists/bookworm/pve-no-subscription/binary-amd64/{name}_{ver}_amd64.deb  Could not connect to download.proxmox.com:80 (212.224.123.70), connection timed out")
                 await emit("E: Unable to fetch some archives, maybe run apt-get update or try with --fix-missing?")
                 return 100
             await emit(f"Get:{i} {PROXMOX_REPO} amd64 {name} amd64 {ver} [{(i * 731) % 9000 + 120} kB]")
@@ -127,7 +130,8 @@ class AptDynamics:
             if m and m.group(1) not in n.kernels:
                 n.kernels.append(m.group(1))
                 await emit("Examining /etc/kernel/postinst.d.")
-                await emit(f"run-parts: executing /etc/kernel/postinst.d/zz-proxmox-boot {m.group(1)} /boot/vmlinuz-{m.group(1)}")
+                await emit(f"run-parts: executing /etc/kernel/postinst.d/zz-proxmox-boot {m.group(1)} "
+                           f"/boot/vmlinuz-{m.group(1)}")
                 await emit("Re-executing '/etc/kernel/postinst.d/zz-proxmox-boot' in new private mount namespace..")
                 await emit("Copying and configuring kernels on /dev/disk/by-uuid/7A5C-1E2B")
                 for k in sorted(n.kernels, key=version_key):
@@ -187,14 +191,16 @@ class AptDynamics:
         snaps = self._zfs.setdefault(node, {})
         if name in snaps:
             raise SimCommandFailed(1, f"cannot create snapshot '{n.zfs_root}@{name}': dataset already exists")
-        snaps[name] = {"packages": dict(n.packages), "kernels": list(n.kernels), "pinned": (n.pinned_kernel, n.pin_next_boot_only)}
+        snaps[name] = {"packages": dict(n.packages), "kernels": list(n.kernels),
+                       "pinned": (n.pinned_kernel, n.pin_next_boot_only)}
         n.zfs_snapshots.append(name)
 
     def zfs_rollback(self, node: str, name: str) -> None:
         n = self._online_node(node)
         snaps = self._zfs.get(node, {})
         if not n.zfs_root or name not in snaps:
-            raise SimCommandFailed(1, f"cannot open '{n.zfs_root or 'rpool/ROOT/pve-1'}@{name}': dataset does not exist")
+            raise SimCommandFailed(1,
+                                   f"cannot open '{n.zfs_root or 'rpool/ROOT/pve-1'}@{name}': dataset does not exist")
         rec = snaps[name]
         n.packages = dict(rec["packages"])
         n.kernels = list(rec["kernels"])

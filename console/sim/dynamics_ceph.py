@@ -9,7 +9,8 @@ import math
 from console.sim.sim_errors import SimCommandFailed, SimError
 from console.sim.state import SimOsd
 
-SETTABLE_FLAGS = ("noout", "noin", "noup", "nodown", "norebalance", "norecover", "nobackfill", "noscrub", "nodeep-scrub", "pause")
+SETTABLE_FLAGS = ("noout", "noin", "noup", "nodown", "norebalance", "norecover", "nobackfill", "noscrub",
+                  "nodeep-scrub", "pause")
 OBJECT_SIZE = 4 * 1024**2
 
 
@@ -113,7 +114,9 @@ class CephDynamics:
     def set_ceph_flag(self, flag: str, on: bool) -> None:
         self.tick()
         if flag not in SETTABLE_FLAGS:
-            raise SimError(400, "Parameter verification failed.", {"flag": f"value '{flag}' does not have a value in the enumeration '{', '.join(SETTABLE_FLAGS)}'"})
+            raise SimError(400, "Parameter verification failed.",
+                           {"flag": f"value '{flag}' does not have a value in the enumeration "
+                                    f"'{', '.join(SETTABLE_FLAGS)}'"})
         if on:
             self.ceph.flags.add(flag)
         else:
@@ -226,7 +229,8 @@ class CephDynamics:
         warn = "HEALTH_WARN"
         flags = sorted(f for f in self.ceph.flags if f in SETTABLE_FLAGS)
         if flags:
-            checks.append({"code": "OSDMAP_FLAGS", "severity": warn, "summary": f"{','.join(flags)} flag(s) set", "detail": []})
+            checks.append({"code": "OSDMAP_FLAGS", "severity": warn, "summary": f"{','.join(flags)} flag(s) set",
+                           "detail": []})
         group = self.osd_flags_check()
         if group:
             checks.append(group)
@@ -234,17 +238,24 @@ class CephDynamics:
         quorum = self.mon_quorum()
         down_mons = sorted(m for m in mons if m not in quorum)
         if down_mons:
-            detail = [f"mon.{m} (rank {sorted(mons).index(m)}) addr [v2:{self.nodes[mons[m]].ip}:3300/0,v1:{self.nodes[mons[m]].ip}:6789/0] is down (out of quorum)" for m in down_mons]
-            checks.append({"code": "MON_DOWN", "severity": warn, "summary": f"{len(down_mons)}/{len(mons)} mons down, quorum {','.join(quorum)}", "detail": detail})
+            detail = [f"mon.{m} (rank {sorted(mons).index(m)}) addr "
+                      f"[v2:{self.nodes[mons[m]].ip}:3300/0,v1:{self.nodes[mons[m]].ip}:6789/0] is down (out of quorum)" for m in down_mons]
+            checks.append({"code": "MON_DOWN", "severity": warn,
+                           "summary": f"{len(down_mons)}/{len(mons)} mons down, quorum {','.join(quorum)}",
+                           "detail": detail})
         if self.ceph.mgr_active is None and self.ceph.mgrs:
             checks.append({"code": "MGR_DOWN", "severity": warn, "summary": "no active mgr", "detail": []})
         states = self.mds_states()
         if self.ceph.mds:
             if not any(s == "up:active" for s in states.values()):
-                checks.append({"code": "MDS_ALL_DOWN", "severity": "HEALTH_ERR", "summary": "1 filesystem is offline", "detail": [f"fs {self.ceph.fs_name} is offline because no MDS is active for it."]})
-                checks.append({"code": "FS_DEGRADED", "severity": warn, "summary": "1 filesystem is degraded", "detail": [f"fs {self.ceph.fs_name} is degraded"]})
+                checks.append({"code": "MDS_ALL_DOWN", "severity": "HEALTH_ERR", "summary": "1 filesystem is offline",
+                               "detail": [f"fs {self.ceph.fs_name} is offline because no MDS is active for it."]})
+                checks.append({"code": "FS_DEGRADED", "severity": warn, "summary": "1 filesystem is degraded",
+                               "detail": [f"fs {self.ceph.fs_name} is degraded"]})
             elif not any(s == "up:standby" for s in states.values()):
-                checks.append({"code": "MDS_INSUFFICIENT_STANDBY", "severity": warn, "summary": "insufficient standby MDS daemons available", "detail": ["have 0; want 1 more"]})
+                checks.append({"code": "MDS_INSUFFICIENT_STANDBY", "severity": warn,
+                               "summary": "insufficient standby MDS daemons available",
+                               "detail": ["have 0; want 1 more"]})
         down = sorted(o.id for o in self.osds.values() if not o.up)
         if down:
             detail = [f"osd.{i} (root=default,host={self.osds[i].host}) is down" for i in down]
@@ -268,7 +279,8 @@ class CephDynamics:
         c = self.ceph
         inactive = split.get("undersized+degraded+peered", 0)
         if inactive:
-            checks.append({"code": "PG_AVAILABILITY", "severity": warn, "summary": f"Reduced data availability: {inactive} pgs inactive", "detail": []})
+            checks.append({"code": "PG_AVAILABILITY", "severity": warn,
+                           "summary": f"Reduced data availability: {inactive} pgs inactive", "detail": []})
         if c.degraded_pgs or c.recovering_pgs:
             copies = self.object_copies()
             pct = 100.0 * c.degraded_objects / max(copies, 1)
@@ -276,7 +288,8 @@ class CephDynamics:
             summary = f"Degraded data redundancy: {c.degraded_objects}/{copies} objects degraded ({pct:.3f}%), {c.degraded_pgs + c.recovering_pgs} pgs degraded"
             if undersized:
                 summary += f", {undersized} pgs undersized"
-            checks.append({"code": "PG_DEGRADED", "severity": warn, "summary": summary, "detail": self._pg_detail(split)})
+            checks.append({"code": "PG_DEGRADED", "severity": warn, "summary": summary,
+                           "detail": self._pg_detail(split)})
         if any(ch["severity"] == "HEALTH_ERR" for ch in checks):
             return "HEALTH_ERR", checks
         return ("HEALTH_WARN" if checks else "HEALTH_OK"), checks

@@ -90,7 +90,8 @@ class CephGroupFlags:
         return {
             "code": "OSD_FLAGS",
             "severity": "HEALTH_WARN",
-            "summary": f"{len(detail)} OSDs or CRUSH {{nodes, device-classes}} have {{NOUP,NODOWN,NOIN,NOOUT}} flags set",
+            "summary": f"{len(detail)} OSDs or CRUSH {{nodes, device-classes}} have {{NOUP,NODOWN,NOIN,NOOUT}} flags "
+                       "set",
             "count": len(detail),
             "detail": detail,
         }

@@ -185,7 +185,8 @@ def vzdump(world, node: str, vmids: list[int] | None, storage: str, mode: str = 
 
     def one(i: int):
         if i >= len(mine):
-            task.log.append("INFO: Backup job finished with errors" if errors else "INFO: Backup job finished successfully")
+            task.log.append("INFO: Backup job finished with errors" if errors
+                            else "INFO: Backup job finished successfully")
             world.finish_task(task, "job errors" if errors else "OK")
             return
         g = mine[i]

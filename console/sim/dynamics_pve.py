@@ -34,7 +34,8 @@ class PveDynamics:
         """maxmem minus the maxmem of guests placed (or being placed) on the node."""
         node = self.nodes[name]
         reserved = NODE_BASE_MEM + sum(
-            g.maxmem for g in self.guests.values() if (g.node == name or g.migrating_to == name) and (g.status == "running" or g.vmid in self.desired_running)
+            g.maxmem for g in self.guests.values()
+            if (g.node == name or g.migrating_to == name) and (g.status == "running" or g.vmid in self.desired_running)
         )
         return node.maxmem - reserved
 
@@ -93,10 +94,12 @@ class PveDynamics:
         return self._start_migration(g, target, ha_request=g.ha).upid
 
     def _start_migration(self, g: SimGuest, target: str, ha_request: bool = False):
-        kind = ("hamigrate" if ha_request else "qmigrate") if g.type == "qemu" else ("hamigrate" if ha_request else "vzmigrate")
+        kind = ("hamigrate" if ha_request
+                else "qmigrate") if g.type == "qemu" else ("hamigrate" if ha_request else "vzmigrate")
         task = self.new_task(g.node, kind, str(g.vmid))
         if ha_request:
-            task.log.append(f"Requesting HA migration for {'VM' if g.type == 'qemu' else 'CT'} {g.vmid} to node {target}")
+            task.log.append(f"Requesting HA migration for {'VM' if g.type == 'qemu' else 'CT'} {g.vmid} to node "
+                            f"{target}")
         src = g.node
         g.lock = "migrate"
         g.migrating_to = target
@@ -213,7 +216,8 @@ class PveDynamics:
             self.desired_running.discard(g.vmid)
             if g.ha:
                 g.ha_state = "stopped"
-            self.at(self.duration("guest_shutdown" if action == "shutdown" else "guest_stop"), self._guest_stopped, g, task)
+            self.at(self.duration("guest_shutdown" if action == "shutdown" else "guest_stop"), self._guest_stopped, g,
+                    task)
         return task.upid
 
     def _guest_stopped(self, g: SimGuest, task=None) -> None:

@@ -40,7 +40,8 @@ class SwarmDynamics:
 
     def service_desired(self, svc: SimService) -> int:
         if svc.mode == "global":
-            return sum(1 for sid, sn in self.swarm_nodes.items() if sn.availability == "active" and self._swarm_vm_ok(sid))
+            return sum(1 for sid, sn in self.swarm_nodes.items()
+                       if sn.availability == "active" and self._swarm_vm_ok(sid))
         return svc.replicas
 
     def _running_task_counts(self) -> dict[str, int]:
@@ -81,11 +82,13 @@ class SwarmDynamics:
                 self.at(self.duration("swarm_heartbeat"), self._swarm_notice_down, sid)
         leader = self.swarm_leader()
         if leader is None or leader in self._swarm_noticed_down:
-            new = next((sid for sid in self.swarm_nodes if sid not in self._swarm_noticed_down and self._swarm_vm_ok(sid)), None)
+            new = next((sid for sid in self.swarm_nodes
+                        if sid not in self._swarm_noticed_down and self._swarm_vm_ok(sid)), None)
             if new is not None:
                 for sid, sn in self.swarm_nodes.items():
                     sn.leader = sid == new
-        eligible = [sid for sid, sn in self.swarm_nodes.items() if sn.availability == "active" and sid not in self._swarm_noticed_down and self._swarm_vm_ok(sid)]
+        eligible = [sid for sid, sn in self.swarm_nodes.items()
+                    if sn.availability == "active" and sid not in self._swarm_noticed_down and self._swarm_vm_ok(sid)]
         for task in list(self.tasks.values()):
             if task.desired_state != "running" or task.node_id is None:
                 continue
@@ -207,7 +210,10 @@ class SwarmDynamics:
                 self._task_state(task, "shutdown", "shutdown")
 
     def _prune_history(self, service_id: str, slot, node_id) -> None:
-        old = [x for x in self.tasks.values() if x.service_id == service_id and x.desired_state != "running" and x.state in ("shutdown", "failed", "rejected") and (x.slot == slot if slot is not None else x.node_id == node_id)]
+        old = [x for x in self.tasks.values()
+               if x.service_id == service_id and x.desired_state != "running"
+               and x.state in ("shutdown", "failed", "rejected")
+               and (x.slot == slot if slot is not None else x.node_id == node_id)]
         if len(old) >= TASK_HISTORY:
             old.sort(key=lambda x: x.updated_at)
             for x in old[: len(old) - TASK_HISTORY + 1]:
@@ -249,7 +255,9 @@ class SwarmDynamics:
             raise SimError(500, OUT_OF_SEQUENCE)
         if rollback:
             if svc.previous_spec is None:
-                raise SimError(400, f"rpc error: code = FailedPrecondition desc = service {svc.id} does not have a previous spec")
+                raise SimError(400,
+                               f"rpc error: code = FailedPrecondition desc = service {svc.id} does not have a "
+                               "previous spec")
             new_spec = svc.previous_spec
         else:
             if not isinstance(spec, dict) or not spec:
@@ -260,7 +268,8 @@ class SwarmDynamics:
         self._apply_spec(svc, old_spec, new_spec, rollback_state="rollback_started" if rollback else None, manual=True)
         return []
 
-    def _apply_spec(self, svc: SimService, old_spec: dict, new_spec: dict, rollback_state: str | None, manual: bool) -> None:
+    def _apply_spec(self, svc: SimService, old_spec: dict, new_spec: dict, rollback_state: str | None,
+                    manual: bool) -> None:
         svc.previous_spec = old_spec
         svc.spec = new_spec
         svc.version += 1
@@ -279,7 +288,8 @@ class SwarmDynamics:
             self._template_version[svc.id] = same if same is not None else svc.version
             known.setdefault(self._template_version[svc.id], copy.deepcopy(new_spec.get("TaskTemplate")))
             state = rollback_state or "updating"
-            msg = ("manually requested rollback" if manual else "update rolled back due to failure or early termination of task") if rollback_state else "update in progress"
+            msg = ("manually requested rollback" if manual
+                   else "update rolled back due to failure or early termination of task") if rollback_state else "update in progress"
             svc.update_status = {"State": state, "StartedAt": self._t, "CompletedAt": None, "Message": msg}
             self._update_gen[svc.id] = self._update_gen.get(svc.id, 0) + 1
             # a new spec restarts failed slots at once (no restart delay), with the new template
@@ -300,11 +310,16 @@ class SwarmDynamics:
         if svc.update_status["State"] not in ("updating", "rollback_started"):
             return
         want = self._template_version[svc.id]
-        outdated = [x for x in self.tasks.values() if x.service_id == svc.id and x.desired_state == "running" and x.spec_version != want]
-        in_flight = [x for x in self.tasks.values() if x.service_id == svc.id and x.desired_state == "running" and x.spec_version == want and x.state != "running"]
+        outdated = [x for x in self.tasks.values()
+                    if x.service_id == svc.id and x.desired_state == "running" and x.spec_version != want]
+        in_flight = [x for x in self.tasks.values()
+                     if x.service_id == svc.id and x.desired_state == "running" and x.spec_version == want
+                     and x.state != "running"]
         if not outdated and not in_flight:
             done = "rollback_completed" if svc.update_status["State"] == "rollback_started" else "completed"
-            svc.update_status = {"State": done, "StartedAt": svc.update_status["StartedAt"], "CompletedAt": self._t, "Message": "rollback completed" if done == "rollback_completed" else "update completed"}
+            svc.update_status = {"State": done, "StartedAt": svc.update_status["StartedAt"], "CompletedAt": self._t,
+                                 "Message": "rollback completed" if done == "rollback_completed"
+                                 else "update completed"}
             return
         if in_flight or not outdated:
             return  # wait for the new task to come up (_update_task_ok calls us again)
@@ -338,10 +353,12 @@ class SwarmDynamics:
         if action == "rollback" and svc.previous_spec is not None:
             self._apply_spec(svc, svc.spec, svc.previous_spec, rollback_state="rollback_started", manual=False)
             return
-        svc.update_status = {"State": "paused", "StartedAt": st["StartedAt"], "CompletedAt": None, "Message": f"update paused due to failure or early termination of task {task.id}"}
+        svc.update_status = {"State": "paused", "StartedAt": st["StartedAt"], "CompletedAt": None,
+                             "Message": f"update paused due to failure or early termination of task {task.id}"}
 
     # -------------------------------------------------------------- logs
-    def service_logs(self, service_id: str, tail: int | None = None, timestamps: bool = False) -> list[tuple[float, str]]:
+    def service_logs(self, service_id: str, tail: int | None = None,
+                     timestamps: bool = False) -> list[tuple[float, str]]:
         return [(t, text) for t, text, _ in self.service_log_records(service_id, tail)]
 
     def service_log_records(self, service_id: str, tail: int | None = None) -> list[tuple[float, str, str]]:

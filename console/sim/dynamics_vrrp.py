@@ -90,7 +90,8 @@ class VrrpDynamics:
                     self._set_fw_state(f, BACKUP)
         elif len(masters) == 1:
             m = masters[0]
-            better = [f for f in alive if f.state == BACKUP and not f.nopreempt and f.effective_priority > m.effective_priority]
+            better = [f for f in alive
+                      if f.state == BACKUP and not f.nopreempt and f.effective_priority > m.effective_priority]
             if better:
                 self._set_fw_state(m, BACKUP)
                 self._set_fw_state(max(better, key=lambda f: f.effective_priority), MASTER)

@@ -37,8 +37,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def make_tls(directory: Path) -> tuple[Path, Path, str]:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pve.sim.labconsole"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "labconsole sim")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pve.sim.labconsole"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "labconsole sim")])
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -48,7 +49,8 @@ def make_tls(directory: Path) -> tuple[Path, Path, str]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=365))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                         x509.IPAddress(ipaddress.ip_address("::1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -57,7 +59,9 @@ def make_tls(directory: Path) -> tuple[Path, Path, str]:
     cert_path = directory / "pve-cert.pem"
     key_path = directory / "pve-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    _write_private(key_path,
+                   key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))
     digest = cert.fingerprint(hashes.SHA256()).hex().upper()
     fingerprint = ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
     return cert_path, key_path, fingerprint

@@ -120,7 +120,8 @@ def add_backup(world, storage: SimStorage, g, ctime: float, node: str) -> SimBac
 
 
 def job_command(job: SimBackupJob) -> str:
-    sel = "--all 1" + (f" --exclude {job.exclude}" if job.exclude else "") if job.all else (job.vmid or "").replace(",", " ")
+    sel = "--all 1" + (f" --exclude {job.exclude}" if job.exclude
+                       else "") if job.all else (job.vmid or "").replace(",", " ")
     return f"vzdump {sel} --mode {job.mode} --storage {job.storage} --compress zstd --quiet 1"
 
 

@@ -53,7 +53,8 @@ async def storage_content(ctx, p):
                              else "pbs-ct" if st.type == "pbs" else ("vma.zst" if b.kind == "qemu" else "tar.zst"),
                              "size": b.size, "ctime": b.ctime, "vmid": b.vmid, "notes": b.notes}
         if st.type == "pbs":
-            e["verification"] = {"state": "ok", "upid": f"UPID:pbs:0000{b.vmid:04X}:00000000:{b.ctime:08X}:verify::root@pam:"}
+            e["verification"] = {"state": "ok",
+                                 "upid": f"UPID:pbs:0000{b.vmid:04X}:00000000:{b.ctime:08X}:verify::root@pam:"}
         rows.append(e)
     return rows
 

@@ -29,7 +29,8 @@ def _guest_routes(kind: str) -> list[Route]:
               perm=_SNAP, write=True),
         Route("POST", f"{base}/snapshot/{{snapname}}/rollback", G.snapshot_rollback(kind),
               _NV | _SNAPNAME | {"start": OPT_BOOL}, perm=_ROLLBACK, write=True),
-        Route("POST", f"{base}/status/reboot", G.reboot(kind), _NV | {"timeout": P("integer", optional=True, minimum=0)},
+        Route("POST", f"{base}/status/reboot", G.reboot(kind),
+              _NV | {"timeout": P("integer", optional=True, minimum=0)},
               perm=("/vms/{vmid}", "VM.PowerMgmt"), write=True),
         Route("GET", f"{base}/config", G.config(kind), _NV | {"current": OPT_BOOL, "snapshot": _STR}, perm=_AUDIT_VM),
     ]

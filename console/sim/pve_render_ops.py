@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import hashlib
+from typing import Any
 
 from console.sim.pve_render import CEPH_FLAGS, IMPORTANT_PACKAGES, repoid
 

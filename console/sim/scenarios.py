@@ -110,7 +110,8 @@ def _node(world, name: str, ip: str, maxcpu: int = 4, maxmem: int = 16 * GiB) ->
     return n
 
 
-def _guest(world, vmid, name, type_, node, mem_gib, cpus, *, ha=False, role="app", tags=(), local=(), running=True) -> SimGuest:
+def _guest(world, vmid, name, type_, node, mem_gib, cpus, *, ha=False, role="app", tags=(), local=(),
+           running=True) -> SimGuest:
     g = SimGuest(
         vmid=vmid, name=name, type=type_, node=node, maxmem=int(mem_gib * GiB), cpus=cpus, ha=ha, role=role,
         tags=list(tags), local_resources=list(local), status="running" if running else "stopped",
@@ -136,7 +137,8 @@ def _spec(name: str, image: str, mode: str, replicas: int, port: int | None, rul
                 f"traefik.http.services.{name}.loadbalancer.server.port": str(port),
             }
         )
-    update = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause", "Monitor": 5_000_000_000, "MaxFailureRatio": 0, "Order": "stop-first"}
+    update = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause", "Monitor": 5_000_000_000, "MaxFailureRatio": 0,
+              "Order": "stop-first"}
     return {
         "Name": name,
         "Labels": labels,
@@ -159,8 +161,10 @@ def _spec(name: str, image: str, mode: str, replicas: int, port: int | None, rul
 def _service(world, name, image, mode, replicas, port, domain="lab.home") -> SimService:
     sid = world._docker_id()
     spec = _spec(name, image, mode, replicas, port, f"{name}.{domain}")
-    svc = SimService(id=sid, name=name, image=image, replicas=replicas if mode == "replicated" else 0, mode=mode, spec=spec,
-                     created_at=world._t - 86400 * 20, updated_at=world._t - 86400 * 2, web_port=port, version=20 + len(world.services))
+    svc = SimService(id=sid, name=name, image=image, replicas=replicas if mode == "replicated" else 0, mode=mode,
+                     spec=spec,
+                     created_at=world._t - 86400 * 20, updated_at=world._t - 86400 * 2, web_port=port,
+                     version=20 + len(world.services))
     world.services[sid] = svc
     world._template_version[sid] = svc.version
     world._templates[sid] = {svc.version: copy.deepcopy(spec["TaskTemplate"])}
@@ -189,7 +193,8 @@ def _place_tasks(world) -> None:
             else:
                 used, i, nid = heapq.heappop(load)
                 heapq.heappush(load, (used + 1, i, nid))
-            t = SimTask(id=world._docker_id(), service_id=svc.id, slot=None if svc.mode == "global" else k + 1, node_id=nid,
+            t = SimTask(id=world._docker_id(), service_id=svc.id, slot=None if svc.mode == "global" else k + 1,
+                        node_id=nid,
                         image=svc.image, spec_version=svc.version, created_at=svc.updated_at, updated_at=svc.updated_at,
                         container_id=world._hex_id())
             world.tasks[t.id] = t
@@ -197,18 +202,22 @@ def _place_tasks(world) -> None:
 
 def _routers_for(world, svc: SimService, domain: str = "lab.home") -> None:
     world.routers.append(SimRouter(name=f"{svc.name}@docker", protocol="http", rule=f"Host(`{svc.name}.{domain}`)",
-                                   entrypoints=["websecure"], service=svc.name, tls=True, middlewares=["secure-headers@docker"]))
+                                   entrypoints=["websecure"], service=svc.name, tls=True,
+                                   middlewares=["secure-headers@docker"]))
 
 
 def _traefik_common(world, domain: str = "lab.home") -> None:
     world.traefik_entrypoints = {"web": ":80", "websecure": ":443", "gitea-ssh": ":2222", "traefik": ":8080"}
     world.traefik_middlewares = {
         "secure-headers@docker": {"type": "headers", "headers": {"stsSeconds": 31536000, "frameDeny": True}},
-        "redirect-to-https@docker": {"type": "redirectscheme", "redirectScheme": {"scheme": "https", "permanent": True}},
+        "redirect-to-https@docker": {"type": "redirectscheme",
+                                     "redirectScheme": {"scheme": "https", "permanent": True}},
     }
-    world.routers.append(SimRouter(name="http-catchall@docker", protocol="http", rule="HostRegexp(`.+`)", entrypoints=["web"],
+    world.routers.append(SimRouter(name="http-catchall@docker", protocol="http", rule="HostRegexp(`.+`)",
+                                   entrypoints=["web"],
                                    service="noop@internal", middlewares=["redirect-to-https@docker"]))
-    world.routers.append(SimRouter(name="dashboard@docker", protocol="http", rule=f"Host(`traefik.{domain}`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))",
+    world.routers.append(SimRouter(name="dashboard@docker", protocol="http",
+                                   rule=f"Host(`traefik.{domain}`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))",
                                    entrypoints=["websecure"], service="api@internal", tls=True))
 
 
@@ -262,8 +271,10 @@ def build_seed(world) -> None:
     # prefers where it runs, pve3 next: what HA's usage-based choice picks anyway
     add_rule(world, "db-prefers-pve2", "node-affinity", ["ct:201"], nodes={"pve2": 2, "pve3": 1}, strict=False)
 
-    world.firewalls["fw1"] = SimFirewall(name="fw1", vmid=101, base_priority=150, state=2, pid=811, become_master=1, last_transition=world._t - 86400)
-    world.firewalls["fw2"] = SimFirewall(name="fw2", vmid=102, base_priority=100, state=1, pid=812, last_transition=world._t - 86400)
+    world.firewalls["fw1"] = SimFirewall(name="fw1", vmid=101, base_priority=150, state=2, pid=811, become_master=1,
+                                         last_transition=world._t - 86400)
+    world.firewalls["fw2"] = SimFirewall(name="fw2", vmid=102, base_priority=100, state=1, pid=812,
+                                         last_transition=world._t - 86400)
 
     for i in (1, 2, 3):
         _swarm_node(world, f"swarm{i}", f"10.0.0.2{i}", leader=i == 1)
@@ -274,7 +285,8 @@ def build_seed(world) -> None:
     for svc in world.services.values():
         if svc.web_port:
             _routers_for(world, svc)
-    world.routers.append(SimRouter(name="gitea-ssh@docker", protocol="tcp", rule="HostSNI(`*`)", entrypoints=["gitea-ssh"], service="gitea"))
+    world.routers.append(SimRouter(name="gitea-ssh@docker", protocol="tcp", rule="HostSNI(`*`)",
+                                   entrypoints=["gitea-ssh"], service="gitea"))
 
 
 # ------------------------------------------------------------------- large
@@ -322,8 +334,11 @@ def build_large(world) -> None:
     for svc in world.services.values():
         if svc.web_port:
             _routers_for(world, svc, "large.lab")
-            world.routers.append(SimRouter(name=f"{svc.name}-internal@docker", protocol="http", rule=f"Host(`{svc.name}.internal.large.lab`)",
+            world.routers.append(SimRouter(name=f"{svc.name}-internal@docker", protocol="http",
+                                           rule=f"Host(`{svc.name}.internal.large.lab`)",
                                            entrypoints=["web"], service=svc.name))
-    world.routers.append(SimRouter(name="gitea-ssh@docker", protocol="tcp", rule="HostSNI(`*`)", entrypoints=["gitea-ssh"], service="app000"))
-    world.routers.append(SimRouter(name="metrics@docker", protocol="http", rule="Host(`metrics.large.lab`)", entrypoints=["websecure"],
+    world.routers.append(SimRouter(name="gitea-ssh@docker", protocol="tcp", rule="HostSNI(`*`)",
+                                   entrypoints=["gitea-ssh"], service="app000"))
+    world.routers.append(SimRouter(name="metrics@docker", protocol="http", rule="Host(`metrics.large.lab`)",
+                                   entrypoints=["websecure"],
                                    service="prometheus@internal", tls=True))

@@ -67,7 +67,8 @@ def _call(fn, **kwargs):
 
 
 class SimServer:
-    def __init__(self, scenario: str, directory: Path, speed: float, host: str = "127.0.0.1", parent_pid: int | None = None,
+    def __init__(self, scenario: str, directory: Path, speed: float, host: str = "127.0.0.1",
+                 parent_pid: int | None = None,
                  token_lacks: tuple[str, ...] = ()):
         self.scenario = scenario
         self.token_lacks = tuple(token_lacks)  # PVE privileges the sim's token does not have
@@ -87,7 +88,8 @@ class SimServer:
         self.stop_event = asyncio.Event()
         self.parent_gone = False
 
-    async def _serve(self, app: web.Application, sock: socket.socket | None = None, path: Path | None = None, ssl_ctx=None) -> int:
+    async def _serve(self, app: web.Application, sock: socket.socket | None = None, path: Path | None = None,
+                     ssl_ctx=None) -> int:
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
         self._runners.append(runner)
@@ -147,7 +149,8 @@ class SimServer:
         else:
             targets = [("node", n) for n in world.nodes] + [("firewall", f) for f in world.firewalls]
             for kind, name in targets:
-                acceptor = await start_ssh(world, self.host, 0, kind, name, str(keys.host_key), str(keys.authorized_keys))
+                acceptor = await start_ssh(world, self.host, 0, kind, name, str(keys.host_key),
+                                           str(keys.authorized_keys))
                 self._acceptors.append(acceptor)
                 port = acceptor.get_port()
                 self.ports["ssh"][name] = port
@@ -161,7 +164,8 @@ class SimServer:
         write_known_hosts(self.dir / "known_hosts", keys.host_pub, sorted(self.ports["ssh"].values()))
         (self.dir / "config.toml").write_text(tomli_w.dumps(self.config()))
         control_url = f"http://{self._url_host()}:{self.ports['control']}"
-        info = {"pid": os.getpid(), "control_url": control_url, "ports": self.ports, "docker_sockets": self.docker_sockets,
+        info = {"pid": os.getpid(), "control_url": control_url, "ports": self.ports,
+                "docker_sockets": self.docker_sockets,
                 "scenario": self.scenario, "speed": self.speed, "missing": self.missing}
         (self.dir / "sim.json").write_text(json.dumps(info, indent=2))
         self._tasks.append(asyncio.create_task(self._ticker()))
@@ -193,7 +197,8 @@ class SimServer:
             cluster["swarm"] = {
                 "managers": [f"unix://{p}" for p in self.docker_sockets.values()],
                 "remote_socket": "/var/run/docker.sock",
-                "node_vms": {sn.hostname: world._guest_by_name[sn.hostname].vmid for sn in world.swarm_nodes.values() if sn.hostname in world._guest_by_name},
+                "node_vms": {sn.hostname: world._guest_by_name[sn.hostname].vmid for sn in world.swarm_nodes.values()
+                             if sn.hostname in world._guest_by_name},
             }
         if "traefik" in self.ports:
             cluster["traefik"] = {"url": f"http://{self._url_host()}:{self.ports['traefik']}", "verify_tls": True}
@@ -206,7 +211,8 @@ class SimServer:
                 "firewalls": [{"name": f.name, "ssh_host": f.name, "vmid": f.vmid} for f in world.firewalls.values()],
             }
         cluster["maintenance"] = {"reboot_timeout": 600.0, "migrate_timeout": 600.0, "root_dataset": "auto"}
-        return {"default_cluster": world.cluster_name, "log": {"level": "info"}, "clusters": {world.cluster_name: cluster}}
+        return {"default_cluster": world.cluster_name, "log": {"level": "info"},
+                "clusters": {world.cluster_name: cluster}}
 
     async def _ticker(self) -> None:
         while True:
@@ -245,7 +251,7 @@ class SimServer:
         for runner in self._runners:
             try:
                 await asyncio.wait_for(runner.cleanup(), 2.0)
-            except (asyncio.TimeoutError, Exception) as exc:  # never hang on shutdown
+            except (TimeoutError, Exception) as exc:  # never hang on shutdown
                 _log(f"cleanup: {type(exc).__name__}")
         for path in self._sockets:
             path.unlink(missing_ok=True)

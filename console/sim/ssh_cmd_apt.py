@@ -52,7 +52,8 @@ async def cmd_apt_get(sh: Shell, argv: list[str], io: Io) -> int:
     if op in ("dist-upgrade", "full-upgrade", "upgrade"):
         node = _node(sh)
         if not _assume_yes(flags) and node.upgradable:
-            for line in ("Reading package lists...", "Building dependency tree...", "Reading state information...", "Calculating upgrade..."):
+            for line in ("Reading package lists...", "Building dependency tree...", "Reading state information...",
+                         "Calculating upgrade..."):
                 io.outln(line)
             io.outln(f"{len(node.upgradable)} upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
             io.outln("Do you want to continue? [Y/n] Abort.")
@@ -120,7 +121,8 @@ def _apt_install(sh: Shell, specs: list[str], flags: set[str], io: Io) -> int:
     if down:
         io.outln("The following packages will be DOWNGRADED:")
         io.outln("  " + " ".join(down))
-    io.outln(f"0 upgraded, 0 newly installed, {len(down)} downgraded, 0 to remove and {len(node.upgradable)} not upgraded.")
+    io.outln(f"0 upgraded, 0 newly installed, {len(down)} downgraded, 0 to remove and {len(node.upgradable)} not "
+             "upgraded.")
     if down and not _assume_yes(flags):
         io.outln("Do you want to continue? [Y/n] Abort.")
         return 1
@@ -183,7 +185,9 @@ async def cmd_dpkg_query(sh: Shell, argv: list[str], io: Io) -> int:
     for n in names:
         v = node.packages[n]
         line = fmt
-        for key, val in (("${binary:Package}", n), ("${Package}", n), ("${Version}", v), ("${Status}", "install ok installed"), ("${db:Status-Abbrev}", "ii "), ("${Architecture}", "amd64")):
+        for key, val in (("${binary:Package}", n), ("${Package}", n), ("${Version}", v),
+                         ("${Status}", "install ok installed"), ("${db:Status-Abbrev}", "ii "),
+                         ("${Architecture}", "amd64")):
             line = line.replace(key, val)
         line = re.sub(r"\$\{[^}]*\}", "", line)
         io.out(line)

@@ -41,7 +41,8 @@ def _split_format(args: list[str]) -> tuple[list[str], str | None, str | None]:
 
 def _emit_json(io: Io, doc, fmt: str | None) -> None:
     # Pacific's CLI prints a blank line before the JSON of mon commands
-    text = json.dumps(doc, indent=4 if fmt == "json-pretty" else None, separators=None if fmt == "json-pretty" else (",", ":"))
+    text = json.dumps(doc, indent=4 if fmt == "json-pretty" else None,
+                      separators=None if fmt == "json-pretty" else (",", ":"))
     io.out("\n" + text + "\n")
 
 
@@ -152,7 +153,8 @@ async def cmd_ceph(sh: Shell, argv: list[str], io: Io) -> int:
         io.errln(f"Error EINVAL: {e.message}")
         return EINVAL
     io.errln("no valid command found; 10 closest matches:")
-    for hint in ("osd tree", "osd dump", "osd df", "osd ok-to-stop <ids>...", "osd set <key>", "osd unset <key>", "pg stat", "health [detail]", "status", "df"):
+    for hint in ("osd tree", "osd dump", "osd df", "osd ok-to-stop <ids>...", "osd set <key>", "osd unset <key>",
+                 "pg stat", "health [detail]", "status", "df"):
         io.errln(hint)
     io.errln("Error EINVAL: invalid command")
     return EINVAL
@@ -161,7 +163,9 @@ async def cmd_ceph(sh: Shell, argv: list[str], io: Io) -> int:
 def _osd_ok_to_stop(world, words: list[str], io: Io, fmt: str | None) -> int:
     ids = _osd_ids(words)
     if not words:
-        return _invalid(io, "osd ok-to-stop <ids>... [<max:int>] :  check whether osd(s) can be safely stopped without reducing immediate data availability")
+        return _invalid(io,
+                        "osd ok-to-stop <ids>... [<max:int>] :  check whether osd(s) can be safely stopped without "
+                        "reducing immediate data availability")
     if ids is None:
         bad = next(w for w in words if not w.removeprefix("osd.").isdigit())
         io.errln(f"Error EINVAL: Expected option value to be integer, got '{bad}'invalid osd id '{bad}'")
@@ -175,7 +179,8 @@ def _osd_ok_to_stop(world, words: list[str], io: Io, fmt: str | None) -> int:
         io.outln(json.dumps(doc, separators=(",", ":")))
     if ok:
         return 0
-    io.errln(f"Error EBUSY: unsafe to stop osd(s) at this time ({doc.get('num_not_ok_pgs', 0)} PGs are or would become offline)")
+    io.errln(f"Error EBUSY: unsafe to stop osd(s) at this time ({doc.get('num_not_ok_pgs', 0)} PGs are or would "
+             "become offline)")
     return EBUSY
 
 
@@ -195,7 +200,8 @@ def _set_group(world, args: list[str], io: Io) -> int:
 def _mon_stat_text(world) -> str:
     doc = ceph_json.mon_stat(world)
     mons = sorted(world.ceph.mons)
-    addrs = ",".join(f"{m}=[v2:{world.nodes[h].ip}:3300/0,v1:{world.nodes[h].ip}:6789/0]" for m, h in sorted(world.ceph.mons.items()))
+    addrs = ",".join(f"{m}=[v2:{world.nodes[h].ip}:3300/0,v1:{world.nodes[h].ip}:6789/0]"
+                     for m, h in sorted(world.ceph.mons.items()))
     leader = doc["leader"]
     q = ",".join(f"{mons.index(x['name'])} {x['name']}" for x in doc["quorum"])
     return f"e{doc['epoch']}: {len(mons)} mons at {{{addrs}}} removed_ranks: {{}}, election epoch 12, leader {mons.index(leader) if leader else -1} {leader}, quorum {q}"

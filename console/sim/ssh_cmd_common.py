@@ -49,7 +49,8 @@ async def cmd_uname(sh: Shell, argv: list[str], io: Io) -> int:
         return 0
     parts = []
     for f in flags:
-        parts.append({"s": "Linux", "n": sh.host.name, "r": kernel, "m": "x86_64", "o": "GNU/Linux", "v": "#1 SMP PREEMPT_DYNAMIC PMX"}.get(f, ""))
+        parts.append({"s": "Linux", "n": sh.host.name, "r": kernel, "m": "x86_64", "o": "GNU/Linux",
+                      "v": "#1 SMP PREEMPT_DYNAMIC PMX"}.get(f, ""))
     io.outln(" ".join(p for p in parts if p))
     return 0
 
@@ -122,7 +123,8 @@ async def cmd_grep(sh: Shell, argv: list[str], io: Io) -> int:
 
 
 async def cmd_wc(sh: Shell, argv: list[str], io: Io) -> int:
-    io.outln(str(io.stdin.count("\n")) if "-l" in argv else f"{io.stdin.count(chr(10))} {len(io.stdin.split())} {len(io.stdin)}")
+    io.outln(str(io.stdin.count("\n")) if "-l" in argv
+             else f"{io.stdin.count(chr(10))} {len(io.stdin.split())} {len(io.stdin)}")
     return 0
 
 

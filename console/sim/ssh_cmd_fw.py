@@ -111,7 +111,8 @@ def keepalived_dump(sh: Shell) -> list[dict]:
 
 
 def _peer_priority(sh: Shell) -> int:
-    masters = [f for f in sh.world.firewalls.values() if f.name != sh.host.name and f.state == 2 and f.keepalived_running]
+    masters = [f for f in sh.world.firewalls.values()
+               if f.name != sh.host.name and f.state == 2 and f.keepalived_running]
     return masters[0].effective_priority if masters else 0
 
 
@@ -237,19 +238,26 @@ def ip_addr_json(sh: Shell) -> list[dict]:
         "operstate": "UNKNOWN", "group": "default", "txqlen": 1000, "link_type": "loopback",
         "address": "00:00:00:00:00:00", "broadcast": "00:00:00:00:00:00",
         "addr_info": [
-            {"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host", "label": "lo", "valid_life_time": forever, "preferred_life_time": forever},
-            {"family": "inet6", "local": "::1", "prefixlen": 128, "scope": "host", "valid_life_time": forever, "preferred_life_time": forever},
+            {"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host", "label": "lo",
+             "valid_life_time": forever, "preferred_life_time": forever},
+            {"family": "inet6", "local": "::1", "prefixlen": 128, "scope": "host", "valid_life_time": forever,
+             "preferred_life_time": forever},
         ],
     }
     mac = f"bc:24:11:00:{_fw(sh).vmid // 256:02x}:{_fw(sh).vmid % 256:02x}"
-    addrs = [{"family": "inet", "local": str(own.ip), "prefixlen": own.network.prefixlen, "scope": "global", "label": IFNAME, "valid_life_time": forever, "preferred_life_time": forever}]
+    addrs = [{"family": "inet", "local": str(own.ip), "prefixlen": own.network.prefixlen, "scope": "global",
+              "label": IFNAME, "valid_life_time": forever, "preferred_life_time": forever}]
     if _vip_set(sh):
         for v in _fw(sh).vips:
             vip = ipaddress.IPv4Interface(v.split()[0])
-            addrs.append({"family": "inet", "local": str(vip.ip), "prefixlen": vip.network.prefixlen, "scope": "global", "secondary": True, "label": IFNAME, "valid_life_time": forever, "preferred_life_time": forever})
-    addrs.append({"family": "inet6", "local": f"fe80::be24:11ff:fe00:{_fw(sh).vmid:x}", "prefixlen": 64, "scope": "link", "valid_life_time": forever, "preferred_life_time": forever})
+            addrs.append({"family": "inet", "local": str(vip.ip), "prefixlen": vip.network.prefixlen, "scope": "global",
+                          "secondary": True, "label": IFNAME, "valid_life_time": forever,
+                          "preferred_life_time": forever})
+    addrs.append({"family": "inet6", "local": f"fe80::be24:11ff:fe00:{_fw(sh).vmid:x}", "prefixlen": 64,
+                  "scope": "link", "valid_life_time": forever, "preferred_life_time": forever})
     eth = {
-        "ifindex": 2, "ifname": IFNAME, "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"], "mtu": 1500, "qdisc": "fq_codel",
+        "ifindex": 2, "ifname": IFNAME, "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"], "mtu": 1500,
+        "qdisc": "fq_codel",
         "operstate": "UP", "group": "default", "txqlen": 1000, "link_type": "ether", "address": mac,
         "broadcast": "ff:ff:ff:ff:ff:ff", "altnames": ["enp0s18"], "addr_info": addrs,
     }
@@ -266,7 +274,8 @@ async def cmd_ip(sh: Shell, argv: list[str], io: Io) -> int:
         pretty |= a in ("-p", "-pretty")
         family = {"-4": "inet", "-6": "inet6"}.get(a, family)
     if not args or args[0] not in ("addr", "a", "address"):
-        io.errln(f'Object "{args[0] if args else ""}" is unknown, try "ip help".' if args else "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
+        io.errln(f'Object "{args[0] if args else ""}" is unknown, try "ip help".' if args
+                 else "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
         return 255 if args else 255
     rest = args[1:]
     if rest[:1] in (["show"], ["list"], ["ls"]):
@@ -285,7 +294,8 @@ async def cmd_ip(sh: Shell, argv: list[str], io: Io) -> int:
         io.outln(json.dumps(links, indent=4 if pretty else None, separators=None if pretty else (",", ":")))
         return 0
     for ln in links:
-        io.outln(f"{ln['ifindex']}: {ln['ifname']}: <{','.join(ln['flags'])}> mtu {ln['mtu']} qdisc {ln['qdisc']} state {ln['operstate']} group default qlen 1000")
+        io.outln(f"{ln['ifindex']}: {ln['ifname']}: <{','.join(ln['flags'])}> mtu {ln['mtu']} qdisc {ln['qdisc']} "
+                 f"state {ln['operstate']} group default qlen 1000")
         io.outln(f"    link/{ln['link_type']} {ln['address']} brd {ln['broadcast']}")
         for a in ln["addr_info"]:
             sec = " secondary" if a.get("secondary") else ""

@@ -43,7 +43,9 @@ async def cmd_ha_manager(sh: Shell, argv: list[str], io: Io) -> int:
         return 0
     if args[:2] == ["crm-command", "node-maintenance"]:
         if len(args) != 4 or args[2] not in ("enable", "disable"):
-            io.errln("400 wrong number of arguments" if len(args) != 4 else f"400 Parameter verification failed.\naction: value '{args[2]}' does not have a value in the enumeration 'enable, disable'")
+            io.errln("400 wrong number of arguments" if len(args) != 4
+                     else f"400 Parameter verification failed.\naction: value '{args[2]}' does not have a value in "
+                          "the enumeration 'enable, disable'")
             io.errln("ha-manager crm-command node-maintenance <action> <node>")
             return 255
         node = args[3]
@@ -124,7 +126,8 @@ async def cmd_boot_tool(sh: Shell, argv: list[str], io: Io) -> int:
     if args[:1] == ["status"]:
         io.outln("Re-executing '/usr/sbin/proxmox-boot-tool' in new private mount namespace..")
         io.outln("System currently booted with uefi")
-        io.outln("7A5C-1E2B is configured with: uefi (versions: " + ", ".join(sorted(node.kernels, key=version_key)) + ")")
+        io.outln("7A5C-1E2B is configured with: uefi (versions: " + ", ".join(sorted(node.kernels, key=version_key))
+                 + ")")
         return 0
     io.errln("USAGE: proxmox-boot-tool <commands> [ARGS]")
     io.errln("  proxmox-boot-tool kernel <add|remove> <kernel-version>")
@@ -201,7 +204,8 @@ async def cmd_zfs(sh: Shell, argv: list[str], io: Io) -> int:
                 names.append(a)
         fs = _datasets(node)
         snaps = [f"{node.zfs_root}@{s}" for s in node.zfs_snapshots] if node.zfs_root else []
-        rows = (fs if "filesystem" in types or types == "all" else []) + (snaps if "snapshot" in types or types == "all" else [])
+        rows = (fs if "filesystem" in types or types == "all"
+                else []) + (snaps if "snapshot" in types or types == "all" else [])
         if names:
             missing = [n for n in names if n not in fs + snaps]
             if missing:
@@ -264,7 +268,8 @@ async def cmd_findmnt(sh: Shell, argv: list[str], io: Io) -> int:
     if target not in ("/", None):
         return 1
     zfs = bool(node.zfs_root)
-    vals = {"TARGET": "/", "SOURCE": node.zfs_root if zfs else "/dev/mapper/pve-root", "FSTYPE": "zfs" if zfs else "ext4", "OPTIONS": "rw,relatime"}
+    vals = {"TARGET": "/", "SOURCE": node.zfs_root if zfs else "/dev/mapper/pve-root",
+            "FSTYPE": "zfs" if zfs else "ext4", "OPTIONS": "rw,relatime"}
     if not noheadings:
         io.outln(" ".join(cols))
     io.outln(" ".join(vals.get(c, "") for c in cols))

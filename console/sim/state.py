@@ -10,7 +10,6 @@ time advancing `speed` times faster than real time.
 from __future__ import annotations
 
 import uuid
-
 from dataclasses import dataclass, field
 
 GiB = 1024**3
@@ -92,7 +91,8 @@ class SimCeph:
     # every lab its own cluster identity (console/maintenance/identity.py): a journal of one lab
     # must never be taken for another's
     fsid: str = field(default_factory=lambda: str(uuid.uuid4()))
-    flags: set[str] = field(default_factory=lambda: {"sortbitwise", "recovery_deletes", "purged_snapdirs", "pglog_hardlimit"})
+    flags: set[str] = field(default_factory=lambda: {"sortbitwise", "recovery_deletes", "purged_snapdirs",
+                                                     "pglog_hardlimit"})
     mons: dict[str, str] = field(default_factory=dict)  # mon name -> host node
     mgrs: list[str] = field(default_factory=list)  # mgr names (= host node); first running one is active
     mgr_active: str | None = None

@@ -120,7 +120,8 @@ class TraefikRuntime:
             "entryPoints": ["traefik"], "service": "api@internal", "rule": "PathPrefix(`/api`)",
             "ruleSyntax": "default", "priority": 9223372036854775806, "status": "enabled", "using": ["traefik"]}
         self.http_routers["dashboard@internal"] = {
-            "entryPoints": ["traefik"], "middlewares": ["dashboard_redirect@internal", "dashboard_stripprefix@internal"],
+            "entryPoints": ["traefik"],
+            "middlewares": ["dashboard_redirect@internal", "dashboard_stripprefix@internal"],
             "service": "dashboard@internal", "rule": "PathPrefix(`/`)", "ruleSyntax": "default",
             "priority": 9223372036854775805, "status": "enabled", "using": ["traefik"]}
         for name, used in (("api@internal", ["api@internal"]), ("dashboard@internal", ["dashboard@internal"]),

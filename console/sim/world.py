@@ -73,6 +73,14 @@ World(scenario: str = "seed", speed: float = 1.0, seed: int = 1)
 
 from __future__ import annotations
 
+from console.sim.dynamics_apt import AptDynamics  # noqa: E402
+from console.sim.dynamics_ceph import CephDynamics  # noqa: E402
+from console.sim.dynamics_ceph_groups import CephGroupFlags  # noqa: E402
+from console.sim.dynamics_pve import PveDynamics  # noqa: E402
+from console.sim.dynamics_swarm import SwarmDynamics  # noqa: E402
+from console.sim.dynamics_vrrp import VrrpDynamics  # noqa: E402
+from console.sim.faults import FaultControl  # noqa: E402
+
 # Additions to the contract (implementation notes, additive only):
 #   World(..., manual_clock=True) freezes the clock; advance(lab_seconds) moves it
 #     and ticks (deterministic tests). now() with the real clock is
@@ -118,21 +126,14 @@ from __future__ import annotations
 #   ceph.total_objects counts objects; degraded_objects counts missing copies;
 #     object_copies() = objects x pool size (the "N/M objects degraded" denominator).
 #   osd_ok_to_stop on ids that do not exist: ok, num_ok_pgs 0 (like Ceph 16.2.15).
-
 from console.sim.sim_errors import SimCommandFailed, SimError  # noqa: E402
-from console.sim.dynamics_apt import AptDynamics  # noqa: E402
-from console.sim.dynamics_ceph import CephDynamics  # noqa: E402
-from console.sim.dynamics_ceph_groups import CephGroupFlags  # noqa: E402
-from console.sim.dynamics_pve import PveDynamics  # noqa: E402
-from console.sim.dynamics_swarm import SwarmDynamics  # noqa: E402
-from console.sim.dynamics_vrrp import VrrpDynamics  # noqa: E402
-from console.sim.faults import FaultControl  # noqa: E402
 from console.sim.world_core import DURATIONS, WorldCore  # noqa: E402
 
 __all__ = ["World", "SimError", "SimCommandFailed", "DURATIONS"]
 
 
-class World(PveDynamics, AptDynamics, CephDynamics, CephGroupFlags, SwarmDynamics, VrrpDynamics, FaultControl, WorldCore):
+class World(PveDynamics, AptDynamics, CephDynamics, CephGroupFlags, SwarmDynamics, VrrpDynamics, FaultControl,
+            WorldCore):
     """The simulated lab; see the module docstring for the contract."""
 
     def __init__(self, scenario: str = "seed", speed: float = 1.0, seed: int = 1, manual_clock: bool = False,

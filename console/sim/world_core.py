@@ -254,7 +254,8 @@ class WorldCore:
         start = self._t
         pstart = int((start - self._epoch0) * 100) + 1_000_000
         upid = f"UPID:{node}:{pid:08X}:{pstart:08X}:{int(start):08X}:{type_}:{id_}:{self.token_id}:"
-        task = PveTask(upid=upid, node=node, type=type_, id=id_, user=self.token_id, starttime=start, pid=pid, pstart=pstart)
+        task = PveTask(upid=upid, node=node, type=type_, id=id_, user=self.token_id, starttime=start, pid=pid,
+                       pstart=pstart)
         if status_line:
             task.log.append(status_line)
         self.pve_tasks[upid] = task
@@ -316,16 +317,19 @@ class WorldCore:
                 "pg_states": dict(self.pg_states()),
             },
             "swarm": {
-                "nodes": {sn.hostname: {"state": self.swarm_node_state(sid), "availability": sn.availability} for sid, sn in self.swarm_nodes.items()}
+                "nodes": {sn.hostname: {"state": self.swarm_node_state(sid), "availability": sn.availability}
+                          for sid, sn in self.swarm_nodes.items()}
                 if len(self.swarm_nodes) <= 50
                 else {"count": len(self.swarm_nodes)},
-                "services_converged": sum(1 for sid, s in self.services.items() if running.get(sid, 0) >= self.service_desired(s)),
+                "services_converged": sum(1 for sid, s in self.services.items()
+                                          if running.get(sid, 0) >= self.service_desired(s)),
                 "services": len(self.services),
                 "tasks_running": sum(running.values()),
             },
             "vrrp": {
                 "vip_holder": self.vip_holder(),
-                "firewalls": {f.name: {"state": f.state, "keepalived": f.keepalived_running, "effective_priority": f.effective_priority} for f in self.firewalls.values()},
+                "firewalls": {f.name: {"state": f.state, "keepalived": f.keepalived_running,
+                                       "effective_priority": f.effective_priority} for f in self.firewalls.values()},
             },
             "faults": self.faults_dict(),
             "availability": self.availability_dict(),

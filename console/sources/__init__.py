@@ -81,7 +81,7 @@ def _timing(cluster: ClusterConfig, name: str) -> tuple[float, float]:
     return getattr(layer, "interval", cluster.interval), getattr(layer, "timeout", cluster.timeout)
 
 
-def build_hub(cluster: ClusterConfig, read_only: bool = False) -> tuple[Hub, "Actions"]:
+def build_hub(cluster: ClusterConfig, read_only: bool = False) -> tuple[Hub, Actions]:
     """The Hub polling every configured source, and the guarded Actions on them."""
     from console.actions import Actions
 

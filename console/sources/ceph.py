@@ -11,8 +11,8 @@ import asyncio
 import logging
 import shlex
 import time
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from console.config_model import CephConfig
 from console.errors import ConsoleError, ReadOnlyError
@@ -126,7 +126,8 @@ class CephSource:
                 self._tree_node = None
         for node in await self.proxmox.online_nodes():
             try:
-                tree = cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(node), where=f"ceph /nodes/{node}/ceph/osd")
+                tree = cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(node),
+                                             where=f"ceph /nodes/{node}/ceph/osd")
                 self._tree_node = node
                 return tree
             except ConsoleError as exc:
@@ -223,7 +224,8 @@ class CephSource:
             state, osds=osds, flags=flags,
             pools=cp.parse_df_pools(df, sizes, where=on(SLOW_READS[1])) if df is not None else (),
             mons=(cp.parse_mon_dump(mons, where=on(SLOW_READS[2])) if mons is not None else ()) or state.mons,
-            mgr_active=state.mgr_active or (cp.parse_mgr_stat(mgr, where=on(SLOW_READS[3])) if mgr is not None else None))
+            mgr_active=state.mgr_active
+            or (cp.parse_mgr_stat(mgr, where=on(SLOW_READS[3])) if mgr is not None else None))
 
     # ----------------------------------------------------------------- write
 
@@ -237,7 +239,8 @@ class CephSource:
         host, (r,) = await self._ssh_batch([cmd])
         if r.exit_status not in (0, 16) and not r.stdout.strip().startswith("{"):
             err = (r.stderr.strip() or r.stdout.strip()).splitlines()
-            raise ConsoleError("ceph", f"`{cmd}` on {host} exited {r.exit_status}" + (f": {err[-1][:200]}" if err else ""),
+            raise ConsoleError("ceph",
+                               f"`{cmd}` on {host} exited {r.exit_status}" + (f": {err[-1][:200]}" if err else ""),
                                "check the ids and that the ceph CLI works there")
         return cp.parse_ok_to_stop(r.stdout, r.stderr, r.exit_status)
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 from console.inert import inert, inert_block, inert_tree
 from console.model import CephCheck, CephPool, CephRates, CephState, MdsDaemon, Osd
@@ -104,14 +105,16 @@ def parse_checks(health: dict) -> tuple[CephCheck, ...]:
     if isinstance(checks, dict):
         items = checks.items()
     elif isinstance(checks, list):  # very old releases: list of {"summary", "severity"}
-        items = ((str(c.get("type") or c.get("code") or f"CHECK{i}"), c) for i, c in enumerate(checks) if isinstance(c, dict))
+        items = ((str(c.get("type") or c.get("code") or f"CHECK{i}"), c) for i, c in enumerate(checks)
+                 if isinstance(c, dict))
     else:
         items = ()
     for code, body in items:
         body = _d(body, str(code))
         summary = body.get("summary")
         text = summary.get("message") if isinstance(summary, dict) else summary
-        detail = tuple(str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in _l(body.get("detail"), "detail"))
+        detail = tuple(str(d.get("message", d)) if isinstance(d, dict) else str(d)
+                       for d in _l(body.get("detail"), "detail"))
         out.append(CephCheck(code=str(code), severity=str(body.get("severity", "HEALTH_WARN")),
                              summary=str(text or code), detail=detail))
     return tuple(out)
@@ -125,7 +128,8 @@ def _osdmap(status: dict) -> dict:
 
 def _mons(status: dict, quorum: tuple[str, ...]) -> tuple[str, ...]:
     monmap = _d(status.get("monmap"), "monmap")
-    names = tuple(str(m.get("name")) for m in _l(monmap.get("mons"), "mons") if isinstance(m, dict) and m.get("name") is not None)
+    names = tuple(str(m.get("name")) for m in _l(monmap.get("mons"), "mons")
+                  if isinstance(m, dict) and m.get("name") is not None)
     if names:
         return names
     num = _gi(monmap, "num_mons", len(quorum))
@@ -135,7 +139,8 @@ def _mons(status: dict, quorum: tuple[str, ...]) -> tuple[str, ...]:
 def _mgr(status: dict) -> tuple[str | None, bool, tuple[str, ...]]:
     mgr = _d(status.get("mgrmap"), "mgrmap")
     active = mgr.get("active_name") or None
-    standbys = tuple(str(s.get("name")) for s in _l(mgr.get("standbys"), "standbys") if isinstance(s, dict) and s.get("name") is not None)
+    standbys = tuple(str(s.get("name")) for s in _l(mgr.get("standbys"), "standbys")
+                     if isinstance(s, dict) and s.get("name") is not None)
     if not standbys and "num_standbys" in mgr:
         standbys = tuple(f"(standby {i + 1})" for i in range(_gi(mgr, "num_standbys")))
     return (str(active) if active else None), bool(mgr.get("available", False)), standbys
@@ -173,7 +178,8 @@ def parse_status(status: Any) -> CephState:
     mgr_active, mgr_available, mgr_standbys = _mgr(status)
     flags = split_flags(om.get("flags")) | flags_from_checks(checks)
     pg_states = tuple((str(s.get("state_name")), _gi(s, "count"))
-                      for s in _l(pg.get("pgs_by_state"), "pgs_by_state") if isinstance(s, dict) and s.get("state_name"))
+                      for s in _l(pg.get("pgs_by_state"), "pgs_by_state")
+                      if isinstance(s, dict) and s.get("state_name"))
     return CephState(
         health=str(health.get("status") or health.get("overall_status") or "HEALTH_UNKNOWN"),
         checks=checks,
@@ -284,7 +290,8 @@ def parse_pve_osd_tree(data: Any) -> tuple[tuple[Osd, ...], frozenset[str]]:
 
 
 @sh.parser("ceph osd dump")
-def merge_osd_dump(osds: tuple[Osd, ...], dump: Any) -> tuple[tuple[Osd, ...], frozenset[str], dict[str, tuple[int, int]]]:
+def merge_osd_dump(osds: tuple[Osd, ...], dump: Any) -> tuple[tuple[Osd, ...], frozenset[str],
+                                                              dict[str, tuple[int, int]]]:
     """Apply `ceph osd dump -f json`: authoritative up/in per OSD, the osdmap
     flags, and per-pool (size, min_size)."""
     dump = sh.obj(dump, sh.HERE, "the answer")
@@ -292,7 +299,8 @@ def merge_osd_dump(osds: tuple[Osd, ...], dump: Any) -> tuple[tuple[Osd, ...], f
              for o in _l(dump.get("osds"), "osds") if isinstance(o, dict)}
     merged = tuple(replace(o, up=state[o.id][0], in_=state[o.id][1]) if o.id in state else o for o in osds)
     known = {o.id for o in osds}
-    merged += tuple(Osd(id=i, host=None, up=u, in_=n) for i, (u, n) in sorted(state.items()) if i >= 0 and i not in known)
+    merged += tuple(Osd(id=i, host=None, up=u, in_=n) for i, (u, n) in sorted(state.items())
+                    if i >= 0 and i not in known)
     pools = {str(p.get("pool_name")): (_gi(p, "size"), _gi(p, "min_size"))
              for p in _l(dump.get("pools"), "pools") if isinstance(p, dict) and p.get("pool_name")}
     return merged, split_flags(dump.get("flags")), pools

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -22,12 +23,12 @@ from proxmoxer.core import ResourceException
 
 from console.config_model import ProxmoxConfig
 from console.errors import ConsoleError, ReadOnlyError, plain_reason
+from console.inert import inert, inert_tree
 from console.model import HaRule, ProxmoxState
 from console.sources import proxmox_parse as pp
-from console.inert import inert, inert_tree
 from console.sources import shape as sh
-from console.sources.failover import BUDGET_SHARE, MIN_TRY, try_budget
 from console.sources.ceph_parse import parse_pve_flags
+from console.sources.failover import BUDGET_SHARE, MIN_TRY, try_budget
 from console.sources.shape import ShapeError
 from console.sources.tls import describe_tls_error, mount_tls, verify_setting
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from console.model import Guest, HaRule, HaService, HaStatus, Node, ProxmoxState
 from console.inert import cap
+from console.model import Guest, HaRule, HaService, HaStatus, Node, ProxmoxState
 from console.sources import shape as sh
 
 STATUS = "proxmox /cluster/status"

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from console.config_model import SwarmConfig
 from console.errors import ConsoleError, ReadOnlyError, plain_reason
 from console.inert import inert, inert_sgr, inert_tree
+from console.model import SwarmState, SwarmTask
 from console.sources import shape as sh
 from console.sources.failover import BUDGET_SHARE, MIN_TRY, try_budget
-from console.model import SwarmState, SwarmTask
 from console.sources.swarm_parse import parse_node, parse_state, parse_task
 
 log = logging.getLogger(__name__)
@@ -140,14 +141,14 @@ class SwarmSource:
                 kinds.add(str(exc))
                 self._forget(endpoint)
                 continue
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 failures.append(f"{endpoint}: timed out (no answer within {budget:.1f} s)")
                 self._forget(endpoint)
                 continue
             client.api.timeout = self.cfg.timeout if budget is None else budget  # the SDK's per-request timeout
             try:
                 result = await asyncio.wait_for(op(client.api), budget)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 failures.append(f"{endpoint}: timed out (no answer within {budget:.1f} s)")
                 self._forget(endpoint)
                 continue

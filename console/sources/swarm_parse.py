@@ -8,7 +8,8 @@ optional ones become None, so older and newer engines parse alike.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from console.model import SwarmNode, SwarmService, SwarmState, SwarmTask
 from console.sources import shape as sh

@@ -92,8 +92,10 @@ def describe_tls_error(exc: BaseException, where: str, tls: TlsConfig) -> tuple[
     m = re.search(r'Fingerprints did not match\. Expected "([0-9a-fA-F]+)", got "([0-9a-fA-F]+)"', text)
     if m:
         return (f"TLS certificate at {where} does not match the pinned fingerprint: "
-                f"expected SHA256 {colon_hex(m.group(1).lower())}, server presented SHA256 {colon_hex(m.group(2).lower())}",
-                "if the certificate was renewed on purpose, update `fingerprint` in the config; otherwise do not connect")
+                f"expected SHA256 {colon_hex(m.group(1).lower())}, server presented SHA256 "
+                f"{colon_hex(m.group(2).lower())}",
+                "if the certificate was renewed on purpose, update `fingerprint` in the config; otherwise do not "
+                "connect")
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         detail = re.search(r"certificate verify failed: ([^()\"']+)", text)
         why = detail.group(1).strip() if detail else "verification failed"

@@ -20,10 +20,10 @@ import requests
 from console.config_model import TraefikConfig
 from console.errors import ConsoleError, plain_reason
 from console.inert import inert, inert_tree
-from console.sources import shape as sh
-from console.sources.shape import ShapeError
 from console.model import TraefikState
+from console.sources import shape as sh
 from console.sources import traefik_parse as tp
+from console.sources.shape import ShapeError
 from console.sources.tls import describe_tls_error, requests_session
 
 PER_PAGE = 100

@@ -92,7 +92,7 @@ class VrrpSource:
             return await asyncio.wait_for(self._read_firewall(fw, budget), budget)
         except ConsoleError as exc:
             return Firewall(fw.name, fw.ssh_host, answering=False, error=str(exc))
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return Firewall(fw.name, fw.ssh_host, answering=False,
                             error=f"vrrp {fw.name}: no answer over SSH from {fw.ssh_host} within {budget:g} s")
 

@@ -51,7 +51,8 @@ def parse_json_dump(text: str, where: str = "keepalived") -> tuple[VrrpInstance,
     try:
         raw = inert_tree(json.loads(text))
     except json.JSONDecodeError as exc:
-        raise ShapeError(where, f"malformed keepalived JSON dump: {json_problem(exc)}", "the dump may be incomplete; try again") from None
+        raise ShapeError(where, f"malformed keepalived JSON dump: {json_problem(exc)}",
+                         "the dump may be incomplete; try again") from None
     if isinstance(raw, dict):  # a single instance, not wrapped in an array
         raw = [raw]
     if not isinstance(raw, list):

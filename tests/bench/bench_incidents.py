@@ -27,9 +27,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("LABCONSOLE_STATE_DIR", tempfile.mkdtemp(prefix="bench-incidents-"))
@@ -204,7 +204,8 @@ def bench_cost() -> None:
         time.sleep(3)
         snaps, findings, now = asyncio.run(check_round(cluster))
     figures = {}
-    for name, fn in (("rules (evaluate)", lambda: evaluate(snaps, now)), ("whole story (tell)", lambda: tell(snaps, now))):
+    for name, fn in (("rules (evaluate)", lambda: evaluate(snaps, now)),
+                     ("whole story (tell)", lambda: tell(snaps, now))):
         fn()
         t = time.process_time()
         for _ in range(10):

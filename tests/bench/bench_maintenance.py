@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import io
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -70,7 +69,8 @@ async def naive_run(lab: SimLab, running: int) -> float:
             if code != 0:
                 raise SystemExit(f"naive: dist-upgrade on {node} exited {code}")
             await pve.reboot(node)
-            await asyncio.to_thread(lab.wait_until, lambda s, node=node: s["nodes"][node]["status"] != "online", 60, 0.02)
+            await asyncio.to_thread(lab.wait_until, lambda s, node=node: s["nodes"][node]["status"] != "online", 60,
+                                    0.02)
             await asyncio.to_thread(settled, lab, running)  # a careful admin waits for it all to come back
     finally:
         await pve.close()
@@ -128,7 +128,8 @@ def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, sp
     print(f"  VIP absent (total)                 {eng['vip_absent']:9.1f} {naive['vip_absent']:9.1f}")
     print(f"  VIP longest gap                    {eng['vip_longest_gap']:9.1f} {naive['vip_longest_gap']:9.1f}")
     te, tn = total(eng), total(naive)
-    print(f"  TOTAL service-seconds lost         {te:9.1f} {tn:9.1f}   engine = {100 * te / tn if tn else 0:.1f}% of naive")
+    print(f"  TOTAL service-seconds lost         {te:9.1f} {tn:9.1f}   engine = {100 * te / tn if tn else 0:.1f}% of "
+          "naive")
 
     stuck = {k for k, (t, name) in kinds.items() if name == "jellyfin"}  # PCI passthrough: cannot move
     te2, tn2 = total(eng, stuck), total(naive, stuck)

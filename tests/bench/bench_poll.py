@@ -13,17 +13,15 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-from tests.simlab import SimLab  # noqa: E402
-
 from console.config import load_config  # noqa: E402
 from console.health import evaluate  # noqa: E402
 from console.sources import build_hub  # noqa: E402
+from tests.simlab import SimLab  # noqa: E402
 
 FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
 
@@ -127,7 +125,8 @@ def bench_parse_large() -> None:
     print(f"2. large scenario: {len(d['proxmox'].nodes)} nodes, {len(d['proxmox'].guests)} guests, "
           f"{len(d['ceph'].osds)} OSDs, {len(d['swarm'].services)} services, {len(d['swarm'].tasks)} tasks, "
           f"{len(d['traefik'].routers)} routers")
-    print(f"   parsing ({len(recorded)} parser calls): {parse * 1000:.1f} ms CPU; health rules: {rules * 1000:.1f} ms CPU;"
+    print(f"   parsing ({len(recorded)} parser calls): {parse * 1000:.1f} ms CPU; health rules: {rules * 1000:.1f} ms "
+          "CPU;"
           f" together {(parse + rules) * 1000:.1f} ms (target < 100 ms; median of 7)")
     print(f"   whole round incl. HTTP/TLS/JSON decoding in threads: {round_cpu * 1000:.0f} ms CPU, "
           f"{round_wall * 1000:.0f} ms wall")

@@ -99,7 +99,8 @@ def run_process(minutes: float, warmup: float, visit_every: float) -> list[tuple
     try:
         started = time.monotonic()
         next_sample, step = 0.0, 0
-        print(f"soak: labconsole demo --scenario large, pid {proc.pid}, {minutes:g} min, a screen every {visit_every:g} s",
+        print(f"soak: labconsole demo --scenario large, pid {proc.pid}, {minutes:g} min, a screen every "
+              f"{visit_every:g} s",
               flush=True)
         while True:
             elapsed = (time.monotonic() - started) / 60
@@ -167,7 +168,8 @@ async def _in_process(minutes: float, warmup: float, visit_every: float, trace: 
                     gc.collect()
                     mb = rss_mb()
                     samples.append((elapsed, mb))
-                    print(f"  minute {elapsed:5.1f}  RSS {mb:6.1f} MB (traced {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB)",
+                    print(f"  minute {elapsed:5.1f}  RSS {mb:6.1f} MB (traced "
+                          f"{tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB)",
                           flush=True)
                     if not trace:
                         counts = _type_counts()

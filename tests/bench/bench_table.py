@@ -14,11 +14,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import statistics
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
-
 
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402

@@ -26,14 +26,16 @@ STATUSES = {
                                 mgr_standbys=None, mds_standby=0),
     "zabbix/status3.json": dict(health="HEALTH_WARN", osds=None, pgs=1, quorum=None, mgr_standbys=None, mds_standby=0),
     "rook/pkg_daemon_ceph_client_status_test__CephStatusResponseRaw.json":
-        dict(health="HEALTH_WARN", osds=(2, 1, 2), pgs=200, quorum=("rook-ceph-mon0", "rook-ceph-mon2", "rook-ceph-mon1"),
+        dict(health="HEALTH_WARN", osds=(2, 1, 2), pgs=200,
+             quorum=("rook-ceph-mon0", "rook-ceph-mon2", "rook-ceph-mon1"),
              mgr_standbys=None, mds_standby=0),
     "rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__healthyCephStatus.json":
         dict(health="HEALTH_OK", osds=None, pgs=None, quorum=None, mgr_standbys=None, mds_standby=None),
     "rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__healthyCephStatusRemapped.json":
         dict(health="HEALTH_OK", osds=(5, 5, 5), pgs=185, quorum=("a",), mgr_standbys=0, mds_standby=0),
     "rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__unHealthyCephStatus.json":
-        dict(health="HEALTH_WARN", osds=(2, 1, 2), pgs=200, quorum=("rook-ceph-mon0", "rook-ceph-mon2", "rook-ceph-mon1"),
+        dict(health="HEALTH_WARN", osds=(2, 1, 2), pgs=200,
+             quorum=("rook-ceph-mon0", "rook-ceph-mon2", "rook-ceph-mon1"),
              mgr_standbys=None, mds_standby=0),
 }
 
@@ -263,7 +265,8 @@ def test_pve_osd_tree_needs_a_root():
     where = "ceph /nodes/pve1/ceph/osd"
     assert _shape_error(cp.parse_pve_osd_tree, {"flags": "noout"}, where=where) == f"{where}: missing `root` in data"
     assert _shape_error(cp.parse_pve_osd_tree, [], where=where) == f"{where}: expected an object in data, got a list"
-    assert _shape_error(cp.merge_osd_dump, (), "dump") == "ceph osd dump: expected an object in the answer, got a string"
+    assert _shape_error(cp.merge_osd_dump, (),
+                        "dump") == "ceph osd dump: expected an object in the answer, got a string"
 
 
 def test_loads_makes_ceph_text_inert():

@@ -193,7 +193,8 @@ async def test_api_bad_token_and_wrong_fingerprint(cluster, lab, tmp_path, caplo
     caplog.set_level(logging.DEBUG)
     bad = tmp_path / "bad-token"
     bad.write_text("wrong-secret\n")
-    wrong_token = dataclasses.replace(cluster.proxmox, token_secret=dataclasses.replace(cluster.proxmox.token_secret, file=bad))
+    wrong_token = dataclasses.replace(cluster.proxmox,
+                                      token_secret=dataclasses.replace(cluster.proxmox.token_secret, file=bad))
     with pytest.raises(ConsoleError) as err:
         await CephSource(cluster.ceph, ProxmoxSource(wrong_token), None).fetch()
     assert "401" in str(err.value) and "token" in str(err.value)

@@ -49,7 +49,8 @@ async def test_good_output_reads_the_osds():
     (json.dumps({"nodes": [{"id": 0, "type": "osd", "kb": 1e400}]}),
      "ceph `ceph osd tree -f json` on pve1: `kb` must be a finite number, got Infinity"),
     ("garbage", "ceph `ceph osd tree -f json` on pve1: not JSON (Expecting value at 0); output began 'garbage'"),
-    ((13, "Error EACCES: access denied"), "ceph: `ceph osd tree -f json` on pve1 exited 13: Error EACCES: access denied"),
+    ((13, "Error EACCES: access denied"),
+     "ceph: `ceph osd tree -f json` on pve1 exited 13: Error EACCES: access denied"),
 ])
 async def test_a_wrong_osd_tree_fails_the_layer(tree, message):
     with pytest.raises(ConsoleError) as err:

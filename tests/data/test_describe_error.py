@@ -63,7 +63,8 @@ CASES = [
      "timed out waiting for the answer"),
     (requests.exceptions.ConnectTimeout("Max retries exceeded (connect timeout=5)"), "timed out connecting"),
     (_http(502), "HTTP 502"),
-    (_json_error(), "the answer is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
+    (_json_error(),
+     "the answer is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
     (_chained(requests.exceptions.ConnectionError("Max retries exceeded with url: /api2/json (Caused by "
                                                   "NewConnectionError(...))"),
               ConnectionRefusedError(111, "Connection refused")), "connection refused"),

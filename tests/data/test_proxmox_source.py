@@ -143,7 +143,8 @@ async def test_all_endpoints_down_names_each(lab):
 async def test_migrate_and_wait_task(lab):
     src = ProxmoxSource(lab.config())
     guest = next(g for g in lab.world.guests.values()
-                 if g.type == "qemu" and g.node == "pve1" and g.status == "running" and not g.ha and not g.local_resources)
+                 if g.type == "qemu" and g.node == "pve1" and g.status == "running" and not g.ha
+                 and not g.local_resources)
     pre = await src.migrate_preconditions("pve1", guest.vmid)
     assert pre.get("local_resources") == [] or pre.get("local_resources") is None
     upid = await src.migrate("pve1", guest.vmid, "qemu", "pve2", online=True)

@@ -72,7 +72,8 @@ def test_at_and_parser_name_the_endpoint():
         return sh.integer(raw, sh.HERE, "Index")
 
     assert _msg(parse, "x") == "swarm /nodes: `Index` must be a number, got the string 'x'"
-    assert _msg(parse, "x", where="swarm /nodes on m2") == "swarm /nodes on m2: `Index` must be a number, got the string 'x'"
+    assert _msg(parse, "x",
+                where="swarm /nodes on m2") == "swarm /nodes on m2: `Index` must be a number, got the string 'x'"
     with pytest.raises(ShapeError, match="^other: "):  # an error naming its own place keeps it
         with sh.at("ignored"):
             raise ShapeError("other", "x")

@@ -149,7 +149,8 @@ async def test_connection_is_reused_and_reopened_after_a_drop(sshd):
 async def test_run_many_splits_outputs_and_exit_codes(sshd, parallel):
     pool = _pool(sshd)
     try:
-        cmds = ["echo a; echo b", "exit 4", "printf 'no newline'", "echo to-err >&2; echo out", "exit 0", "read x; echo got:$x"]
+        cmds = ["echo a; echo b", "exit 4", "printf 'no newline'", "echo to-err >&2; echo out", "exit 0",
+                "read x; echo got:$x"]
         rs = await pool.run_many("box", cmds, parallel=parallel)
         assert [r.exit_status for r in rs] == [0, 4, 0, 0, 0, 0]  # read x sees EOF, does not hang
         assert [r.stdout for r in rs] == ["a\nb\n", "", "no newline", "out\n", "", "got:\n"]

@@ -73,9 +73,8 @@ async def test_one_silent_firewall_keeps_its_last_known_state_with_its_age():
 
 
 def test_the_vrrp_screen_shows_the_last_known_state_and_its_age():
-    from screens.vrrp import instance_rows, verdicts
-
     from console.model import Firewall, VrrpInstance, VrrpState
+    from screens.vrrp import instance_rows, verdicts
 
     inst = VrrpInstance("VI_1", 51, "MASTER", 150, 150, ("10.0.0.1/24",))
     state = VrrpState((Firewall("fw1", "fw1", False, "ssh fw1: refused", (inst,), (), seen_at=1000.0),

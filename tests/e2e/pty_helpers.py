@@ -20,7 +20,7 @@ import subprocess
 import termios
 import threading
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 
 class PtySession:
@@ -36,14 +36,14 @@ class PtySession:
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
 
-    def __enter__(self) -> "PtySession":
+    def __enter__(self) -> PtySession:
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "PtySession":
+    def start(self) -> PtySession:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.height, self.width, 0, 0))
         self.proc = subprocess.Popen(self.command, stdin=slave, stdout=slave, stderr=slave, env=self.env,

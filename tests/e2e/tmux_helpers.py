@@ -19,8 +19,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 
 def tmux_available() -> bool:
@@ -41,7 +41,7 @@ class TmuxSession:
         self.socket_path = ""
 
     # ------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "TmuxSession":
+    def __enter__(self) -> TmuxSession:
         self.start()
         return self
 
@@ -52,7 +52,7 @@ class TmuxSession:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
                               check=check, timeout=15)
 
-    def start(self) -> "TmuxSession":
+    def start(self) -> TmuxSession:
         # The pane's environment: tmux's server passes its own environment (ours) to the pane;
         # `env` sets the extras and TERM explicitly so the program sees exactly this terminal.
         assignments = [f"{k}={v}" for k, v in {**self.env, "TERM": self.term}.items()]

@@ -67,7 +67,7 @@ class FaultBench:
         self.baseline: dict[str, str] = {}  # layer -> summary with no fault
         self.calm_elapsed = {"cli": 0.0, "in-process": 0.0}  # seconds a fault-free check took
 
-    def __enter__(self) -> "FaultBench":
+    def __enter__(self) -> FaultBench:
         self.sim_cfg = tomllib.loads(self.sim.config_path.read_text())
         self.cluster = self.sim_cfg["default_cluster"]
         self.fingerprint = self.sim_cfg["clusters"][self.cluster]["proxmox"]["fingerprint"]

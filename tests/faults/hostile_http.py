@@ -60,7 +60,7 @@ class HostileHttp:
 
     # ----------------------------------------------------------------- sites
 
-    async def start(self) -> "HostileHttp":
+    async def start(self) -> HostileHttp:
         if self.unix_upstream:
             connector = aiohttp.UnixConnector(path=self.unix_upstream)
         else:

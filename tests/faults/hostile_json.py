@@ -9,7 +9,8 @@ source's envelope check passes and its shape checks are what is exercised.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # The one variant every layer's matrix cell uses; the others run as extra cells.
 PRIMARY = "bad-json"

@@ -97,7 +97,7 @@ class Answers:
 
 
 class _Server(asyncssh.SSHServer):
-    def __init__(self, host: "FakeSshHost"):
+    def __init__(self, host: FakeSshHost):
         self.host = host
 
     def begin_auth(self, username: str) -> bool:

@@ -69,7 +69,7 @@ class Maint:
         self.hooks: dict[tuple[str, str], Any] = {}  # (event kind, step) -> callable, fired once
         self.run: MaintenanceRun | None = None
 
-    async def __aenter__(self) -> "Maint":
+    async def __aenter__(self) -> Maint:
         self.sources = build_sources(self.cluster)
         self.svc = MaintenanceServices(self.cluster, self.sources, poll=self.poll, scale=SCALE,
                                        timeouts=self.timeouts)
@@ -165,7 +165,8 @@ async def problems_after(lab: SimLab, baseline: dict[int, dict], *, back_home: b
     return out
 
 
-async def running_elsewhere(lab: SimLab, baseline: dict[int, dict], node: str, stays: set[int] = frozenset()) -> list[str]:
+async def running_elsewhere(lab: SimLab, baseline: dict[int, dict], node: str,
+                            stays: set[int] = frozenset()) -> list[str]:
     """'Stopped safe': every guest that ran still runs, and none is left on `node` (but those that stay)."""
     now = await guests_by_vmid(lab)
     out = []

@@ -1,7 +1,6 @@
 """The engine with fake steps: order, idempotence, undo, journal replay, lock."""
 
 import json
-import os
 import subprocess
 import sys
 

@@ -4,13 +4,12 @@ trouble with every guest still running, and a rollback leaves the lab as it was
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
-from tests.maintenance.conftest import (Maint, guests_by_vmid, noout_on, not_upgraded, problems_after,
-                                         running_elsewhere)
+from tests.maintenance.conftest import Maint, guests_by_vmid, noout_on, not_upgraded, problems_after, running_elsewhere
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ async def test_fault_stops_safe_then_rolls_back(lab, fault):
     elif not fault.zfs:  # downgraded; the new kernel stays installed, so the old one is pinned for good
         assert not any(t.startswith("zfs ") for t in texts)
         assert any(t.startswith("downgrading 11 packages") for t in texts), texts
-        assert f"proxmox-boot-tool kernel pin 6.8.12-4-pve; rebooting" in texts
+        assert "proxmox-boot-tool kernel pin 6.8.12-4-pve; rebooting" in texts
     undone = [e.step for e in m.events if e.kind == "undo-done"]
     assert undone and undone == sorted(undone, key=[s.id for s in run.engine.steps].index, reverse=True)
 

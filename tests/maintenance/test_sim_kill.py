@@ -9,7 +9,13 @@ import asyncio
 import pytest
 
 from tests.maintenance.conftest import (
-    cli, guests_by_vmid, journal_records, not_upgraded, problems_after, spawn_and_kill_at, upgraded,
+    cli,
+    guests_by_vmid,
+    journal_records,
+    not_upgraded,
+    problems_after,
+    spawn_and_kill_at,
+    upgraded,
 )
 
 # killed as HA maintenance starts, mid-migration, mid-dist-upgrade, mid-reboot, as guests come back

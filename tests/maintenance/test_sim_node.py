@@ -35,7 +35,8 @@ async def test_full_maintenance_of_one_node(lab, node):
     recs = list(run.journal.records())
     calls = [(r["event"], r["step"], r["call"]) for r in recs if r["event"].startswith("call-")]
     starts = [c for c in calls if c[0] == "call-start"]
-    assert len(starts) == len([c for c in calls if c[0] == "call-done"]) and not any(c[0] == "call-failed" for c in calls)
+    assert len(starts) == len([c for c in calls
+                               if c[0] == "call-done"]) and not any(c[0] == "call-failed" for c in calls)
     assert ("call-start", "D3", f"ssh {node}: ha-manager crm-command node-maintenance enable {node}") in starts
     # noout for this node's OSDs only, through `ceph` on another node (this one reboots)
     [noout] = [c for _, s, c in starts if s == "D5"]

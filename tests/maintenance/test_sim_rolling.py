@@ -13,7 +13,15 @@ import pytest
 
 from console.cli import main
 from tests.maintenance.conftest import (
-    cli, cli_cmd, cli_env, fast_config, guests_by_vmid, journal_records, problems_after, start_and_freeze, upgraded,
+    cli,
+    cli_cmd,
+    cli_env,
+    fast_config,
+    guests_by_vmid,
+    journal_records,
+    problems_after,
+    start_and_freeze,
+    upgraded,
 )
 from tests.simlab import REPO_ROOT
 

@@ -10,8 +10,15 @@ import signal
 import pytest
 
 from console.maintenance.resume import find_unfinished
-from tests.maintenance.conftest import (CLUSTER, SPEED, cli, cli_env, journal_records, spawn_and_kill_at,
-                                        start_and_freeze)
+from tests.maintenance.conftest import (
+    CLUSTER,
+    SPEED,
+    cli,
+    cli_env,
+    journal_records,
+    spawn_and_kill_at,
+    start_and_freeze,
+)
 from tests.simlab import SimLab
 
 

@@ -30,7 +30,8 @@ async def walk_ops_reads(rec: Any, world: Any) -> None:
         for st in await rec.call("GET", "/nodes/{node}/storage", f"/nodes/{n}/storage"):
             for content in (None, "backup"):
                 await rec.call("GET", "/nodes/{node}/storage/{storage}/content",
-                               f"/nodes/{n}/storage/{st['storage']}/content", **({"content": content} if content else {}))
+                               f"/nodes/{n}/storage/{st['storage']}/content",
+                               **({"content": content} if content else {}))
         await rec.call("GET", "/nodes/{node}/storage", f"/nodes/{n}/storage", content="backup")
         for g in [g for g in world.guests.values() if g.node == n]:
             base = f"/nodes/{n}/{g.type}/{g.vmid}"

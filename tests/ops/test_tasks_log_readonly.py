@@ -20,7 +20,8 @@ def test_every_write_is_refused_read_only_before_anything_is_sent(cli, state_dir
     before = len(cli.tasks())
     for args in MUTATING:
         for where in ("after", "before"):
-            argv = ["guest", *args, "--yes", "--read-only"] if where == "after" else ["--read-only", "guest", *args, "--yes"]
+            argv = ["guest", *args, "--yes",
+                    "--read-only"] if where == "after" else ["--read-only", "guest", *args, "--yes"]
             code, out, err = cli(*argv)
             assert code == 2 and "(read-only mode)" in err and err.count("\n") == 1, (args, err)
     assert len(cli.tasks()) == before and log_records(state_dir) == []

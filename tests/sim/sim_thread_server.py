@@ -24,7 +24,7 @@ class ThreadedServer:
         self._thread = threading.Thread(target=self._run, name="sim-test-server", daemon=True)
         self._stop: asyncio.Event | None = None
 
-    def __enter__(self) -> "ThreadedServer":
+    def __enter__(self) -> ThreadedServer:
         self._thread.start()
         self._ready.result(timeout=30)
         return self

@@ -38,22 +38,26 @@ RELEASE_CHANGED = {"osdmap.osdmap"}
 # `ceph pg stat -f json`, `ceph osd dump -f json` and `ceph osd ok-to-stop -f json` have no
 # upstream fixture; these key sets are from a real Ceph 16.2.15 cluster (real-daemons/ceph).
 PG_STAT_KEYS = {"pg_ready", "pg_summary"}
-PG_SUMMARY_KEYS = {"num_pg_by_state", "num_pgs", "num_bytes", "total_bytes", "total_avail_bytes", "total_used_bytes", "total_used_raw_bytes"}
+PG_SUMMARY_KEYS = {"num_pg_by_state", "num_pgs", "num_bytes", "total_bytes", "total_avail_bytes", "total_used_bytes",
+                   "total_used_raw_bytes"}
 OSD_DUMP_KEYS = {
     "epoch", "fsid", "created", "modified", "last_up_change", "last_in_change", "flags", "flags_num", "flags_set",
     "crush_version", "full_ratio", "backfillfull_ratio", "nearfull_ratio", "cluster_snapshot", "pool_max", "max_osd",
     "require_min_compat_client", "min_compat_client", "require_osd_release", "pools", "osds", "osd_xinfo", "pg_upmap",
     "pg_upmap_items", "pg_temp", "primary_temp", "blocklist", "range_blocklist", "erasure_code_profiles",
-    "removed_snaps_queue", "new_removed_snaps", "new_purged_snaps", "crush_node_flags", "device_class_flags", "stretch_mode",
+    "removed_snaps_queue", "new_removed_snaps", "new_purged_snaps", "crush_node_flags", "device_class_flags",
+    "stretch_mode",
 }
 OSD_DUMP_OSD_KEYS = {
     "osd", "uuid", "up", "in", "weight", "primary_affinity", "last_clean_begin", "last_clean_end", "up_from", "up_thru",
-    "down_at", "lost_at", "public_addrs", "cluster_addrs", "heartbeat_back_addrs", "heartbeat_front_addrs", "public_addr",
+    "down_at", "lost_at", "public_addrs", "cluster_addrs", "heartbeat_back_addrs", "heartbeat_front_addrs",
+    "public_addr",
     "cluster_addr", "heartbeat_back_addr", "heartbeat_front_addr", "state",
 }
 
 DF_KEYS = {"stats", "stats_by_class", "pools"}
-DF_STATS_KEYS = {"total_bytes", "total_avail_bytes", "total_used_bytes", "total_used_raw_bytes", "total_used_raw_ratio", "num_osds", "num_per_pool_osds", "num_per_pool_omap_osds"}
+DF_STATS_KEYS = {"total_bytes", "total_avail_bytes", "total_used_bytes", "total_used_raw_bytes", "total_used_raw_ratio",
+                 "num_osds", "num_per_pool_osds", "num_per_pool_omap_osds"}
 DF_POOL_STATS_KEYS = {"stored", "objects", "kb_used", "bytes_used", "percent_used", "max_avail"}
 MON_DUMP_KEYS = {
     "epoch", "fsid", "modified", "created", "min_mon_release", "min_mon_release_name", "election_strategy",
@@ -194,7 +198,8 @@ def test_health_detail_shape(shared_dir, world):
         assert all(set(d) == {"message"} and isinstance(d["message"], str) for d in check["detail"])
 
 
-@pytest.mark.parametrize("fixture", TREES + ["rook/pkg_daemon_ceph_osd_replace_test__treeJSON.json", "zabbix/osd_crush_tree.json"])
+@pytest.mark.parametrize("fixture",
+                         TREES + ["rook/pkg_daemon_ceph_osd_replace_test__treeJSON.json", "zabbix/osd_crush_tree.json"])
 def test_osd_tree_types_match(shared_dir, world, fixture):
     assert type_mismatches(ceph_json.osd_tree(world), load(shared_dir, fixture)) == []
 
@@ -216,7 +221,8 @@ def test_osd_tree_has_the_keys_of_real_trees(shared_dir, world):
     osd_nodes = [n for n in mine["nodes"] if n["type"] == "osd"]
     assert {n["id"] for n in osd_nodes} == set(world.osds)
     assert {n["status"] for n in osd_nodes} <= {"up", "down"}
-    assert [n["status"] == "up" for n in sorted(osd_nodes, key=lambda n: n["id"])] == [o.up for _, o in sorted(world.osds.items())]
+    assert [n["status"] == "up"
+            for n in sorted(osd_nodes, key=lambda n: n["id"])] == [o.up for _, o in sorted(world.osds.items())]
 
 
 def test_osd_df_matches_rook(shared_dir, world):

@@ -37,7 +37,8 @@ def _sim_cluster(lab: SimLab) -> dict:
 def _discover_flags(lab: SimLab, out: Path) -> list[str]:
     c = _sim_cluster(lab)
     args = ["config", "discover", "--url", c["proxmox"]["endpoints"][0], "--token-id", c["proxmox"]["token_id"],
-            "--token-secret-file", c["proxmox"]["token_secret_file"], "--out", str(out), "--ssh-key", c["ssh"]["keys"][0]]
+            "--token-secret-file", c["proxmox"]["token_secret_file"], "--out", str(out), "--ssh-key",
+            c["ssh"]["keys"][0]]
     for name, port in lab.info["ports"]["ssh"].items():
         args += ["--ssh-address", f"{name}=127.0.0.1:{port}"]
     for sock in lab.info["docker_sockets"].values():

@@ -226,7 +226,8 @@ async def test_service_log_lines_name_the_task_that_wrote_them(client, world):
     world.advance(120)
     records = world.service_log_records(svc.id, 8)
     assert len({task for _, _, task in records}) == 2  # both replicas logged
-    resp = await client.get(f"/services/{svc.id}/logs", params={"stdout": "1", "stderr": "1", "details": "1", "tail": "8"})
+    resp = await client.get(f"/services/{svc.id}/logs",
+                            params={"stdout": "1", "stderr": "1", "details": "1", "tail": "8"})
     got = []
     for _stream, payload in _frames(await resp.read()):
         details, text = payload.decode().rstrip("\n").split(" ", 1)
@@ -255,7 +256,8 @@ async def test_tasks_filters_and_inspect(client, world):
     assert mine and {t["ServiceID"] for t in mine} == {svc.id}
     running = await _json(await client.get("/tasks", params={
         "filters": json.dumps({"service": {svc.id: True}, "desired-state": {"running": True}})}))
-    assert len(running) == sum(1 for t in world.tasks.values() if t.service_id == svc.id and t.desired_state == "running")
+    assert len(running) == sum(1 for t in world.tasks.values()
+                               if t.service_id == svc.id and t.desired_state == "running")
     swarm2 = _node(world, "swarm2")
     on2 = await _json(await client.get("/tasks", params={"filters": '{"node":["swarm2"]}'}))
     assert on2 and all(t["NodeID"] == swarm2.id for t in on2)

@@ -131,7 +131,8 @@ def test_checker_reports_the_path_of_a_mismatch():
         }},
     }
     assert check([{"id": "x", "n": 3, "flag": 1, "kind": "a"}], schema) == []
-    assert check([{"id": "x", "kind": "a"}, {"id": 5, "kind": "a"}], schema) == ["data[1].id: expected string, got int 5"]
+    assert check([{"id": "x", "kind": "a"}, {"id": 5, "kind": "a"}],
+                 schema) == ["data[1].id: expected string, got int 5"]
     assert check([{"kind": "a"}], schema) == ["data[0].id: missing (required by the schema)"]
     assert check([{"id": "x", "kind": "c"}], schema) == ["data[0].kind: 'c' not in enum ['a', 'b']"]
     assert check([{"id": "x", "kind": "a", "n": True}], schema) == ["data[0].n: expected integer, got bool True"]

@@ -87,14 +87,17 @@ def test_start_writes_config_files_and_stops_cleanly():
         if demo["ssh"].get("hosts"):
             assert set(demo["ssh"]["hosts"]) == {"pve1", "pve2", "pve3", "fw1", "fw2"}
             known = (d / "known_hosts").read_text().splitlines()
-            assert {f"[127.0.0.1]:{h['port']}" for h in demo["ssh"]["hosts"].values()} == {line.split()[0] for line in known}
+            assert {f"[127.0.0.1]:{h['port']}"
+                    for h in demo["ssh"]["hosts"].values()} == {line.split()[0] for line in known}
             assert demo["vrrp"]["dump"] == "ka-state" and demo["vrrp"]["preferred_master"] == "fw1"
         # every key the sim writes is a key of config.example.toml
         example = tomllib.loads(EXAMPLE.read_text())
         allowed = normalise(keys_of(example), "home", ["pve1", "pve2", "pve3", "fw1", "fw2"])
         allowed |= {k.replace("clusters.lab", "clusters.C") for k in keys_of(example)}
-        allowed |= {"clusters.C.proxmox.fingerprint", "clusters.C.swarm.node_vms", "clusters.C.swarm.node_vms.swarm1", "clusters.C.swarm.node_vms.swarm2",
-                    "clusters.C.swarm.node_vms.swarm3", "clusters.C.ssh.hosts.H.port"}  # commented-out keys of the example
+        allowed |= {"clusters.C.proxmox.fingerprint", "clusters.C.swarm.node_vms", "clusters.C.swarm.node_vms.swarm1",
+                    "clusters.C.swarm.node_vms.swarm2",
+                    # commented-out keys of the example
+                    "clusters.C.swarm.node_vms.swarm3", "clusters.C.ssh.hosts.H.port"}
         written = normalise(keys_of(cfg), "demo", ["pve1", "pve2", "pve3", "fw1", "fw2"])
         assert written - allowed == set()
         state = lab.state()
@@ -128,11 +131,13 @@ def test_control_api_and_cli(seed_sim):
         out = subprocess.run([sys.executable, "-m", "console.sim", "state", "--dir", str(lab.dir)], cwd=REPO_ROOT,
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0 and json.loads(out.stdout)["faults"]["osd_down"] == [2]
-        out = subprocess.run([sys.executable, "-m", "console.sim", "clear", "--dir", str(lab.dir), "osd-down"], cwd=REPO_ROOT,
+        out = subprocess.run([sys.executable, "-m", "console.sim", "clear", "--dir", str(lab.dir), "osd-down"],
+                             cwd=REPO_ROOT,
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0
         assert json.loads(out.stdout)["faults"]["osd_down"] == []
-        out = subprocess.run([sys.executable, "-m", "console.sim", "fault", "--dir", str(lab.dir), "node-down", "pve7"], cwd=REPO_ROOT,
+        out = subprocess.run([sys.executable, "-m", "console.sim", "fault", "--dir", str(lab.dir), "node-down", "pve7"],
+                             cwd=REPO_ROOT,
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 1 and "pve7" in out.stderr and "Traceback" not in out.stderr
         av = lab.availability()

@@ -30,7 +30,8 @@ async def test_wrong_host_key_is_refused(lab, tmp_path):
     kh = tmp_path / "bad_known_hosts"
     kh.write_text(f"[127.0.0.1]:{lab.ports['pve1']} {other}\n")
     with pytest.raises(asyncssh.HostKeyNotVerifiable):
-        await asyncssh.connect("127.0.0.1", lab.ports["pve1"], username="root", known_hosts=str(kh), client_keys=[str(lab.client_key_path)], agent_path=None)
+        await asyncssh.connect("127.0.0.1", lab.ports["pve1"], username="root", known_hosts=str(kh),
+                               client_keys=[str(lab.client_key_path)], agent_path=None)
 
 
 async def test_unknown_client_key_is_refused(lab, tmp_path):
@@ -46,8 +47,10 @@ async def openssh(lab, host: str, command: str) -> tuple[int, str, str]:
     if ssh is None:
         pytest.skip("OpenSSH client not installed (apt-get install openssh-client)")
     proc = await asyncio.create_subprocess_exec(
-        ssh, "-i", str(lab.client_key_path), "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "StrictHostKeyChecking=yes",
-        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-F", "/dev/null", "-p", str(lab.ports[host]), "root@127.0.0.1", command,
+        ssh, "-i", str(lab.client_key_path), "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o",
+        "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-F", "/dev/null", "-p", str(lab.ports[host]),
+        "root@127.0.0.1", command,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
@@ -247,7 +250,9 @@ async def test_kernel_pin_zfs_and_versions(lab):
         assert r.stdout.startswith(f"pve-manager/{node.pve_version}/") and node.kernel in r.stdout
         r = await conn.run("pveversion -v")
         assert r.stdout.splitlines()[0].startswith("proxmox-ve: ")
-        assert r.stdout.splitlines()[1].startswith(f"pve-manager: {node.packages.get('pve-manager', node.pve_version)} (running version: ")
+        assert r.stdout.splitlines()[1].startswith("pve-manager: "
+                                                   f"{node.packages.get('pve-manager', node.pve_version)} (running "
+                                                   "version: ")
 
 
 # ------------------------------------------------------------------ reboot
@@ -320,7 +325,8 @@ async def test_rm_and_last_exit_status(lab):
     async with lab.connect("fw1") as conn:
         r = await conn.run("rm -f /tmp/keepalived.json; echo $?")
         assert r.stdout == "0\n"  # nothing to remove: still success with -f
-        r = await conn.run("kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid); test -e /tmp/keepalived.json; echo \"e=$?\"")
+        r = await conn.run("kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid); test -e "
+                           "/tmp/keepalived.json; echo \"e=$?\"")
         assert r.stdout == "e=0\n"
         r = await conn.run("rm -f /tmp/keepalived.json; test -e /tmp/keepalived.json; echo $? '$?'")
         assert r.stdout == "1 $?\n"  # single quotes keep it literal
@@ -335,4 +341,5 @@ async def test_poweroff_over_ssh_is_a_clean_shutdown(lab):
     assert r.exit_status == 0
     await wait_for(lambda: lab.world.nodes["pve3"].status == "offline", lab.world)
     assert lab.world.faults_dict()["nodes_shut_down"] == ["pve3"]
-    assert [t.exitstatus for t in lab.world.pve_tasks.values() if t.type == "srvshutdown" and t.node == "pve3"] == ["OK"]
+    assert [t.exitstatus for t in lab.world.pve_tasks.values()
+            if t.type == "srvshutdown" and t.node == "pve3"] == ["OK"]

@@ -50,7 +50,8 @@ def _load(pattern: str) -> list:
 
 
 def _rawdata(section: str, representation: bool, kind: str) -> list[dict]:
-    files = [FIXTURES / "pkg-api-testdata" / "getrawdata.json", *sorted((FIXTURES / "integration-testdata").glob("*.json"))]
+    files = [FIXTURES / "pkg-api-testdata" / "getrawdata.json",
+             *sorted((FIXTURES / "integration-testdata").glob("*.json"))]
     out = []
     for f in files:
         for name, obj in json.loads(f.read_text()).get(section, {}).items():
@@ -122,7 +123,8 @@ def load_golden() -> dict:
                 _rawdata(section, True, kind)
     g["entrypoints"] = _load("entrypoints*.json") + _load("entrypoint-*.json")
     g["overview"] = _load("overview-*.json")
-    raw_files = [FIXTURES / "pkg-api-testdata" / "getrawdata.json", *sorted((FIXTURES / "integration-testdata").glob("*.json"))]
+    raw_files = [FIXTURES / "pkg-api-testdata" / "getrawdata.json",
+                 *sorted((FIXTURES / "integration-testdata").glob("*.json"))]
     g["rawdata"] = [json.loads(f.read_text()) for f in raw_files]
     return g
 

@@ -19,7 +19,8 @@ def test_unknown_kind_and_bad_targets_are_clear_errors(w):
     with pytest.raises(SimError) as err:
         w.inject("meteor-strike")
     assert err.value.status == 400 and "node-down" in err.value.message
-    for kind, target in [("node-down", "pve9"), ("osd-down", "osd.77"), ("ha-error", "999"), ("traefik-backend-down", "nope")]:
+    for kind, target in [("node-down", "pve9"), ("osd-down", "osd.77"), ("ha-error", "999"),
+                         ("traefik-backend-down", "nope")]:
         with pytest.raises(SimError) as err:
             w.inject(kind, target)
         assert err.value.status == 404 and str(target).split(".")[-1] in err.value.message

@@ -52,8 +52,10 @@ def fixture_world(case: Path) -> World:
     for sid, cfg in config.items():
         kind, vmid = sid.split(":")
         running = cfg.get("state") in ("started", "enabled")  # no state: the old default, stopped
-        g = SimGuest(vmid=int(vmid), name=f"{kind}{vmid}", type="qemu" if kind == "vm" else "lxc", node=node(cfg["node"]),
-                     maxmem=1 * GiB, ha=True, status="running" if running else "stopped", ha_state="started" if running else "stopped")
+        g = SimGuest(vmid=int(vmid), name=f"{kind}{vmid}", type="qemu" if kind == "vm" else "lxc",
+                     node=node(cfg["node"]),
+                     maxmem=1 * GiB, ha=True, status="running" if running else "stopped",
+                     ha_state="started" if running else "stopped")
         w.guests[g.vmid] = g
         if running:
             w.desired_running.add(g.vmid)
@@ -77,7 +79,9 @@ def apply(w: World, cmd: str) -> None:
         raise AssertionError(f"unsupported command {cmd!r}")
 
 
-@pytest.mark.parametrize("case", ["test-crm-maintenance-request1", "test-reboot1", "test-crm-maintenance-request3", "test-disarm-maintenance1"])
+@pytest.mark.parametrize("case",
+                         ["test-crm-maintenance-request1", "test-reboot1", "test-crm-maintenance-request3",
+                          "test-disarm-maintenance1"])
 def test_ha_placement_matches_proxmox(shared_dir, case):
     path = shared_dir / "upstream-fixtures" / "pve-ha-manager-tests" / case
     if not path.is_dir():

@@ -52,7 +52,8 @@ async def maintain(w: World, node: str) -> None:
     w.set_ceph_flag("noout", False)
     wait(w, lambda: w.ceph_health()[0] == "HEALTH_OK")
     w.ha_node_maintenance(node, False)
-    back = [w.migrate(w.guests[v].node, v, node, online=w.guests[v].type == "qemu", restart=w.guests[v].type == "lxc") for v in origin]
+    back = [w.migrate(w.guests[v].node, v, node, online=w.guests[v].type == "qemu", restart=w.guests[v].type == "lxc")
+            for v in origin]
     wait(w, lambda: tasks_ok(w, back) and not any(g.lock for g in w.guests.values()))
     for f in fw_here:
         w.keepalived(f.name, True)
@@ -78,12 +79,14 @@ async def test_maintenance_of_one_node_loses_no_vm_second(node):
     vms = {v: s for v, s in av.guests.items() if w.guests[v].type == "qemu"}
     assert vms == {}
     for vmid, lost in av.guests.items():  # containers: no more than their restart migrations (2 moves)
-        assert w.guests[vmid].type == "lxc" and lost <= 2 * (w.duration("ct_shutdown") + w.duration("ct_move") + w.duration("ct_start"))
+        assert w.guests[vmid].type == "lxc" and lost <= 2 * (w.duration("ct_shutdown") + w.duration("ct_move")
+                                                             + w.duration("ct_start"))
     multi = {s.name for s in w.services.values() if s.mode == "global" or s.replicas >= 2}
     assert not (set(av.services) & multi)
     assert av.vip_longest_gap <= 2 * ADVERT
     assert w.ceph_health() == ("HEALTH_OK", [])
-    assert all(g.status == ("running" if g.vmid in w.desired_running else "stopped") and g.lock is None for g in w.guests.values())
+    assert all(g.status == ("running" if g.vmid in w.desired_running else "stopped") and g.lock is None
+               for g in w.guests.values())
 
 
 async def test_rolling_upgrade_costs_under_5_percent_of_the_naive_way():

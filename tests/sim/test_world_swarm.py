@@ -23,7 +23,8 @@ def svc(w: World, name: str):
 
 
 def live_tasks(w: World, service, node: str | None = None):
-    return [t for t in w.tasks.values() if t.service_id == service.id and t.desired_state == "running" and (node is None or t.node_id == node)]
+    return [t for t in w.tasks.values()
+            if t.service_id == service.id and t.desired_state == "running" and (node is None or t.node_id == node)]
 
 
 def test_seed_swarm_is_spread_and_global_traefik_on_every_node(w):

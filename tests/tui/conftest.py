@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from console.app import ConsoleApp
+
 from .fixtures import WALL_NOW, FakeActions, FakeLab, FrozenClock, test_config
 
 

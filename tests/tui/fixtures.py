@@ -12,9 +12,28 @@ from dataclasses import dataclass, field, replace
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError, ReadOnlyError
 from console.model import (
-    CephPool, CephRates, CephState, Firewall, Guest, HaService, HaStatus, MdsDaemon, Node, Osd,
-    ProxmoxState, SwarmNode, SwarmService, SwarmState, SwarmTask, TraefikEntryPoint, TraefikRouter, TraefikServer,
-    TraefikService, TraefikState, VrrpInstance, VrrpState,
+    CephPool,
+    CephRates,
+    CephState,
+    Firewall,
+    Guest,
+    HaService,
+    HaStatus,
+    MdsDaemon,
+    Node,
+    Osd,
+    ProxmoxState,
+    SwarmNode,
+    SwarmService,
+    SwarmState,
+    SwarmTask,
+    TraefikEntryPoint,
+    TraefikRouter,
+    TraefikServer,
+    TraefikService,
+    TraefikState,
+    VrrpInstance,
+    VrrpState,
 )
 from console.poller import Hub, Poller
 
@@ -32,7 +51,8 @@ class FrozenClock:
 
 def seed_proxmox() -> ProxmoxState:
     nodes = tuple(
-        Node(f"pve{i}", "online", cpu=0.11 * i, maxcpu=4, mem=(5 + i) * GiB, maxmem=16 * GiB, uptime=86400 * 12 + 3600 * i,
+        Node(f"pve{i}", "online", cpu=0.11 * i, maxcpu=4, mem=(5 + i) * GiB, maxmem=16 * GiB,
+             uptime=86400 * 12 + 3600 * i,
              pve_version="8.2.4", kernel="6.8.12-4-pve", pending_updates=[0, 3, 12][i - 1], ha_lrm="active",
              ip=f"192.0.2.1{i}", local=i == 1)
         for i in (1, 2, 3))
@@ -99,7 +119,8 @@ def seed_traefik() -> TraefikState:
                        (TraefikServer("http://10.0.1.2:80", "UP"), TraefikServer("http://10.0.1.3:80", "UP")),
                        used_by=("web@swarm",)),
         TraefikService("api@swarm", "http", "loadbalancer", "enabled",
-                       tuple(TraefikServer(f"http://10.0.1.{i}:8080", "UP") for i in (4, 5, 6)), used_by=("api@swarm",)),
+                       tuple(TraefikServer(f"http://10.0.1.{i}:8080", "UP") for i in (4, 5, 6)),
+                       used_by=("api@swarm",)),
         TraefikService("whoami@swarm", "http", "loadbalancer", "enabled", (TraefikServer("http://10.0.1.7:80", "UP"),)),
         TraefikService("mail@file", "tcp", "loadbalancer", "enabled", (TraefikServer("192.0.2.30:25", None),)),
         TraefikService("dns@file", "udp", "loadbalancer", "enabled", (TraefikServer("192.0.2.53:53", None),)),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from console.model import HaRule
 from textual.widgets import Static
 
+from console.model import HaRule
 from widgets.fast_table import FastTable
 
 from .helpers import poll, screen_text

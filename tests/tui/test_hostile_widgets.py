@@ -81,7 +81,8 @@ async def test_guest_detail_and_vrrp_banner_show_markup_literally(make_app, lab)
                    tags=("[/]", f"t{OSC_TITLE}"))
     lab.update("proxmox", guests=(evil, *px.guests[1:]))
     vrrp = lab.data["vrrp"]
-    fws = tuple(replace(fw, instances=tuple(replace(i, name="VI_[/]1[b]") for i in fw.instances)) for fw in vrrp.firewalls)
+    fws = tuple(replace(fw, instances=tuple(replace(i, name="VI_[/]1[b]") for i in fw.instances))
+                for fw in vrrp.firewalls)
     lab.update("vrrp", firewalls=fws)
     app = make_app()
     async with app.run_test(size=(140, 40)) as pilot:

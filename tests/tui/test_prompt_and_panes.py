@@ -216,6 +216,7 @@ def test_guests_on_a_dead_node_are_not_counted_as_fine():
     from console.poller import Snapshot
     from screens.health_tiles import tile_of
     from screens.rows import guest_row
+
     from .fixtures import seed_proxmox
 
     pve = seed_proxmox()

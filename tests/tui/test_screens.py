@@ -267,7 +267,8 @@ async def test_vrrp_split_brain_and_no_master_are_unmistakable(make_app, lab):
     v = lab.data["vrrp"]
 
     def set_states(a: str, b: str):
-        fws = tuple(replace(fw, instances=(replace(fw.instances[0], state=s),)) for fw, s in zip(v.firewalls, (a, b), strict=False))
+        fws = tuple(replace(fw, instances=(replace(fw.instances[0], state=s),))
+                    for fw, s in zip(v.firewalls, (a, b), strict=False))
         lab.update("vrrp", firewalls=fws)
 
     async with app.run_test(size=(80, 24)) as pilot:

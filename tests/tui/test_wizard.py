@@ -10,8 +10,8 @@ import pytest
 from console.maintenance.journal import ClusterLock, journal_dir, unfinished_runs
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.session import WizardSession
-from screens.modals import ConfirmModal
 from screens.maintenance_modals import TypeNameModal
+from screens.modals import ConfirmModal
 
 from .helpers import notes, poll, screen_text
 
@@ -80,7 +80,8 @@ def make_session(app, lab: Lab, fake_lab) -> WizardSession:
         return [FakeStep(lab, "P1", "Cluster quorate", "preflight"),
                 FakeStep(lab, "P5", "Ceph can spare the node", "preflight"),
                 FakeStep(lab, "D1", "Move the VIP", "drain"),
-                FakeStep(lab, "U1", "Upgrade the packages", "upgrade", skippable=lab.reasons.get("U1-skippable") == "yes"),
+                FakeStep(lab, "U1", "Upgrade the packages", "upgrade",
+                         skippable=lab.reasons.get("U1-skippable") == "yes"),
                 FakeStep(lab, "R1", "Unset noout", "rejoin")]
 
     async def plan_builder(svc, node):

@@ -4,8 +4,25 @@ verdict and incident tests; each builder takes overrides."""
 from dataclasses import replace
 
 from console.model import (
-    CephCheck, CephState, Firewall, Guest, HaService, HaStatus, Node, Osd, ProxmoxState, SwarmNode, SwarmService,
-    SwarmState, SwarmTask, TraefikRouter, TraefikServer, TraefikService, TraefikState, VrrpInstance, VrrpState,
+    CephCheck,
+    CephState,
+    Firewall,
+    Guest,
+    HaService,
+    HaStatus,
+    Node,
+    Osd,
+    ProxmoxState,
+    SwarmNode,
+    SwarmService,
+    SwarmState,
+    SwarmTask,
+    TraefikRouter,
+    TraefikServer,
+    TraefikService,
+    TraefikState,
+    VrrpInstance,
+    VrrpState,
 )
 from console.poller import Snapshot
 
@@ -51,7 +68,8 @@ def swarm(down=(), drained=()):
     nodes = tuple(SwarmNode(f"n{i}", f"swarm{i}", "manager", "drain" if f"swarm{i}" in drained else "active",
                             "down" if f"swarm{i}" in down else "ready", i == 1,
                             "unreachable" if f"swarm{i}" in down else "reachable") for i in (1, 2, 3))
-    services = (SwarmService("s1", "web", "replicated", 2, 2, "img"), SwarmService("s2", "whoami", "replicated", 1, 1, "img"))
+    services = (SwarmService("s1", "web", "replicated", 2, 2, "img"),
+                SwarmService("s2", "whoami", "replicated", 1, 1, "img"))
     tasks = (SwarmTask("t1", "s1", "n1", "running", "running", 1, "swarm1"),
              SwarmTask("t2", "s1", "n3", "running", "shutdown" if "swarm3" in down else "running", 2, "swarm3"),
              SwarmTask("t3", "s2", "n2", "running", "running", 1, "swarm2"))

@@ -12,7 +12,8 @@ def test_pools_percent_is_a_fraction_in_pve():
 
 def test_daemon_names_and_roles():
     d = parse_pve_daemons(
-        [{"name": "pve1", "state": "active"}, {"name": "pve2", "state": "standby"}, {"name": "pve3", "state": "standby"}],
+        [{"name": "pve1", "state": "active"}, {"name": "pve2", "state": "standby"},
+         {"name": "pve3", "state": "standby"}],
         [{"name": "pve1", "state": "up:active", "rank": 0}, {"name": "pve2", "state": "up:standby"}],
         [{"name": "pve1", "quorum": True}, {"name": "pve2", "quorum": True}, {"name": "pve3", "quorum": False}])
     assert d["mgr_active"] == "pve1" and d["mgr_standbys"] == ("pve2", "pve3")

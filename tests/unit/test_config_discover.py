@@ -10,12 +10,29 @@ from pathlib import Path
 import pytest
 
 from console.config import parse_config
-from console.config_discover import Asker, Discovery, Guest, run_discover, looks_like, FIREWALL_TAGS, SWARM_TAGS
-from console.config_discover import _FIREWALL_NAME, _SWARM_NAME
+from console.config_discover import (
+    _FIREWALL_NAME,
+    _SWARM_NAME,
+    FIREWALL_TAGS,
+    SWARM_TAGS,
+    Asker,
+    Discovery,
+    Guest,
+    looks_like,
+    run_discover,
+)
 from console.config_discover_ssh import write_known_hosts
 from console.config_discover_toml import render_config
-from console.config_live import (FIREWALL_SUDO_COMMANDS, MAINTENANCE_PRIVILEGES, NODE_SUDO_COMMANDS, READ_PRIVILEGES,
-                                 has_privilege, missing_privileges, parse_sudo_list, sudo_missing)
+from console.config_live import (
+    FIREWALL_SUDO_COMMANDS,
+    MAINTENANCE_PRIVILEGES,
+    NODE_SUDO_COMMANDS,
+    READ_PRIVILEGES,
+    has_privilege,
+    missing_privileges,
+    parse_sudo_list,
+    sudo_missing,
+)
 from console.errors import ConsoleError
 from console.pve_http import parse_endpoint
 

@@ -4,8 +4,24 @@ from dataclasses import replace
 
 from console.health import evaluate, overall
 from console.model import (
-    CephCheck, CephState, Firewall, Guest, HaService, HaStatus, Node, Osd, ProxmoxState, SwarmNode,
-    SwarmService, SwarmState, TraefikRouter, TraefikServer, TraefikService, TraefikState, VrrpInstance, VrrpState,
+    CephCheck,
+    CephState,
+    Firewall,
+    Guest,
+    HaService,
+    HaStatus,
+    Node,
+    Osd,
+    ProxmoxState,
+    SwarmNode,
+    SwarmService,
+    SwarmState,
+    TraefikRouter,
+    TraefikServer,
+    TraefikService,
+    TraefikState,
+    VrrpInstance,
+    VrrpState,
 )
 from console.poller import Snapshot
 
@@ -44,9 +60,11 @@ def texts(findings):
 
 
 def test_healthy_lab_is_ok():
-    sw = SwarmState((SwarmNode("a", "swarm1", "manager", "active", "ready", True),), (SwarmService("s", "web", "replicated", 2, 2, "img"),), ())
+    sw = SwarmState((SwarmNode("a", "swarm1", "manager", "active", "ready", True),),
+                    (SwarmService("s", "web", "replicated", 2, 2, "img"),), ())
     tr = TraefikState("3.1", (TraefikRouter("web@docker", "http", "Host(`a`)", ("web",), "web", "enabled"),),
-                      (TraefikService("web@docker", "http", "loadbalancer", "enabled", (TraefikServer("http://1", "UP"),)),))
+                      (TraefikService("web@docker", "http", "loadbalancer", "enabled",
+                                      (TraefikServer("http://1", "UP"),)),))
     f = evaluate(snaps(proxmox=pve(), ceph=ceph(), swarm=sw, traefik=tr, vrrp=vrrp(["MASTER", "BACKUP"])), NOW)
     assert overall(f) == "ok", texts(f)
 
@@ -100,7 +118,8 @@ def test_swarm_rules():
              SwarmNode("c", "swarm3", "manager", "active", "ready"))
     services = (SwarmService("1", "web", "replicated", 1, 2, "img"),
                 SwarmService("2", "db", "replicated", 0, 1, "img"),
-                SwarmService("3", "api", "replicated", 2, 2, "img", update_state="paused", update_message="task failed"))
+                SwarmService("3", "api", "replicated", 2, 2, "img", update_state="paused",
+                             update_message="task failed"))
     t = texts(evaluate(snaps(swarm=SwarmState(nodes, services, ())), NOW))
     assert any("swarm1 is drained" in x for x in t)
     assert any("swarm2 is down" in x for x in t)
@@ -111,7 +130,9 @@ def test_swarm_rules():
 
 
 def test_traefik_rules():
-    tr = TraefikState("3", (TraefikRouter("bad@file", "http", None, (), "nope", "disabled", errors=("the service does not exist",)),),
+    tr = TraefikState("3",
+                      (TraefikRouter("bad@file", "http", None, (), "nope", "disabled",
+                                     errors=("the service does not exist",)),),
                       (TraefikService("web@docker", "http", "loadbalancer", "enabled",
                                       (TraefikServer("http://a", "DOWN"), TraefikServer("http://b", "UP"))),))
     t = texts(evaluate(snaps(traefik=tr), NOW))
@@ -144,7 +165,8 @@ def test_stale_unreachable_and_unconfigured_sources():
 
 
 def test_findings_sorted_by_severity():
-    f = evaluate(snaps(proxmox=pve(nodes=(Node("pve1", "online"), Node("pve2", "offline"), Node("pve3", "online")), votes=2),
+    f = evaluate(snaps(proxmox=pve(nodes=(Node("pve1", "online"), Node("pve2", "offline"), Node("pve3", "online")),
+                                   votes=2),
                        vrrp=vrrp(["BACKUP", "MASTER"])), NOW)
     order = [x.severity for x in f]
     assert order == sorted(order, key=lambda s: {"critical": 0, "unknown": 1, "warning": 2, "info": 3}[s])

@@ -140,7 +140,8 @@ def test_active_runs_read_the_journal(tmp_path, monkeypatch):
     assert active_runs("home") == []
     j = Journal.create("home", "node", ["pve2"])
     j.append("apply-start", node="pve2", step="D1",
-             facts={"plan": {"node": "pve2", "firewall": "fw2", "vip_move": False, "swarm_node": "swarm2", "osds": [1]}})
+             facts={"plan": {"node": "pve2", "firewall": "fw2", "vip_move": False, "swarm_node": "swarm2",
+                             "osds": [1]}})
     runs = active_runs("home")
     assert [(r.run_id, r.nodes, r.firewalls, r.swarm_nodes, r.osds) for r in runs] == \
         [(j.run_id, ("pve2",), (), ("swarm2",), ("osd.1",))]

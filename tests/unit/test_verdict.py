@@ -5,7 +5,16 @@ from dataclasses import replace
 from console.health import evaluate
 from console.poller import Snapshot
 from console.verdict import (
-    CRIT, OFF, OK, STALE, UNKNOWN, WARN, instance_verdicts, layer_verdicts, overall_status, source_verdicts,
+    CRIT,
+    OFF,
+    OK,
+    STALE,
+    UNKNOWN,
+    WARN,
+    instance_verdicts,
+    layer_verdicts,
+    overall_status,
+    source_verdicts,
 )
 from tests.unit.lab_models import NOW, lab, snaps
 
