@@ -236,7 +236,8 @@ class ConsoleApp(App):
         if isinstance(screen, LayerScreen):
             screen.show_subject(subject)
 
-    # ------------------------------------------------------------ maintenance runs (console/maintenance/session.py, screens/maintenance*.py)
+    # ------------------------------------------------------------ maintenance runs
+    # (console/maintenance/session.py, screens/maintenance*.py)
     def _offer_resume(self) -> None:
         """The resume banner: the journal holds an unfinished maintenance run of this cluster."""
         from console.maintenance.resume import unfinished_banner

@@ -18,17 +18,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
-from screens.base import LayerScreen
-
-STYLES = {"running": "bold", "done": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "bold yellow",
-          "undoing": "bold yellow", "undone": "cyan", "undo-failed": "bold red", "pending": "dim"}
 from console.maintenance.events import MARKS
 from console.maintenance.session import ALL, WizardSession
+from screens.base import LayerScreen
 from screens.maintenance_modals import TypeNameModal
 from widgets.fast_table import FastTable
 from widgets.format import mark
 from widgets.log_view import LogView
 from widgets.table_columns import Column, Row
+
+STYLES = {"running": "bold", "done": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "bold yellow",
+          "undoing": "bold yellow", "undone": "cyan", "undo-failed": "bold red", "pending": "dim"}
 
 NODE_COLUMNS = (
     Column("node", "NODE", min_width=4, max_width=12),
@@ -306,7 +306,8 @@ class MaintenanceScreen(LayerScreen):
         s = getattr(self.app, "maintenance", None)
         phase = s.phase if s is not None else "choose"
         choices = s.choices if s is not None else ()
-        resumable = s is not None and s.unfinished is not None and not s.unfinished.elsewhere and phase in ("choose", "ended")
+        resumable = (s is not None and s.unfinished is not None and not s.unfinished.elsewhere
+                     and phase in ("choose", "ended"))
         if action == "confirm":  # offered only after a passing preflight
             return phase == "review" and s is not None and s.preflight_ok
         if action == "recheck":

@@ -14,7 +14,8 @@ class TypeNameModal(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     TypeNameModal { align: center middle; }
-    TypeNameModal > Vertical { width: 64; max-width: 96%; height: auto; border: thick $error; background: $surface; padding: 0 1; }
+    TypeNameModal > Vertical { width: 64; max-width: 96%; height: auto; border: thick $error; background: $surface;
+        padding: 0 1; }
     TypeNameModal #what { margin: 1 0 0 0; }
     TypeNameModal #hint { color: $text-muted; margin-bottom: 1; }
     TypeNameModal Input { margin-bottom: 1; }

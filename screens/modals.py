@@ -14,7 +14,8 @@ from textual.widgets import Button, Static
 class ConfirmModal(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmModal { align: center middle; }
-    ConfirmModal > Vertical { width: 60; max-width: 95%; height: auto; border: thick $error; background: $surface; padding: 0 1; }
+    ConfirmModal > Vertical { width: 60; max-width: 95%; height: auto; border: thick $error; background: $surface;
+        padding: 0 1; }
     ConfirmModal #question { margin: 1 0; }
     ConfirmModal Horizontal { height: auto; align: right middle; }
     ConfirmModal Button { margin-left: 1; min-width: 10; }
@@ -47,7 +48,8 @@ class HelpModal(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpModal { align: center middle; }
-    HelpModal > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%; border: round $primary; background: $surface; padding: 0 1; }
+    HelpModal > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%; border: round $primary;
+        background: $surface; padding: 0 1; }
     """
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close"),
                 Binding("j,down", "scroll(1)", "Down", show=False), Binding("k,up", "scroll(-1)", "Up", show=False)]
@@ -87,7 +89,8 @@ class TextModal(ModalScreen[None]):
 
     DEFAULT_CSS = """
     TextModal { align: center middle; }
-    TextModal > Vertical { width: 100; max-width: 98%; height: auto; max-height: 90%; border: round $primary; background: $surface; padding: 0 1; overflow-y: auto; }
+    TextModal > Vertical { width: 100; max-width: 98%; height: auto; max-height: 90%; border: round $primary;
+        background: $surface; padding: 0 1; overflow-y: auto; }
     """
     BINDINGS = [Binding("escape,q,enter", "close", "Close")]
 

@@ -65,8 +65,8 @@ def service_row(s: SwarmService) -> Row:
     level = OK if ok else (BAD if s.replicas_running == 0 and s.replicas_desired else WARN)
     replicas = mark(level, f"{s.replicas_running}/{s.replicas_desired}")
     upd = s.update_state or "-"
-    update = (upd, "bold red") if upd in UPDATE_BAD else (upd,
-                                                          "yellow") if upd.startswith("rollback") or upd == "updating" else upd
+    update = ((upd, "bold red") if upd in UPDATE_BAD
+              else (upd, "yellow") if upd.startswith("rollback") or upd == "updating" else upd)
     cells = (s.name, s.mode, replicas, s.image, update, s.update_message or "")
     sort = (s.name, s.mode, s.replicas_running - s.replicas_desired, s.image, s.update_state, s.update_message)
     return Row(s.id, cells, sort)

@@ -49,7 +49,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
     }
     FastTable:focus { border-top: solid $primary; border-title-color: $text; }
     FastTable > .fast-table--header { text-style: bold; color: $text; background: $panel; }
-    FastTable > .fast-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+    FastTable > .fast-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
+        text-style: bold; }
     FastTable > .fast-table--cursor-blurred { background: $block-cursor-blurred-background; }
     FastTable > .fast-table--empty { color: $text-muted; text-style: italic; }
     """

@@ -12,7 +12,8 @@ LEVEL_CLASS = {"ok": "-ok", "warn": "-warn", "bad": "-bad", "unknown": "-unknown
 
 class Tile(Static):
     DEFAULT_CSS = """
-    Tile { width: 1fr; height: 4; min-width: 12; padding: 0 1 0 0; overflow: hidden; text-wrap: nowrap; text-overflow: ellipsis; }
+    Tile { width: 1fr; height: 4; min-width: 12; padding: 0 1 0 0; overflow: hidden; text-wrap: nowrap;
+        text-overflow: ellipsis; }
     Tile.-bad { background: $error 25%; }
     Tile.-warn { background: $warning 15%; }
     """

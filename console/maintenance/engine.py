@@ -49,7 +49,8 @@ class StepFailed(ConsoleError):
 
 @dataclass(frozen=True)
 class Event:
-    # run-started | step-started | progress | output | step-done | step-failed | waiting | undo-started | undo-done | undo-failed | run-ended
+    # run-started | step-started | progress | output | step-done | step-failed | waiting |
+    # undo-started | undo-done | undo-failed | run-ended
     kind: str
     node: str
     step: str | None = None

@@ -25,7 +25,8 @@ from console.errors import ConsoleError
 from console.inert import cap
 
 SECRET_KEYS = ("token_secret", "secret", "password", "auth_data", "authorization")
-SECRET_PATTERN = re.compile(r"(PVEAPIToken=[^=\s]+=)\S+|((?:password|secret|auth_data)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+", re.I)
+SECRET_PATTERN = re.compile(r"(PVEAPIToken=[^=\s]+=)\S+"
+                            r"|((?:password|secret|auth_data)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+", re.I)
 
 
 def journal_dir(cluster: str) -> Path:
@@ -226,7 +227,8 @@ class ClusterLock:
         except BlockingIOError:
             os.close(fd)
             h = self.holder()
-            who = f"pid {h.pid} on {h.host} since {time.strftime('%H:%M:%S', time.localtime(h.since))}" if h else "another console"
+            since = time.strftime("%H:%M:%S", time.localtime(h.since)) if h else ""
+            who = f"pid {h.pid} on {h.host} since {since}" if h else "another console"
             raise ConsoleError(f"maintenance on {self.cluster}", f"already running ({who})",
                                "wait for it to finish, or stop that console") from None
         os.ftruncate(fd, 0)

@@ -80,7 +80,8 @@ class Plan:
         for m in self.moves:
             what = f"  {m.kind_word} {m.vmid} {m.name} ({m.maxmem / gib:.1f} GiB)"
             if m.method == "ha":
-                how = f"HA maintenance moves it to {m.target}" + (f" (restart, ~{int(m.downtime_s)} s down)" if m.type == "lxc" else " (live)")
+                how = f"HA maintenance moves it to {m.target}" + (
+                    f" (restart, ~{int(m.downtime_s)} s down)" if m.type == "lxc" else " (live)")
             elif m.method == "live":
                 how = f"live-migrate to {m.target} (no downtime)"
             elif m.method == "restart":

@@ -315,7 +315,8 @@ class WizardSession:
         if state in ("failed", "rollback_failed", "interrupted") and run.engine is not None:
             eng = run.engine
             self.phase = "waiting"
-            self.choices = eng.choices() if state == "failed" else ("rollback",) if state == "rollback_failed" else ("retry", "rollback")
+            self.choices = (eng.choices() if state == "failed"
+                            else ("rollback",) if state == "rollback_failed" else ("retry", "rollback"))
             self.message = (f"stopped at {self.failed_step_id() or '-'} on {eng.node}: {eng.last_error or state}"
                             if state == "failed" else f"{state} on {eng.node}: {eng.last_error or ''}")
             self._changed()

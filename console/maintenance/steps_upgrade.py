@@ -79,7 +79,8 @@ class U1DistUpgrade(BaseStep):
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
-        cmd = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
+        cmd = ("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold "
+               "dist-upgrade")
         ctx.progress(f"$ {cmd}")
         code = await svc.ssh.stream(ctx.node, cmd, ctx.output, timeout=svc.timeout(3600), privileged=True)
         if code != 0:

@@ -132,7 +132,8 @@ class V6Traefik(BaseStep):
 
 
 class R1Unset(BaseStep):
-    id, title, phase = "R1", "Unset noout (the node's group, or global); wait until every PG is active+clean (V5)", "rejoin"
+    id, title, phase = ("R1", "Unset noout (the node's group, or global); wait until every PG is active+clean (V5)",
+                        "rejoin")
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)

@@ -1,4 +1,5 @@
-"""`python -m console.sim --scenario seed|large --dir DIR [--speed X] [--parent-pid PID [--remove-dir-on-exit]] [--host 127.0.0.1]`
+"""`python -m console.sim --scenario seed|large --dir DIR [--speed X]
+[--parent-pid PID [--remove-dir-on-exit]] [--host 127.0.0.1]`
 
 and the control CLI: `python -m console.sim fault|clear|state|availability|reset-availability --dir DIR ...`.
 """

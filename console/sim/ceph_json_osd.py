@@ -186,8 +186,8 @@ def osd_df(world) -> dict:
     """`ceph osd df -f json`: one entry per OSD plus a summary."""
     osds = sorted(world.osds.values(), key=lambda o: o.id)
     utils = [(cs.osd_used(o) / o.size * 100.0) if o.size else 0.0 for o in osds]
-    avg = (sum(cs.osd_used(o) for o in osds) / sum(o.size
-                                                   for o in osds) * 100.0) if osds and sum(o.size for o in osds) else 0.0
+    total = sum(o.size for o in osds)
+    avg = (sum(cs.osd_used(o) for o in osds) / total * 100.0) if osds and total else 0.0
     nodes = []
     for o, util in zip(osds, utils, strict=True):
         kb = o.size // cs.KB

@@ -142,7 +142,8 @@ def osd_tree_text(world) -> str:
 
 def osd_df_text(world) -> str:
     doc = ceph_json.osd_df(world)
-    head = f"{'ID':>2}  {'CLASS':>5}  {'WEIGHT':>7}  {'REWEIGHT':>8}  {'SIZE':>7}  {'RAW USE':>7}  {'DATA':>7}  {'OMAP':>7}  {'META':>7}  {'AVAIL':>7}  {'%USE':>5}  {'VAR':>4}  {'PGS':>3}  STATUS"
+    head = (f"{'ID':>2}  {'CLASS':>5}  {'WEIGHT':>7}  {'REWEIGHT':>8}  {'SIZE':>7}  {'RAW USE':>7}  {'DATA':>7}  "
+            f"{'OMAP':>7}  {'META':>7}  {'AVAIL':>7}  {'%USE':>5}  {'VAR':>4}  {'PGS':>3}  STATUS")
     lines = [head]
     for n in doc["nodes"]:
         lines.append(

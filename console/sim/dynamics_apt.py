@@ -110,7 +110,9 @@ class AptDynamics:
                 await emit(f"Err:{i} {PROXMOX_REPO} amd64 {name} amd64 {ver}")
                 await emit("  Could not connect to download.proxmox.com:80 (212.224.123.70), connection timed out")
                 await emit("E: Failed to fetch "
-                           f"{PROXMOX_REPO.split()[0]}/dists/bookworm/pve-no-subscription/binary-amd64/{name}_{ver}_amd64.deb  Could not connect to download.proxmox.com:80 (212.224.123.70), connection timed out")
+                           f"{PROXMOX_REPO.split()[0]}/dists/bookworm/pve-no-subscription/binary-amd64/"
+                           f"{name}_{ver}_amd64.deb  Could not connect to download.proxmox.com:80 (212.224.123.70), "
+                           "connection timed out")
                 await emit("E: Unable to fetch some archives, maybe run apt-get update or try with --fix-missing?")
                 return 100
             await emit(f"Get:{i} {PROXMOX_REPO} amd64 {name} amd64 {ver} [{(i * 731) % 9000 + 120} kB]")

@@ -239,7 +239,8 @@ class CephDynamics:
         down_mons = sorted(m for m in mons if m not in quorum)
         if down_mons:
             detail = [f"mon.{m} (rank {sorted(mons).index(m)}) addr "
-                      f"[v2:{self.nodes[mons[m]].ip}:3300/0,v1:{self.nodes[mons[m]].ip}:6789/0] is down (out of quorum)" for m in down_mons]
+                      f"[v2:{self.nodes[mons[m]].ip}:3300/0,v1:{self.nodes[mons[m]].ip}:6789/0] is down (out of quorum)"
+                      for m in down_mons]
             checks.append({"code": "MON_DOWN", "severity": warn,
                            "summary": f"{len(down_mons)}/{len(mons)} mons down, quorum {','.join(quorum)}",
                            "detail": detail})
@@ -285,7 +286,8 @@ class CephDynamics:
             copies = self.object_copies()
             pct = 100.0 * c.degraded_objects / max(copies, 1)
             undersized = c.degraded_pgs
-            summary = f"Degraded data redundancy: {c.degraded_objects}/{copies} objects degraded ({pct:.3f}%), {c.degraded_pgs + c.recovering_pgs} pgs degraded"
+            summary = (f"Degraded data redundancy: {c.degraded_objects}/{copies} objects degraded ({pct:.3f}%), "
+                       f"{c.degraded_pgs + c.recovering_pgs} pgs degraded")
             if undersized:
                 summary += f", {undersized} pgs undersized"
             checks.append({"code": "PG_DEGRADED", "severity": warn, "summary": summary,
@@ -343,7 +345,8 @@ class CephDynamics:
         remaining = [m for m in self.mon_quorum() if m not in ids]
         if len(remaining) * 2 > len(self.ceph.mons):
             return True, f"quorum should be preserved ({','.join(remaining)}) after stopping [{','.join(ids)}]"
-        return False, f"not enough monitors would be available ({','.join(remaining)}) after stopping mons [{','.join(ids)}]"
+        return False, (f"not enough monitors would be available ({','.join(remaining)}) "
+                       f"after stopping mons [{','.join(ids)}]")
 
     def mds_ok_to_stop(self, ids) -> tuple[bool, str]:
         self.tick()
@@ -352,5 +355,6 @@ class CephDynamics:
         standbys = [m for m, s in states.items() if s == "up:standby" and m not in ids]
         active_stopping = [m for m in ids if states.get(m) == "up:active"]
         if active_stopping and not standbys:
-            return False, f"one or more filesystems is currently degraded or would be after stopping: {','.join(active_stopping)} is active without a standby"
+            return False, ("one or more filesystems is currently degraded or would be after stopping: "
+                           f"{','.join(active_stopping)} is active without a standby")
         return True, f"{','.join(ids)} can be stopped (standby available: {','.join(standbys) or 'none needed'})"

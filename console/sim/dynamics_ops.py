@@ -204,7 +204,8 @@ def vzdump(world, node: str, vmids: list[int] | None, storage: str, mode: str = 
             if g.lock == "backup":
                 g.lock = None
             if failing:
-                task.log.append(f"ERROR: Backup of {what} {g.vmid} failed - job failed with err -5 - Input/output error")
+                task.log.append(f"ERROR: Backup of {what} {g.vmid} failed - "
+                                "job failed with err -5 - Input/output error")
                 errors.append(g.vmid)
             else:
                 add_backup(world, st, g, world._t, node)

@@ -74,7 +74,8 @@ class SwarmDynamics:
                 if sid in self._swarm_noticed_down:
                     self._swarm_noticed_down.discard(sid)
                     for task in self.tasks.values():
-                        if task.node_id == sid and task.desired_state != "running" and task.state in ("running", "starting", "assigned"):
+                        if (task.node_id == sid and task.desired_state != "running"
+                                and task.state in ("running", "starting", "assigned")):
                             self._task_state(task, "shutdown", "shutdown")
             elif sid not in self._swarm_vm_down_at:
                 self._swarm_vm_down_at[sid] = t
@@ -205,7 +206,8 @@ class SwarmDynamics:
 
     def _task_stop_done(self, task_id: str) -> None:
         task = self.tasks.get(task_id)
-        if task is not None and task.desired_state != "running" and task.state in ("running", "starting", "assigned", "pending"):
+        if (task is not None and task.desired_state != "running"
+                and task.state in ("running", "starting", "assigned", "pending")):
             if task.node_id is None or self._swarm_vm_ok(task.node_id):
                 self._task_state(task, "shutdown", "shutdown")
 
@@ -288,8 +290,9 @@ class SwarmDynamics:
             self._template_version[svc.id] = same if same is not None else svc.version
             known.setdefault(self._template_version[svc.id], copy.deepcopy(new_spec.get("TaskTemplate")))
             state = rollback_state or "updating"
-            msg = ("manually requested rollback" if manual
-                   else "update rolled back due to failure or early termination of task") if rollback_state else "update in progress"
+            msg = (("manually requested rollback" if manual
+                    else "update rolled back due to failure or early termination of task")
+                   if rollback_state else "update in progress")
             svc.update_status = {"State": state, "StartedAt": self._t, "CompletedAt": None, "Message": msg}
             self._update_gen[svc.id] = self._update_gen.get(svc.id, 0) + 1
             # a new spec restarts failed slots at once (no restart delay), with the new template

@@ -204,4 +204,5 @@ def _mon_stat_text(world) -> str:
                      for m, h in sorted(world.ceph.mons.items()))
     leader = doc["leader"]
     q = ",".join(f"{mons.index(x['name'])} {x['name']}" for x in doc["quorum"])
-    return f"e{doc['epoch']}: {len(mons)} mons at {{{addrs}}} removed_ranks: {{}}, election epoch 12, leader {mons.index(leader) if leader else -1} {leader}, quorum {q}"
+    return (f"e{doc['epoch']}: {len(mons)} mons at {{{addrs}}} removed_ranks: {{}}, election epoch 12, "
+            f"leader {mons.index(leader) if leader else -1} {leader}, quorum {q}")

@@ -299,7 +299,8 @@ async def cmd_ip(sh: Shell, argv: list[str], io: Io) -> int:
         io.outln(f"    link/{ln['link_type']} {ln['address']} brd {ln['broadcast']}")
         for a in ln["addr_info"]:
             sec = " secondary" if a.get("secondary") else ""
-            io.outln(f"    {a['family']} {a['local']}/{a['prefixlen']} scope {a['scope']}{sec} {a.get('label', '')}".rstrip())
+            io.outln(f"    {a['family']} {a['local']}/{a['prefixlen']} scope {a['scope']}{sec} "
+                     f"{a.get('label', '')}".rstrip())
             io.outln("       valid_lft forever preferred_lft forever")
     return 0
 

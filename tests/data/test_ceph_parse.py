@@ -15,6 +15,9 @@ if not FIX.is_dir():
     pytest.skip(f"upstream Ceph fixtures not found at {FIX} (../shared is absent)", allow_module_level=True)
 
 
+ROOK_UNHEALTHY = "rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__unHealthyCephStatus.json"
+
+
 def load(rel: str):
     return json.loads((FIX / rel).read_text())
 
@@ -64,9 +67,9 @@ def test_every_status_fixture_parses_to_what_it_says(rel):
 
 
 def test_nested_luminous_and_flat_shapes_read_the_same_numbers():
-    nested = cp.parse_status(load("rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__unHealthyCephStatus.json"))
+    nested = cp.parse_status(load(ROOK_UNHEALTHY))
     flat = cp.parse_status(load("rook/pkg_daemon_ceph_client_status_test__CephStatusResponseRaw.json"))
-    assert "osdmap" in load("rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__unHealthyCephStatus.json")["osdmap"]
+    assert "osdmap" in load(ROOK_UNHEALTHY)["osdmap"]
     assert (nested.num_osds, nested.num_up_osds, nested.num_in_osds) == (2, 1, 2)
     assert (flat.num_osds, flat.num_up_osds, flat.num_in_osds) == (2, 1, 2)
 
@@ -92,7 +95,8 @@ def test_status3_reef_warning_lists_every_check():
 
 
 def test_remapped_status_rates_and_misplaced():
-    s = cp.parse_status(load("rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__healthyCephStatusRemapped.json"))
+    s = cp.parse_status(load("rook/pkg_operator_ceph_disruption_clusterdisruption_osd_test__"
+                             "healthyCephStatusRemapped.json"))
     assert s.rates.misplaced_objects == 139 and s.rates.misplaced_total == 7149
     assert s.rates.recovering_bytes_per_sec == 9739877
     assert s.rates.write_op_per_sec == 26

@@ -100,7 +100,8 @@ def type_mismatches(mine, theirs, path: str = "") -> list[str]:
     elif isinstance(mine, list) and mine and theirs:
         for mv in mine:
             for tv in theirs:
-                if jtype(mv) == "object" and jtype(tv) == "object" and mv.get("type", tv.get("type")) != tv.get("type", mv.get("type")):
+                if (jtype(mv) == "object" and jtype(tv) == "object"
+                        and mv.get("type", tv.get("type")) != tv.get("type", mv.get("type"))):
                     continue  # osd tree: compare hosts with hosts, OSDs with OSDs
                 out += type_mismatches(mv, tv, f"{path}[]")
     return out

@@ -334,7 +334,8 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
         missing = sorted(f"{m} {p}" for m, p in _served_routes() if (m, p) not in rec.hit)
         assert missing == [], "routes never exercised by this test"
         assert rec.problems == []
-        assert rec.extras == {}, "fields the PVE schema does not list (add to KNOWN_UNDOCUMENTED only if PVE sends them)"
+        assert rec.extras == {}, ("fields the PVE schema does not list "
+                                  "(add to KNOWN_UNDOCUMENTED only if PVE sends them)")
     finally:
         await client.close()
 

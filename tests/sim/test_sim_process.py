@@ -167,7 +167,8 @@ PARENT = """
 import os, subprocess, sys, time
 d, mode, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
 err = subprocess.PIPE if mode == "pipe" else open(os.path.join(os.path.dirname(d), "err"), "wb")
-p = subprocess.Popen([sys.executable, "-m", "console.sim", "--dir", d, "--speed", "5", "--parent-pid", str(os.getpid()), *extra],
+p = subprocess.Popen([sys.executable, "-m", "console.sim", "--dir", d, "--speed", "5",
+                      "--parent-pid", str(os.getpid()), *extra],
                      stderr=err)
 print(p.pid, flush=True)
 time.sleep(600)
