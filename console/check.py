@@ -54,7 +54,7 @@ def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: flo
             "level": v.level if v else None,
             "error": s.error,
             "latency_ms": None if s.latency is None else round(s.latency * 1000, 1),
-            "age_s": None if s.age(now) is None else round(s.age(now), 1),
+            "age_s": None if (age := s.age(now)) is None else round(age, 1),
             "summary": v.summary if v else "ok",
         }
     doc = {"cluster": cluster, "status": story.status, "exit_code": story.exit_code, "layers": layers,

@@ -87,7 +87,7 @@ def setup_logging(level: str = "info", debug: bool = False, path: Path | None = 
     path = path or log_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
                                                        encoding="utf-8")
     except OSError:  # unwritable log dir: run without a log rather than not at all, and never to the terminal
         handler, path = logging.NullHandler(), None

@@ -85,7 +85,7 @@ def _settling(cluster: str, now: float):
     if j is None or not j.finished():
         return None
     records = list(j.records())
-    end = next((r for r in reversed(records) if r.get("event") == "run-end"), {})
+    end: dict = next((r for r in reversed(records) if r.get("event") == "run-end"), {})
     ended = end.get("t")
     if not isinstance(ended, (int, float)) or not 0 <= now - ended < SETTLE_SECONDS:
         return None

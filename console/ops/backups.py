@@ -210,7 +210,7 @@ async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | No
     for g in guests:
         last = newest.get(g.vmid)
         age = now - last.time if last else None
-        state = "never" if last is None else ("stale" if age > max_age else "fresh")
+        state = "never" if age is None else ("stale" if age > max_age else "fresh")
         rows.append(GuestBackup(g.vmid, g.name, g.type, g.node, [j.id for j in jobs if j.enabled and j.selects(g.vmid)],
                                 last, age, state))
     return BackupReport(now, max_age, jobs, rows, not_covered, kinds, errors)
