@@ -1,0 +1,144 @@
+"""The one place that turns Hub snapshots into events, and reads the maintenance journal.
+
+    recorder = EventRecorder.attach(hub, cluster_name)   # the App, per cluster
+    recorder.timeline()                                  # events + maintenance steps, oldest first
+    recorder.log.first_seen("osd.1")                     # when osd.1's trouble began
+
+Maintenance step events are not copied into the event file: the maintenance
+journal (<state>/journal/<cluster>/*.jsonl) already holds them, so they are
+read from there (`journal_events`) and merged when the timeline is shown.
+Silences: console/silences.py does not exist yet; their add/remove is not
+recorded (to do once it lands).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from console import paths
+from console.event_store import EventLog
+from console.events import Event, derive
+from console.inert import cap
+
+# journal record -> (kind, severity, text template); records not listed (call-*, skipped) are too fine-grained
+_JOURNAL = {
+    "run-start": ("maint-start", "info", "maintenance {kind} started on {nodes}"),
+    "state": ("maint-state", "info", "maintenance {node}: {state}"),
+    "apply-start": ("maint-step", "info", "maintenance {node}: step {step} started"),
+    "apply-done": ("maint-step-done", "info", "maintenance {node}: step {step} done"),
+    "apply-failed": ("maint-step-failed", "critical", "maintenance {node}: step {step} failed: {error}"),
+    "undo-start": ("maint-undo", "warning", "maintenance {node}: undoing {step}"),
+    "undo-done": ("maint-undo-done", "info", "maintenance {node}: undid {step}"),
+    "undo-failed": ("maint-undo-failed", "critical", "maintenance {node}: undo of {step} failed: {error}"),
+    "node-done": ("maint-node-done", "ok", "maintenance {node}: done"),
+    "aborted": ("maint-aborted", "warning", "maintenance stopped by the operator ({node})"),
+    "run-end": ("maint-end", "ok", "maintenance run ended: {state}"),
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def journal_record_event(record: dict[str, Any]) -> Event | None:
+    spec = _JOURNAL.get(str(record.get("event")))
+    if spec is None:
+        return None
+    try:
+        t = float(record["t"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    kind, severity, template = spec
+    fields = _Blank({k: cap(", ".join(map(str, v)) if isinstance(v, list) else v, 80) for k, v in record.items()})
+    if kind == "maint-end" and str(record.get("state", "")) not in ("done", "completed", "finished", "ok"):
+        severity = "warning"
+    subject = cap(record.get("node") or "maintenance", 80)
+    return Event(t, "maintenance", subject, kind, cap(template.format_map(fields), 200), severity)
+
+
+def journal_events(cluster: str, since: float | None = None) -> list[Event]:
+    """Blocking: maintenance step events of `cluster` from its journal files, oldest first."""
+    directory = paths.journal_dir() / cluster
+    out: list[Event] = []
+    try:
+        files = sorted(directory.glob("*.jsonl"))
+    except OSError:
+        return out
+    for path in files:
+        try:
+            if since is not None and path.stat().st_mtime < since:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                event = journal_record_event(record)
+                if event is not None and (since is None or event.time >= since):
+                    out.append(event)
+    out.sort(key=lambda e: e.time)
+    return out
+
+
+class EventRecorder:
+    """Subscribed to one Hub: derives events from each new snapshot into an EventLog."""
+
+    def __init__(self, log: EventLog, cluster: str, wall_clock: Callable[[], float] = time.time):
+        self.log = log
+        self.cluster = cluster
+        self.wall_clock = wall_clock
+        self.last: dict[str, Any] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+        self.maintenance: list[Event] = []  # from the journal, refreshed by refresh_maintenance()
+
+    @classmethod
+    def attach(cls, hub, cluster: str, wall_clock: Callable[[], float] = time.time,
+               log: EventLog | None = None) -> "EventRecorder":
+        recorder = cls(log if log is not None else EventLog.for_cluster(cluster), cluster, wall_clock)
+        recorder.last = dict(getattr(hub, "snapshots", {}) or {})
+        recorder._unsubscribe = hub.subscribe(recorder.on_snapshot)
+        return recorder
+
+    def on_snapshot(self, snap) -> list[Event]:
+        prev = self.last.get(snap.source)
+        self.last[snap.source] = snap
+        events = derive({snap.source: prev} if prev is not None else {}, {snap.source: snap}, self.wall_clock())
+        self.log.add(events)
+        return events
+
+    def refresh_maintenance(self, since: float | None = None) -> list[Event]:
+        """Blocking (run it in a thread): re-read the maintenance journal."""
+        self.maintenance = journal_events(self.cluster, since)
+        return self.maintenance
+
+    def timeline(self) -> list[Event]:
+        """Derived events and maintenance steps, oldest first."""
+        merged = list(self.log.ring)
+        if self.maintenance:
+            oldest = merged[0].time if merged else 0.0
+            merged += [e for e in self.maintenance if e.time >= oldest or len(merged) < 100]
+            merged.sort(key=lambda e: e.time)
+        return merged
+
+    def first_seen(self, subject: str, kind: str | None = None) -> float | None:
+        return self.log.first_seen(subject, kind)
+
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.log.close()
+
+
+def events_path(cluster: str) -> Path:
+    from console.event_store import events_file
+
+    return events_file(cluster)
