@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(maint, top=False)
     maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
 
+    events = sub.add_parser("events", help="the timeline of what changed (recorded by the console)")  # h-events
+    _common(events, top=False)  # h-events
+    from console.cli_events import add_events_arguments  # h-events
+
+    add_events_arguments(events)  # h-events
     cfg = sub.add_parser("config", help="starter config, validation, where files live")
     from console.cli_config import add_config_actions
 
@@ -122,6 +127,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _maintenance(args)
     if command == "check":
         return _check(args)
+    if command == "events":  # h-events
+        from console.cli_events import run_events
+
+        return run_events(args)
     if command == "demo" or args.demo:
         return _demo_tui(args)
     return _tui(args)

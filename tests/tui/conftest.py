@@ -6,6 +6,12 @@ from console.app import ConsoleApp
 from .fixtures import WALL_NOW, FakeActions, FakeLab, FrozenClock, test_config
 
 
+@pytest.fixture(autouse=True)
+def own_state_dir(tmp_path, monkeypatch):
+    """h-events: the event timeline persists in the state dir; keep each test's in its own."""
+    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(tmp_path / "state"))
+
+
 @pytest.fixture
 def lab() -> FakeLab:
     return FakeLab()

@@ -283,3 +283,39 @@ def test_maintenance_journal_steps_become_events(state_dir):
         ("pve2", "maint-step-failed", "critical")]
     assert events[0].text == "maintenance node started on pve2"
     assert "drain-swarm failed: timeout" in events[2].text
+
+
+# ------------------------------------------------------------------ labconsole events
+
+
+def _store(cluster: str, events: list[Event]) -> None:
+    log = EventLog(events_file(cluster))
+    log.add(events)
+    log.close()
+
+
+def test_cli_events_text_json_since_limit(state_dir, capsys, monkeypatch):
+    import time as _time
+
+    from console.cli import main
+
+    now = _time.time()
+    _store("home", [Event(now - 7200, "ceph", "osd.1", "osd-down", "osd.1 on pve2 is down", "critical"),
+                    Event(now - 60, "ceph", "osd.1", "osd-up", "osd.1 on pve2 is up", "ok"),
+                    Event(now - 30, "vrrp", "VI_1", "vip-moved", "VI_1 VIP fw1 → fw2", "info")])
+    assert main(["events", "--cluster", "home"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and "crit" in lines[0] and lines[0].endswith("osd.1 on pve2 is down")  # oldest first
+    assert main(["events", "--cluster", "home", "--since", "1h", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["kind"] for d in data] == ["osd-up", "vip-moved"]
+    assert main(["events", "--cluster", "home", "--limit", "1"]) == 0
+    assert "VI_1 VIP fw1 → fw2" in capsys.readouterr().out
+    assert main(["events", "--cluster", "home", "--since", "soon"]) == 2
+    assert "expected a number with s, m, h, d or w" in capsys.readouterr().err
+    # no config file: the one recorded cluster is taken
+    monkeypatch.setenv("LABCONSOLE_CONFIG", str(state_dir / "missing.toml"))
+    assert main(["events", "--limit", "1"]) == 0
+    assert "VI_1" in capsys.readouterr().out
+    assert main(["events", "--cluster", "other"]) == 0
+    assert "no events for cluster other" in capsys.readouterr().out
