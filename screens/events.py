@@ -17,7 +17,7 @@ EVENT_COLUMNS = (
     Column("severity", "SEV", min_width=6, max_width=6),
     Column("layer", "LAYER", min_width=5, max_width=11, priority=2),
     Column("subject", "SUBJECT", min_width=6, max_width=16),
-    Column("text", "EVENT", min_width=20, max_width=120, stretch=True),
+    Column("text", "EVENT", min_width=40, max_width=120, stretch=True),  # the kind column goes first
     Column("kind", "KIND", min_width=6, max_width=24, priority=3),
 )
 SEVERITY = {"critical": (BAD, "crit"), "warning": (WARN, "warn"), "info": (OFF, "info"), "ok": (OK, "ok")}

@@ -59,3 +59,24 @@ def spark(values: Iterable[float | None], width: int = 10, lo: float | None = No
         else:
             chars.append(BLOCKS[max(0, min(top, int((v - low) / span * top + 0.5)))])
     return " " * (width - len(chars)) + "".join(chars)
+
+
+# ------------------------------------------------------------------ cells for the screens
+
+HISTORY_WIDTH = 12  # cells of a sparkline column: the last 12 RRD minutes
+
+
+def node_history_cells(series, width: int = HISTORY_WIDTH) -> tuple[str, str, str]:
+    """(cpu, mem, net) sparkline cells of a node's RrdSeries; empty strings without history
+    (an empty optional column is hidden by the table)."""
+    if series is None or not series.times:
+        return ("", "", "")
+    return (spark(series.cpu, width), spark(series.mem, width), spark(series.net, width))
+
+
+def latest(values) -> float | None:
+    """The newest finite value of a series (None if there is none)."""
+    for v in reversed(list(values)):
+        if _finite(v):
+            return v
+    return None
