@@ -128,6 +128,7 @@ class ConsoleApp(App):
         from console.history import History
 
         self.timeline = EventRecorder.attach(self.hub, cluster.name, self.wall_clock)
+        self.run_worker(self.timeline.load_history(), group="events-load", exit_on_error=False)
         self.history = History.attach(self.hub, self.actions,
                                       lambda: self.post_message(SnapshotArrived(Snapshot("history"))))
         if self.start_polling:

@@ -13,6 +13,7 @@ recorded (to do once it lands).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -113,6 +114,16 @@ class EventRecorder:
         events = derive({snap.source: prev} if prev is not None else {}, {snap.source: snap}, self.wall_clock())
         self.log.add(events)
         return events
+
+    async def load_history(self) -> int:
+        """Read what earlier sessions recorded (in a thread) and put it before this session's events."""
+        from console.event_store import RING, read_all
+
+        older = await asyncio.to_thread(read_all, self.cluster)
+        first = self.log.ring[0].time if self.log.ring else None
+        older = [e for e in older if first is None or e.time < first][-RING:]
+        self.log.prepend(older)
+        return len(older)
 
     def refresh_maintenance(self, since: float | None = None) -> list[Event]:
         """Blocking (run it in a thread): re-read the maintenance journal."""

@@ -123,12 +123,17 @@ class EventLog:
         self._idle = threading.Condition(self._lock)
 
     @classmethod
-    def for_cluster(cls, cluster: str, load: bool = True) -> "EventLog":
-        """The cluster's log, its ring filled from the file (last RING events)."""
-        log_ = cls(events_file(cluster))
-        if load:
-            log_.ring.extend(read_all(cluster)[-RING:])
-        return log_
+    def for_cluster(cls, cluster: str) -> "EventLog":
+        """The cluster's log (its ring starts empty: see prepend / EventRecorder.load_history)."""
+        return cls(events_file(cluster))
+
+    def prepend(self, older: list[Event]) -> None:
+        """Put events of earlier sessions (oldest first) before the ring's own."""
+        if older:
+            merged = list(older) + list(self.ring)
+            self.ring.clear()
+            self.ring.extend(merged[-(self.ring.maxlen or len(merged)):])
+            self.version += 1
 
     def add(self, events: Iterable[Event]) -> None:
         batch = list(events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import replace
@@ -229,8 +230,12 @@ def test_ring_is_bounded_and_file_round_trips(state_dir):
     stored = read_all("home")
     assert len(stored) == 120 and stored[-1] == log.ring[-1]
     assert oct(os.stat(events_file("home")).st_mode & 0o777) == "0o600"
-    assert EventLog.for_cluster("home").first_seen("osd.3") == NOW + 3
     log.close()
+    again = EventRecorder(EventLog.for_cluster("home"), "home")
+    again.log.add([Event(NOW + 500, "ceph", "osd.3", "osd-up", "osd.3 is up", "ok")])
+    assert asyncio.run(again.load_history()) == 120
+    assert again.log.ring[0].subject == "osd.0" and again.log.ring[-1].kind == "osd-up"
+    assert again.first_seen("osd.4") == NOW + 4 and again.first_seen("osd.3") is None
 
 
 def test_file_rotates_and_keeps_three(state_dir):

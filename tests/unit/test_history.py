@@ -54,3 +54,18 @@ def test_ceph_rates_ring_takes_one_sample_per_successful_poll():
     assert list(history.ceph_io) == [7 * 1024 ** 2, 11 * 1024 ** 2]
     assert list(history.ceph_recovery) == [0, 1000]
     assert history.node_series("pve1") is None  # no Proxmox source: no RRD
+
+
+def test_history_lines_for_the_guest_pane_and_the_ceph_summary():
+    from widgets.sparkline import ceph_history_line, guest_history_lines, node_history_cells
+
+    g = parse_rrd([{"time": t, "cpu": t / 400, "mem": t, "maxmem": 400, "netin": 1024 * t, "netout": 0,
+                    "diskread": 0, "diskwrite": 2048} for t in range(60, 300, 60)], guest=True)
+    lines = guest_history_lines(g, width=4)
+    assert lines[0] == "cpu  ▁▃▆█ 60%" and lines[1] == "mem  ▁▃▆█ 60%"
+    assert lines[2] == "net  ▁▃▆█ 240K/s" and lines[3] == "disk ▁▁▁▁ 2.0K/s"
+    assert guest_history_lines(None) == ["history   loading…"]
+    assert node_history_cells(None) == ("", "", "")
+    assert ceph_history_line([5.0], [0.0]) is None  # one poll is no trend
+    assert ceph_history_line([1024.0, 4096.0], [0.0, 0.0], width=4) == "client io ▁█ 4.0K/s"
+    assert ceph_history_line([1.0, 2.0], [0.0, 2048.0], width=4).endswith("· recovery ▁█ 2.0K/s")
