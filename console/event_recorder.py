@@ -55,8 +55,10 @@ def journal_record_event(record: dict[str, Any]) -> Event | None:
         return None
     kind, severity, template = spec
     fields = _Blank({k: cap(", ".join(map(str, v)) if isinstance(v, list) else v, 80) for k, v in record.items()})
-    if kind == "maint-end" and str(record.get("state", "")) not in ("done", "completed", "finished", "ok"):
-        severity = "warning"
+    if kind in ("maint-end", "maint-state"):  # engine states: running, failed, rolling_back, rolled_back, done, ...
+        state = str(record.get("state", ""))
+        severity = ("ok" if state == "done" else "critical" if state in ("failed", "rollback_failed")
+                    else "warning" if state in ("rolling_back", "rolled_back", "aborted") else severity)
     subject = cap(record.get("node") or "maintenance", 80)
     return Event(t, "maintenance", subject, kind, cap(template.format_map(fields), 200), severity)
 

@@ -288,6 +288,12 @@ def test_maintenance_journal_steps_become_events(state_dir):
         ("pve2", "maint-step-failed", "critical")]
     assert events[0].text == "maintenance node started on pve2"
     assert "drain-swarm failed: timeout" in events[2].text
+    from console.event_recorder import journal_record_event
+
+    assert journal_record_event({"t": 1, "event": "state", "node": "pve2", "state": "failed"}).severity == "critical"
+    assert journal_record_event({"t": 1, "event": "run-end", "state": "rolled_back"}).severity == "warning"
+    assert journal_record_event({"t": 1, "event": "run-end", "state": "done"}).severity == "ok"
+    assert journal_record_event({"event": "run-end"}) is None  # no time: not an event
 
 
 # ------------------------------------------------------------------ labconsole events
