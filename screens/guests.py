@@ -12,6 +12,7 @@ from screens.base import LayerScreen
 from screens.rows import RowMemo, guest_row
 from widgets.fast_table import FastTable
 from widgets.format import duration, mem_cell, pct
+from widgets.history_cells import guest_history_lines  # h-events: sparklines
 from widgets.table_columns import Column
 
 GUEST_COLUMNS = (
@@ -124,7 +125,18 @@ class GuestsScreen(LayerScreen):
             f"lock      {g.lock or '-'}",
             f"tags      {escape(', '.join(g.tags)) or '-'}",
         ]
+        history = self.app.history  # h-events: the guest's RRD, read while its pane is open
+        if history is not None and history.reader is not None:
+            lines += ["", *guest_history_lines(history.cached_guest_series(g))]
+            if history.reader.guest_due(g.type, g.vmid):
+                self.run_worker(self._load_history(g), group="guest-rrd", exclusive=True, exit_on_error=False)
         pane.update("\n".join(lines))
+
+    async def _load_history(self, g) -> None:  # h-events
+        before = self.app.history.cached_guest_series(g)
+        series = await self.app.history.guest_series(g)
+        if series is not before and self.guest(self.table.cursor_key) is not None:
+            self._update_detail()
 
     def action_power(self) -> None:
         g = self.guest(self.table.cursor_key)

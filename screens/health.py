@@ -11,6 +11,7 @@ from screens.health_tiles import TILES
 from screens.rows import RowMemo, node_row
 from widgets.fast_table import FastTable
 from widgets.format import mark
+from widgets.history_cells import NODE_HISTORY_COLUMNS, with_node_history  # h-events: sparklines
 from widgets.table_columns import Column, Row
 from widgets.tile import Tile
 
@@ -66,7 +67,8 @@ class HealthScreen(LayerScreen):
         with Container(id="tiles"):
             for layer, _, _ in TILES:
                 yield Tile(layer, id=f"tile-{layer}")
-        yield FastTable(NODE_COLUMNS, title="nodes", empty_text="no node data yet", id="nodes")
+        yield FastTable(NODE_COLUMNS + NODE_HISTORY_COLUMNS, title="nodes",  # h-events: + CPU~ MEM~ NET~
+                        empty_text="no node data yet", id="nodes")
         yield FastTable(FINDING_COLUMNS, title="findings", empty_text="● no findings: all layers healthy",
                         id="findings")
 
@@ -87,7 +89,7 @@ class HealthScreen(LayerScreen):
         nodes = self.query_one("#nodes", FastTable)
         nodes.empty_text = "Proxmox not configured" if pve_snap is not None and not pve_snap.configured \
             else "no node data yet"
-        nodes.set_rows(self.node_memo.rows(pve.nodes) if pve else ())
+        nodes.set_rows(with_node_history(self.node_memo.rows(pve.nodes), self.app.history) if pve else ())  # h-events
         findings_table = self.query_one("#findings", FastTable)
         if evaluate is None:
             findings_table.empty_text = "health rules not available"

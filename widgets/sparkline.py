@@ -61,51 +61,9 @@ def spark(values: Iterable[float | None], width: int = 10, lo: float | None = No
     return " " * (width - len(chars)) + "".join(chars)
 
 
-# ------------------------------------------------------------------ cells for the screens
-
-HISTORY_WIDTH = 12  # cells of a sparkline column: the last 12 RRD minutes
-
-
-def node_history_cells(series, width: int = HISTORY_WIDTH) -> tuple[str, str, str]:
-    """(cpu, mem, net) sparkline cells of a node's RrdSeries; empty strings without history
-    (an empty optional column is hidden by the table)."""
-    if series is None or not series.times:
-        return ("", "", "")
-    return (spark(series.cpu, width), spark(series.mem, width), spark(series.net, width))
-
-
 def latest(values) -> float | None:
     """The newest finite value of a series (None if there is none)."""
     for v in reversed(list(values)):
         if _finite(v):
             return v
     return None
-
-
-def _rate(v: float | None) -> str:
-    from widgets.format import size
-
-    return "-" if v is None else f"{size(v)}/s"
-
-
-def guest_history_lines(series, width: int = 16) -> list[str]:
-    """Detail-pane lines for a guest's RrdSeries: cpu, memory, net and disk over the last `width` minutes."""
-    if series is None or not series.times:
-        return ["history   loading…"]
-    cpu, mem = latest(series.cpu), latest(series.mem)
-    return [
-        f"cpu  {spark(series.cpu, width)} {'-' if cpu is None else f'{cpu * 100:.0f}%'}",
-        f"mem  {spark(series.mem, width)} {'-' if mem is None else f'{mem * 100:.0f}%'}",
-        f"net  {spark(series.net, width)} {_rate(latest(series.net))}",
-        f"disk {spark(series.disk, width)} {_rate(latest(series.disk))}",
-    ]
-
-
-def ceph_history_line(io, recovery, width: int = 20) -> str | None:
-    """'client io ▁▂▅▇ 7.0M/s · recovery ▁▁▁▁ 0B/s' from rings of polls; None before two polls."""
-    if len(io) < 2:
-        return None
-    line = f"client io {spark(io, width).lstrip()} {_rate(io[-1])}"
-    if any(recovery):
-        line += f" · recovery {spark(recovery, width).lstrip()} {_rate(recovery[-1])}"
-    return line

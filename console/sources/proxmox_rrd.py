@@ -112,6 +112,7 @@ class RrdReader:
         try:
             series = parse_rrd(await self._get(path), guest=guest)
         except asyncio.CancelledError:
+            self._fetched.pop(key, None)  # not read after all: due again next time
             raise
         except Exception as exc:  # noqa: BLE001 - history is optional: keep the last series, say why
             self.errors[key] = str(exc)
@@ -131,6 +132,10 @@ class RrdReader:
         for gone in [n for n in self.nodes if n not in names]:
             del self.nodes[gone]
         return self.version != before
+
+    def guest_due(self, kind: str, vmid: int) -> bool:
+        """Whether a guest's history would be read now (none yet, or older than guest_ttl)."""
+        return self._due(f"{kind}/{vmid}", self.guest_ttl, False)
 
     async def refresh_guest(self, node: str, kind: str, vmid: int, force: bool = False) -> RrdSeries | None:
         """The history of one guest (qemu|lxc), read if older than guest_ttl."""

@@ -92,8 +92,11 @@ async def test_sim_osd_down_in_the_timeline_and_node_sparklines_move(tmp_path):
         config = load_config(lab.config_path)
         app = ConsoleApp(config, None, lambda c: build_hub(c), start_polling=False)
         async with app.run_test(size=(160, 40)) as pilot:
-            await poll(app, pilot)
-            assert await app.history.refresh_nodes(force=True)
+            await poll(app, pilot)  # the first Proxmox poll starts the read of every node's RRD
+            deadline = time.monotonic() + 20
+            while app.history.node_series("pve1") is None:
+                assert time.monotonic() < deadline, f"no node history: {app.history.reader.errors}"
+                await asyncio.sleep(0.1)
             await pilot.pause()
             nodes = app.screen.query_one("#nodes", FastTable)
             before = nodes.get_row("pve1").cells[-3]
@@ -111,8 +114,19 @@ async def test_sim_osd_down_in_the_timeline_and_node_sparklines_move(tmp_path):
 
             await pilot.press("1")
             await asyncio.sleep(2.5)  # 150 sim seconds: RRD has new steps
-            assert await app.history.refresh_nodes(force=True)
+            assert await app.history.refresh_nodes(force=True)  # new steps: the series changed
             await poll(app, pilot)
             after = app.screen.query_one("#nodes", FastTable).get_row("pve1").cells[-3]
             assert after != before
+
+            await pilot.press("3")  # Ceph: client IO over the last polls
+            await pilot.pause()
+            assert "client io " in screen_text(app)
+            await pilot.press("2", "d")  # a guest's detail pane reads its RRD
+            deadline = time.monotonic() + 20
+            while "cpu  " not in screen_text(app) or "history   loading" in screen_text(app):
+                assert time.monotonic() < deadline, "the guest's history never arrived"
+                await asyncio.sleep(0.2)
+                await pilot.pause()
+            assert any(ch in screen_text(app) for ch in "▁▂▃▄▅▆▇█")
             await asyncio.to_thread(lab.clear)

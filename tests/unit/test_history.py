@@ -57,7 +57,7 @@ def test_ceph_rates_ring_takes_one_sample_per_successful_poll():
 
 
 def test_history_lines_for_the_guest_pane_and_the_ceph_summary():
-    from widgets.sparkline import ceph_history_line, guest_history_lines, node_history_cells
+    from widgets.history_cells import ceph_history_line, guest_history_lines, node_history_cells
 
     g = parse_rrd([{"time": t, "cpu": t / 400, "mem": t, "maxmem": 400, "netin": 1024 * t, "netout": 0,
                     "diskread": 0, "diskwrite": 2048} for t in range(60, 300, 60)], guest=True)
