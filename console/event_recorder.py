@@ -141,8 +141,9 @@ class EventRecorder:
             merged.sort(key=lambda e: e.time)
         return merged
 
-    def first_seen(self, subject: str, kind: str | None = None) -> float | None:
-        return self.log.first_seen(subject, kind)
+    def first_seen(self, subject: str, kind: str | None = None, layer: str | None = None) -> float | None:
+        """When the current trouble of `subject` began; None if fine or never seen (console.events.first_seen)."""
+        return self.log.first_seen(subject, kind, layer)
 
     def detach(self) -> None:
         if self._unsubscribe is not None:

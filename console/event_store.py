@@ -185,6 +185,6 @@ class EventLog:
         """The ring, oldest first (from `since`, epoch seconds)."""
         return [e for e in self.ring if since is None or e.time >= since]
 
-    def first_seen(self, subject: str, kind: str | None = None) -> float | None:
+    def first_seen(self, subject: str, kind: str | None = None, layer: str | None = None) -> float | None:
         """When the current trouble of `subject` began (see console.events.first_seen)."""
-        return first_seen(self.ring, subject, kind)
+        return first_seen(self.ring, subject, kind, layer)

@@ -162,7 +162,7 @@ def _guests(old, new, now: float) -> list[Event]:
     if old is None:
         for g in new:
             if g.ha_state in HA_BAD:
-                out.append(_ev(now, "guests", str(g.vmid), "ha-state",
+                out.append(_ev(now, "guests", f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}", "ha-state",
                                f"{g.name} ({g.vmid}) HA state {g.ha_state}" + AT_START, "critical"))
         return out
     if old is new:
@@ -173,17 +173,20 @@ def _guests(old, new, now: float) -> list[Event]:
         if before is None or before == g:
             continue
         label = f"{g.name} ({g.vmid})"
+        sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"  # HA findings name the HA resource
         if before.ha_state != g.ha_state and g.ha_state is not None:
             bad = g.ha_state in HA_BAD
-            out.append(_ev(now, "guests", str(g.vmid), "ha-state",
+            out.append(_ev(now, "guests", sid, "ha-state",
                            f"{label} HA state {before.ha_state or 'unmanaged'} → {g.ha_state}",
                            "critical" if bad else ("ok" if before.ha_state in HA_BAD else "info")))
         if before.node != g.node:
             out.append(_ev(now, "guests", str(g.vmid), "guest-moved", f"{label} moved {before.node} → {g.node}",
                            "info"))
         if before.status != g.status:
+            should_run = g.ha_state == "started"  # HA wants it running: stopped is trouble
+            sev = ("ok" if g.status == "running" else "warning") if should_run else "info"
             out.append(_ev(now, "guests", str(g.vmid), "guest-status", f"{label} is {g.status} (was {before.status})",
-                           "info"))
+                           sev))
     return out
 
 
@@ -283,7 +286,7 @@ def _swarm(old, new, now: float) -> list[Event]:
             if before.availability != n.availability:
                 out.append(_ev(now, "swarm", n.hostname, "swarm-node-availability",
                                f"swarm node {n.hostname} availability {before.availability} → {n.availability}",
-                               "ok" if n.availability == "active" else "info"))
+                               {"active": "ok", "drain": "warning"}.get(n.availability, "info")))
             if before.leader != n.leader and n.leader:
                 out.append(_ev(now, "swarm", n.hostname, "swarm-leader", f"swarm leader is now {n.hostname}", "info"))
     if old.services is not new.services:
@@ -399,17 +402,20 @@ _DERIVERS = {"proxmox": _proxmox, "ceph": _ceph, "swarm": _swarm, "traefik": _tr
 # ------------------------------------------------------------------ queries
 
 
-def first_seen(events: Iterable[Event], subject: str, kind: str | None = None) -> float | None:
+def first_seen(events: Iterable[Event], subject: str, kind: str | None = None,
+               layer: str | None = None) -> float | None:
     """When the current spell of trouble of `subject` began, or None if it is fine / unknown.
 
     `events` oldest first. The spell is the trailing run of non-"ok" events
     about `subject`; its start is the oldest of them. Without `kind` only
     warning/critical events open a spell (a migration is no trouble); with
-    `kind` every non-ok event of that kind does ("node-maintenance")."""
+    `kind` every non-ok event of that kind does ("node-maintenance").
+    `layer` tells apart subjects two layers share ("ceph" health vs the
+    "ceph" source not answering, layer "source")."""
     start: float | None = None
     opens = ("warning", "critical") if kind is None else ("warning", "critical", "info")
     for e in events:
-        if e.subject != subject or (kind is not None and e.kind != kind):
+        if e.subject != subject or (kind is not None and e.kind != kind) or (layer is not None and e.layer != layer):
             continue
         if e.severity == "ok":
             start = None

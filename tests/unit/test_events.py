@@ -82,12 +82,15 @@ def test_guest_ha_state_change_move_and_status():
     pve = seed("proxmox")
     g = pve.guests[0]
     err = replace(pve, guests=(replace(g, ha_state="error"),) + pve.guests[1:])
-    assert kinds(changed("proxmox", pve, err)) == [("100", "ha-state", "critical")]
-    assert kinds(changed("proxmox", err, pve)) == [("100", "ha-state", "ok")]
+    assert kinds(changed("proxmox", pve, err)) == [("vm:100", "ha-state", "critical")]
+    assert kinds(changed("proxmox", err, pve)) == [("vm:100", "ha-state", "ok")]
     moved = replace(pve, guests=(replace(g, node="pve3", status="stopped"),) + pve.guests[1:])
     events = changed("proxmox", pve, moved)
-    assert kinds(events) == [("100", "guest-moved", "info"), ("100", "guest-status", "info")]
+    assert kinds(events) == [("100", "guest-moved", "info"), ("100", "guest-status", "warning")]  # HA wants it up
     assert "pve1 → pve3" in events[0].text
+    scratch = next(x for x in pve.guests if x.ha_state is None)
+    started = replace(pve, guests=tuple(replace(x, status="running") if x is scratch else x for x in pve.guests))
+    assert kinds(changed("proxmox", pve, started)) == [(str(scratch.vmid), "guest-status", "info")]
 
 
 # ------------------------------------------------------------------ ceph
@@ -121,7 +124,7 @@ def test_swarm_node_state_and_availability():
     sw = seed("swarm")
     down = replace(sw, nodes=sw.nodes[:2] + (replace(sw.nodes[2], state="down", availability="drain"),))
     assert kinds(changed("swarm", sw, down)) == [("swarm3", "swarm-node-state", "critical"),
-                                                 ("swarm3", "swarm-node-availability", "info")]
+                                                 ("swarm3", "swarm-node-availability", "warning")]
     assert kinds(changed("swarm", down, sw)) == [("swarm3", "swarm-node-state", "ok"),
                                                  ("swarm3", "swarm-node-availability", "ok")]
 
@@ -208,6 +211,7 @@ def test_first_seen_is_the_start_of_the_current_spell():
     assert first_seen(events, "osd.1") == 4
     assert first_seen(events + [ev(5, "mon", "mon-joined", "ok")], "mon") is None
     assert first_seen(events, "pve9") is None
+    assert first_seen(events, "mon", layer="source") is None and first_seen(events, "mon", layer="ceph") == 1
     info = [ev(7, "pve1", "node-maintenance", "info")]
     assert first_seen(info, "pve1") is None  # info alone is no trouble ...
     assert first_seen(info, "pve1", "node-maintenance") == 7  # ... unless asked for by kind
