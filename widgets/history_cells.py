@@ -8,6 +8,8 @@ from widgets.sparkline import latest, spark
 from widgets.table_columns import Column, Row
 
 HISTORY_WIDTH = 12  # cells of a sparkline column: the last 12 RRD minutes
+# Every sparkline here is scaled from 0 to its own peak: a steady 30% memory reads as steady,
+# not as the swings an auto-ranged line would draw from a 2% wobble.
 
 # Optional columns: hidden while empty (no RRD yet, or none readable) and first to go when narrow.
 NODE_HISTORY_COLUMNS = (
@@ -21,7 +23,7 @@ def node_history_cells(series, width: int = HISTORY_WIDTH) -> tuple[str, str, st
     """(cpu, mem, net) sparkline cells of a node's RrdSeries; empty strings without history."""
     if series is None or not series.times:
         return ("", "", "")
-    return (spark(series.cpu, width), spark(series.mem, width), spark(series.net, width))
+    return (spark(series.cpu, width, lo=0.0), spark(series.mem, width, lo=0.0), spark(series.net, width, lo=0.0))
 
 
 def with_node_history(rows: list[Row], history) -> list[Row]:
@@ -48,10 +50,10 @@ def guest_history_lines(series, width: int = 16) -> list[str]:
         return ["history   loading…"]
     cpu, mem = latest(series.cpu), latest(series.mem)
     return [
-        f"cpu  {spark(series.cpu, width)} {'-' if cpu is None else f'{cpu * 100:.0f}%'}",
-        f"mem  {spark(series.mem, width)} {'-' if mem is None else f'{mem * 100:.0f}%'}",
-        f"net  {spark(series.net, width)} {_rate(latest(series.net))}",
-        f"disk {spark(series.disk, width)} {_rate(latest(series.disk))}",
+        f"cpu  {spark(series.cpu, width, lo=0.0)} {'-' if cpu is None else f'{cpu * 100:.0f}%'}",
+        f"mem  {spark(series.mem, width, lo=0.0)} {'-' if mem is None else f'{mem * 100:.0f}%'}",
+        f"net  {spark(series.net, width, lo=0.0)} {_rate(latest(series.net))}",
+        f"disk {spark(series.disk, width, lo=0.0)} {_rate(latest(series.disk))}",
     ]
 
 
@@ -59,7 +61,7 @@ def ceph_history_line(io, recovery, width: int = 20) -> str | None:
     """'client io ▁▂▅▇ 7.0M/s · recovery ▁▁▁▁ 0B/s' from rings of polls; None before two polls."""
     if len(io) < 2:
         return None
-    line = f"client io {spark(io, width).lstrip()} {_rate(io[-1])}"
+    line = f"client io {spark(io, width, lo=0.0).lstrip()} {_rate(io[-1])}"
     if any(recovery):
-        line += f" · recovery {spark(recovery, width).lstrip()} {_rate(recovery[-1])}"
+        line += f" · recovery {spark(recovery, width, lo=0.0).lstrip()} {_rate(recovery[-1])}"
     return line
