@@ -73,8 +73,14 @@ class EventsScreen(LayerScreen):
         return self.query_one("#events", FastTable)
 
     def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself
-        self.table.stick_to_top = True
+        self._show_follow()
         self.table.focus()
+
+    def _show_follow(self) -> None:
+        table = self.table
+        table.stick_to_top = self.follow  # a cursor on the newest row stays on the newest row
+        table.title = "events (follow)" if self.follow else "events"
+        table.update_title()
 
     def loading_widgets(self) -> list:
         return []  # the timeline is ours: it is never "loading"
@@ -108,7 +114,7 @@ class EventsScreen(LayerScreen):
 
     def action_follow(self) -> None:
         self.follow = not self.follow
-        self.table.stick_to_top = self.follow
+        self._show_follow()
         if self.follow:
             self.table.action_cursor_home()
         self.notify("follow on: the newest event stays in view" if self.follow else "follow off", timeout=2)

@@ -44,8 +44,10 @@ async def test_events_view_lists_a_fault_newest_first_and_follows(make_app, lab,
         assert "VI_1 VIP fw1 → fw1 and fw2 (SPLIT BRAIN)" in first.cells[4][0]  # newest on top
         assert table.cursor == 0  # following
 
+        assert table.border_title == "events (follow) 2"
         await pilot.press("f")  # follow off: the cursor keeps its event
         await pilot.press("j")
+        assert table.border_title == "events 2"
         held = table.cursor_key
         _osd(lab, 1, up=True)
         clock.now += 2
