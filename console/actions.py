@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from console.errors import ConsoleError, ReadOnlyError
+from console.ops.command_log import RecordingSource
 from console.sources import Sources
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class Actions:
         src = self.sources.get(name)
         if src is None:
             raise ConsoleError(name, "not configured for this cluster")
-        return src
+        return RecordingSource(name, src)  # writes land in the command log (console/ops/command_log.py)
 
     # reads that are not part of a poll
     async def service_logs(self, service: str, tail: int = 200) -> list[str]:

@@ -15,19 +15,30 @@ from typing import TextIO
 
 from console.config_model import ClusterConfig
 from console.health import evaluate, overall
+from console.inert import inert
 from console.model import Finding
 from console.poller import Snapshot
 
 EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
+CLOSE_WAIT = 1.0  # s for closing connections after the round
 
 
-def headline(name: str, snap: Snapshot) -> str:
-    """One line per layer: the essentials, as the Health screen's tiles say them."""
+def headline(name: str, snap: Snapshot, now: float | None = None) -> str:
+    """One line per layer: the essentials, as the Health screen's tiles say them.
+    A layer whose last poll failed says so first; its summary is then the last known."""
     if not snap.configured:
         return "not configured"
-    d = snap.data
-    if d is None:
+    if snap.data is None:
         return f"no data: {snap.error or 'not polled'}"
+    summary = _summary(name, snap.data)
+    if snap.error:
+        age = snap.age(now) if now is not None else None
+        old = f", {age:.0f} s old" if age is not None else ""
+        return f"FAILED (last known{old}: {summary})"
+    return summary
+
+
+def _summary(name: str, d) -> str:
     if name == "proxmox":
         online = sum(n.status == "online" for n in d.nodes)
         running = sum(g.status == "running" for g in d.guests)
@@ -47,6 +58,8 @@ def headline(name: str, snap: Snapshot) -> str:
             counts[r.status] = counts.get(r.status, 0) + 1
         return f"routers {counts['enabled']} ok, {counts['warning']} warning, {counts['disabled']} error"
     if name == "vrrp":
+        if not any(fw.answering for fw in d.firewalls):
+            return "FAILED: no firewall answered"
         masters = [fw.name for fw in d.firewalls for i in fw.instances if fw.answering and i.state == "MASTER"]
         if len(masters) > 1:
             return f"SPLIT BRAIN: {', '.join(masters)} MASTER"
@@ -63,34 +76,35 @@ def report_json(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding
             "error": s.error,
             "latency_ms": None if s.latency is None else round(s.latency * 1000, 1),
             "age_s": None if s.age(now) is None else round(s.age(now), 1),
-            "summary": headline(name, s),
+            "summary": headline(name, s, now),
         }
     return json.dumps({"cluster": cluster, "status": status, "exit_code": EXIT_CODES[status],
                        "layers": layers, "findings": [asdict(f) for f in findings]}, indent=2)
 
 
 def report_text(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], status: str,
-                out: TextIO) -> None:
+                out: TextIO, now: float | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     con = Console(file=out, highlight=False, soft_wrap=True)
     colour = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "magenta"}[status]
-    con.print(Text.assemble(("labconsole check ", "bold"), (cluster, "bold"), ": ", (status.upper(), colour)))
+    # every data string goes through inert once more on its way out (the sources made it inert already)
+    con.print(Text.assemble(("labconsole check ", "bold"), (inert(cluster), "bold"), ": ", (status.upper(), colour)))
     table = Table(show_header=False, box=None, pad_edge=False)
     for name, s in snaps.items():
         mark = "·" if not s.configured else ("✖" if s.error else "●")
         style = "dim" if not s.configured else ("red" if s.error else "green")
-        table.add_row(Text(mark, style=style), Text(name), Text(headline(name, s)))
+        table.add_row(Text(mark, style=style), Text(name), Text(inert(headline(name, s, now))))
     con.print(table)
     shown = [f for f in findings if f.severity != "info"]
     for f in shown:
         sev = {"critical": ("CRIT", "bold red"), "warning": ("WARN", "yellow"), "unknown": ("UNKN", "magenta")}
         label, style = sev.get(f.severity, ("INFO", "dim"))
-        con.print(Text.assemble((f"{label} ", style), (f"[{f.layer}] ", "dim"), f.text))
+        con.print(Text.assemble((f"{label} ", style), (f"[{inert(f.layer)}] ", "dim"), inert(f.text)))
         if f.hint:
-            con.print(Text(f"     → {f.hint}", style="dim"))
+            con.print(Text(f"     → {inert(f.hint)}", style="dim"))
     if not shown:
         con.print(Text("no problems found", style="green"))
 
@@ -102,7 +116,10 @@ async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list
     try:
         snaps = await hub.poll_all_once()
     finally:
-        await actions.sources.close()
+        try:  # closing is best effort and must not stretch the run past its timeout
+            await asyncio.wait_for(actions.sources.close(), CLOSE_WAIT)
+        except (TimeoutError, asyncio.TimeoutError):
+            pass
     now = time.monotonic()
     return snaps, evaluate(snaps, now), now
 
@@ -114,5 +131,5 @@ def run_check(cluster: ClusterConfig, as_json: bool = False, out: TextIO | None 
     if as_json:
         print(report_json(cluster.name, snaps, findings, status, now), file=out)
     else:
-        report_text(cluster.name, snaps, findings, status, out)
+        report_text(cluster.name, snaps, findings, status, out, now)
     return EXIT_CODES[status]

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     from console.cli_config import add_config_actions
 
     add_config_actions(cfg, lambda p: _common(p, top=False))
+    # --- h-operate (issue 11): guests, guest, backups, tasks, log -- console/cli_ops.py ---
+    from console.cli_ops import add_parsers as add_ops_parsers
+
+    add_ops_parsers(sub, lambda p, top: _common(p, top=top))
+    # --- end h-operate ---
     return parser
 
 
@@ -131,6 +136,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from console.cli_events import run_events
 
         return run_events(args)
+    from console.cli_ops import COMMANDS as OPS_COMMANDS  # h-operate (issue 11)
+
+    if command in OPS_COMMANDS:
+        from console.cli_ops import run as run_ops
+
+        return run_ops(args, _load)
     if command == "demo" or args.demo:
         return _demo_tui(args)
     return _tui(args)

@@ -159,6 +159,7 @@ class ClusterConfig:
     traefik: TraefikConfig | None = None
     vrrp: VrrpConfig | None = None
     maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    max_backup_age: float = 7.0  # days: a guest without a newer backup is a health finding
 
 
 @dataclass(frozen=True, slots=True)

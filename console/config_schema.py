@@ -71,6 +71,7 @@ def _cluster(name: str, t: Table) -> ClusterConfig:
     traefik = layer("traefik", _traefik)
     vrrp = layer("vrrp", _vrrp)
     maintenance = layer("maintenance", lambda s, _t: _maintenance(s)) or MaintenanceConfig()
+    max_backup_age = t.number("max_backup_age", 7.0)
     t.finish()
     if ceph is not None and ceph.via == "api" and proxmox is None:
         t.problem(t.key("ceph.via"), f'"api" reads Ceph through the Proxmox API, but there is no [{t.key("proxmox")}]: '
@@ -79,7 +80,7 @@ def _cluster(name: str, t: Table) -> ClusterConfig:
         name=name, color=color, read_only=read_only,
         interval=own_interval or 2.0, timeout=own_timeout or 5.0,
         proxmox=proxmox, ssh=ssh, ceph=ceph, swarm=swarm, traefik=traefik, vrrp=vrrp,
-        maintenance=maintenance,
+        maintenance=maintenance, max_backup_age=max_backup_age,
     )
 
 

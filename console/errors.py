@@ -29,3 +29,81 @@ class ReadOnlyError(ConsoleError):
     def __init__(self, action: str, cluster: str):
         super().__init__(cluster, f"refused: {action} (read-only mode)",
                          "start without --read-only and set read_only = false for this cluster")
+
+
+# Known failure kinds, by the names of the exception's classes (no imports of
+# the libraries that define them) or by the words of their messages. Checked
+# in order along the exception's cause chain; the first hit wins.
+_BY_CLASS = (
+    ("HostKeyNotVerifiable", "the SSH host key is not in known_hosts or does not match"),
+    ("PermissionDenied", "SSH authentication was refused"),
+    ("SSLCertVerificationError", "TLS certificate verification failed"),
+    ("SSLError", "TLS handshake failed"),
+    ("JSONDecodeError", "the answer is not valid JSON"),
+    ("ConnectTimeout", "timed out connecting"),
+    ("ReadTimeout", "timed out waiting for the answer"),
+    ("TimeoutError", "timed out"),
+    ("gaierror", "unknown host (DNS lookup failed)"),
+    ("ConnectionRefusedError", "connection refused"),
+    ("ConnectionResetError", "connection reset by the peer"),
+    ("BrokenPipeError", "connection closed by the peer"),
+    ("FileNotFoundError", "socket or file not found"),
+    ("PermissionError", "permission denied"),
+    ("ChannelOpenError", "the SSH server refused to open a channel"),
+    ("ConnectionLost", "SSH connection lost"),
+    ("DisconnectError", "SSH connection closed by the server"),
+)
+_BY_TEXT = (
+    ("Fingerprints did not match", "TLS certificate does not match the pinned fingerprint"),
+    ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed"),
+    ("certificate verify failed", "TLS certificate verification failed"),
+    ("Connection refused", "connection refused"),
+    ("Name or service not known", "unknown host (DNS lookup failed)"),
+    ("nodename nor servname", "unknown host (DNS lookup failed)"),
+    ("Temporary failure in name resolution", "DNS lookup failed"),
+    ("No route to host", "no route to host"),
+    ("Network is unreachable", "network unreachable"),
+    ("Connection reset", "connection reset by the peer"),
+    ("timed out", "timed out"),
+    ("Expecting value", "the answer is not valid JSON"),
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out and len(out) < 8:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def plain_reason(exc: BaseException) -> str:
+    """A short readable reason for a failure from a library (never a class name):
+    "connection refused", "timed out", "TLS certificate verification failed", "HTTP 502", ..."""
+    chain = _chain(exc)
+    for e in chain:  # an HTTP answer with a status says the most
+        status = getattr(getattr(e, "response", None), "status_code", None) or getattr(e, "status_code", None)
+        if isinstance(status, int) and status >= 400:
+            return f"HTTP {status}"
+    text = " ".join(str(e) for e in chain)
+    for needle, says in _BY_TEXT[:3]:  # the TLS specifics before the generic SSLError class
+        if needle in text:
+            return says
+    for e in reversed(chain):  # the root cause is the most specific (urllib3's NewConnectionError is a "timeout")
+        names = {c.__name__ for c in type(e).__mro__}
+        for name, says in _BY_CLASS:
+            if name in names:
+                if name == "JSONDecodeError" and getattr(e, "msg", None):
+                    return f"the answer is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+                return says
+    for needle, says in _BY_TEXT:
+        if needle in text:
+            return says
+    for e in chain:
+        if isinstance(e, OSError) and e.strerror:
+            return inert(e.strerror).lower()
+    if isinstance(exc, (TimeoutError,)):
+        return "timed out"
+    detail = " ".join(inert(str(exc)).split())
+    return detail[:200] if detail else "failed without a message (details in the log)"

@@ -17,6 +17,7 @@ from console.model import (
     TraefikState,
     VrrpState,
 )
+from console.health_backups import backup_rules
 from console.poller import Snapshot
 
 SEVERITY_ORDER = {"critical": 0, "unknown": 1, "warning": 2, "info": 3}
@@ -196,13 +197,17 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
     for fw in vrrp.firewalls:
         if not fw.answering:
             yield _f("critical", "vrrp", fw.name, f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
-                     "check keepalived and SSH on the firewall; its last state is unknown")
+                     "check keepalived and SSH on the firewall; its current state is unknown"
+                     + (" (its last known state is shown, marked stale)" if fw.instances else ""))
             continue
         for inst in fw.instances:
             by_instance.setdefault(inst.name, []).append((fw.name, inst.state))
             if inst.state == "FAULT":
                 yield _f("critical", "vrrp", fw.name, f"{fw.name} {inst.name} is in FAULT",
                          "a tracked interface or script failed")
+    if not by_instance and any(fw.answering for fw in vrrp.firewalls):
+        yield _f("critical", "vrrp", "vrrp", "no firewall reports any VRRP instance: who holds the VIP is unknown",
+                 "check that keepalived has a vrrp_instance and that the dump command is the right one")
     for iname, states in sorted(by_instance.items()):
         masters = [fw for fw, st in states if st == "MASTER"]
         if len(masters) > 1:
@@ -226,6 +231,7 @@ RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
     "swarm": swarm_rules,  # type: ignore[dict-item]
     "traefik": traefik_rules,  # type: ignore[dict-item]
     "vrrp": vrrp_rules,  # type: ignore[dict-item]
+    "backups": backup_rules,  # a BackupReport (console/ops/backups.py, console/health_backups.py)
 }
 
 

@@ -312,8 +312,9 @@ class Firewall:
     host: str  # ssh host alias it was read from
     answering: bool  # did keepalived answer the JSON dump
     error: str | None = None  # why not, when answering is False
-    instances: tuple[VrrpInstance, ...] = ()
+    instances: tuple[VrrpInstance, ...] = ()  # when not answering: the last known ones (stale), if any
     addresses: tuple[str, ...] = ()  # from `ip -j addr`, cross-check for VIPs
+    seen_at: float | None = None  # epoch seconds of its last answer (the instances' age when not answering)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,23 +2,32 @@
 
 A poll never overlaps its predecessor (the next one is scheduled after the
 previous one ends), a failing source keeps its last good data (marked stale)
-and backs off exponentially, and no source ever waits for another.
+and backs off exponentially up to BACKOFF_INTERVALS intervals (so a layer that
+recovers is seen again soon), and no source ever waits for another.
+
+Blocking library calls run on daemon threads (DaemonPool): a call stuck in a
+socket can neither delay another source nor keep the process alive at exit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
-from console.errors import ConsoleError
+from console.errors import ConsoleError, plain_reason
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 SOURCES = ("proxmox", "ceph", "swarm", "traefik", "vrrp")
+BACKOFF_INTERVALS = 3  # a failing source is retried at least every 3 intervals
+SHUTDOWN_WAIT = 0.5  # s the thread pool waits for running calls when the loop closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +57,13 @@ class Snapshot(Generic[T]):
 
 
 def describe_error(exc: BaseException, source: str, timeout: float) -> str:
+    """One readable line for a failed poll: never a Python exception class name."""
     if isinstance(exc, ConsoleError):
         return str(exc)
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return f"{source}: no answer within {timeout:g} s (check that it is reachable)"
-    return f"{source}: {type(exc).__name__}: {exc}"
+    log.debug("%s: failure outside the known kinds", source, exc_info=exc)
+    return f"{source}: {plain_reason(exc)}"
 
 
 class Poller(Generic[T]):
@@ -63,14 +74,14 @@ class Poller(Generic[T]):
         interval: float = 2.0,
         timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
-        max_backoff: float = 60.0,
+        max_backoff: float | None = None,
     ):
         self.source = source
         self.fetch = fetch
         self.interval = interval
         self.timeout = timeout
         self.clock = clock
-        self.max_backoff = max_backoff
+        self.max_backoff = BACKOFF_INTERVALS * interval if max_backoff is None else max_backoff
         self.failures = 0
         self.latest: Snapshot[T] = Snapshot(source, interval=interval)
         self._lock = asyncio.Lock()
@@ -118,6 +129,61 @@ class Poller(Generic[T]):
                 pass
 
 
+class DaemonPool(ThreadPoolExecutor):
+    """A thread pool of daemon threads. ThreadPoolExecutor's threads are joined at
+    interpreter exit, so one request stuck in a socket would keep `labconsole
+    check` alive long after its timeout; these are not. (A ThreadPoolExecutor
+    subclass only because asyncio's set_default_executor insists on one: none of
+    its machinery is used.)"""
+
+    def __init__(self, max_workers: int = 32, name: str = "source"):
+        super().__init__(max_workers=1)  # starts no thread
+        self._max = max_workers
+        self._name = name
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._shutdown = False
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new work after shutdown")
+        future: Future = Future()
+        self._work.put((future, fn, args, kwargs))
+        with self._lock:
+            if not self._idle.acquire(blocking=False) and len(self._threads) < self._max:
+                t = threading.Thread(target=self._worker, name=f"{self._name}-{len(self._threads)}", daemon=True)
+                t.start()
+                self._threads.append(t)
+        return future
+
+    def _worker(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            future, fn, args, kwargs = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            del item, future
+            self._idle.release()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+        for _ in self._threads:
+            self._work.put(None)
+        if wait:  # briefly: a thread stuck in a socket is abandoned (it is a daemon), not waited for
+            deadline = time.monotonic() + SHUTDOWN_WAIT
+            for t in self._threads:
+                t.join(max(0.0, deadline - time.monotonic()))
+
+
 def ensure_thread_pool(workers: int = 32) -> None:
     """Give the running loop enough threads for every source's blocking calls.
 
@@ -128,9 +194,7 @@ def ensure_thread_pool(workers: int = 32) -> None:
     loop = asyncio.get_running_loop()
     if getattr(loop, "_labconsole_pool", False):
         return
-    from concurrent.futures import ThreadPoolExecutor
-
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="source"))
+    loop.set_default_executor(DaemonPool(max_workers=workers))
     loop._labconsole_pool = True  # type: ignore[attr-defined]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
 import socket
 import tempfile
@@ -28,6 +29,7 @@ import asyncssh
 
 from console.config_model import SshConfig, SshHost
 from console.errors import ConsoleError
+from console.inert import inert_block
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +199,10 @@ class SshPool:
     # --------------------------------------------------------------- commands
 
     async def run(self, alias: str, command: str, timeout: float | None = None,
-                  check: bool = False, input: str | None = None) -> SshResult:
+                  check: bool = False, input: str | None = None, shown: str | None = None) -> SshResult:
+        """Run `command`; errors name it as `shown` (run_many's batch script is never shown)."""
+        shown = command if shown is None else shown
+
         async def op(c: _Conn, started: asyncio.Event) -> SshResult:
             proc = await c.conn.create_process(command, input=input)
             started.set()
@@ -205,18 +210,18 @@ class SshPool:
                 r = await proc.wait(check=False, timeout=timeout)
             except asyncssh.TimeoutError:
                 _stop(proc)
-                raise ConsoleError(f"ssh {alias}", f"`{_short(command)}` did not finish within {timeout:g} s",
+                raise ConsoleError(f"ssh {alias}", f"`{_short(shown)}` did not finish within {timeout:g} s",
                                    "the host may be overloaded or the command hung") from None
             if r.exit_status is None and r.exit_signal is None:  # channel closed under us
                 self._drop(alias, c)
                 host = self.cfg.host(alias)
                 raise ConsoleError(f"ssh {alias}", f"connection to {host.address}:{host.port} lost while "
-                                   f"`{_short(command)}` ran", "check the host; the command may or may not have run")
+                                   f"`{_short(shown)}` ran", "check the host; the command may or may not have run")
             return SshResult(_exit(r.exit_status, r.exit_signal), _text(r.stdout), _text(r.stderr))
 
         result = await self._with_conn(alias, op)
         if check and result.exit_status != 0:
-            raise command_failed(alias, command, result)
+            raise command_failed(alias, shown, result)
         return result
 
     async def run_many(self, alias: str, commands: list[str], timeout: float | None = None,
@@ -235,14 +240,15 @@ class SshPool:
         if c.batch_ok is not False:
             marker = f"__labconsole_{secrets.token_hex(6)}__"
             script = (_parallel_script if parallel else _batch_script)(commands, marker)
-            r = await self.run(alias, script, timeout=timeout)
+            r = await self.run(alias, script, timeout=timeout, shown=" ; ".join(commands))
             parsed = _split_batch(r, marker, len(commands))
             if parsed is not None:
                 c.batch_ok = True
                 return parsed
             if c.batch_ok is True:  # worked before: a real failure, not a shell limitation
-                raise ConsoleError(f"ssh {alias}", "batched commands returned incomplete output "
-                                   f"(exit {r.exit_status}): {_short(r.stderr or r.stdout)}",
+                said = _without_wrapper(r.stderr, marker) or _without_wrapper(r.stdout, marker)
+                raise ConsoleError(f"ssh {alias}", f"`{_short(' ; '.join(commands))}` returned incomplete output "
+                                   f"(exit {r.exit_status})" + (f": {_short(said)}" if said else ""),
                                    "check the host's shell and load")
             c.batch_ok = False
             log.debug("ssh %s: no shell batching, falling back to parallel channels", alias)
@@ -357,6 +363,17 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+_WRAPPER = re.compile(r"__rc\b|__labconsole_|\$__d\b|__d=|\$__p\d|__p\d+=|\$__r\d|__r\d+=|</dev/null")
+
+
+def _without_wrapper(text: str, marker: str) -> str:
+    """Output of a batch that failed, without the lines that quote our wrapper script
+    (a shell's syntax error echoes it): the user sees their commands, not our plumbing."""
+    lines = [line for line in inert_block(text).splitlines()
+             if line.strip() and marker not in line and not _WRAPPER.search(line)]
+    return "\n".join(lines)
+
+
 def _batch_script(commands: list[str], marker: str) -> str:
     # Each command runs in a subshell (an `exit` ends only it) with stdin closed;
     # a marker line carrying its exit status follows its output on both streams.
@@ -397,6 +414,8 @@ def _split_batch(r: SshResult, marker: str, n: int) -> list[SshResult] | None:
         except ValueError:
             return None
         err = err_parts[i] if i < len(err_parts) else ""
+        if _WRAPPER.search(err):  # a shell quoting our wrapper in its complaint
+            err = _without_wrapper(err, marker) + "\n"
         results.append(SshResult(code, stdout_chunk, err))
         stdout_chunk = next_chunk
     return results

@@ -30,10 +30,13 @@ STATE_LEVEL = {"MASTER": OK, "BACKUP": OFF, "FAULT": BAD, "INIT": WARN}
 
 def instance_rows(vrrp, wall_now: float, last_known: dict | None = None) -> list[Row]:
     """One row per firewall and instance. A firewall that stopped answering keeps its last known
-    instances (from `last_known`: name -> Firewall), shown as "? STATE" with the old figures."""
+    instances (from the source, else from `last_known`: name -> Firewall), shown as "? STATE" with
+    the old figures and the age of its last answer."""
     rows = []
     for fw in vrrp.firewalls:
-        answering = mark(OK, "answering") if fw.answering else mark(BAD, f"silent: {fw.error or 'no answer'}")
+        since = f" {duration(max(0, wall_now - fw.seen_at))} ago" if fw.seen_at and not fw.answering else ""
+        answering = mark(OK, "answering") if fw.answering else \
+            mark(BAD, f"silent, last answer{since or ' never'}: {fw.error or 'no answer'}")
         instances, addresses = fw.instances, fw.addresses
         remembered = not fw.answering and not instances and last_known and fw.name in last_known
         if remembered:
@@ -77,10 +80,11 @@ def verdicts(vrrp, last_known: dict | None = None) -> tuple[list[str], list[str]
             pref = vrrp.preferred_master
             note = "" if not pref or pref == masters[0] else f" (preferred: {pref})"
             fine.append(f"● {name}: {masters[0]} holds {vips}{note}")
-    silent = [fw.name for fw in vrrp.firewalls if not fw.answering]
+    silent = [fw for fw in vrrp.firewalls if not fw.answering]
     if silent:
-        alarms.append(f"✖ keepalived not answering on {', '.join(silent)}: its state is unknown"
-                      + (" (the table shows the last known, marked ?)" if last_known else ""))
+        shown = last_known or any(fw.instances for fw in silent)
+        alarms.append(f"✖ keepalived not answering on {', '.join(fw.name for fw in silent)}: its state is unknown"
+                      + (" (the table shows the last known, marked ?)" if shown else ""))
     return alarms, fine
 
 

@@ -32,6 +32,14 @@ def is_read_only_command(command: str) -> bool:
 
 @asynccontextmanager
 async def journaled(call: str) -> AsyncIterator[None]:
+    from console.ops.command_log import recorded, split_call  # h-operate: the console's command log
+
+    async with recorded(*split_call(call)), _journal_only(call):
+        yield
+
+
+@asynccontextmanager
+async def _journal_only(call: str) -> AsyncIterator[None]:
     here = current_step.get()
     if here is None:  # not inside a maintenance step (planning, tests of a single source)
         yield

@@ -102,6 +102,9 @@ class P4Guests(BaseStep):
         stays = [m for m in plan.moves if m.method == "stays"]
         for m in stays:
             ctx.progress(f"{m.name} ({m.vmid}) stays: {m.note}")
+        from console.ops.backups import preflight_note  # h-operate: warns, never blocks
+
+        await preflight_note(svc.sources, ctx.node, svc.cluster.max_backup_age, ctx.progress)
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from console.sim.ops_faults import OPS_FAULTS, clear_ops, inject_ops, ops_faults_dict
 from console.sim.sim_errors import SimError
 
 FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
@@ -9,6 +10,7 @@ KINDS = (
     "node-down", "node-up", "osd-down", "osd-up", "latency", "error-rate", "apt-fail", "no-return",
     "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
     "migrate-fail", "osd-stuck", "vip-stuck",
+    *OPS_FAULTS,  # h-operate: console/sim/ops_faults.py
 )
 
 
@@ -105,6 +107,8 @@ class FaultControl:
             f.osd_stuck.add(self._t_osd(kind, target))
         elif kind == "vip-stuck":
             f.vip_stuck = True
+        elif kind in OPS_FAULTS:
+            inject_ops(self, kind, target)
         self._reconcile()
 
     # ------------------------------------------------------------- clear
@@ -151,6 +155,8 @@ class FaultControl:
                 f.osd_stuck.discard(self._t_osd(k, target)) if target else f.osd_stuck.clear()
             elif k == "vip-stuck":
                 f.vip_stuck = False
+            elif k in OPS_FAULTS:
+                clear_ops(self, k, target)
         self._reconcile()
 
     def faults_dict(self) -> dict:
@@ -170,6 +176,7 @@ class FaultControl:
             "traefik_backend_down": sorted(f.traefik_backend_down),
             "ha_error": sorted(f.ha_error),
             "migrate_fail": sorted(f.migrate_fail),
+            **ops_faults_dict(self),
         }
 
     def backend_up(self, service_name: str) -> bool:

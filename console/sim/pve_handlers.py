@@ -360,3 +360,8 @@ ROUTES: list[Route] = [
       for name, render in (("pool", C.pools), ("mgr", C.mgrs), ("mds", C.mds), ("mon", C.mons))],
     *RRD_ROUTES,  # h-events
 ]
+
+# -- issue 11 (h-operate): snapshots, reboot, config, backups, cluster tasks/log ----
+from console.sim.pve_ops_routes import OPS_ROUTES  # noqa: E402
+
+ROUTES += OPS_ROUTES

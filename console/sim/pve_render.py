@@ -234,6 +234,7 @@ def storage_entries(world, n) -> list[dict[str, Any]]:
         ("local", "dir", "iso,vztmpl,backup", 0, ROOTFS_TOTAL, int(ROOTFS_TOTAL * 0.12)),
         ("ceph-vm", "rbd", "images,rootdir", 1, raw_total // size, raw_used // size),
         ("cephfs", "cephfs", "vztmpl,iso,backup", 1, raw_total // size, raw_used // size // 8),
+        ("pbs", "pbs", "backup", 1, 2048 * GiB, 300 * GiB),  # h-operate: the backup server (console/sim/ops_state.py)
     ]
     out = []
     for sid, plugin, content, shared, total, used in defs:

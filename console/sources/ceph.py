@@ -18,6 +18,7 @@ from console.config_model import CephConfig
 from console.errors import ConsoleError, ReadOnlyError
 from console.model import CephState
 from console.sources import ceph_parse as cp
+from console.sources.shape import ShapeError
 from console.ssh import SshPool, SshResult
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,7 @@ class CephSource:
         for result in (status, tree, flags):  # the status error first: it says the most
             if isinstance(result, BaseException):
                 raise result
-        try:
-            state = cp.parse_status(status)
-        except cp.CephParseError as exc:
-            raise ConsoleError("ceph", f"via {self.proxmox.endpoint}: {exc}", "is Ceph configured on this cluster?") from None
+        state = cp.parse_status(status, where="ceph /cluster/ceph/status")
         osds, tree_flags = tree
         all_flags = state.flags | tree_flags | (flags if flags is not None else frozenset())
         state = replace(state, osds=osds, flags=all_flags)
@@ -103,9 +101,13 @@ class CephSource:
         lists = await asyncio.gather(*(self.proxmox.ceph_list_raw(node, w) for w in ("pool", "mgr", "mds", "mon")),
                                      return_exceptions=True)
         pool, mgr, mds, mon = (None if isinstance(x, BaseException) else x for x in lists)
-        extra = cp.parse_pve_daemons(mgr, mds, mon)
-        if pool:
-            extra["pools"] = cp.parse_pve_pools(pool)
+        try:
+            extra = cp.parse_pve_daemons(mgr, mds, mon, where=f"ceph /nodes/{node}/ceph/mgr|mds|mon")
+            if pool:
+                extra["pools"] = cp.parse_pve_pools(pool, where=f"ceph /nodes/{node}/ceph/pool")
+        except ShapeError as exc:  # optional facts: the status JSON's counts stand
+            log.info("%s", exc)
+            return state
         return replace(state, **extra) if extra else state
 
     async def _api_osd_tree(self):
@@ -114,13 +116,14 @@ class CephSource:
         remembered = self._tree_node
         if remembered is not None:  # the node that answered last time: no /nodes round trip
             try:
-                return cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(remembered))
+                return cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(remembered),
+                                             where=f"ceph /nodes/{remembered}/ceph/osd")
             except ConsoleError as exc:
                 log.info("ceph: OSD tree via %s failed: %s", remembered, exc)
                 self._tree_node = None
         for node in await self.proxmox.online_nodes():
             try:
-                tree = cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(node))
+                tree = cp.parse_pve_osd_tree(await self.proxmox.ceph_osd_raw(node), where=f"ceph /nodes/{node}/ceph/osd")
                 self._tree_node = node
                 return tree
             except ConsoleError as exc:
@@ -128,7 +131,8 @@ class CephSource:
                 last = exc
         if last is not None:
             raise last
-        return (), frozenset()
+        raise ConsoleError("ceph", "no online node to read the OSD tree from (/nodes/NODE/ceph/osd)",
+                           "check the Proxmox layer: every node is offline or unreachable")
 
     async def _api_flags(self) -> frozenset[str] | None:
         try:
@@ -165,17 +169,27 @@ class CephSource:
         host, results = await self._ssh_batch(commands, parallel=True)
         out = dict(zip(commands, results))
 
-        def json_of(cmd: str):
+        def on(cmd: str) -> str:
+            return f"ceph `{cmd}` on {host}"
+
+        def json_of(cmd: str, required: bool = False):
+            """The command's JSON; None when it failed, unless the layer needs it (then its error)."""
             r = out.get(cmd)
             if r is None:
                 return None
             if r.exit_status != 0:
+                said = (r.stderr.strip() or r.stdout.strip()).splitlines()
+                if required:
+                    raise ConsoleError("ceph", f"`{cmd}` on {host} exited {r.exit_status}"
+                                       + (f": {said[-1][:200]}" if said else ""))
                 log.info("ceph: `%s` on %s exited %d: %s", cmd, host, r.exit_status, r.stderr.strip()[:200])
                 return None
             try:
-                return cp.loads(r.stdout, f"`{cmd}` on {host}")
+                return cp.loads(r.stdout, f"ceph `{cmd}` on {host}")
             except cp.CephParseError as exc:
-                log.info("ceph: %s", exc)
+                if required:
+                    raise
+                log.info("%s", exc)
                 return None
 
         first = out[FAST_READS[0]]
@@ -184,32 +198,29 @@ class CephSource:
             raise ConsoleError("ceph", f"`{FAST_READS[0]}` on {host} exited {first.exit_status}"
                                + (f": {err[-1][:200]}" if err else ""),
                                "check that the ceph CLI on that host can reach the cluster (ceph.conf, keyring)")
-        try:
-            state = cp.parse_status(cp.loads(first.stdout, f"`{FAST_READS[0]}` on {host}"))
-        except cp.CephParseError as exc:
-            raise ConsoleError("ceph", str(exc), "is the ceph CLI there the real one?") from None
+        where = f"ceph `{FAST_READS[0]}` on {host}"
+        state = cp.parse_status(cp.loads(first.stdout, where), where=where)
         if slow_due:
             self._slow = {cmd: json_of(cmd) for cmd in SLOW_READS}
             self._slow_at = now
         detail = json_of(FAST_READS[1])
         if detail is not None:
-            state = cp.with_health_detail(state, cp.parse_health_detail(detail))
-        tree = json_of(FAST_READS[2])
-        osds = cp.parse_osd_tree(tree) if tree is not None else ()
+            state = cp.with_health_detail(state, cp.parse_health_detail(detail, where=on(FAST_READS[1])))
+        osds = cp.parse_osd_tree(json_of(FAST_READS[2], required=True), where=on(FAST_READS[2]))
         usage = self._slow.get(SLOW_READS[0])
         if usage is not None:
-            osds = cp.merge_osd_usage(osds, cp.parse_osd_tree(usage))
+            osds = cp.merge_osd_usage(osds, cp.parse_osd_tree(usage, where=on(SLOW_READS[0])))
         dump = json_of(FAST_READS[3])
         flags, sizes = state.flags, {}
         if dump is not None:
-            osds, dump_flags, sizes = cp.merge_osd_dump(osds, dump)
+            osds, dump_flags, sizes = cp.merge_osd_dump(osds, dump, where=on(FAST_READS[3]))
             flags = flags | dump_flags
         df, mons, mgr = (self._slow.get(c) for c in SLOW_READS[1:])
         return replace(
             state, osds=osds, flags=flags,
-            pools=cp.parse_df_pools(df, sizes) if df is not None else (),
-            mons=(cp.parse_mon_dump(mons) if mons is not None else ()) or state.mons,
-            mgr_active=state.mgr_active or (cp.parse_mgr_stat(mgr) if mgr is not None else None))
+            pools=cp.parse_df_pools(df, sizes, where=on(SLOW_READS[1])) if df is not None else (),
+            mons=(cp.parse_mon_dump(mons, where=on(SLOW_READS[2])) if mons is not None else ()) or state.mons,
+            mgr_active=state.mgr_active or (cp.parse_mgr_stat(mgr, where=on(SLOW_READS[3])) if mgr is not None else None))
 
     # ----------------------------------------------------------------- write
 

@@ -21,10 +21,14 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from console.config_model import ProxmoxConfig
-from console.errors import ConsoleError, ReadOnlyError
+from console.errors import ConsoleError, ReadOnlyError, plain_reason
 from console.model import ProxmoxState
 from console.sources import proxmox_parse as pp
+from console.inert import inert, inert_tree
+from console.sources import shape as sh
+from console.sources.failover import BUDGET_SHARE, MIN_TRY, try_budget
 from console.sources.ceph_parse import parse_pve_flags
+from console.sources.shape import ShapeError
 from console.sources.tls import describe_tls_error, mount_tls, verify_setting
 
 log = logging.getLogger(__name__)
@@ -79,10 +83,14 @@ class ProxmoxSource:
             self._apis[endpoint] = api
         return api
 
-    def _call_one(self, endpoint: str, method: str, path: str, params: dict) -> Any:
+    def _call_one(self, endpoint: str, method: str, path: str, params: dict,
+                  timeout: float | tuple[float, float] | None = None) -> Any:
         where = f"{endpoint.rstrip('/')}/api2/json/{path}"
         try:
-            res = self._api(endpoint)(path)
+            api = self._api(endpoint)
+            if timeout is not None:  # proxmoxer reads its timeout from the auth object per request
+                api._store["session"].auth.timeout = timeout
+            res = api(path)
             data = getattr(res, method)(**params)
         except ResourceException as exc:
             if exc.status_code == _FAILOVER:
@@ -93,30 +101,42 @@ class ProxmoxSource:
             msg, hint = describe_tls_error(exc, endpoint, self.cfg.tls)
             raise _Unreachable(ConsoleError("proxmox", msg, hint)) from None
         except requests.exceptions.Timeout:
-            raise _Unreachable(ConsoleError("proxmox", f"no answer from {where} within {self.cfg.timeout:g} s",
+            # with failover each endpoint got a share of the timeout: say which
+            waited = f"{self.cfg.timeout:g}" if timeout is None or len(self.cfg.endpoints) == 1 else f"{timeout:.1f}"
+            raise _Unreachable(ConsoleError("proxmox", f"no answer from {where} within {waited} s",
                                             "check that the node is up and not overloaded")) from None
         except requests.exceptions.ConnectionError as exc:
-            raise _Unreachable(ConsoleError("proxmox", f"cannot connect to {endpoint}: {_reason(exc)}",
+            raise _Unreachable(ConsoleError("proxmox", f"cannot connect to {endpoint}: {plain_reason(exc)}",
                                             "check the address and that pveproxy runs")) from None
-        except (KeyError, ValueError):
-            raise ConsoleError("proxmox", f"{where} answered without the {{\"data\": …}} envelope",
-                               "is this a Proxmox VE API endpoint?") from None
+        except (KeyError, TypeError, AttributeError, ValueError):
+            # a JSON answer that is not {"data": ...} (null, a list, no `data`), or not JSON at all
+            raise ShapeError(f"proxmox /{path}", f"{endpoint.rstrip('/')} answered without the "
+                             "{\"data\": …} envelope", "is this a Proxmox VE API endpoint?") from None
         if isinstance(data, dict) and set(data) == {"errors"} and isinstance(data["errors"], bytes):
-            head = data["errors"][:60].decode(errors="replace")
-            raise ConsoleError("proxmox", f"{where} returned malformed JSON (began {head!r})",
-                               "is this a Proxmox VE API endpoint, or a proxy error page?")
-        return data
+            head = inert(data["errors"][:60].decode(errors="replace"))
+            raise ShapeError(f"proxmox /{path}", f"{endpoint.rstrip('/')} returned malformed JSON (began {head!r})",
+                             "is this a Proxmox VE API endpoint, or a proxy error page?")
+        return inert_tree(data)  # the one boundary: cluster text is inert from here on
 
     def _call(self, method: str, path: str, **params: Any) -> Any:
-        """Blocking: try the current endpoint, then the others in order."""
+        """Blocking: try the current endpoint, then the others in order, all within
+        one budget (the poll's timeout): a hung endpoint cannot make the failover
+        take the timeout once per endpoint."""
         if self._problem is not None:
             raise self._problem
         n = len(self.cfg.endpoints)
+        deadline = time.monotonic() + self.cfg.timeout * BUDGET_SHARE
         errors: list[ConsoleError] = []
         for k in range(n):
             i = (self._current + k) % n
+            left = deadline - time.monotonic()
+            if left <= MIN_TRY:
+                skipped = ", ".join(self.cfg.endpoints[(self._current + m) % n] for m in range(k, n))
+                errors.append(ConsoleError("proxmox", f"no time left within {self.cfg.timeout:g} s to try {skipped}"))
+                break
+            timeout = try_budget(left, n - k)
             try:
-                data = self._call_one(self.cfg.endpoints[i], method, path, dict(params))
+                data = self._call_one(self.cfg.endpoints[i], method, path, dict(params), timeout)
             except _Unreachable as exc:
                 log.info("proxmox endpoint %s failed: %s", self.cfg.endpoints[i], exc.error.message)
                 errors.append(exc.error)
@@ -151,8 +171,9 @@ class ProxmoxSource:
         status, resources, ha_rows, ha_res = await asyncio.gather(
             self._aget("cluster/status"), self._aget("cluster/resources"),
             self._optional("cluster/ha/status/current"), self._optional("cluster/ha/resources"))
-        online = [str(r.get("node")) for r in resources or [] if isinstance(r, dict)
-                  and r.get("type") == "node" and r.get("status") == "online"]
+        sh.objects(status, pp.STATUS)  # what this layer needs, checked before anything uses it
+        online = [str(r.get("node")) for r in sh.objects(resources, pp.RESOURCES)
+                  if r.get("type") == "node" and r.get("status") == "online"]
         await self._refresh_slow(online)
         extra = {n: facts for n, (_, facts) in self._slow.items()}
         return pp.build_state(status, resources, ha_rows, ha_res, extra, self.endpoint)
@@ -179,8 +200,11 @@ class ProxmoxSource:
         status, pending = await asyncio.gather(self._aget(f"nodes/{node}/status"),
                                                self._aget(f"nodes/{node}/apt/update"), return_exceptions=True)
         facts = dict(old)
-        if isinstance(status, dict):
-            facts["pve_version"], facts["kernel"] = pp.parse_versions(status)
+        if not isinstance(status, BaseException):
+            try:
+                facts["pve_version"], facts["kernel"] = pp.parse_versions(status, node)
+            except ShapeError as exc:  # per-node facts are optional: the node keeps its old ones
+                log.info("proxmox: %s", exc)
         if isinstance(pending, list):
             facts["pending_updates"] = len(pending)
         for r in (status, pending):
@@ -254,9 +278,8 @@ class ProxmoxSource:
             raise ConsoleError("proxmox", "cluster/ceph/status returned no status object", "is Ceph installed?")
         return data
 
-    async def ceph_osd_raw(self, node: str) -> dict:
-        data = await self._aget(f"nodes/{node}/ceph/osd")
-        return data if isinstance(data, dict) else {}
+    async def ceph_osd_raw(self, node: str) -> Any:
+        return await self._aget(f"nodes/{node}/ceph/osd")  # its shape is checked by its parser
 
     async def ceph_list_raw(self, node: str, what: str) -> list:
         """GET /nodes/{node}/ceph/{pool|mgr|mds|mon}: the lists PVE builds from Ceph's maps."""
@@ -296,16 +319,6 @@ class ProxmoxSource:
     async def set_ceph_flag(self, flag: str, on: bool) -> None:
         await self._write(f"{'set' if on else 'unset'} ceph flag {flag}", "put",
                           f"cluster/ceph/flags/{flag}", value=int(on))
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    for needle, says in (("Connection refused", "connection refused"), ("Name or service not known", "unknown host"),
-                         ("No route to host", "no route to host"), ("timed out", "timed out"),
-                         ("Network is unreachable", "network unreachable")):
-        if needle in text:
-            return says
-    return type(exc).__name__
 
 
 def _http_error(exc: ResourceException, method: str, where: str) -> ConsoleError:

@@ -2,7 +2,10 @@
 
 Inputs are the already-unwrapped `data` of /cluster/status, /cluster/resources,
 /cluster/ha/status/current, /cluster/ha/resources and /nodes/{n}/status.
-Unknown fields are ignored; missing optional ones give None/0.
+What a layer needs is checked (console.sources.shape): /cluster/status and
+/cluster/resources must be lists of objects; a field that is present must have
+its type (finite numbers, strings); unknown fields are ignored and missing
+optional ones give None/0.
 """
 
 from __future__ import annotations
@@ -11,42 +14,33 @@ import re
 from typing import Any
 
 from console.model import Guest, HaService, HaStatus, Node, ProxmoxState
+from console.sources import shape as sh
+
+STATUS = "proxmox /cluster/status"
+RESOURCES = "proxmox /cluster/resources"
+HA_STATUS = "proxmox /cluster/ha/status/current"
+HA_RESOURCES = "proxmox /cluster/ha/resources"
 
 
-def _l(x: Any) -> list:
-    return [r for r in x if isinstance(r, dict)] if isinstance(x, list) else []
-
-
-def _int(x: Any, default: int = 0) -> int:
-    try:
-        return int(x)
-    except (TypeError, ValueError):
-        return default
-
-
-def _float(x: Any) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _bool(x: Any) -> bool:
-    return x not in (None, False, 0, "0", "", "false")
+def _opt_rows(x: Any, where: str) -> list[dict]:
+    """An optional endpoint's rows (HA: absent on a cluster without it)."""
+    return sh.opt_objects(x, where, "data")
 
 
 def parse_cluster_status(rows: Any) -> dict:
     """-> {"name", "quorate", "expected", "nodes": {name: {"online","ip","local"}}}.
     A standalone node (no cluster) has no "cluster" row: then it is quorate by itself."""
     out = {"name": None, "quorate": None, "expected": None, "nodes": {}}
-    for r in _l(rows):
+    w = STATUS
+    for r in sh.objects(rows, w):
         if r.get("type") == "cluster":
-            out["name"] = r.get("name")
-            out["quorate"] = _bool(r.get("quorate"))
-            out["expected"] = _int(r.get("nodes"), 0) or None
+            out["name"] = sh.opt_text(r.get("name"), w, "name")
+            out["quorate"] = sh.flag(r.get("quorate"), w, "quorate")
+            out["expected"] = sh.integer(r.get("nodes"), w, "nodes", 0, lo=0) or None
         elif r.get("type") == "node" and r.get("name"):
-            out["nodes"][str(r["name"])] = {"online": _bool(r.get("online")), "ip": r.get("ip"),
-                                           "local": _bool(r.get("local"))}
+            out["nodes"][sh.text(r["name"], w, "name")] = {
+                "online": sh.flag(r.get("online"), w, "online"), "ip": sh.opt_text(r.get("ip"), w, "ip"),
+                "local": sh.flag(r.get("local"), w, "local")}
     return out
 
 
@@ -68,82 +62,91 @@ def parse_ha_status(rows: Any) -> HaStatus:
     quorate, master, master_status = False, None, None
     lrm: list[tuple[str, str]] = []
     services: list[HaService] = []
-    for r in _l(rows):
-        rid, kind = str(r.get("id", "")), r.get("type")
+    w = HA_STATUS
+    for r in _opt_rows(rows, w):
+        rid, kind = sh.text(r.get("id"), w, "id"), r.get("type")
+        status = sh.text(r.get("status"), w, "status")
         if rid == "quorum" or kind == "quorum":
-            quorate = _bool(r.get("quorate")) or str(r.get("status", "")).upper() == "OK"
+            quorate = sh.flag(r.get("quorate"), w, "quorate") or status.upper() == "OK"
         elif rid == "master" or kind == "master":
-            master = r.get("node")
-            master_status = str(r["status"]).split(" ", 1)[0] if r.get("status") else None
+            master = sh.opt_text(r.get("node"), w, "node")
+            master_status = status.split(" ", 1)[0] if status else None
         elif kind == "lrm" or rid.startswith("lrm:"):
-            lrm.append((str(r.get("node") or rid[4:]), str(r.get("status", ""))))
+            lrm.append((sh.text(r.get("node"), w, "node") or rid[4:], status))
         elif kind == "service" or rid.startswith("service:"):
-            sid = str(r.get("sid") or rid.removeprefix("service:"))
-            state = r.get("crm_state") or r.get("state") or str(r.get("status", "unknown")).split(" ", 1)[0]
-            services.append(HaService(sid=sid, state=str(state), node=str(r.get("node", "")),
-                                      request_state=r.get("request_state")))
+            sid = sh.text(r.get("sid"), w, "sid") or rid.removeprefix("service:")
+            state = (sh.text(r.get("crm_state"), w, "crm_state") or sh.text(r.get("state"), w, "state")
+                     or (status or "unknown").split(" ", 1)[0])
+            services.append(HaService(sid=sid, state=state, node=sh.text(r.get("node"), w, "node"),
+                                      request_state=sh.opt_text(r.get("request_state"), w, "request_state")))
     return HaStatus(quorate=quorate, master=master, master_status=master_status,
                     lrm=tuple(lrm), services=tuple(services))
 
 
 def _tags(raw: Any) -> tuple[str, ...]:
-    if not raw:
-        return ()
-    return tuple(t for t in re.split(r"[;, ]+", str(raw)) if t)
+    text = sh.text(raw, RESOURCES, "tags")
+    return tuple(t for t in re.split(r"[;, ]+", text) if t)
 
 
 def parse_guests(resources: Any, ha: HaStatus | None, ha_resources: Any = None) -> tuple[Guest, ...]:
     """Guests from /cluster/resources rows of type qemu/lxc, with their HA state."""
     ha_state: dict[str, str] = {}
-    for r in _l(ha_resources):
+    for r in _opt_rows(ha_resources, HA_RESOURCES):
         if r.get("sid"):
-            ha_state[str(r["sid"])] = str(r.get("state", "started"))
+            ha_state[sh.text(r["sid"], HA_RESOURCES, "sid")] = sh.text(r.get("state"), HA_RESOURCES, "state",
+                                                                     "started")
     if ha is not None:
         for s in ha.services:
             ha_state[s.sid] = s.state
     out = []
-    for r in _l(resources):
+    w = RESOURCES
+    for r in sh.objects(resources, w):
         kind = r.get("type")
         if kind not in ("qemu", "lxc"):
             continue
-        vmid = _int(r.get("vmid"), -1)
+        vmid = sh.integer(r.get("vmid"), w, "vmid", -1)
         if vmid < 0:
             continue
         prefix = "vm" if kind == "qemu" else "ct"
         out.append(Guest(
-            vmid=vmid, name=str(r.get("name") or f"{prefix}{vmid}"), type=kind, node=str(r.get("node", "")),
-            status=str(r.get("status", "unknown")), cpu=_float(r.get("cpu")), maxcpu=_int(r.get("maxcpu")),
-            mem=_int(r.get("mem")), maxmem=_int(r.get("maxmem")), uptime=_int(r.get("uptime")),
+            vmid=vmid, name=sh.text(r.get("name"), w, "name") or f"{prefix}{vmid}", type=kind,
+            node=sh.text(r.get("node"), w, "node"), status=sh.text(r.get("status"), w, "status", "unknown"),
+            cpu=sh.num(r.get("cpu"), w, "cpu"), maxcpu=sh.integer(r.get("maxcpu"), w, "maxcpu"),
+            mem=sh.integer(r.get("mem"), w, "mem"), maxmem=sh.integer(r.get("maxmem"), w, "maxmem"),
+            uptime=sh.integer(r.get("uptime"), w, "uptime"),
             tags=_tags(r.get("tags")), ha_state=ha_state.get(f"{prefix}:{vmid}"),
-            lock=r.get("lock") or None, template=_bool(r.get("template")),
+            lock=sh.opt_text(r.get("lock"), w, "lock"), template=sh.flag(r.get("template"), w, "template"),
         ))
     return tuple(sorted(out, key=lambda g: g.vmid))
 
 
-def parse_versions(status: Any) -> tuple[str | None, str | None]:
+def parse_versions(status: Any, node: str = "NODE") -> tuple[str | None, str | None]:
     """/nodes/{n}/status -> (pve-manager version, running kernel release)."""
-    if not isinstance(status, dict):
-        return None, None
+    w = f"proxmox /nodes/{node}/status"
+    status = sh.obj(status, w)
     pve = None
-    m = re.match(r"pve-manager/([^/\s]+)", str(status.get("pveversion", "")))
+    m = re.match(r"pve-manager/([^/\s]+)", sh.text(status.get("pveversion"), w, "pveversion"))
     if m:
         pve = m.group(1)
-    kernel = (status.get("current-kernel") or {}).get("release") if isinstance(status.get("current-kernel"), dict) else None
+    current = sh.opt_obj(status.get("current-kernel"), w, "current-kernel")
+    kernel = sh.opt_text(current.get("release"), w, "current-kernel.release")
     if not kernel:
-        parts = str(status.get("kversion", "")).split()
+        parts = sh.text(status.get("kversion"), w, "kversion").split()
         kernel = parts[1] if len(parts) > 1 and parts[0] == "Linux" else None
     return pve, kernel
 
 
-def parse_apt_versions(rows: Any) -> tuple[str | None, str | None]:
+def parse_apt_versions(rows: Any, node: str = "NODE") -> tuple[str | None, str | None]:
     """/nodes/{n}/apt/versions -> (pve-manager version, running kernel)."""
+    w = f"proxmox /nodes/{node}/apt/versions"
     pve = kernel = None
-    for r in _l(rows):
+    for r in sh.objects(rows, w):
         if r.get("RunningKernel") and not kernel:
-            kernel = str(r["RunningKernel"])
+            kernel = sh.text(r["RunningKernel"], w, "RunningKernel")
         if r.get("Package") == "pve-manager":
             # ManagerVersion is "8.2.4/faa83925c9641325" (version/repoid): keep the version
-            pve = str(r.get("ManagerVersion") or r.get("Version") or "").split("/")[0] or None
+            version = sh.text(r.get("ManagerVersion"), w, "ManagerVersion") or sh.text(r.get("Version"), w, "Version")
+            pve = version.split("/")[0] or None
     return pve, kernel
 
 
@@ -153,18 +156,20 @@ def parse_nodes(resources: Any, status: dict, ha: HaStatus | None,
     per-node facts in `extra` ({name: {"pve_version","kernel","pending_updates"}})."""
     lrm = {n: lrm_state(t) for n, t in (ha.lrm if ha else ())}
     seen: dict[str, Node] = {}
-    for r in _l(resources):
+    w = RESOURCES
+    for r in sh.objects(resources, w):
         if r.get("type") != "node":
             continue
-        name = str(r.get("node") or str(r.get("id", "")).removeprefix("node/"))
+        name = sh.text(r.get("node"), w, "node") or sh.text(r.get("id"), w, "id").removeprefix("node/")
         cs = status["nodes"].get(name, {})
-        st = str(r.get("status", "unknown"))
+        st = sh.text(r.get("status"), w, "status", "unknown")
         if cs and not cs["online"]:
             st = "offline"
         x = extra.get(name, {})
         seen[name] = Node(
-            name=name, status=st, cpu=_float(r.get("cpu")), maxcpu=_int(r.get("maxcpu")),
-            mem=_int(r.get("mem")), maxmem=_int(r.get("maxmem")), uptime=_int(r.get("uptime")),
+            name=name, status=st, cpu=sh.num(r.get("cpu"), w, "cpu"), maxcpu=sh.integer(r.get("maxcpu"), w, "maxcpu"),
+            mem=sh.integer(r.get("mem"), w, "mem"), maxmem=sh.integer(r.get("maxmem"), w, "maxmem"),
+            uptime=sh.integer(r.get("uptime"), w, "uptime"),
             pve_version=x.get("pve_version"), kernel=x.get("kernel"), pending_updates=x.get("pending_updates"),
             ha_lrm=lrm.get(name), ip=cs.get("ip"), local=bool(cs.get("local")),
         )

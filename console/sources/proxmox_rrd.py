@@ -2,9 +2,11 @@
 
 GET /nodes/{node}/rrddata?timeframe=hour and /nodes/{node}/qemu|lxc/{vmid}/rrddata
 answer 70 rows of {"time": ..., "cpu": ..., ...}; a row without a value
-(the node was down) has only "time". Every value is validated here: a
-non-number, NaN or infinity becomes None (a gap), a row that is not an object
-is dropped, so the screens only ever see finite floats or None.
+(the node was down) has only "time": that is a gap (None). Every value goes
+through console.sources.shape: an answer that is not a list of objects, or a
+value that is not a finite number, fails the read (ShapeError, kept in
+`errors`) instead of drawing a made-up line, so screens only ever see finite
+floats or None.
 
 Reads go through the ProxmoxSource's transport (its endpoint failover, TLS
 and token), in a worker thread; a failed read keeps the last good series and
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from console.sources import shape
 
 log = logging.getLogger(__name__)
 
@@ -49,38 +52,34 @@ class RrdSeries:
         return tuple(None if a is None or b is None else a + b for a, b in zip(self.diskread, self.diskwrite))
 
 
-def number(value: Any) -> float | None:
-    """A finite float, or None for anything else (strings, bools, NaN, inf, null)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    f = float(value)
-    return f if math.isfinite(f) else None
-
-
 def _ratio(used: float | None, total: float | None) -> float | None:
     if used is None or not total or total <= 0:
         return None
     return max(0.0, min(1.0, used / total))
 
 
-def parse_rrd(rows: Any, guest: bool = False) -> RrdSeries:
-    """rrddata rows -> RrdSeries (validated; rows sorted by time; bad rows dropped)."""
-    good = []
-    for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, dict):
-            t = number(row.get("time"))
-            if t is not None:
-                good.append((int(t), row))
-    good.sort(key=lambda x: x[0])
+_FIELDS = ("cpu", "mem", "maxmem", "memused", "memtotal", "netin", "netout", "diskread", "diskwrite")
+
+
+def parse_rrd(rows: Any, guest: bool = False, where: str = "proxmox rrddata") -> RrdSeries:
+    """rrddata rows -> RrdSeries, oldest first; ShapeError for an answer of the wrong shape."""
+    parsed: list[tuple[int, dict[str, float | None]]] = []
+    for i, row in enumerate(shape.objects(rows, where)):
+        t = shape.integer(shape.need(row, "time", where, f"row {i}"), where, f"[{i}].time", lo=0)
+        values = {k: shape.num(row.get(k), where, f"[{i}].{k}", default=None, lo=0.0)  # type: ignore[arg-type]
+                  for k in _FIELDS}
+        parsed.append((t, values))
+    parsed.sort(key=lambda x: x[0])
     mem_key, total_key = ("mem", "maxmem") if guest else ("memused", "memtotal")
-    cpu = tuple(None if (c := number(r.get("cpu"))) is None else max(0.0, min(1.0, c)) for _, r in good)
+    rows_ = [v for _, v in parsed]
     return RrdSeries(
-        times=tuple(t for t, _ in good), cpu=cpu,
-        mem=tuple(_ratio(number(r.get(mem_key)), number(r.get(total_key))) for _, r in good),
-        netin=tuple(number(r.get("netin")) for _, r in good),
-        netout=tuple(number(r.get("netout")) for _, r in good),
-        diskread=tuple(number(r.get("diskread")) for _, r in good) if guest else (),
-        diskwrite=tuple(number(r.get("diskwrite")) for _, r in good) if guest else (),
+        times=tuple(t for t, _ in parsed),
+        cpu=tuple(None if v["cpu"] is None else min(1.0, v["cpu"]) for v in rows_),
+        mem=tuple(_ratio(v[mem_key], v[total_key]) for v in rows_),
+        netin=tuple(v["netin"] for v in rows_),
+        netout=tuple(v["netout"] for v in rows_),
+        diskread=tuple(v["diskread"] for v in rows_) if guest else (),
+        diskwrite=tuple(v["diskwrite"] for v in rows_) if guest else (),
     )
 
 
@@ -110,7 +109,7 @@ class RrdReader:
     async def _read(self, key: str, path: str, store: dict[str, RrdSeries], name: str, guest: bool) -> None:
         self._fetched[key] = self.clock()
         try:
-            series = parse_rrd(await self._get(path), guest=guest)
+            series = parse_rrd(await self._get(path), guest=guest, where=f"proxmox /{path}")
         except asyncio.CancelledError:
             self._fetched.pop(key, None)  # not read after all: due again next time
             raise

@@ -21,7 +21,10 @@ import logging
 from typing import Any, Callable, TypeVar
 
 from console.config_model import SwarmConfig
-from console.errors import ConsoleError, ReadOnlyError
+from console.errors import ConsoleError, ReadOnlyError, plain_reason
+from console.inert import inert, inert_sgr, inert_tree
+from console.sources import shape as sh
+from console.sources.failover import BUDGET_SHARE, MIN_TRY, try_budget
 from console.model import SwarmState, SwarmTask
 from console.sources.swarm_parse import parse_node, parse_state, parse_task
 
@@ -107,27 +110,49 @@ class SwarmSource:
         return managers
 
     async def _run(self, op: Callable[[Any], T], write: bool = False) -> tuple[T, str]:
-        """Run `op(api_client)` in a thread on the first manager that works."""
+        """Run `op(api_client)` in a thread on the first manager that works. Reads try
+        the managers within one budget (the poll's timeout), not one timeout each."""
         import docker
 
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.cfg.timeout * BUDGET_SHARE
         failures: list[str] = []
-        for endpoint in self._order():
+        kinds: set[str] = set()
+        order = self._order()
+        for k, endpoint in enumerate(order):
+            left = deadline - loop.time()
+            if not write and left <= MIN_TRY:
+                failures.append(f"{endpoint}: not tried, no time left within {self.cfg.timeout:g} s")
+                continue
+            budget = None if write else try_budget(left, len(order) - k)
             try:
-                client = await self._client(endpoint)
+                client = await asyncio.wait_for(self._client(endpoint), budget)
             except (_Unreachable, ConsoleError) as exc:
                 failures.append(f"{endpoint}: {exc.message if isinstance(exc, ConsoleError) else exc}")
+                kinds.add(str(exc))
                 self._forget(endpoint)
                 continue
+            except (TimeoutError, asyncio.TimeoutError):
+                failures.append(f"{endpoint}: timed out (no answer within {budget:.1f} s)")
+                self._forget(endpoint)
+                continue
+            client.api.timeout = self.cfg.timeout if budget is None else budget  # the SDK's per-request timeout
             try:
-                result = await op(client.api)
+                result = await asyncio.wait_for(op(client.api), budget)
+            except (TimeoutError, asyncio.TimeoutError):
+                failures.append(f"{endpoint}: timed out (no answer within {budget:.1f} s)")
+                self._forget(endpoint)
+                continue
             except docker.errors.APIError as exc:
                 if write or not _retryable(exc):
                     raise _api_error(endpoint, exc) from None
                 failures.append(f"{endpoint}: {_docker_reason(exc)}")
+                kinds.add(f"HTTP {getattr(exc, 'status_code', '')}")
                 self._forget(endpoint)
                 continue
             except (docker.errors.DockerException, OSError, _requests_errors()) as exc:
                 failures.append(f"{endpoint}: {_docker_reason(exc)}")
+                kinds.add(_docker_reason(exc))
                 self._forget(endpoint)
                 if write and not _not_sent(exc):
                     raise ConsoleError("swarm", f"{endpoint}: {_docker_reason(exc)}",
@@ -138,8 +163,7 @@ class SwarmSource:
                     log.info("swarm: now using manager %s", endpoint)
                 self._preferred = endpoint
             return result, endpoint
-        raise ConsoleError("swarm", "no manager answered: " + "; ".join(failures),
-                           "check that the managers are up and the swarm has a leader (quorum)")
+        raise ConsoleError("swarm", "no manager answered: " + "; ".join(failures), _failure_hint(kinds))
 
     # ------------------------------------------------------------------ reads
 
@@ -150,14 +174,16 @@ class SwarmSource:
             return nodes, services, tasks
 
         (nodes, services, tasks), endpoint = await self._run(op)
-        return parse_state(nodes, services, tasks, endpoint)
+        # the one boundary: the engine's text is inert from here on
+        return parse_state(inert_tree(nodes), inert_tree(services), inert_tree(tasks), endpoint)
 
     async def tasks_on_node(self, node: str) -> list[SwarmTask]:
         async def op(api):
-            raw = await asyncio.to_thread(api.inspect_node, node)
-            parsed = parse_node(raw)
-            tasks = await asyncio.to_thread(api.tasks, filters={"node": parsed.id})
-            return [parse_task(t, {parsed.id: parsed.hostname}) for t in tasks]
+            raw = inert_tree(await asyncio.to_thread(api.inspect_node, node))
+            parsed = parse_node(raw, where=f"swarm /nodes/{node}")
+            tasks = inert_tree(await asyncio.to_thread(api.tasks, filters={"node": parsed.id}))
+            return [parse_task(t, {parsed.id: parsed.hostname}, where="swarm /tasks")
+                    for t in sh.objects(tasks, "swarm /tasks", "the answer")]
 
         return (await self._run(op))[0]
 
@@ -166,7 +192,8 @@ class SwarmSource:
             chunks = api.service_logs(service, stdout=True, stderr=True, follow=False,
                                       tail=tail, timestamps=timestamps)
             data = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
-            return data.decode(errors="replace").splitlines()
+            # colours may stay, every other escape goes (the task@node prefix is plain text and stays)
+            return [inert_sgr(line) for line in data.decode(errors="replace").splitlines()]
 
         async def op(api):
             return await asyncio.to_thread(read, api)
@@ -283,20 +310,23 @@ def _not_sent(exc: BaseException) -> bool:
 
 
 def _docker_reason(exc: BaseException) -> str:
-    if isinstance(exc, ValueError) and "Expecting" in str(exc) or type(exc).__name__ == "JSONDecodeError":
-        return f"malformed JSON in the answer ({exc})"
     explanation = getattr(exc, "explanation", None)
     status = getattr(exc, "status_code", None)
     if explanation:
-        text = f"HTTP {status}: {explanation}" if status else str(explanation)
-    else:
-        text = str(exc) or type(exc).__name__
-    for needle, short in (("Connection refused", "connection refused"), ("No such file", "socket not found"),
-                          ("timed out", "timed out"), ("Read timed out", "timed out")):
-        if needle in text:
-            return short
-    text = " ".join(text.split())
-    return text if len(text) <= 200 else text[:200] + "…"
+        text = " ".join(inert(explanation).split())
+        text = f"HTTP {status}: {text}" if status else text
+        return text if len(text) <= 200 else text[:200] + "…"
+    return plain_reason(exc)
+
+
+def _failure_hint(kinds: set[str]) -> str:
+    """What to check, from what went wrong (a TLS failure is not a quorum problem)."""
+    text = " ".join(kinds)
+    if "TLS" in text:
+        return "check swarm.tls_ca / tls_cert / tls_key against the managers' certificates"
+    if "HTTP 503" in text or "no leader" in text.lower():
+        return "the swarm may have lost its leader (quorum): check that a majority of managers is up"
+    return "check that the managers are up and reachable"
 
 
 def _api_error(endpoint: str, exc) -> ConsoleError:

@@ -1,8 +1,9 @@
 """Docker Engine API (Swarm) JSON -> SwarmNode / SwarmService / SwarmTask.
 
-Shapes follow moby's api/swagger.yaml (Node, Service, Task). Unknown fields
-are ignored and missing optional ones become None, so older and newer engines
-parse alike.
+Shapes follow moby's api/swagger.yaml (Node, Service, Task). The lists must be
+lists of objects and a field that is present must have its type (ShapeError
+otherwise, naming the endpoint); unknown fields are ignored and missing
+optional ones become None, so older and newer engines parse alike.
 """
 
 from __future__ import annotations
@@ -10,57 +11,67 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from console.model import SwarmNode, SwarmService, SwarmState, SwarmTask
+from console.sources import shape as sh
+
+H = sh.HERE
 
 
-def _d(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
+def _d(value: Any, field: str) -> dict:
+    return sh.opt_obj(value, H, f"`{field}`")
+
+
+def _s(value: Any, field: str, default: str = "") -> str:
+    return sh.text(value, H, field, default)
 
 
 def _version(obj: dict) -> int:
-    try:
-        return int(_d(obj.get("Version")).get("Index") or 0)
-    except (TypeError, ValueError):
-        return 0
+    return sh.integer(_d(obj.get("Version"), "Version").get("Index"), H, "Version.Index", 0, lo=0)
 
 
+@sh.parser("swarm /nodes")
 def parse_node(raw: dict) -> SwarmNode:
-    spec, desc, status = _d(raw.get("Spec")), _d(raw.get("Description")), _d(raw.get("Status"))
-    manager = raw.get("ManagerStatus")
-    manager = manager if isinstance(manager, dict) else None
+    raw = sh.obj(raw, H, "a node")
+    spec, desc, status = _d(raw.get("Spec"), "Spec"), _d(raw.get("Description"), "Description"), \
+        _d(raw.get("Status"), "Status")
+    manager = _d(raw.get("ManagerStatus"), "ManagerStatus") or None
+    nid = _s(raw.get("ID"), "ID")
     return SwarmNode(
-        id=str(raw.get("ID", "")),
-        hostname=str(desc.get("Hostname") or raw.get("ID", "")),
-        role=str(spec.get("Role") or ("manager" if manager else "worker")),
-        availability=str(spec.get("Availability") or "active"),
-        state=str(status.get("State") or "unknown"),
-        leader=bool(manager and manager.get("Leader")),
-        reachability=manager.get("Reachability") if manager else None,
-        engine_version=_d(desc.get("Engine")).get("EngineVersion"),
-        addr=status.get("Addr") or (manager.get("Addr") if manager else None),
+        id=nid,
+        hostname=_s(desc.get("Hostname"), "Hostname") or nid,
+        role=_s(spec.get("Role"), "Role") or ("manager" if manager else "worker"),
+        availability=_s(spec.get("Availability"), "Availability") or "active",
+        state=_s(status.get("State"), "State") or "unknown",
+        leader=bool(manager and sh.flag(manager.get("Leader"), H, "Leader")),
+        reachability=sh.opt_text(manager.get("Reachability"), H, "Reachability") if manager else None,
+        engine_version=sh.opt_text(_d(desc.get("Engine"), "Engine").get("EngineVersion"), H, "EngineVersion"),
+        addr=sh.opt_text(status.get("Addr"), H, "Addr") or (sh.opt_text(manager.get("Addr"), H, "Addr")
+                                                           if manager else None),
         version=_version(raw),
     )
 
 
+@sh.parser("swarm /tasks")
 def parse_task(raw: dict, node_names: dict[str, str] | None = None) -> SwarmTask:
-    status = _d(raw.get("Status"))
-    node_id = raw.get("NodeID") or None
+    raw = sh.obj(raw, H, "a task")
+    status = _d(raw.get("Status"), "Status")
+    node_id = sh.opt_text(raw.get("NodeID"), H, "NodeID")
     slot = raw.get("Slot")
     return SwarmTask(
-        id=str(raw.get("ID", "")),
-        service_id=str(raw.get("ServiceID", "")),
+        id=_s(raw.get("ID"), "ID"),
+        service_id=_s(raw.get("ServiceID"), "ServiceID"),
         node_id=node_id,
-        state=str(status.get("State") or "unknown"),
-        desired_state=str(raw.get("DesiredState") or "unknown"),
-        slot=slot if isinstance(slot, int) else None,
+        state=_s(status.get("State"), "State") or "unknown",
+        desired_state=_s(raw.get("DesiredState"), "DesiredState") or "unknown",
+        slot=sh.integer(slot, H, "Slot") if slot is not None else None,
         node_name=(node_names or {}).get(node_id) if node_id else None,
-        error=status.get("Err") or None,
-        message=status.get("Message") or None,
-        timestamp=status.get("Timestamp"),
+        error=sh.opt_text(status.get("Err"), H, "Err"),
+        message=sh.opt_text(status.get("Message"), H, "Message"),
+        timestamp=sh.opt_text(status.get("Timestamp"), H, "Timestamp"),
     )
 
 
 def service_mode(spec: dict) -> str:
-    mode = _d(spec.get("Mode"))
+    mode = _d(spec.get("Mode"), "Mode")
     for key, name in (("Replicated", "replicated"), ("Global", "global"),
                       ("ReplicatedJob", "replicated-job"), ("GlobalJob", "global-job")):
         if key in mode:
@@ -68,35 +79,40 @@ def service_mode(spec: dict) -> str:
     return "replicated"
 
 
+@sh.parser("swarm /services")
 def parse_service(raw: dict, tasks: Iterable[SwarmTask] = (), down_nodes: frozenset[str] = frozenset()) -> SwarmService:
     """Running/desired are counted from the tasks the way `docker service ls`
     does (running tasks on nodes that are not down); ServiceStatus, when the
     engine sent it, is used only when no tasks were given."""
-    spec = _d(raw.get("Spec"))
+    raw = sh.obj(raw, H, "a service")
+    spec = _d(raw.get("Spec"), "Spec")
     mode = service_mode(spec)
-    sid = str(raw.get("ID", ""))
+    sid = _s(raw.get("ID"), "ID")
     own = [t for t in tasks if t.service_id == sid]
-    status = raw.get("ServiceStatus") if isinstance(raw.get("ServiceStatus"), dict) else None
+    status = _d(raw.get("ServiceStatus"), "ServiceStatus") or None
     if own or status is None:
         running = sum(1 for t in own if t.state == "running" and t.node_id not in down_nodes)
         if mode == "replicated":
-            desired = int(_d(_d(spec.get("Mode")).get("Replicated")).get("Replicas") or 0)
+            replicated = _d(_d(spec.get("Mode"), "Mode").get("Replicated"), "Replicated")
+            desired = sh.integer(replicated.get("Replicas"), H, "Replicas", 0, lo=0)
         else:
             desired = sum(1 for t in own if t.desired_state != "shutdown")
     else:
-        running = int(status.get("RunningTasks") or 0)
-        desired = int(status.get("DesiredTasks") or 0)
-    update = _d(raw.get("UpdateStatus"))
-    labels = _d(spec.get("Labels"))
+        running = sh.integer(status.get("RunningTasks"), H, "RunningTasks", 0, lo=0)
+        desired = sh.integer(status.get("DesiredTasks"), H, "DesiredTasks", 0, lo=0)
+    update = _d(raw.get("UpdateStatus"), "UpdateStatus")
+    labels = _d(spec.get("Labels"), "Labels")
+    image = _s(_d(_d(spec.get("TaskTemplate"), "TaskTemplate").get("ContainerSpec"), "ContainerSpec").get("Image"),
+               "Image")
     return SwarmService(
         id=sid,
-        name=str(spec.get("Name") or sid),
+        name=_s(spec.get("Name"), "Name") or sid,
         mode=mode,
         replicas_running=running,
         replicas_desired=desired,
-        image=_short_image(_d(_d(spec.get("TaskTemplate")).get("ContainerSpec")).get("Image") or ""),
-        update_state=update.get("State") or None,
-        update_message=update.get("Message") or None,
+        image=_short_image(image),
+        update_state=sh.opt_text(update.get("State"), H, "UpdateStatus.State"),
+        update_message=sh.opt_text(update.get("Message"), H, "UpdateStatus.Message"),
         version=_version(raw),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
     )
@@ -107,16 +123,21 @@ def _short_image(image: str) -> str:
     return image.split("@", 1)[0]
 
 
-def parse_state(nodes: list[dict], services: list[dict], tasks: list[dict], manager: str | None) -> SwarmState:
-    parsed_nodes = tuple(parse_node(n) for n in nodes if isinstance(n, dict))
+def parse_state(nodes: Any, services: Any, tasks: Any, manager: str | None) -> SwarmState:
+    """The three lists of one read; each must be a list of objects."""
+    at = f" on {manager}" if manager else ""
+    nodes = sh.objects(nodes, f"swarm /nodes{at}", "the answer")
+    services = sh.objects(services, f"swarm /services{at}", "the answer")
+    tasks = sh.objects(tasks, f"swarm /tasks{at}", "the answer")
+    parsed_nodes = tuple(parse_node(n, where=f"swarm /nodes{at}") for n in nodes)
     names = {n.id: n.hostname for n in parsed_nodes}
     down = frozenset(n.id for n in parsed_nodes if n.state != "ready")
-    parsed_tasks = tuple(parse_task(t, names) for t in tasks if isinstance(t, dict))
+    parsed_tasks = tuple(parse_task(t, names, where=f"swarm /tasks{at}") for t in tasks)
     by_service: dict[str, list[SwarmTask]] = {}
     for t in parsed_tasks:
         by_service.setdefault(t.service_id, []).append(t)
-    parsed_services = tuple(parse_service(s, by_service.get(str(s.get("ID", "")), ()), down)
-                            for s in services if isinstance(s, dict))
+    parsed_services = tuple(parse_service(s, by_service.get(str(s.get("ID", "")), ()), down,
+                                          where=f"swarm /services{at}") for s in services)
     return SwarmState(
         nodes=tuple(sorted(parsed_nodes, key=lambda n: n.hostname)),
         services=tuple(sorted(parsed_services, key=lambda s: s.name)),

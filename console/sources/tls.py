@@ -16,7 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from console.config_model import TlsConfig
-from console.errors import ConsoleError
+from console.errors import ConsoleError, plain_reason
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -103,5 +103,7 @@ def describe_tls_error(exc: BaseException, where: str, tls: TlsConfig) -> tuple[
     if "hostname" in text.lower() and "match" in text.lower():
         return (f"TLS certificate at {where} is not valid for that host name",
                 "use the host name in the certificate, or pin it with `fingerprint`")
-    short = text if len(text) < 300 else text[:300] + "…"
-    return f"TLS handshake with {where} failed: {short}", "check that the endpoint speaks HTTPS and its certificate"
+    # not urllib3's wrapped text: the OpenSSL reason ("[SSL: WRONG_VERSION_NUMBER]") in words
+    reason = re.search(r"\[SSL: ([A-Z0-9_]+)\]", text)
+    why = reason.group(1).lower().replace("_", " ") if reason else plain_reason(exc)
+    return f"TLS handshake with {where} failed ({why})", "check that the endpoint speaks HTTPS and its certificate"

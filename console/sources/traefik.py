@@ -17,7 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from console.config_model import TraefikConfig
-from console.errors import ConsoleError
+from console.errors import ConsoleError, plain_reason
+from console.inert import inert_tree
+from console.sources import shape as sh
+from console.sources.shape import ShapeError
 from console.model import TraefikState
 from console.sources import traefik_parse as tp
 from console.sources.tls import describe_tls_error, requests_session
@@ -98,8 +101,8 @@ class TraefikSource:
                 return []
             data, next_page = got
             if not isinstance(data, list):
-                raise ConsoleError("traefik", f"{self.base}{path} answered a JSON {type(data).__name__}, "
-                                              "expected an array", "is this URL the Traefik API?")
+                raise ShapeError(f"traefik {path}", f"{self.base} answered {sh.kind(data)}, expected a list of "
+                                 "objects", "is this URL the Traefik API?")
             items.extend(data)
             if next_page is None or next_page <= page:
                 return items
@@ -118,10 +121,10 @@ class TraefikSource:
             raise ConsoleError("traefik", f"no answer from {where} within {self.cfg.timeout:g} s",
                                "check that Traefik is up and reachable") from None
         except requests.exceptions.ConnectionError as exc:
-            raise ConsoleError("traefik", f"cannot connect to {self.base}: {_reason(exc)}",
+            raise ConsoleError("traefik", f"cannot connect to {self.base}: {plain_reason(exc)}",
                                "check the url and that the Traefik API is enabled") from None
         except requests.exceptions.RequestException as exc:
-            raise ConsoleError("traefik", f"request to {where} failed: {type(exc).__name__}") from None
+            raise ConsoleError("traefik", f"request to {where} failed: {plain_reason(exc)}") from None
         if r.status_code == 404 and optional:
             return None
         if r.status_code in (401, 403):
@@ -140,16 +143,7 @@ class TraefikSource:
             next_page = int(r.headers.get("X-Next-Page", ""))
         except ValueError:
             next_page = None
-        return data, next_page
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for needle in ("Connection refused", "Name or service not known", "No route to host",
-                   "Network is unreachable", "timed out", "Connection reset"):
-        if needle in text:
-            return needle.lower()
-    return type(exc).__name__
+        return inert_tree(data), next_page  # the one boundary: Traefik's text is inert from here on
 
 
 def _body_hint(r: requests.Response) -> str:

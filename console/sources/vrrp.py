@@ -4,7 +4,10 @@ Per firewall, concurrently, one SSH batch: keepalived's JSON dump plus
 `ip -j addr` (the VIP cross-check). A keepalived that does not answer the dump
 (killed, crashed, stopped) is reported as answering=False with the reason:
 after a SIGKILL the dead master keeps the VIP on its interface and its notify
-file still says MASTER, so neither of those may stand in for the dump.
+file still says MASTER, so neither of those may stand in for the dump. Such a
+firewall keeps its last known instances (with `seen_at`, the time of its last
+answer), shown as stale; when no firewall answers the fetch fails, so the
+poller keeps the last state and marks the layer failed and stale.
 
 How the dump is obtained (`VrrpConfig.dump`):
 - "signal": `rm -f JSON_FILE; kill -s $(keepalived --signum=JSON) $(cat
@@ -26,9 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import time
+from dataclasses import replace
 
 from console.config_model import FirewallConfig, VrrpConfig
 from console.errors import ConsoleError, ReadOnlyError
+from console.inert import cap, inert_block
 from console.model import Firewall, VrrpState
 from console.sources.vrrp_parse import parse_dump, parse_ip_addr
 
@@ -53,10 +59,27 @@ class VrrpSource:
         self.cluster_name = cluster_name or "vrrp"
         self.signal_mode = cfg.dump == "signal"
         self.dump_command = signal_command(cfg.pidfile, cfg.json_file) if self.signal_mode else cfg.dump
+        self._last: dict[str, Firewall] = {}  # firewall name -> its last answer
+        self.wall_clock = time.time
 
     async def fetch(self) -> VrrpState:
+        if not self.cfg.firewalls:
+            raise ConsoleError("vrrp", "no firewalls configured", "list them in vrrp.firewalls")
         firewalls = await asyncio.gather(*(self._read(fw) for fw in self.cfg.firewalls))
-        return VrrpState(firewalls=tuple(firewalls), preferred_master=self.cfg.preferred_master)
+        if not any(fw.answering for fw in firewalls):
+            raise ConsoleError("vrrp", "no firewall answered: " + "; ".join(_without_prefix(fw) for fw in firewalls),
+                               "check SSH and keepalived on the firewalls; the last known state is kept")
+        now = self.wall_clock()
+        out = []
+        for fw in firewalls:
+            if fw.answering:
+                fw = replace(fw, seen_at=now)
+                self._last[fw.name] = fw
+            elif fw.name in self._last:  # keep what it said last, marked by its age
+                last = self._last[fw.name]
+                fw = replace(fw, instances=last.instances, seen_at=last.seen_at)
+            out.append(fw)
+        return VrrpState(firewalls=tuple(out), preferred_master=self.cfg.preferred_master)
 
     async def _read(self, fw: FirewallConfig) -> Firewall:
         # Each firewall gets a little less than the poll's timeout, so one that
@@ -106,8 +129,8 @@ class VrrpSource:
             await asyncio.sleep(DUMP_RETRY_DELAY)
 
     def _dump_failed(self, fw: FirewallConfig, code: int, output: str) -> str:
-        last = next((line.strip() for line in reversed(output.strip().splitlines()) if line.strip()), "")
-        detail = f": {last[:200]}" if last else ""
+        last = next((line.strip() for line in reversed(inert_block(output).strip().splitlines()) if line.strip()), "")
+        detail = f": {cap(last)}" if last else ""
         if self.signal_mode:
             what = f"keepalived is not running (signalling the PID in {self.cfg.pidfile} failed)"
         elif code == 2:
@@ -144,3 +167,9 @@ class VrrpSource:
         f = self._firewall(fw)
         cmd = KEEPALIVED_START if running else KEEPALIVED_STOP
         await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True)
+
+
+def _without_prefix(fw: Firewall) -> str:
+    """'fw1: <why>' from a per-firewall error that already names it ('vrrp fw1: …')."""
+    error = fw.error or "no answer"
+    return error if error.startswith(f"ssh {fw.name}") else f"{fw.name}: {error.removeprefix(f'vrrp {fw.name}: ')}"

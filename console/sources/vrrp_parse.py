@@ -8,16 +8,21 @@ Two dump formats are understood:
 
 Both carry the VRRP password in clear (`auth_data`, "Password = ..."): it is
 never read into the model, so it cannot reach a screen, a log or JSON output.
+A dump that lists no instance, or has the wrong shape, raises ShapeError: it
+says nothing about who holds the VIP, so it must not read as healthy.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
-from console.errors import ConsoleError
+from console.inert import inert, inert_block, inert_tree
 from console.model import VRRP_STATES, VrrpInstance
+from console.sources import shape as sh
+from console.sources.shape import ShapeError
 
 STATE_NAMES = {name: name for name in VRRP_STATES.values()}
 
@@ -26,51 +31,61 @@ def parse_dump(text: str, where: str = "keepalived", stats_text: str | None = No
     """Either format, detected from the first character."""
     stripped = text.lstrip()
     if not stripped:
-        raise ConsoleError(where, "keepalived dump is empty", "is keepalived running and built with JSON support?")
+        raise ShapeError(where, "keepalived dump is empty", "is keepalived running and built with JSON support?")
     if stripped[0] in "[{":
         return parse_json_dump(stripped, where)
     if "VRRP Instance" in stripped:
-        return parse_text_dump(stripped, stats_text)
-    raise ConsoleError(where, f"not a keepalived dump (starts with {_preview(stripped)!r})")
+        return _some(parse_text_dump(inert_block(stripped), stats_text), where)
+    raise ShapeError(where, f"not a keepalived dump (starts with {_preview(stripped)!r})")
+
+
+def _some(instances: tuple[VrrpInstance, ...], where: str) -> tuple[VrrpInstance, ...]:
+    if not instances:
+        raise ShapeError(where, "keepalived dump lists no VRRP instance",
+                         "is a vrrp_instance configured, and is this the right keepalived?")
+    return instances
 
 
 def parse_json_dump(text: str, where: str = "keepalived") -> tuple[VrrpInstance, ...]:
     try:
-        raw = json.loads(text)
+        raw = inert_tree(json.loads(text))
     except json.JSONDecodeError as exc:
-        raise ConsoleError(where, f"malformed keepalived JSON dump: {exc.msg} at line {exc.lineno} "
-                                  f"column {exc.colno}", "the dump may be incomplete; try again") from None
+        raise ShapeError(where, f"malformed keepalived JSON dump: {exc.msg} at line {exc.lineno} "
+                                f"column {exc.colno}", "the dump may be incomplete; try again") from None
     if isinstance(raw, dict):  # a single instance, not wrapped in an array
         raw = [raw]
     if not isinstance(raw, list):
-        raise ConsoleError(where, f"keepalived JSON dump is a {type(raw).__name__}, expected an array")
+        raise ShapeError(where, f"keepalived JSON dump is {sh.kind(raw)}, expected a list of instances")
     out = []
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict):
-            raise ConsoleError(where, f"keepalived JSON dump entry {i} is not an object")
+            raise ShapeError(where, f"keepalived JSON dump entry {i} is not an object")
         data = entry.get("data", entry)
         stats = entry.get("stats") or {}
         if not isinstance(data, dict) or not isinstance(stats, dict):
-            raise ConsoleError(where, f"keepalived JSON dump entry {i}: data/stats are not objects")
-        out.append(_instance_from_json(data, stats, where, i))
-    return tuple(out)
+            raise ShapeError(where, f"keepalived JSON dump entry {i}: data/stats are not objects")
+        with sh.at(f"{where} entry {i}"):
+            out.append(_instance_from_json(data, stats, where, i))
+    return _some(tuple(out), where)
 
 
 def _instance_from_json(data: dict[str, Any], stats: dict[str, Any], where: str, i: int) -> VrrpInstance:
     name = data.get("iname")
-    if not isinstance(name, str):
-        raise ConsoleError(where, f"keepalived JSON dump entry {i} has no instance name (iname)")
-    base = _int(data.get("base_priority"), 0)
+    if not isinstance(name, str) or not name:
+        raise ShapeError(where, f"keepalived JSON dump entry {i} has no instance name (iname)")
+    H = sh.HERE
+    base = sh.integer(data.get("base_priority"), H, "base_priority", 0, lo=0, hi=255)
+    last = data.get("last_transition")
     return VrrpInstance(
         name=name,
-        vrid=_int(data.get("vrid"), 0),
+        vrid=sh.integer(data.get("vrid"), H, "vrid", 0, lo=0, hi=255),
         state=_state(data.get("state")),
         base_priority=base,
-        effective_priority=_int(data.get("effective_priority"), base),
-        vips=tuple(_vip_address(v) for v in data.get("vips") or () if isinstance(v, str)),
-        last_transition=_float(data.get("last_transition")),
-        master_transitions=_int(stats.get("become_master"), 0),
-        nopreempt=bool(data.get("nopreempt", False)),
+        effective_priority=sh.integer(data.get("effective_priority"), H, "effective_priority", base, lo=0, hi=255),
+        vips=tuple(_vip_address(v) for v in sh.opt_list(data.get("vips"), H, "`vips`") if isinstance(v, str)),
+        last_transition=sh.num(last, H, "last_transition", lo=0) if last is not None else None,
+        master_transitions=sh.integer(stats.get("become_master"), H, "become_master", 0, lo=0),
+        nopreempt=sh.flag(data.get("nopreempt"), H, "nopreempt"),
     )
 
 
@@ -173,9 +188,9 @@ def parse_text_stats(text: str) -> dict[str, int]:
 def parse_ip_addr(text: str, where: str = "ip") -> tuple[str, ...]:
     """`ip -j addr` -> ("10.0.0.1/24", ...) for every address except loopback."""
     try:
-        raw = json.loads(text or "[]")
+        raw = inert_tree(json.loads(text or "[]"))
     except json.JSONDecodeError as exc:
-        raise ConsoleError(where, f"malformed `ip -j addr` output: {exc.msg}") from None
+        raise ShapeError(where, f"malformed `ip -j addr` output: {exc.msg}") from None
     out = []
     for link in raw if isinstance(raw, list) else ():
         if not isinstance(link, dict) or link.get("ifname") == "lo":
@@ -188,18 +203,20 @@ def parse_ip_addr(text: str, where: str = "ip") -> tuple[str, ...]:
 
 
 def _int(value: Any, default: int) -> int:
+    """A number from the text dump (a malformed one keeps the default: the text is free-form)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
 
 
 def _float(value: Any) -> float | None:
     try:
-        return float(value)
+        f = float(value)
     except (TypeError, ValueError):
         return None
+    return f if math.isfinite(f) else None
 
 
 def _preview(text: str) -> str:
-    return text[:20]
+    return inert(text[:20])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from console.sources import ceph_parse as cp
+from console.sources.shape import ShapeError
 
 FIX = Path(__file__).resolve().parents[2] / ".." / "shared" / "upstream-fixtures" / "ceph"
 if not FIX.is_dir():
@@ -127,7 +128,7 @@ def test_pacific_flags_come_from_osdmap_flags_check():
 def test_minimal_and_bad_status():
     s = cp.parse_status({"health": {"status": "HEALTH_OK"}, "extra": {"whatever": 1}})
     assert s.health == "HEALTH_OK" and s.osds == () and s.num_pgs == 0
-    with pytest.raises(cp.CephParseError):
+    with pytest.raises(ShapeError, match="ceph status: expected an object in the answer, got a list"):
         cp.parse_status(["not", "a", "status"])
     with pytest.raises(cp.CephParseError, match="not JSON"):
         cp.loads("Error initializing cluster client", "ceph status")
@@ -215,3 +216,61 @@ def test_df_pools_and_ok_to_stop():
     safe, info = cp.parse_ok_to_stop('{"ok_to_stop":false,"osds":[0,1]}', "", 16)
     assert safe is False and info["osds"] == [0, 1]
     assert cp.parse_ok_to_stop("", "mon.a is safe to stop", 0) == (True, "mon.a is safe to stop")
+
+
+# ------------------------------------------------------------ malformed shapes
+
+CLASS_NAMES = ("TypeError", "ValueError", "KeyError", "OverflowError", "AttributeError")
+
+
+def _shape_error(fn, *args, **kwargs) -> str:
+    with pytest.raises(ShapeError) as err:
+        fn(*args, **kwargs)
+    text = str(err.value)
+    assert not any(name in text for name in CLASS_NAMES), text
+    return text
+
+
+@pytest.mark.parametrize("status,message", [
+    (None, "expected an object in the answer, got null"),
+    ([1], "expected an object in the answer, got a list"),
+    ({"fsid": "x"}, "missing `health` in the status"),
+    ({"health": None}, "`health` in the status is null"),
+    ({"health": "HEALTH_OK"}, "expected an object in `health`, got a string"),
+    ({"health": {}, "osdmap": [1]}, "expected an object in `osdmap`, got a list"),
+    ({"health": {}, "pgmap": {"bytes_total": float("inf")}}, "`bytes_total` must be a finite number, got Infinity"),
+    ({"health": {}, "pgmap": {"num_pgs": float("nan")}}, "`num_pgs` must be a finite number, got NaN"),
+    ({"health": {}, "osdmap": {"num_osds": 10 ** 30}}, "`num_osds` is out of range (100000000000… (31 digits))"),
+])
+def test_status_shapes(status, message):
+    assert _shape_error(cp.parse_status, status, where="ceph /cluster/ceph/status") == \
+        f"ceph /cluster/ceph/status: {message}"
+
+
+@pytest.mark.parametrize("tree,message", [
+    (None, "expected an object in the answer, got null"),
+    ({"stray": []}, "missing `nodes` in the OSD tree"),  # a wrong-shaped tree is not "no OSDs"
+    ({"nodes": {"0": {}}}, "expected a list of objects in `nodes`, got an object"),
+    ({"nodes": [{"type": "osd", "id": 0, "kb": float("nan")}]}, "`kb` must be a finite number, got NaN"),
+    ({"nodes": [{"type": "osd", "id": 0, "children": "x"}]}, "expected a list in `children`, got a string"),
+])
+def test_osd_tree_shapes(tree, message):
+    where = "ceph `ceph osd tree -f json` on pve1"
+    assert _shape_error(cp.parse_osd_tree, tree, where=where) == f"{where}: {message}"
+
+
+def test_pve_osd_tree_needs_a_root():
+    where = "ceph /nodes/pve1/ceph/osd"
+    assert _shape_error(cp.parse_pve_osd_tree, {"flags": "noout"}, where=where) == f"{where}: missing `root` in data"
+    assert _shape_error(cp.parse_pve_osd_tree, [], where=where) == f"{where}: expected an object in data, got a list"
+    assert _shape_error(cp.merge_osd_dump, (), "dump") == "ceph osd dump: expected an object in the answer, got a string"
+
+
+def test_loads_makes_ceph_text_inert():
+    from console.hostile_corpus import CORPUS
+
+    for bad in CORPUS:
+        raw = cp.loads(json.dumps({"health": {"status": "HEALTH_WARN", "checks": {
+            "X": {"severity": "HEALTH_WARN", "summary": {"message": bad}}}}}), "ceph status")
+        summary = cp.parse_status(raw).checks[0].summary
+        assert not any(c in summary for c in "\x1b\x07\x00\n\r\x9b\u202e")

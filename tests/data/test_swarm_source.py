@@ -203,7 +203,8 @@ async def test_failing_manager_gives_a_clear_error_and_the_next_one_is_used(tmp_
             await alone.fetch()
         await alone.close()
         assert bad in str(err.value) and fragment in str(err.value), str(err.value)
-        both = SwarmSource(SwarmConfig(managers=(bad, good), timeout=0.5), None)
+        # the failover shares one budget: half of it for the bad manager, the rest for the good one
+        both = SwarmSource(SwarmConfig(managers=(bad, good), timeout=2.0), None)
         state = await both.fetch()
         await both.close()
         assert state.manager == good and [n.hostname for n in state.nodes] == ["swarm1", "swarm2"]

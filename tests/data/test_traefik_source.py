@@ -251,3 +251,40 @@ async def test_tls_pinned_fingerprint(tmp_path):
         await runner.cleanup()
     assert "pinned fingerprint" in str(wrong.value) and url in str(wrong.value)
     assert "failed verification" in str(unverified.value)
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"r": {}}, "traefik /api/http/routers: URL answered an object, expected a list of objects"),
+    (None, "traefik /api/http/routers: URL answered null, expected a list of objects"),
+    ([{"name": "r", "priority": 1e400}], "traefik /api/http/routers: `priority` must be a finite number, got Infinity"),
+])
+async def test_wrong_shapes_fail_the_layer(body, message):
+    async def answer(_req):
+        return web.json_response(body)
+
+    url, runner = await _serve(_app({"/api/http/routers": answer}))
+    try:
+        with pytest.raises(ConsoleError) as err:
+            await TraefikSource(TraefikConfig(url=url, timeout=2.0)).fetch()
+    finally:
+        await runner.cleanup()
+    assert str(err.value).startswith(message.replace("URL", url)), str(err.value)
+    assert "Error" not in str(err.value)
+
+
+async def test_hostile_router_text_is_inert():
+    from console.hostile_corpus import CORPUS
+
+    async def answer(_req):
+        return web.json_response([{"name": f"r{i}", "rule": bad, "service": bad, "error": [bad]}
+                                  for i, bad in enumerate(CORPUS)])
+
+    url, runner = await _serve(_app({"/api/http/routers": answer}))
+    try:
+        state = await TraefikSource(TraefikConfig(url=url, timeout=2.0)).fetch()
+    finally:
+        await runner.cleanup()
+    assert len(state.routers) == len(CORPUS)
+    for r in state.routers:
+        text = (r.rule or "") + (r.service or "") + "".join(r.errors)
+        assert not any(c in text for c in "\x1b\x07\x00\n\r\x9b\u202e"), repr(text[:60])

@@ -109,3 +109,37 @@ def test_ip_addr_lists_addresses_without_loopback():
     assert parse_ip_addr(IP_ADDR) == ("10.0.0.2/24", "10.0.0.1/24", "fe80::1/64")
     with pytest.raises(ConsoleError):
         parse_ip_addr("not json", "vrrp fw1")
+
+
+# ------------------------------------------------------------ malformed shapes
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[]", "vrrp fw1: keepalived dump lists no VRRP instance"),  # says nothing about the VIP: not OK
+    ("null", "vrrp fw1: not a keepalived dump (starts with 'null')"),
+    ('"x"', "vrrp fw1: not a keepalived dump (starts with '\"x\"')"),
+    ('[{"data": {"iname": "VI_1", "vrid": 1e400}}]', "vrrp fw1 entry 0: `vrid` must be a finite number, got Infinity"),
+    ('[{"data": {"iname": "VI_1", "base_priority": Infinity}}]',
+     "vrrp fw1 entry 0: `base_priority` must be a finite number, got Infinity"),
+    ('[{"data": {"iname": "VI_1", "effective_priority": NaN}}]',
+     "vrrp fw1 entry 0: `effective_priority` must be a finite number, got NaN"),
+    ('[{"data": {"iname": "VI_1", "vrid": 300}}]', "vrrp fw1 entry 0: `vrid` must be at most 255, got 300"),
+    ('[{"data": {"iname": "VI_1", "vips": "10.0.0.1"}}]', "vrrp fw1 entry 0: expected a list in `vips`, got a string"),
+    ('[{"data": {"iname": ""}}]', "vrrp fw1: keepalived JSON dump entry 0 has no instance name (iname)"),
+    ("------< VRRP Topology >------\n VRRP Instance = \n", "vrrp fw1: keepalived dump lists no VRRP instance"),
+])
+def test_malformed_dumps_are_shape_errors(text, message):
+    from console.sources.shape import ShapeError
+
+    with pytest.raises(ShapeError) as err:
+        parse_dump(text, "vrrp fw1")
+    assert str(err.value).startswith(message), str(err.value)
+    assert "Error" not in str(err.value)
+
+
+def test_hostile_instance_names_are_inert():
+    from console.hostile_corpus import CORPUS
+
+    for bad in CORPUS:
+        (inst,) = parse_dump(json.dumps([{"data": {"iname": bad, "state": 2, "vips": [f"10.0.0.1/24 {bad}"]}}]))
+        assert not any(c in inst.name + "".join(inst.vips) for c in "\x1b\x07\x00\n\r\x9b\u202e")

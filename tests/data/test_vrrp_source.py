@@ -155,11 +155,13 @@ async def test_malformed_dump_is_not_answering(seed_sim):
     pool = SshPool(cluster.ssh)
     cfg = dataclasses.replace(cluster.vrrp, dump="echo '[{\"data\": {\"iname\": '")
     try:
-        state = await VrrpSource(cfg, pool).fetch()
+        with pytest.raises(ConsoleError) as err:  # no firewall answered: the layer fails
+            await VrrpSource(cfg, pool).fetch()
     finally:
         await pool.close()
-    for fw in state.firewalls:
-        assert not fw.answering and "malformed keepalived JSON dump" in fw.error and not fw.instances
+    text = str(err.value)
+    assert text.startswith("vrrp: no firewall answered: ") and text.count("malformed keepalived JSON dump") == 2
+    assert "fw1: " in text and "fw2: " in text and "__rc" not in text and "</dev/null" not in text
 
 
 async def test_wrong_host_key_names_host_and_fingerprint(seed_sim, tmp_path):
@@ -170,12 +172,12 @@ async def test_wrong_host_key_names_host_and_fingerprint(seed_sim, tmp_path):
     wrong.write_text(f"[{fw1.address}]:{fw1.port} {' '.join(other)}\n")
     pool = SshPool(dataclasses.replace(cluster.ssh, known_hosts=wrong))
     try:
-        state = await VrrpSource(cluster.vrrp, pool).fetch()
+        with pytest.raises(ConsoleError) as err:  # fw2 is not in that known_hosts either: no firewall answered
+            await VrrpSource(cluster.vrrp, pool).fetch()
     finally:
         await pool.close()
-    fw, inst = _fw(state, "fw1")
-    assert not fw.answering and inst is None
-    assert f"{fw1.address}:{fw1.port}" in fw.error and "SHA256:" in fw.error
+    text = str(err.value)
+    assert f"{fw1.address}:{fw1.port} CHANGED" in text and "SHA256:" in text and "not in" in text
 
 
 async def test_ssh_dropping_every_session_is_reported_per_firewall(seed_sim):
@@ -183,12 +185,12 @@ async def test_ssh_dropping_every_session_is_reported_per_firewall(seed_sim):
     pool = SshPool(cluster.ssh)
     seed_sim.control("error-rate", "ssh", 1.0)
     try:
-        state = await VrrpSource(cluster.vrrp, pool).fetch()
+        with pytest.raises(ConsoleError) as err:  # no firewall answered: the layer fails
+            await VrrpSource(cluster.vrrp, pool).fetch()
     finally:
         seed_sim.clear("error-rate")
         await pool.close()
-    for fw in state.firewalls:
-        host = cluster.ssh.host(fw.host)
-        assert not fw.answering and not fw.instances
-        assert f"{host.address}:{host.port}" in fw.error, fw.error
-    assert SIM_AUTH_PASS not in repr(state)
+    for fw in cluster.vrrp.firewalls:
+        host = cluster.ssh.host(fw.ssh_host)
+        assert f"{host.address}:{host.port}" in str(err.value), str(err.value)
+    assert SIM_AUTH_PASS not in str(err.value)

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from console.sim.pve_api import make_pve_app
 from console.sim.pve_handlers import ROUTES
 from console.sim.world import World
+from tests.ops.pve_ops_walk import OPS_KNOWN_UNDOCUMENTED, walk_ops_reads, walk_ops_writes  # h-operate
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 APIDATA = SHARED / "upstream-fixtures" / "pve" / "apidata.json"
@@ -95,6 +96,7 @@ KNOWN_UNDOCUMENTED: dict[str, set[str]] = {
     "GET /nodes/{node}/qemu/{vmid}/status/current": {"disk"},
     "GET /nodes/{node}/lxc": {"type"},
     "GET /nodes/{node}/lxc/{vmid}/status/current": {"type"},
+    **OPS_KNOWN_UNDOCUMENTED,
 }
 
 # Where PVE's schema mistypes a field it returns: {route: {field: the type PVE really sends}}.
@@ -261,6 +263,7 @@ async def _walk_reads(rec: Recorder, world: World, ceph: bool = True) -> None:
             for t in await rec.call("GET", "/nodes/{node}/tasks", f"/nodes/{n}/tasks", source=source):
                 await rec.call("GET", "/nodes/{node}/tasks/{upid}/status", f"/nodes/{n}/tasks/{t['upid']}/status")
                 await rec.call("GET", "/nodes/{node}/tasks/{upid}/log", f"/nodes/{n}/tasks/{t['upid']}/log")
+    await walk_ops_reads(rec, world)
 
 
 @needs_schema
@@ -300,6 +303,7 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
                     and not g.ha and g is not other)
         await rec.call("POST", "/nodes/{node}/stopall", "/nodes/pve2/stopall", vms=str(down.vmid))
         await rec.call("POST", "/nodes/{node}/startall", "/nodes/pve2/startall", force=1)
+        await walk_ops_writes(rec, world)
         await _walk_reads(rec, world)  # mid-flight: locks, running tasks, flags
 
         await rec.call("POST", "/nodes/{node}/status", "/nodes/pve3/status", command="reboot")

@@ -6,7 +6,10 @@ from dataclasses import replace
 
 from console.history import History
 from console.poller import Hub, Snapshot
-from console.sources.proxmox_rrd import number, parse_rrd
+import pytest
+
+from console.sources.proxmox_rrd import parse_rrd
+from console.sources.shape import ShapeError
 from tests.tui.fixtures import seed_ceph
 from widgets.sparkline import BLOCKS, spark
 
@@ -30,17 +33,21 @@ def test_spark_gaps_fixed_scale_and_squeeze():
 
 def test_rrd_values_are_validated_and_gaps_kept():
     rows = [{"time": 120, "cpu": 0.5, "memused": 4, "memtotal": 16, "netin": 10, "netout": 5},
-            {"time": 60, "cpu": "0.2", "memused": 1, "memtotal": 0, "netin": float("inf"), "netout": True},
-            {"time": 180},
-            "junk", {"cpu": 0.1}, {"time": float("nan")}]
+            {"time": 60, "cpu": "0.2", "memused": 1, "memtotal": 0, "netout": 5},
+            {"time": 180}]
     s = parse_rrd(rows)
-    assert s.times == (60, 120, 180)  # sorted, rows without a usable time dropped
-    assert s.cpu == (None, 0.5, None) and s.mem == (None, 0.25, None)
+    assert s.times == (60, 120, 180)  # sorted
+    assert s.cpu == (0.2, 0.5, None) and s.mem == (None, 0.25, None)  # a row with only time is a gap
     assert s.netin == (None, 10.0, None) and s.net == (None, 15.0, None)
-    assert parse_rrd({"not": "a list"}).times == ()
     g = parse_rrd([{"time": 1, "cpu": 7, "mem": 2, "maxmem": 4, "diskread": 1, "diskwrite": 2}], guest=True)
     assert g.cpu == (1.0,) and g.mem == (0.5,) and g.disk == (3.0,)
-    assert [number(x) for x in (1, 2.5, None, "3", False, float("-inf"))] == [1.0, 2.5, None, None, None, None]
+    bad = {"got an object": {"not": "a list"}, "item 1": [{"time": 1}, "junk"], "time": [{"cpu": 0.1}],
+           "[0].cpu": [{"time": 1, "cpu": float("nan")}], "[0].netin": [{"time": 1, "netin": "fast"}],
+           "[0].memused": [{"time": 1, "memused": -5}]}
+    for words, answer in bad.items():
+        with pytest.raises(ShapeError) as err:
+            parse_rrd(answer, where="proxmox /nodes/pve1/rrddata")
+        assert words in str(err.value) and "proxmox /nodes/pve1/rrddata" in str(err.value)
 
 
 def test_ceph_rates_ring_takes_one_sample_per_successful_poll():
