@@ -7,22 +7,28 @@
 Maintenance step events are not copied into the event file: the maintenance
 journal (<state>/journal/<cluster>/*.jsonl) already holds them, so they are
 read from there (`journal_events`) and merged when the timeline is shown.
-Silences: console/silences.py does not exist yet; their add/remove is not
-recorded (to do once it lands).
+Silences (console/silences.py, when present): the silence file is read with
+the journal, at most every FILES_EVERY seconds in a thread, and a silence that
+appeared, expired or was removed since the last read becomes an event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from console import paths
+from console.errors import ConsoleError
 from console.event_store import EventLog
 from console.events import Event, derive
 from console.inert import cap
+
+log = logging.getLogger(__name__)
+FILES_EVERY = 5.0  # seconds between reads of the maintenance journal and the silences
 
 # journal record -> (kind, severity, text template); records not listed (call-*, skipped) are too fine-grained
 _JOURNAL = {
@@ -91,6 +97,37 @@ def journal_events(cluster: str, since: float | None = None) -> list[Event]:
     return out
 
 
+def read_silences(cluster: str, now: float) -> list | None:
+    """Blocking: the cluster's active silences, or None if there are none to know of."""
+    try:
+        from console import silences
+    except ImportError:  # console/silences.py has not landed on this branch
+        return None
+    try:
+        return list(silences.load(cluster, now))
+    except (ConsoleError, OSError) as exc:
+        log.info("silences of %s: %s", cluster, exc)
+        return None
+
+
+def silence_changes(seen: dict[str, Any], current: list, now: float) -> list[Event]:
+    """Events for silences that appeared, or left `current` since `seen` (id -> silence)."""
+    out: list[Event] = []
+    by_id = {s.id: s for s in current}
+    for sid, s in by_id.items():
+        if sid not in seen:
+            until = time.strftime("%H:%M", time.localtime(s.until))
+            out.append(Event(s.created or now, "silence", cap(s.subject, 80), "silence-added",
+                             cap(f"silenced {s.subject} until {until}: {s.reason}", 200), "info"))
+    for sid, s in seen.items():
+        if sid not in by_id:
+            expired = s.until <= now
+            out.append(Event(s.until if expired else now, "silence", cap(s.subject, 80),
+                             "silence-expired" if expired else "silence-removed",
+                             cap(f"silence on {s.subject} {'expired' if expired else 'removed'}", 200), "info"))
+    return out
+
+
 class EventRecorder:
     """Subscribed to one Hub: derives events from each new snapshot into an EventLog."""
 
@@ -100,7 +137,10 @@ class EventRecorder:
         self.wall_clock = wall_clock
         self.last: dict[str, Any] = {}
         self._unsubscribe: Callable[[], None] | None = None
-        self.maintenance: list[Event] = []  # from the journal, refreshed by refresh_maintenance()
+        self.maintenance: list[Event] = []  # from the journal, refreshed by refresh_files()
+        self._silences_seen: dict[str, Any] | None = None
+        self._files_at = -1e18
+        self._files_task: asyncio.Task | None = None
 
     @classmethod
     def attach(cls, hub, cluster: str, wall_clock: Callable[[], float] = time.time,
@@ -115,6 +155,42 @@ class EventRecorder:
         self.last[snap.source] = snap
         events = derive({snap.source: prev} if prev is not None else {}, {snap.source: snap}, self.wall_clock())
         self.log.add(events)
+        self._maybe_refresh_files()
+        return events
+
+    def _maybe_refresh_files(self) -> None:
+        mono = time.monotonic()
+        if mono - self._files_at < FILES_EVERY or (self._files_task is not None and not self._files_task.done()):
+            return
+        self._files_at = mono
+        try:
+            self._files_task = asyncio.get_running_loop().create_task(self.refresh_files(), name="event-files")
+        except RuntimeError:  # no loop: a one-shot headless poll has no timeline to keep
+            pass
+
+    def _read_files(self, now: float, first: bool) -> tuple[list[Event], list | None, set]:
+        known: set = set()
+        current = read_silences(self.cluster, now)
+        if first and current:  # silences this log already holds (an earlier session saw them)
+            from console.event_store import read_all
+
+            known = {(e.kind, e.subject, round(e.time, 3)) for e in read_all(self.cluster) if e.layer == "silence"}
+        return journal_events(self.cluster), current, known
+
+    async def refresh_files(self) -> list[Event]:
+        """Re-read the maintenance journal and the silences (in a thread); returns new silence events."""
+        now = self.wall_clock()
+        first = self._silences_seen is None
+        maintenance, current, known = await asyncio.to_thread(self._read_files, now, first)
+        self.maintenance = maintenance
+        if current is None:
+            return []
+        events = silence_changes(self._silences_seen or {}, current, now)
+        if first:
+            known |= {(e.kind, e.subject, round(e.time, 3)) for e in self.log.ring if e.layer == "silence"}
+            events = [e for e in events if (e.kind, e.subject, round(e.time, 3)) not in known]
+        self._silences_seen = {s.id: s for s in current}
+        self.log.add(events)
         return events
 
     async def load_history(self) -> int:
@@ -126,11 +202,6 @@ class EventRecorder:
         older = [e for e in older if first is None or e.time < first][-RING:]
         self.log.prepend(older)
         return len(older)
-
-    def refresh_maintenance(self, since: float | None = None) -> list[Event]:
-        """Blocking (run it in a thread): re-read the maintenance journal."""
-        self.maintenance = journal_events(self.cluster, since)
-        return self.maintenance
 
     def timeline(self) -> list[Event]:
         """Derived events and maintenance steps, oldest first."""
@@ -149,6 +220,8 @@ class EventRecorder:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._files_task is not None and not self._files_task.done():
+            self._files_task.cancel()
         self.log.close()
 
 

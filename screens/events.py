@@ -21,7 +21,6 @@ EVENT_COLUMNS = (
     Column("kind", "KIND", min_width=6, max_width=24, priority=3),
 )
 SEVERITY = {"critical": (BAD, "crit"), "warning": (WARN, "warn"), "info": (OFF, "info"), "ok": (OK, "ok")}
-MAINTENANCE_EVERY = 5.0  # seconds between reads of the maintenance journal
 
 
 def when(t: float, now: float) -> str:
@@ -62,7 +61,6 @@ class EventsScreen(LayerScreen):
         super().__init__()
         self.follow = True
         self._shown: tuple = ()
-        self._maintenance_at = -1e9
 
     def compose_body(self) -> ComposeResult:
         yield FastTable(EVENT_COLUMNS, title="events", empty_text="no events yet: nothing has changed since the start",
@@ -91,26 +89,13 @@ class EventsScreen(LayerScreen):
             self.table.empty_text = "no event recorder for this cluster"
             self.table.set_rows(())
             return
-        if self.app.clock() - self._maintenance_at >= MAINTENANCE_EVERY:
-            self._maintenance_at = self.app.clock()
-            self.run_worker(self._read_maintenance, thread=True, group="events-maint", exclusive=True,
-                            exit_on_error=False)
-        key = (recorder.log.version, len(recorder.maintenance), id(recorder))
+        key = (recorder.log.version, len(recorder.maintenance), id(recorder))  # maintenance: read by the recorder
         if key == self._shown:
             return
         self._shown = key
         self.table.set_rows(event_rows(recorder.timeline(), self.app.wall_clock()))
         if self.follow:
             self.table.action_cursor_home()
-
-    def _read_maintenance(self) -> None:
-        recorder = getattr(self.app, "timeline", None)
-        if recorder is None:
-            return
-        before = len(recorder.maintenance)
-        events = recorder.refresh_maintenance()
-        if len(events) != before:
-            self.app.call_from_thread(self.refresh_data)
 
     def action_follow(self) -> None:
         self.follow = not self.follow
@@ -124,6 +109,6 @@ class EventsScreen(LayerScreen):
         if row is None:
             return
         layer, subject = row.cells[2], row.cells[3]
-        if layer in ("source", "maintenance"):
+        if layer in ("source", "maintenance", "silence"):
             return
         self.app.call_later(self.app.jump_to, layer, subject)

@@ -65,10 +65,20 @@ async def test_events_view_lists_a_fault_newest_first_and_follows(make_app, lab,
         assert app.current_mode == "ceph"
 
 
-async def test_events_command_and_timeline_survive_a_view_switch(make_app, lab, clock):
+async def test_events_command_lists_changes_and_maintenance_steps(make_app, lab, clock, tmp_path):
+    import json
+
+    journal = tmp_path / "state" / "journal" / "home"  # LABCONSOLE_STATE_DIR is tmp_path/state (conftest)
+    journal.mkdir(parents=True)
+    (journal / "20261201-run.jsonl").write_text(json.dumps(
+        {"t": time.time(), "event": "apply-failed", "node": "pve2", "step": "migrate", "error": "no target"}))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await poll(app, pilot)
+        deadline = time.monotonic() + 10
+        while not app.timeline.maintenance:  # read in a thread after the first snapshot
+            assert time.monotonic() < deadline, "the maintenance journal was not read"
+            await pilot.pause(0.05)
         lab.update("swarm", services=tuple(replace(s, replicas_running=0) if s.name == "web" else s
                                            for s in lab.data["swarm"].services))
         clock.now += 2
@@ -77,6 +87,9 @@ async def test_events_command_and_timeline_survive_a_view_switch(make_app, lab, 
         await pilot.pause()
         assert app.current_mode == "events"
         assert "service web under-replicated (0/2)" in screen_text(app)
+        table = app.screen.query_one("#events", FastTable)
+        texts = [table.get_row(k).cells[4][0] for k in table.visible_keys]
+        assert "maintenance pve2: step migrate failed: no target" in texts  # cut short at 80 columns on screen
         assert app.timeline.first_seen("web") is not None
 
 

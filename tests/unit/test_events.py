@@ -334,3 +334,51 @@ def test_cli_events_text_json_since_limit(state_dir, capsys, monkeypatch):
     assert "VI_1" in capsys.readouterr().out
     assert main(["events", "--cluster", "other"]) == 0
     assert "no events for cluster other" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ silences and the journal, read by the recorder
+
+
+def test_recorder_reads_silences_and_the_journal(state_dir, monkeypatch):
+    """console/silences.py (issue 10, incidents) keeps active silences in a file; the recorder turns what
+    appeared, expired or was removed between two reads into events. A stub stands in for that module
+    here: only its `load(cluster, now)` of objects with id/subject/until/reason/created is used."""
+    import sys
+    import types
+    from types import SimpleNamespace as S
+
+    store = {"home": [S(id="a1", subject="osd.2", until=NOW + 3600, reason="disk swap", created=NOW - 10)]}
+    stub = types.ModuleType("console.silences")
+    stub.load = lambda cluster, now=None: [s for s in store.get(cluster, []) if s.until > now]
+    monkeypatch.setitem(sys.modules, "console.silences", stub)
+    jdir = state_dir / "journal" / "home"
+    jdir.mkdir(parents=True)
+    (jdir / "run.jsonl").write_text(json.dumps({"t": NOW, "event": "run-start", "kind": "node", "nodes": ["pve1"]}))
+
+    clock = [NOW]
+    recorder = EventRecorder(EventLog(events_file("home")), "home", wall_clock=lambda: clock[0])
+    added = asyncio.run(recorder.refresh_files())
+    assert kinds(added) == [("osd.2", "silence-added", "info")] and "disk swap" in added[0].text
+    assert [e.kind for e in recorder.timeline()] == ["silence-added", "maint-start"]
+    assert asyncio.run(recorder.refresh_files()) == []  # nothing changed
+    store["home"].append(S(id="b2", subject="VI_1", until=NOW + 60, reason="test", created=NOW + 5))
+    clock[0] = NOW + 30
+    asyncio.run(recorder.refresh_files())
+    store["home"] = [s for s in store["home"] if s.id != "a1"]  # removed by hand
+    clock[0] = NOW + 120  # and b2 ran out
+    changes = asyncio.run(recorder.refresh_files())
+    assert sorted(kinds(changes)) == [("VI_1", "silence-expired", "info"), ("osd.2", "silence-removed", "info")]
+    recorder.detach()
+    # a new session does not record the same silence again
+    store["home"] = [S(id="a1", subject="osd.2", until=NOW + 3600, reason="disk swap", created=NOW - 10)]
+    again = EventRecorder(EventLog(events_file("home")), "home", wall_clock=lambda: NOW + 200)
+    assert asyncio.run(again.refresh_files()) == []
+    again.detach()
+
+
+def test_without_a_silences_module_nothing_is_recorded(state_dir, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "console.silences", None)  # import fails: not on this branch
+    recorder = EventRecorder(EventLog(events_file("home")), "home")
+    assert asyncio.run(recorder.refresh_files()) == [] and recorder.maintenance == []
