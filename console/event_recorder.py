@@ -69,8 +69,24 @@ def journal_record_event(record: dict[str, Any]) -> Event | None:
     return Event(t, "maintenance", subject, kind, cap(template.format_map(fields), 200), severity)
 
 
-def journal_events(cluster: str, since: float | None = None) -> list[Event]:
-    """Blocking: maintenance step events of `cluster` from its journal files, oldest first."""
+def _file_events(path: Path) -> list[Event]:
+    out: list[Event] = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            event = journal_record_event(record)
+            if event is not None:
+                out.append(event)
+    return out
+
+
+def journal_events(cluster: str, since: float | None = None, cache: dict | None = None) -> list[Event]:
+    """Blocking: maintenance step events of `cluster` from its journal files, oldest first.
+
+    `cache` (path -> (mtime_ns, size, events)) spares re-reading files that did not change."""
     directory = paths.journal_dir() / cluster
     out: list[Event] = []
     try:
@@ -79,20 +95,19 @@ def journal_events(cluster: str, since: float | None = None) -> list[Event]:
         return out
     for path in files:
         try:
-            if since is not None and path.stat().st_mtime < since:
+            st = path.stat()
+            if since is not None and st.st_mtime < since:
                 continue
-            text = path.read_text(encoding="utf-8", errors="replace")
+            hit = cache.get(path) if cache is not None else None
+            if hit is not None and hit[:2] == (st.st_mtime_ns, st.st_size):
+                events = hit[2]
+            else:
+                events = _file_events(path)
+                if cache is not None:
+                    cache[path] = (st.st_mtime_ns, st.st_size, events)
         except OSError:
             continue
-        for line in text.splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                event = journal_record_event(record)
-                if event is not None and (since is None or event.time >= since):
-                    out.append(event)
+        out += [e for e in events if since is None or e.time >= since]
     out.sort(key=lambda e: e.time)
     return out
 
@@ -141,6 +156,7 @@ class EventRecorder:
         self._silences_seen: dict[str, Any] | None = None
         self._files_at = -1e18
         self._files_task: asyncio.Task | None = None
+        self._journal_cache: dict = {}  # touched by the reading thread only
 
     @classmethod
     def attach(cls, hub, cluster: str, wall_clock: Callable[[], float] = time.time,
@@ -175,7 +191,7 @@ class EventRecorder:
             from console.event_store import read_all
 
             known = {(e.kind, e.subject, round(e.time, 3)) for e in read_all(self.cluster) if e.layer == "silence"}
-        return journal_events(self.cluster), current, known
+        return journal_events(self.cluster, cache=self._journal_cache), current, known
 
     async def refresh_files(self) -> list[Event]:
         """Re-read the maintenance journal and the silences (in a thread); returns new silence events."""
