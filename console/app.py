@@ -86,7 +86,7 @@ class ConsoleApp(App):
         self.command_history: list[str] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._gc_frozen = False
-        self.maintenance: Any = None  # screens.maintenance_session.WizardSession of the current cluster
+        self.maintenance: Any = None  # console.maintenance.session.WizardSession of the current cluster
         self.timeline: Any = None  # h-events: console.event_recorder.EventRecorder of the current cluster
         self.history: Any = None  # h-events: console.history.History (sparklines) of the current cluster
 
@@ -242,10 +242,10 @@ class ConsoleApp(App):
         if isinstance(screen, LayerScreen):
             screen.show_subject(subject)
 
-    # ------------------------------------------------------------ maintenance runs (screens/maintenance*.py)
+    # ------------------------------------------------------------ maintenance runs (console/maintenance/session.py, screens/maintenance*.py)
     def _offer_resume(self) -> None:
         """The resume banner: the journal holds an unfinished maintenance run of this cluster."""
-        from screens.maintenance_resume import unfinished_banner
+        from console.maintenance.resume import unfinished_banner
 
         try:
             text = unfinished_banner(self.cluster_name, self.read_only)

@@ -47,17 +47,25 @@ class Plan:
     ceph_reasons: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # things that block the plan
     pending_updates: int | None = None
+    packages: list[list[str]] = field(default_factory=list)  # [name, installed, new] to be upgraded
+    noout: str = "group"  # "group": ceph osd set-group noout HOST over SSH; "global": cluster-wide via the API
+    force_reboot: bool = False  # nothing pending, drained for a reboot anyway (--force)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def acting_steps(self) -> list[str]:
+        """What will change, in order (steps with nothing to do here are left out)."""
+        return _acting_steps(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Plan":
-        fields = {k: v for k, v in d.items() if k != "moves"}
+        known = set(cls.__dataclass_fields__)
+        fields = {k: v for k, v in d.items() if k != "moves" and k in known}
         return cls(moves=[GuestMove(**m) for m in d.get("moves", [])], **fields)
 
     def text(self) -> str:
@@ -87,15 +95,45 @@ class Plan:
         daemons = [f"osd.{i}" for i in self.osds] + [f"mon.{m}" for m in self.mons] + \
                   [f"mds.{m}" for m in self.mds] + [f"mgr.{m}" for m in self.mgrs]
         if daemons:
-            spare = {None: "not checked yet", True: "Ceph can spare them", False: "Ceph can NOT spare them"}
+            spare = {None: "checked by preflight", True: "Ceph can spare them", False: "Ceph can NOT spare them"}
             lines.append(f"Ceph daemons stopping: {', '.join(daemons)} — {spare[self.ceph_can_spare]}")
             lines.extend(f"  - {r}" for r in self.ceph_reasons)
-        lines.append("Steps: preflight -> move VIP -> drain Swarm -> HA maintenance -> migrate the rest -> "
-                     "noout -> upgrade -> reboot -> verify -> unset noout -> bring guests back -> activate")
+        if self.packages:
+            lines.append(f"Packages to upgrade ({len(self.packages)}):")
+            lines.extend(f"  {name} {old or '(new)'} -> {new}" for name, old, new in self.packages)
+        elif self.pending_updates == 0:
+            lines.append("Packages: nothing pending" + (" (drained for a reboot only: --force)" if self.force_reboot
+                                                        else ""))
+        lines.append("Steps that will act:")
+        lines.extend(f"  {i}. {s}" for i, s in enumerate(self.acting_steps(), 1))
         if self.problems:
             lines.append("BLOCKED:")
             lines.extend(f"  ✖ {p}" for p in self.problems)
         return "\n".join(lines)
+
+
+def _acting_steps(plan: "Plan") -> list[str]:
+    steps = []
+    if plan.vip_move:
+        steps.append(f"move the VIP from {plan.firewall} to {plan.peer_firewall}")
+    if plan.swarm_drain and plan.swarm_node:
+        steps.append(f"drain Swarm node {plan.swarm_node}")
+    ha = [m for m in plan.moves if m.method == "ha"]
+    steps.append(f"HA node maintenance on {plan.node}" + (f" ({len(ha)} HA guests leave)" if ha else ""))
+    other = [m for m in plan.moves if m.method in ("live", "restart")]
+    if other:
+        steps.append(f"migrate {len(other)} other guests")
+    if plan.osds:
+        steps.append(f"ceph osd set-group noout {plan.node}" if plan.noout == "group"
+                     else "ceph osd set noout (cluster-wide: `ceph` over SSH is not available)")
+    if plan.pending_updates != 0:
+        steps.append("apt-get dist-upgrade (a ZFS root is snapshotted first)")
+        steps.append("reboot if the kernel changed or needrestart asks for it")
+    elif plan.force_reboot:
+        steps.append("reboot")
+    steps.append("verify: node, versions, HA, Ceph, Traefik")
+    steps.append("bring everything back in reverse order")
+    return steps
 
 
 def _version_key(v: str | None) -> tuple:

@@ -5,28 +5,9 @@ A preflight step's check is the gate; its apply only records the baseline.
 
 from __future__ import annotations
 
-from console.maintenance.engine import StepContext, StepFailed
+from console.maintenance.engine import BaseStep, StepContext, StepFailed
+from console.maintenance.events import names
 from console.maintenance.services import MaintenanceServices
-
-
-class BaseStep:
-    id = "?"
-    title = "?"
-    phase = "preflight"
-    skippable = False
-
-    async def check(self, ctx: StepContext) -> str | None:
-        return None
-
-    async def apply(self, ctx: StepContext) -> dict:
-        return {}
-
-    async def undo(self, ctx: StepContext, data: dict) -> None:
-        return None
-
-    @staticmethod
-    def svc(ctx: StepContext) -> MaintenanceServices:
-        return ctx.services
 
 
 class P1Quorum(BaseStep):
@@ -95,7 +76,7 @@ class P4Guests(BaseStep):
                 pre = await svc.src("proxmox").migrate_preconditions(ctx.node, m.vmid)
                 local = pre.get("local_resources") or []
                 if local:
-                    return f"{m.name} ({m.vmid}) has local resources {local}: cannot migrate"
+                    return f"{m.name} ({m.vmid}) has local resources {names(local)}: cannot migrate"
                 not_allowed = {n["node"] if isinstance(n, dict) else n for n in pre.get("not_allowed_nodes") or []}
                 if m.target in not_allowed:
                     return f"{m.name} ({m.vmid}) may not migrate to {m.target}"
@@ -120,7 +101,7 @@ class P5Ceph(BaseStep):
 
 async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout: bool = False) -> str | None:
     ceph = await svc.ceph()
-    checks = [c.code for c in ceph.checks if not (allow_noout and c.code == "OSDMAP_FLAGS")]
+    checks = [c.code for c in ceph.checks if not (allow_noout and c.code in ("OSDMAP_FLAGS", "OSD_FLAGS"))]
     if ceph.health != "HEALTH_OK" and checks:
         return f"Ceph is {ceph.health}: {', '.join(checks)}"
     if ceph.num_pgs and ceph.clean_pgs != ceph.num_pgs:
@@ -141,14 +122,16 @@ async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout
             return f"ceph mds ok-to-stop {mds}: not safe ({_why(detail)})"
     if plan.mgrs and not [m for m in (ceph.mgr_active, *ceph.mgr_standbys) if m and m not in plan.mgrs]:
         return "no standby mgr on another node"
-    ctx.progress(f"Ceph can spare osd {plan.osds}, mon {plan.mons}, mds {plan.mds}, mgr {plan.mgrs}")
+    daemons = [f"osd.{i}" for i in plan.osds] + [f"mon.{m}" for m in plan.mons] + [f"mds.{m}" for m in plan.mds] \
+        + [f"mgr.{m}" for m in plan.mgrs]
+    ctx.progress(f"Ceph can spare {names(daemons)}")
     return None
 
 
 def _why(detail) -> str:
     if isinstance(detail, dict):
         bad = detail.get("bad_become_inactive") or detail.get("osds")
-        return f"PGs would become inactive: {bad}" if bad else "refused"
+        return f"PGs would become inactive: {names(bad) if isinstance(bad, list) else bad}" if bad else "refused"
     return str(detail).strip().splitlines()[-1] if detail else "refused"
 
 

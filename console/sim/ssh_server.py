@@ -71,12 +71,19 @@ class SimHost:
                 return f"{fw.pid}\n" if fw.keepalived_running else None
             if path == TRACK_PATH:
                 return self.files.get(TRACK_PATH, f"{fw.track_value}\n")
+        elif (lock := self.world.pmxcfs.split(path)) is not None:
+            return self.world.pmxcfs.read(*lock) if lock[1] else None
         return self.files.get(path)
 
     def can_write(self, path: str) -> bool:
+        if self.kind == "node":
+            lock = self.world.pmxcfs.split(path)
+            return lock is not None and bool(lock[1]) and lock[0] in self.world.pmxcfs.dirs
         return self.kind == "firewall" and path == TRACK_PATH
 
     def write_special(self, path: str, data: str, append: bool) -> bool:
+        if self.kind == "node" and (lock := self.world.pmxcfs.split(path)) is not None and lock[1]:
+            return self.world.pmxcfs.write(*lock, data, append)  # False: no such lock (the shell says so)
         if not self.can_write(path):
             return False
         text = (self.files.get(path, "") if append else "") + data

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from console.sim.pmxcfs_locks import PmxcfsLocks
 from console.sim.state import (
     Availability,
     Faults,
@@ -81,6 +82,7 @@ class WorldCore:
         self._seq = itertools.count()
         self._pid = itertools.count(40123)
         self.cluster_name = "demo"
+        self.pmxcfs = PmxcfsLocks()  # /etc/pve/priv/lock, shared by every node's SSH server
         self.token_id = "root@pam!labconsole"
         self.version = "8.2.4"
         self.traefik_version = "3.1.2"
@@ -300,6 +302,8 @@ class WorldCore:
                 "health": health,
                 "checks": [c["code"] for c in checks],
                 "flags": sorted(f for f in self.ceph.flags if f in ("noout", "norebalance", "noup", "nodown", "noin")),
+                "group_flags": {k: sorted(v) for k, v in sorted(self.ceph.group_flags.items()) if v},
+                "fsid": self.ceph.fsid,
                 "osds_up": sum(1 for o in self.osds.values() if o.up),
                 "osds_in": sum(1 for o in self.osds.values() if o.in_),
                 "osds": len(self.osds),
