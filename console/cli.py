@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from console.sim import SCENARIOS
+
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
@@ -30,7 +32,7 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
 
 def _demo_options(parser: argparse.ArgumentParser, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--scenario", choices=("seed", "large"), default=default,
+    parser.add_argument("--scenario", choices=SCENARIOS, default=default,
                         help="simulated lab to start (default: seed)")
     parser.add_argument("--speed", type=float, metavar="X", default=default,
                         help="simulated clock speed factor")
@@ -67,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     from console.cli_events import add_events_arguments  # h-events
 
     add_events_arguments(events)  # h-events
+
+    # --- h-story (issue 10): labconsole silence add|list|remove -- console/cli_silence.py ---
+    from console.cli_silence import add_parser as add_silence_parser
+
+    add_silence_parser(sub, _common)
+    # --- end h-story ---
+
     cfg = sub.add_parser("config", help="starter config, validation, where files live")
     from console.cli_config import add_config_actions
 
@@ -172,6 +181,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from console.cli_events import run_events
 
         return run_events(args)
+    if command == "silence":  # h-story (issue 10)
+        from console.cli_silence import run_silence_command
+
+        return run_silence_command(args, _load(args).cluster(args.cluster).name)
     from console.cli_ops import COMMANDS as OPS_COMMANDS  # h-operate (issue 11)
 
     if command in OPS_COMMANDS:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from console.inert import cap
 from screens.base import LayerScreen
 from screens.rows import RowMemo, guest_row
 from widgets.fast_table import FastTable
@@ -28,6 +29,9 @@ GUEST_COLUMNS = (
     Column("lock", "LOCK", min_width=4, max_width=10, priority=1),
     Column("tags", "TAGS", min_width=4, max_width=60, priority=4, stretch=True),
 )
+
+
+DETAIL_CAP = 300  # characters of a name or the tags in the detail pane (a 10,000-character name fills no screen)
 
 
 class GuestsScreen(LayerScreen):
@@ -56,7 +60,7 @@ class GuestsScreen(LayerScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="guests-body"):
             yield FastTable(GUEST_COLUMNS, title="guests", empty_text="no guests", id="guests")
-            yield Static("", id="guest-detail")
+            yield Static("", id="guest-detail", markup=False)
 
     @property
     def table(self) -> FastTable:
@@ -114,8 +118,11 @@ class GuestsScreen(LayerScreen):
         if g is None:
             pane.update("no guest selected")
             return
+        # a Text, never markup: every value here was written by someone on the cluster
+        text = Text(no_wrap=False, overflow="fold")
+        text.append(cap(g.name, DETAIL_CAP), style="bold")
+        text.append(f"  {'VM' if g.type == 'qemu' else 'CT'} {g.vmid}\n")
         lines = [
-            f"[b]{escape(g.name)}[/b]  {'VM' if g.type == 'qemu' else 'CT'} {g.vmid}",
             f"node      {g.node}",
             f"status    {g.status}" + ("  (template)" if g.template else ""),
             f"cpu       {pct(g.cpu)} of {g.maxcpu} vCPU",
@@ -123,14 +130,15 @@ class GuestsScreen(LayerScreen):
             f"uptime    {duration(g.uptime)}",
             f"HA        {g.ha_state or 'not managed'}",
             f"lock      {g.lock or '-'}",
-            f"tags      {escape(', '.join(g.tags)) or '-'}",
+            f"tags      {cap(', '.join(g.tags), DETAIL_CAP) or '-'}",
         ]
         history = self.app.history  # h-events: the guest's RRD, read while its pane is open
         if history is not None and history.reader is not None:
             lines += ["", *guest_history_lines(history.cached_guest_series(g))]
             if history.reader.guest_due(g.type, g.vmid):
                 self.run_worker(self._load_history(g), group="guest-rrd", exclusive=True, exit_on_error=False)
-        pane.update("\n".join(lines))
+        text.append("\n".join(lines))
+        pane.update(text)
 
     async def _load_history(self, g) -> None:  # h-events
         before = self.app.history.cached_guest_series(g)

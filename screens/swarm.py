@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -133,7 +135,9 @@ class SwarmScreen(LayerScreen):
             self._fetch_logs(self.logs.source_name)
 
     def _fetch_logs(self, service: str) -> None:
-        self.run_worker(self._load_logs(service), group="logs", exclusive=True, exit_on_error=False)
+        # a callable, not a coroutine: an exclusive worker cancelled before it starts leaves no
+        # never-awaited coroutine (and its RuntimeWarning) behind
+        self.run_worker(partial(self._load_logs, service), group="logs", exclusive=True, exit_on_error=False)
 
     async def _load_logs(self, service: str) -> None:
         fetch = getattr(self.app.actions, "service_logs", None)

@@ -1,4 +1,5 @@
-"""Scenarios: `seed` (the reference lab of design.md) and `large` (for scale work).
+"""Scenarios: `seed` (the reference lab of design.md), `large` (for scale work) and
+`hostile` (the seed lab with attacker-controlled text everywhere: scenario_hostile.py).
 
 Both are built converged: every guest that should run runs, HEALTH_OK, every
 Swarm service at its desired replicas, fw1 MASTER.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import copy
 import heapq
 
+from console.sim import SCENARIOS
 from console.sim.state import (
     GiB,
     SimFirewall,
@@ -80,8 +82,12 @@ def build(world, scenario: str) -> None:
         build_seed(world)
     elif scenario == "large":
         build_large(world)
+    elif scenario == "hostile":
+        from console.sim.scenario_hostile import build_hostile
+
+        build_hostile(world, build_seed, _guest, _service, SimRouter)
     else:
-        raise ValueError(f"unknown scenario {scenario!r} (known: seed, large)")
+        raise ValueError(f"unknown scenario {scenario!r} (known: {', '.join(SCENARIOS)})")
     _finish(world)
 
 

@@ -127,6 +127,11 @@ class WorldCore:
         self._templates: dict[str, dict[int, dict]] = {}
         self._good_images: dict[str, set[str]] = {}
         self._update_gen: dict[str, int] = {}
+        # what the `hostile` scenario injects (empty otherwise): service log lines, Ceph health
+        # checks and postinst output printed during apt-get dist-upgrade
+        self.log_noise: tuple[str, ...] = ()
+        self.extra_health_checks: list[dict] = []
+        self.apt_noise: tuple[str, ...] = ()
         self._vrrp_graceful = False
         self._vrrp_master_lost_at: float | None = None
         self._vrrp_takeover_pending = False

@@ -7,9 +7,11 @@ from .fixtures import WALL_NOW, FakeActions, FakeLab, FrozenClock, test_config
 
 
 @pytest.fixture(autouse=True)
-def own_state_dir(tmp_path, monkeypatch):
-    """h-events: the event timeline persists in the state dir; keep each test's in its own."""
-    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(tmp_path / "state"))
+def state_dir(tmp_path, monkeypatch):
+    """The console reads maintenance journals and silences from the state dir: one per test."""
+    d = tmp_path / "state"
+    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(d))
+    return d
 
 
 @pytest.fixture
