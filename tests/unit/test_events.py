@@ -339,18 +339,11 @@ def test_cli_events_text_json_since_limit(state_dir, capsys, monkeypatch):
 # ------------------------------------------------------------------ silences and the journal, read by the recorder
 
 
-def test_recorder_reads_silences_and_the_journal(state_dir, monkeypatch):
-    """console/silences.py (issue 10, incidents) keeps active silences in a file; the recorder turns what
-    appeared, expired or was removed between two reads into events. A stub stands in for that module
-    here: only its `load(cluster, now)` of objects with id/subject/until/reason/created is used."""
-    import sys
-    import types
-    from types import SimpleNamespace as S
+def test_recorder_reads_silences_and_the_journal(state_dir):
+    """Silences (console/silences.py) that appeared, expired or were removed between two reads become events."""
+    from console import silences
 
-    store = {"home": [S(id="a1", subject="osd.2", until=NOW + 3600, reason="disk swap", created=NOW - 10)]}
-    stub = types.ModuleType("console.silences")
-    stub.load = lambda cluster, now=None: [s for s in store.get(cluster, []) if s.until > now]
-    monkeypatch.setitem(sys.modules, "console.silences", stub)
+    a1 = silences.add("home", "osd.2", 3600, "disk swap", now=NOW - 10)
     jdir = state_dir / "journal" / "home"
     jdir.mkdir(parents=True)
     (jdir / "run.jsonl").write_text(json.dumps({"t": NOW, "event": "run-start", "kind": "node", "nodes": ["pve1"]}))
@@ -361,19 +354,22 @@ def test_recorder_reads_silences_and_the_journal(state_dir, monkeypatch):
     assert kinds(added) == [("osd.2", "silence-added", "info")] and "disk swap" in added[0].text
     assert [e.kind for e in recorder.timeline()] == ["silence-added", "maint-start"]
     assert asyncio.run(recorder.refresh_files()) == []  # nothing changed
-    store["home"].append(S(id="b2", subject="VI_1", until=NOW + 60, reason="test", created=NOW + 5))
+    silences.add("home", "VI_1", 60, "test", now=NOW + 5)
     clock[0] = NOW + 30
-    asyncio.run(recorder.refresh_files())
-    store["home"] = [s for s in store["home"] if s.id != "a1"]  # removed by hand
-    clock[0] = NOW + 120  # and b2 ran out
+    assert kinds(asyncio.run(recorder.refresh_files())) == [("VI_1", "silence-added", "info")]
+    silences.remove("home", a1.id, now=NOW + 31)  # removed by hand
+    clock[0] = NOW + 120  # and VI_1's ran out
     changes = asyncio.run(recorder.refresh_files())
     assert sorted(kinds(changes)) == [("VI_1", "silence-expired", "info"), ("osd.2", "silence-removed", "info")]
     recorder.detach()
     # a new session does not record the same silence again
-    store["home"] = [S(id="a1", subject="osd.2", until=NOW + 3600, reason="disk swap", created=NOW - 10)]
+    silences.add("home", "pve3", 3600, "psu", now=NOW + 130)
     again = EventRecorder(EventLog(events_file("home")), "home", wall_clock=lambda: NOW + 200)
-    assert asyncio.run(again.refresh_files()) == []
+    assert kinds(asyncio.run(again.refresh_files())) == [("pve3", "silence-added", "info")]
     again.detach()
+    third = EventRecorder(EventLog(events_file("home")), "home", wall_clock=lambda: NOW + 300)
+    assert asyncio.run(third.refresh_files()) == []
+    third.detach()
 
 
 def test_without_a_silences_module_nothing_is_recorded(state_dir, monkeypatch):
