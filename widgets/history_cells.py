@@ -8,8 +8,9 @@ from widgets.sparkline import latest, spark
 from widgets.table_columns import Column, Row
 
 HISTORY_WIDTH = 12  # cells of a sparkline column: the last 12 RRD minutes
-# Every sparkline here is scaled from 0 to its own peak: a steady 30% memory reads as steady,
-# not as the swings an auto-ranged line would draw from a 2% wobble.
+# CPU and memory are fractions of the capacity and drawn on 0..100% (a steady 30% reads as a low,
+# flat line, not as the swings an auto-ranged line would draw from a 2% wobble); rates (net, disk,
+# Ceph IO) have no ceiling and are drawn from 0 to their own peak.
 
 # Optional columns: hidden while empty (no RRD yet, or none readable) and first to go when narrow.
 NODE_HISTORY_COLUMNS = (
@@ -23,7 +24,8 @@ def node_history_cells(series, width: int = HISTORY_WIDTH) -> tuple[str, str, st
     """(cpu, mem, net) sparkline cells of a node's RrdSeries; empty strings without history."""
     if series is None or not series.times:
         return ("", "", "")
-    return (spark(series.cpu, width, lo=0.0), spark(series.mem, width, lo=0.0), spark(series.net, width, lo=0.0))
+    return (spark(series.cpu, width, lo=0.0, hi=1.0), spark(series.mem, width, lo=0.0, hi=1.0),
+            spark(series.net, width, lo=0.0))
 
 
 def with_node_history(rows: list[Row], history) -> list[Row]:
@@ -50,8 +52,8 @@ def guest_history_lines(series, width: int = 16) -> list[str]:
         return ["history   loading…"]
     cpu, mem = latest(series.cpu), latest(series.mem)
     return [
-        f"cpu  {spark(series.cpu, width, lo=0.0)} {'-' if cpu is None else f'{cpu * 100:.0f}%'}",
-        f"mem  {spark(series.mem, width, lo=0.0)} {'-' if mem is None else f'{mem * 100:.0f}%'}",
+        f"cpu  {spark(series.cpu, width, lo=0.0, hi=1.0)} {'-' if cpu is None else f'{cpu * 100:.0f}%'}",
+        f"mem  {spark(series.mem, width, lo=0.0, hi=1.0)} {'-' if mem is None else f'{mem * 100:.0f}%'}",
         f"net  {spark(series.net, width, lo=0.0)} {_rate(latest(series.net))}",
         f"disk {spark(series.disk, width, lo=0.0)} {_rate(latest(series.disk))}",
     ]

@@ -69,8 +69,8 @@ def test_history_lines_for_the_guest_pane_and_the_ceph_summary():
     g = parse_rrd([{"time": t, "cpu": t / 400, "mem": t, "maxmem": 400, "netin": 1024 * t, "netout": 0,
                     "diskread": 0, "diskwrite": 2048} for t in range(60, 300, 60)], guest=True)
     lines = guest_history_lines(g, width=4)
-    assert lines[0] == "cpu  ▃▅▆█ 60%" and lines[1] == "mem  ▃▅▆█ 60%"  # scaled from 0, not from the lowest
-    assert lines[2] == "net  ▃▅▆█ 240K/s" and lines[3] == "disk ████ 2.0K/s"  # steady reads as steady
+    assert lines[0] == "cpu  ▂▃▄▅ 60%" and lines[1] == "mem  ▂▃▄▅ 60%"  # fractions on 0..100%
+    assert lines[2] == "net  ▃▅▆█ 240K/s" and lines[3] == "disk ████ 2.0K/s"  # rates: 0 to their peak
     assert guest_history_lines(None) == ["history   loading…"]
     assert node_history_cells(None) == ("", "", "")
     assert ceph_history_line([5.0], [0.0]) is None  # one poll is no trend
