@@ -163,6 +163,18 @@ async def _handle_process(host: SimHost, process: asyncssh.SSHServerProcess) -> 
     conn = process.get_extra_info("connection")
     session: Session = conn.get_extra_info("sim_session") or Session(host)
     command = process.command
+    if process.get_terminal_type() is not None:  # h-operate2: a pty was asked for (ssh -t), see ssh_interactive
+        from console.sim.ssh_interactive import run_interactive, session_for
+
+        found = session_for(host, command)
+        if found is not None:
+            banner, prompt, error = found
+            if error:
+                process.stderr.write(error)
+                process.exit(255 if command is None else 2)
+                return
+            process.exit(await run_interactive(host, process, session, banner, prompt))
+            return
     if command is None:
         process.stderr.write("This lab host accepts exec requests only (no interactive shell).\n")
         process.exit(1)

@@ -207,6 +207,13 @@ class SwarmSource:
 
         return (await self._run(op))[0]
 
+    async def task_inspect(self, task: str) -> dict:
+        """One task as the engine has it (its container id is in Status.ContainerStatus), text inert."""
+        async def op(api):
+            return inert_tree(await asyncio.to_thread(api.inspect_task, task))
+
+        return (await self._run(op))[0]
+
     async def follow_service_logs(self, service: str, on_line: Callable[[str], None], stop: "asyncio.Event",
                                   tail: int = 200, timestamps: bool = True, follow: bool = True) -> None:
         """Stream a service's logs (the Engine's follow=1 stream, not a re-fetch) until `stop` is set
