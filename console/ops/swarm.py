@@ -113,7 +113,7 @@ def parse_replicas(text: Any) -> int:
     except ValueError:
         raise ConsoleError("swarm", f"replicas {str(text)!r} is not a whole number", "give 0 or more") from None
     if n < 0:
-        raise ConsoleError("swarm", f"replicas {n} is below 0", "give 0 or more (0 stops every task)")
+        raise ConsoleError("swarm", f"replicas {n} is below 0", "give 0 or more; 0 stops every task")
     if n > MAX_REPLICAS:
         raise ConsoleError("swarm", f"replicas {n} is more than {MAX_REPLICAS}", "a typo?")
     return n

@@ -86,7 +86,7 @@ async def apt_repositories(ctx, p):
         for i, r in enumerate(f["repositories"]):
             if "pve-enterprise" in r["Components"]:
                 infos.append({"path": f["path"], "index": str(i), "kind": "origin", "message": "Proxmox"})
-            if "pve-no-subscription" in r["Components"]:
+            if "pve-no-subscription" in r["Components"] and r["Enabled"]:
                 infos.append({"path": f["path"], "index": str(i), "kind": "origin", "message": "Proxmox"})
                 infos.append({"path": f["path"], "index": str(i), "kind": "warning", "property": "Components",
                               "message": "The no-subscription repository is not recommended for production use"})
