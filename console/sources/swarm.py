@@ -243,8 +243,8 @@ class SwarmSource:
                         loop.call_soon_threadsafe(on_line, inert_sgr(line.decode(errors="replace")))
                 if rest:
                     loop.call_soon_threadsafe(on_line, inert_sgr(rest.decode(errors="replace")))
-            except (OSError, ValueError, AttributeError):
-                if not stop.is_set():  # closed under us on stop: the end, not an error
+            except Exception:  # noqa: BLE001 - on stop the socket is shut under the reader: the end, not an error
+                if not stop.is_set():
                     raise
             finally:
                 res.close()
@@ -261,8 +261,10 @@ class SwarmSource:
                 for res in held:
                     _shutdown(res)
                 await asyncio.wait({worker}, timeout=2.0)
-            if worker.done() and not worker.cancelled():
-                worker.result()
+            if worker.done() and not worker.cancelled() and worker.exception() is not None:
+                exc = worker.exception()
+                raise ConsoleError("swarm", f"log stream of {service} ended: {_docker_reason(exc)}",
+                                   "press l again to reopen it") from None
 
         await self._run(op, write=True)  # write=True: no read budget on a stream that lasts
 
