@@ -99,7 +99,7 @@ def repo_problems(node: str, repos: list[Repo], subscription: str,
                     "critical", f"{node}: enterprise repository enabled without an active subscription "
                     f"(status {subscription}): every apt update fails with 401 Unauthorized ({r.line})",
                     FIX_ENTERPRISE.format(path=r.path)))
-    if repos and not any(r.enabled and any("proxmox.com/debian/pve" in u for u in r.uris) and
+    if repos and not out and not any(r.enabled and any("proxmox.com/debian/pve" in u for u in r.uris) and
                          not (r.enterprise and subscription != "active") for r in repos):
         out.append(RepoProblem("warning", f"{node}: no usable Proxmox VE repository enabled: no PVE updates",
                                "enable pve-no-subscription (or pve-enterprise with a subscription)"))
