@@ -1,4 +1,5 @@
-"""Service log lines with follow (tail) and a filter, fed by the screen."""
+"""Service log lines with follow (tail) and a filter, fed by the screen: either a
+whole fetch (`show_lines`) or a stream, line by line (`append_lines`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from textual.widgets import Log
 
 from widgets.format import shorten_log_time
 from widgets.row_filter import parse_filter
+
+MAX_LINES = 5000
 
 
 class LogView(Log):
@@ -15,17 +18,50 @@ class LogView(Log):
     """
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(highlight=False, max_lines=5000, **kwargs)
+        super().__init__(highlight=False, max_lines=MAX_LINES, **kwargs)
         self.all_lines: list[str] = []
         self.filter_text = ""
         self.follow = True
         self.source_name = ""
+        self.streaming = False  # lines arrive as the engine sends them (title says "live")
+        self._placeholder = False  # the "(no log lines)" / "fetching" line is on screen
 
     def show_lines(self, name: str, lines: list[str]) -> None:
         """Replace the content (a fresh fetch); keeps the filter and follow mode."""
         self.source_name = name
         self.all_lines = list(lines)
         self._redraw()
+
+    def start_stream(self, name: str, note: str = "connecting to the log stream…") -> None:
+        self.source_name = name
+        self.streaming = True
+        self.all_lines = []
+        self.auto_scroll = self.follow
+        self.clear()
+        self.write_line(note)
+        self._placeholder = True
+        self._update_title()
+
+    def stop_stream(self) -> None:
+        self.streaming = False
+        self._update_title()
+
+    def append_lines(self, lines: list[str]) -> None:
+        """New lines from the stream: kept (bounded), shown when they pass the filter."""
+        if not lines:
+            return
+        self.all_lines.extend(lines)
+        if len(self.all_lines) > MAX_LINES:
+            del self.all_lines[: len(self.all_lines) - MAX_LINES]
+        f = parse_filter(self.filter_text)
+        shown = [shorten_log_time(line) for line in lines if f is None or f(line.lower())]
+        if not shown:
+            return
+        if self._placeholder:
+            self.clear()
+            self._placeholder = False
+        self.auto_scroll = self.follow
+        self.write_lines(shown)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -46,11 +82,13 @@ class LogView(Log):
         lines = [shorten_log_time(line) for line in self.all_lines if f is None or f(line.lower())]
         self.auto_scroll = self.follow
         self.clear()
+        self._placeholder = not lines
         self.write_lines(lines or ["(no log lines" + (f" match /{self.filter_text})" if f else ")")])
         self._update_title()
 
     def _update_title(self) -> None:
-        parts = [f"logs {self.source_name}", "follow" if self.follow else "paused"]
+        parts = [f"logs {self.source_name}", ("live, " if self.streaming else "") + ("follow" if self.follow
+                                                                                      else "paused")]
         if self.filter_text:
             parts.append(f"/{self.filter_text}")
         self.border_title = " · ".join(parts)

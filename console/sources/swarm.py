@@ -255,6 +255,11 @@ class SwarmSource:
             stopper = asyncio.ensure_future(stop.wait())
             try:
                 await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # the caller went away: end the thread's read too
+                stop.set()
+                for res in held:
+                    _shutdown(res)
+                raise
             finally:
                 stopper.cancel()
             if not worker.done():  # stopped: closing the response ends the thread's blocking read
