@@ -109,7 +109,7 @@ class CephScreen(LayerScreen):
     SOURCES = ("ceph",)
     CSS_PATH = "ceph.tcss"
     BINDINGS = [Binding("n", "group_by_host", "By host"),
-                Binding("ctrl+f", "flags", "Flags")]  # h-operate2: screens/operate.py ceph_flags_key
+                Binding("ctrl+f", "flags", "Flags", show=False)]  # h-operate2: screens/operate.py ceph_flags_key
     MUTATING_ACTIONS = frozenset({"flags"})
     VIEW_KEYS = [
         ("tab", "next table: checks, OSDs, PG states, pools"),

@@ -56,7 +56,7 @@ class SwarmScreen(LayerScreen):
         Binding("l", "logs", "Logs"),
         Binding("f", "follow", "Follow"),  # offered only while the logs are open (check_action)
         Binding("ctrl+s", "scale", "Scale"),
-        Binding("ctrl+u", "update_image", "Update image"),
+        Binding("ctrl+u", "update_image", "Image"),
         Binding("ctrl+f", "force_update", "Force update", show=False),
         Binding("ctrl+b", "rollback", "Rollback"),
         Binding("ctrl+d", "drain", "Drain/activate"),
