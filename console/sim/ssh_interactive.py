@@ -41,7 +41,15 @@ def session_for(host, command: str | None) -> tuple[str, str, str | None] | None
         return (f"starting serial terminal on interface serial0 (press Ctrl+O to exit)\r\n\r\n"
                 f"Debian GNU/Linux 12 {g.name} ttyS0\r\n\r\n", f"root@{g.name}:~# ", None)
     m = re.fullmatch(r"\s*docker exec -it\s+([0-9a-f]{12,64})\s+sh\s*", command)
-    if m:
+    if m and host.kind == "swarm":
+        from console.sim.docker_objects import task_json
+
+        mine = [t for t in world.tasks.values() if t.state == "running" and (world.swarm_nodes.get(t.node_id) and
+                world.swarm_nodes[t.node_id].hostname == host.name)]
+        ids = {((task_json(world, t).get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID", "")
+               for t in mine}
+        if not any(cid.startswith(m.group(1)) for cid in ids if cid):
+            return "", "", f"Error response from daemon: No such container: {m.group(1)}\n"
         return "", "/ # ", None
     return None
 

@@ -1,6 +1,7 @@
 """Shells: the ssh argv (pure), target resolution against the sim, and a real
 interactive session: the system ssh client in a pty against the sim's SSH servers
-(a node's login shell, `pct enter`, `qm terminal`), prompt seen, `exit` typed."""
+(a node's login shell, `pct enter`, `qm terminal`, `docker exec -it` on a swarm VM),
+prompt seen, `exit` typed."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_resolve_targets_and_read_only(lab, cli):
     code, out, err = cli("shell", "pve2", "--print")
     assert code == 0 and "root@127.0.0.1" in out and "StrictHostKeyChecking=yes" in out
     code, out, err = cli("shell", "whoami.1", "--print")
-    assert code == 0 and "docker exec -it" in out and "@swarm" in out
+    assert code == 0 and "docker exec -it" in out and "root@127.0.0.1" in out  # the sim's SSH on the swarm VM
     code, out, err = cli("shell", "113", "--print")
     assert code == 2 and "is stopped" in err
     code, out, err = cli("shell", "nosuch", "--print")
@@ -97,18 +98,20 @@ def test_interactive_shells_through_the_system_ssh_client(lab):
 
         sources = build_sources(cluster)
         try:
-            return [await shells.resolve(sources, t) for t in ("pve1", "200", "110")]
+            return [await shells.resolve(sources, t) for t in ("pve1", "200", "110", "whoami.1")]
         finally:
             await sources.get("proxmox").close()
             await sources.close()
 
-    node, ct, vm = asyncio.run(plans())
+    node, ct, vm, task = asyncio.run(plans())
     code, out = _session(node.argv, b"root@pve1:~# ")
     assert code == 0 and b"pve1" in out
     code, out = _session(ct.argv, b"root@mail:~# ")
     assert code == 0
     code, out = _session(vm.argv, b"root@homeassistant:~# ", send=b"\x0f")  # ctrl+o leaves the serial console
     assert code == 0 and b"starting serial terminal on interface serial0" in out
+    code, out = _session(task.argv, b"/ # ")  # docker exec -it into the task's container, on its swarm VM
+    assert code == 0
 
 
 @needs_ssh
