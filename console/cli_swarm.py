@@ -74,6 +74,8 @@ async def _swarm(sources, args) -> int:
         sentence, call = sw.scale_sentence(info, args.arg), sw.scale
     elif action == "update":
         image = sw.with_tag(info.spec, args.arg)
+        if image == info.spec.image:
+            return fail(f"service {info.name} already runs {image} (to restart its tasks, use force-update)")
         sentence, call, args.arg = sw.update_sentence(info, image), sw.update_image, image
     elif action == "force-update":
         sentence, call = sw.force_sentence(info), sw.force_update

@@ -333,6 +333,8 @@ class SwarmScreen(LayerScreen):
             if not text:
                 return None
             image = with_tag(info.spec, text)
+            if image == info.spec.image:
+                raise ConsoleError("swarm", f"service {info.name} already runs {image}", "ctrl+f restarts its tasks")
             return update_sentence(info, image), lambda: self.app.actions.swarm_update(info.id, image, info=info)
 
         operate.run_operation(self, f"update {service.name}", prepare)

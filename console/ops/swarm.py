@@ -52,6 +52,7 @@ class ServiceInfo:
     spec: ServiceSpec
     previous: ServiceSpec | None
     update_state: str | None = None
+    update_started: str | None = None  # UpdateStatus.StartedAt: tells this update's status from the last one's
 
 
 def short_digest(digest: str | None) -> str:
@@ -84,7 +85,8 @@ def info_from(raw: dict) -> ServiceInfo:
                        version=int((raw.get("Version") or {}).get("Index", 0)),
                        spec=_spec_of(spec) or ServiceSpec("", None, "replicated", None),
                        previous=_spec_of(raw.get("PreviousSpec")),
-                       update_state=inert((raw.get("UpdateStatus") or {}).get("State", "")) or None)
+                       update_state=inert((raw.get("UpdateStatus") or {}).get("State", "")) or None,
+                       update_started=inert((raw.get("UpdateStatus") or {}).get("StartedAt", "")) or None)
 
 
 def _swarm(sources: Any):
@@ -192,7 +194,7 @@ async def scale(sources: Any, service: str, replicas: Any, progress: Progress | 
         raise ConsoleError("swarm", f"service {s.name} is global: it runs one task per node and cannot be scaled")
     res = await _write(sources, "scale", s.name, f"POST services/{s.id}/update (replicas={n})",
                        scale_sentence(s, n), lambda: _swarm(sources).service_update(s.id, replicas=n))
-    return await settle(sources, s, res, progress, wait)
+    return await settle(sources, s, res, progress, wait, rolling=False)
 
 
 async def update_image(sources: Any, service: str, image: str, progress: Progress | None = None,
@@ -200,6 +202,9 @@ async def update_image(sources: Any, service: str, image: str, progress: Progres
     guard(sources, f"update swarm service {service}")
     s = info or await find_service(sources, service)
     ref = with_tag(s.spec, image)
+    if ref == s.spec.image:
+        raise ConsoleError("swarm", f"service {s.name} already runs {ref}",
+                           "to restart its tasks with the same image, use force-update")
     res = await _write(sources, "update", s.name, f"POST services/{s.id}/update (image={ref})",
                        update_sentence(s, ref), lambda: _swarm(sources).service_update(s.id, image=ref))
     return await settle(sources, s, res, progress, wait)
@@ -245,33 +250,36 @@ async def _none(coro) -> list[str]:
 
 
 async def settle(sources: Any, before: ServiceInfo, res: ActionResult, progress: Progress | None,
-                 wait: float, poll: float = 0.5) -> ActionResult:
-    """Follow the service until its update settles and the running tasks match (or `wait` runs out)."""
+                 wait: float, poll: float = 0.5, rolling: bool = True) -> ActionResult:
+    """Follow the service until the running tasks match and, for a rolling change (image, force,
+    rollback), until *this* update settled: its UpdateStatus started after `before`'s."""
     say = progress or (lambda _: None)
     if wait <= 0:
         return res
+    src = _swarm(sources)
     t0 = time.monotonic()
     last = ""
     while True:
-        state = await _swarm(sources).fetch()
+        state = await src.fetch()
         svc = next((x for x in state.services if x.id == before.id), None)
         if svc is None:
             res.ok, res.message = False, f"service {before.name} vanished while it was being changed"
             break
-        line = f"{svc.replicas_running}/{svc.replicas_desired} running" + \
-               (f", {svc.update_state}" if svc.update_state else "") + \
-               (f": {svc.update_message}" if svc.update_message and svc.update_state not in SETTLED else "")
+        now = info_from(await src.service_inspect(before.id)) if rolling else None
+        update = now.update_state if now else svc.update_state
+        line = f"{svc.replicas_running}/{svc.replicas_desired} running" + (f", {update}" if update else "") + \
+               (f": {svc.update_message}" if svc.update_message and update not in SETTLED else "")
         if line != last:
             say(line)
             res.log.append(line)
             last = line
-        moved = svc.version > before.version
-        settled = (svc.update_state in SETTLED or svc.update_state is None) and \
+        ours = now is None or (now.update_started is not None and now.update_started != before.update_started)
+        settled = ours and (update in SETTLED or update is None or now is None) and \
             (svc.mode != "replicated" or svc.replicas_running == svc.replicas_desired)
-        if moved and settled:
-            ok = svc.update_state not in ("paused", "rollback_paused")
+        if svc.version > before.version and settled:
+            ok = update not in ("paused", "rollback_paused")
             res.ok = ok and res.ok
-            res.message = f"done: {line}" if ok else f"update {svc.update_state}: {svc.update_message or ''}".strip()
+            res.message = f"done: {line}" if ok else f"update {update}: {svc.update_message or ''}".strip()
             break
         if time.monotonic() - t0 >= wait:
             res.message = f"requested; not settled after {wait:g} s ({line})"
@@ -319,12 +327,25 @@ async def stream_logs(sources: Any, service: str, on_line: Callable[[str], None]
     `task@node` prefix, until `stop` is set or (without follow) the end of the log."""
     s = await find_service(sources, service)
     src = _swarm(sources)
-    names = task_names(await src.fetch(), s.name)
+    state = await src.fetch()
+    names = task_names(state, s.name)
+    hosts = {n.id: n.hostname for n in state.nodes}
+    pending: set[str] = set()
+
+    async def rename() -> None:
+        try:
+            names.update(task_names(await src.fetch(), s.name))
+        except ConsoleError:
+            pass
 
     def line_in(raw: str) -> None:
         task = re.search(r"com\.docker\.swarm\.task\.id=([A-Za-z0-9]+)", raw)
-        if task and task.group(1) not in names:  # a task started after we looked: name it on the fly
-            names[task.group(1)] = f"{s.name}@?"
+        if task and task.group(1) not in names:  # a task started after we looked: its node now, its slot soon
+            node = re.search(r"com\.docker\.swarm\.node\.id=([A-Za-z0-9]+)", raw)
+            names[task.group(1)] = f"{s.name}@{hosts.get(node.group(1), '?') if node else '?'}"
+            if task.group(1) not in pending:
+                pending.add(task.group(1))
+                asyncio.ensure_future(rename())
         on_line(format_log_line(raw, names))
 
     await src.follow_service_logs(s.id, line_in, stop, tail=tail, follow=follow)
