@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
+from console.memory import limit_malloc_arenas, release_free_memory
 from console.poller import Hub, Snapshot
 from screens.base import LayerScreen
 from screens.health import HealthScreen
@@ -54,6 +55,9 @@ class SnapshotArrived(Message):
         self.snap = snap
 
 
+TRIM_EVERY = 30  # ticks (seconds) between handing free heap pages back to the system
+
+
 class ConsoleApp(App):
     TITLE = "labconsole"
     MODES = {"health": HealthScreen, "guests": _lazy("screens.guests", "GuestsScreen"),
@@ -85,7 +89,8 @@ class ConsoleApp(App):
         self.command_history: list[str] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._gc_frozen = False
-        self.maintenance: Any = None  # screens.maintenance_session.WizardSession of the current cluster
+        self._ticks = 0
+        self.maintenance: Any = None  # console.maintenance.session.WizardSession of the current cluster
 
     # ------------------------------------------------------------ properties screens read
     @property
@@ -148,6 +153,9 @@ class ConsoleApp(App):
             screen.snapshot_arrived(message.snap.source)
 
     def _tick(self) -> None:
+        self._ticks += 1
+        if self._ticks % TRIM_EVERY == 0:
+            release_free_memory()  # console/memory.py: RSS stays flat over hours
         try:
             screen = self.screen
         except ScreenStackError:  # tearing down: no screen left to update
@@ -232,10 +240,10 @@ class ConsoleApp(App):
         if isinstance(screen, LayerScreen):
             screen.show_subject(subject)
 
-    # ------------------------------------------------------------ maintenance runs (screens/maintenance*.py)
+    # ------------------------------------------------------------ maintenance runs (console/maintenance/session.py, screens/maintenance*.py)
     def _offer_resume(self) -> None:
         """The resume banner: the journal holds an unfinished maintenance run of this cluster."""
-        from screens.maintenance_resume import unfinished_banner
+        from console.maintenance.resume import unfinished_banner
 
         try:
             text = unfinished_banner(self.cluster_name, self.read_only)
@@ -320,5 +328,6 @@ def run_tui(config: Config, cluster: str | None, read_only: bool, demo: Any = No
         return factory(cluster_cfg)
 
     app = ConsoleApp(config, cluster, factory_once, read_only=read_only)
+    limit_malloc_arenas()  # before the pollers' threads start
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -1,4 +1,6 @@
-"""`labconsole check`: one concurrent round of every source plus the health rules.
+"""`labconsole check`: one concurrent round of every source, the health rules, and the
+story they tell (console.incidents): verdicts per layer, incidents with their effects,
+maintenance-expected and silenced findings that do not count.
 
 Exit codes follow the monitoring-plugin convention: 0 OK, 1 WARNING,
 2 CRITICAL, 3 UNKNOWN.
@@ -10,101 +12,107 @@ import asyncio
 import json
 import sys
 import time
-from dataclasses import asdict
 from typing import TextIO
 
 from console.config_model import ClusterConfig
-from console.health import evaluate, overall
+from console.health import evaluate
+from console.incidents import Story, tell
 from console.inert import inert
 from console.model import Finding
 from console.poller import Snapshot
 
 EXIT_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 CLOSE_WAIT = 1.0  # s for closing connections after the round
+LABELS = {"critical": ("CRIT", "bold red"), "warning": ("WARN", "yellow"), "unknown": ("UNKN", "magenta"),
+          "info": ("INFO", "dim")}
+DOT = {"ok": ("●", "green"), "warn": ("▲", "yellow"), "stale": ("▲", "yellow"), "crit": ("✖", "red"),
+       "unknown": ("?", "magenta"), "off": ("·", "dim")}
 
 
 def headline(name: str, snap: Snapshot, now: float | None = None) -> str:
-    """One line per layer: the essentials, as the Health screen's tiles say them.
-    A layer whose last poll failed says so first; its summary is then the last known."""
-    if not snap.configured:
-        return "not configured"
-    if snap.data is None:
-        return f"no data: {snap.error or 'not polled'}"
-    summary = _summary(name, snap.data)
-    if snap.error:
-        age = snap.age(now) if now is not None else None
-        old = f", {age:.0f} s old" if age is not None else ""
-        return f"FAILED (last known{old}: {summary})"
-    return summary
+    """One line for a source: its verdict's summary (console.verdict), as the tiles say it."""
+    now = snap.ok_at if now is None and snap.ok_at is not None else (now or 0.0)
+    story = tell({name: snap}, now)
+    return story.sources[name].summary if name in story.sources else "ok"
 
 
-def _summary(name: str, d) -> str:
-    if name == "proxmox":
-        online = sum(n.status == "online" for n in d.nodes)
-        running = sum(g.status == "running" for g in d.guests)
-        q = "quorate" if d.quorate else "NO QUORUM"
-        return f"{q}, {online}/{len(d.nodes)} nodes online, guests {running}/{len(d.guests)} running"
-    if name == "ceph":
-        pct = 100 * d.bytes_used / d.bytes_total if d.bytes_total else 0.0
-        return (f"{d.health}, OSDs {d.num_up_osds} up/{d.num_in_osds} in of {d.num_osds}, "
-                f"PGs {d.clean_pgs}/{d.num_pgs} clean, {pct:.0f}% used")
-    if name == "swarm":
-        ready = sum(n.state == "ready" for n in d.nodes)
-        conv = sum(s.replicas_running >= s.replicas_desired for s in d.services)
-        return f"nodes {ready}/{len(d.nodes)} ready, services {conv}/{len(d.services)} converged"
-    if name == "traefik":
-        counts = {"enabled": 0, "warning": 0, "disabled": 0}
-        for r in d.routers:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return f"routers {counts['enabled']} ok, {counts['warning']} warning, {counts['disabled']} error"
-    if name == "vrrp":
-        if not any(fw.answering for fw in d.firewalls):
-            return "FAILED: no firewall answered"
-        masters = [fw.name for fw in d.firewalls for i in fw.instances if fw.answering and i.state == "MASTER"]
-        if len(masters) > 1:
-            return f"SPLIT BRAIN: {', '.join(masters)} MASTER"
-        return f"VIP on {masters[0]}" if masters else "NO MASTER"
-    return "ok"
+def story_of(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], now: float) -> Story:
+    """The one evaluation `check` reports: maintenance runs and silences of this cluster included."""
+    from console import silences
+    from console.maintenance_view import active_runs
+
+    return tell(snaps, now, active_runs(cluster), silences.load(cluster), findings)
 
 
-def report_json(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], status: str, now: float) -> str:
+def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float) -> str:
     layers = {}
     for name, s in snaps.items():
+        v = story.sources.get(name) or story.layers.get(name)
         layers[name] = {
             "configured": s.configured,
             "ok": s.configured and s.error is None and s.data is not None,
+            "level": v.level if v else None,
             "error": s.error,
             "latency_ms": None if s.latency is None else round(s.latency * 1000, 1),
             "age_s": None if s.age(now) is None else round(s.age(now), 1),
-            "summary": headline(name, s, now),
+            "summary": v.summary if v else "ok",
         }
-    return json.dumps({"cluster": cluster, "status": status, "exit_code": EXIT_CODES[status],
-                       "layers": layers, "findings": [asdict(f) for f in findings]}, indent=2)
+    doc = {"cluster": cluster, "status": story.status, "exit_code": story.exit_code, "layers": layers,
+           "vrrp_instances": {v.key.split("/", 1)[1]: {"level": v.level, "summary": v.summary}
+                              for v in story.instances},
+           "findings": [a.to_dict() for a in story.findings],
+           "incidents": [i.to_dict() for i in story.incidents],
+           "maintenance": [{"run": r.run_id, "nodes": list(r.nodes), "state": r.state, "error": r.error}
+                           for r in story.runs]}
+    return json.dumps(doc, indent=2)
 
 
-def report_text(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], status: str,
-                out: TextIO, now: float | None = None) -> None:
+def _label(a) -> tuple[str, str]:
+    if a.silenced_by:
+        return "SIL ", "dim"
+    if a.expected_run and a.finding.severity != "info":
+        return "EXP ", "dim"
+    return LABELS.get(a.counted, ("UNKN", "magenta"))
+
+
+def shown_incidents(story: Story) -> list:
+    """Incidents worth a line: all but a lone info finding (a maintenance run always shows)."""
+    return [i for i in story.incidents if i.severity != "info" or i.effects or i.expected_run]
+
+
+def report_text(cluster: str, snaps: dict[str, Snapshot], story: Story, out: TextIO) -> None:
+    """One unindented line per incident (severity, layer, text), its effects indented beneath."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     con = Console(file=out, highlight=False, soft_wrap=True)
+    status = story.status
     colour = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "magenta"}[status]
     # every data string goes through inert once more on its way out (the sources made it inert already)
     con.print(Text.assemble(("labconsole check ", "bold"), (inert(cluster), "bold"), ": ", (status.upper(), colour)))
     table = Table(show_header=False, box=None, pad_edge=False)
-    for name, s in snaps.items():
-        mark = "·" if not s.configured else ("✖" if s.error else "●")
-        style = "dim" if not s.configured else ("red" if s.error else "green")
-        table.add_row(Text(mark, style=style), Text(name), Text(inert(headline(name, s, now))))
+    for name in snaps:
+        v = story.sources.get(name) or story.layers.get(name)
+        mark, style = DOT.get(v.level if v else "unknown", ("?", "magenta"))
+        table.add_row(Text(mark, style=style), Text(name), Text(inert(v.summary if v else "")))
     con.print(table)
-    shown = [f for f in findings if f.severity != "info"]
-    for f in shown:
-        sev = {"critical": ("CRIT", "bold red"), "warning": ("WARN", "yellow"), "unknown": ("UNKN", "magenta")}
-        label, style = sev.get(f.severity, ("INFO", "dim"))
-        con.print(Text.assemble((f"{label} ", style), (f"[{inert(f.layer)}] ", "dim"), inert(f.text)))
-        if f.hint:
-            con.print(Text(f"     → {inert(f.hint)}", style="dim"))
+    shown = shown_incidents(story)
+    for inc in shown:
+        root = inc.root.finding
+        label, style = LABELS.get(inc.severity, ("UNKN", "magenta"))
+        if inc.root.silenced_by:
+            label, style = "SIL ", "dim"
+        con.print(Text.assemble((f"{label} ", style), (f"[{inert(root.layer)}] ", "dim"), inert(root.text)))
+        if root.hint:
+            con.print(Text(f"     → {inert(root.hint)}", style="dim"))
+        for line in inc.impact:
+            con.print(Text.assemble(("    impact: ", "bold"), inert(line)))
+        for a in inc.effects:
+            f = a.finding
+            label, style = _label(a)
+            con.print(Text.assemble("    ", (f"{label} ", style), (f"[{inert(f.layer)}] ", "dim"),
+                                    (inert(f.text), "dim" if a.expected_run or a.silenced_by else "")))
     if not shown:
         con.print(Text("no problems found", style="green"))
 
@@ -127,9 +135,9 @@ async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list
 def run_check(cluster: ClusterConfig, as_json: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     snaps, findings, now = asyncio.run(check_round(cluster))
-    status = overall(findings)
+    story = story_of(cluster.name, snaps, findings, now)
     if as_json:
-        print(report_json(cluster.name, snaps, findings, status, now), file=out)
+        print(report_json(cluster.name, snaps, story, now), file=out)
     else:
-        report_text(cluster.name, snaps, findings, status, out, now)
-    return EXIT_CODES[status]
+        report_text(cluster.name, snaps, story, out)
+    return story.exit_code

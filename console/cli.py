@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from console.sim import SCENARIOS
+
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
@@ -30,7 +32,7 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
 
 def _demo_options(parser: argparse.ArgumentParser, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--scenario", choices=("seed", "large"), default=default,
+    parser.add_argument("--scenario", choices=SCENARIOS, default=default,
                         help="simulated lab to start (default: seed)")
     parser.add_argument("--speed", type=float, metavar="X", default=default,
                         help="simulated clock speed factor")
@@ -62,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(maint, top=False)
     maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
 
+    # --- h-story (issue 10): labconsole silence add|list|remove -- console/cli_silence.py ---
+    from console.cli_silence import add_parser as add_silence_parser
+
+    add_silence_parser(sub, _common)
+    # --- end h-story ---
+
     cfg = sub.add_parser("config", help="starter config, validation, where files live")
     from console.cli_config import add_config_actions
 
@@ -74,10 +82,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+GLOBAL_VALUES = ("--config", "--cluster")
+GLOBAL_SWITCHES = ("--read-only", "--debug")
+
+
+def pull_global_options(argv: list[str]) -> tuple[dict[str, object], list[str]]:
+    """Take --config/--cluster/--read-only/--debug from anywhere on the command line (before
+    or after any sub-command, `maintenance plan pve1 --config F` too); the rest is left in order.
+    Nothing after a `--` is touched."""
+    found: dict[str, object] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            rest.extend(argv[i:])
+            break
+        name, eq, value = a.partition("=")
+        if name in GLOBAL_VALUES:
+            if eq:
+                found[name] = value
+            elif i + 1 < len(argv):
+                found[name] = argv[i + 1]
+                i += 1
+            else:
+                rest.append(a)  # argparse says what is missing
+        elif a in GLOBAL_SWITCHES:
+            found[a] = True
+        else:
+            rest.append(a)
+        i += 1
+    return found, rest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    found, argv = pull_global_options(list(sys.argv[1:] if argv is None else argv))
     # parse_known_args: `maintenance --help` / `maintenance --yes ...` belong to the maintenance parser
     args, extra = parser.parse_known_args(argv)
+    for option, value in found.items():
+        setattr(args, option.lstrip("-").replace("-", "_"), value)
     if args.command == "maintenance":
         args.args = extra + args.args
     elif extra:
@@ -127,6 +171,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _maintenance(args)
     if command == "check":
         return _check(args)
+    if command == "silence":  # h-story (issue 10)
+        from console.cli_silence import run_silence_command
+
+        return run_silence_command(args, _load(args).cluster(args.cluster).name)
     from console.cli_ops import COMMANDS as OPS_COMMANDS  # h-operate (issue 11)
 
     if command in OPS_COMMANDS:
@@ -165,6 +213,7 @@ def _demo_tui(args: argparse.Namespace) -> int:
     warm = threading.Thread(target=__import__, args=("console.app",), daemon=True, name="import-ui")
     warm.start()
     with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
+        _demo_state(lab)
         warm.join()
         from console.app import run_tui
         from console.logs import set_level
@@ -174,6 +223,17 @@ def _demo_tui(args: argparse.Namespace) -> int:
         return run_tui(lab.config, args.cluster, args.read_only, demo=lab)
 
 
+def _demo_state(lab) -> None:
+    """The demo's journals and locks live and die with its lab (a fresh lab is a new cluster:
+    nothing of an earlier demo may be offered for resume in it), unless LABCONSOLE_STATE_DIR
+    names a state dir on purpose (tests that read the journal)."""
+    import os
+    from pathlib import Path
+
+    if not os.environ.get("LABCONSOLE_STATE_DIR"):
+        os.environ["LABCONSOLE_STATE_DIR"] = str(Path(lab.dir) / "state")
+
+
 def _check(args: argparse.Namespace) -> int:
     from console.check import run_check
 
@@ -181,6 +241,7 @@ def _check(args: argparse.Namespace) -> int:
         from console.demo import DemoLab
 
         with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
+            _demo_state(lab)
             return run_check(lab.config.cluster(args.cluster), as_json=args.json)
     return run_check(_load(args).cluster(args.cluster), as_json=args.json)
 

@@ -26,10 +26,10 @@ from pathlib import Path
 
 from console.config_model import Config
 from console.errors import ConsoleError
+from console.sim import SCENARIOS  # noqa: F401  (re-exported: the launcher's accepted scenarios)
 
 log = logging.getLogger(__name__)
 
-SCENARIOS = ("seed", "large")
 DIR_PREFIX = "labconsole-demo-"
 OWNER_FILE = "launcher.pid"
 _CAUGHT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)

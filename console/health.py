@@ -20,6 +20,7 @@ from console.model import (
 from console.health_backups import backup_rules
 from console.health_repos import repo_rules  # h-operate2
 from console.poller import Snapshot
+from console.verdict import vrrp_instances
 
 SEVERITY_ORDER = {"critical": 0, "unknown": 1, "warning": 2, "info": 3}
 LAYER_OF_SOURCE = {"proxmox": "cluster", "ceph": "ceph", "swarm": "swarm", "traefik": "traefik", "vrrp": "vrrp"}
@@ -62,6 +63,7 @@ def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
                 yield _f("critical", "guests", svc.sid, f"HA service {svc.sid} is in state {svc.state} on {svc.node}",
                          f"inspect the guest, then `ha-manager set {svc.sid} --state disabled` and re-enable")
     ha_wanted = {s.sid: s.request_state for s in (pve.ha.services if pve.ha else ())}
+    offline = {n.name for n in pve.nodes if n.status != "online"}
     for g in pve.guests:
         sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
         wanted = ha_wanted.get(sid)
@@ -71,6 +73,16 @@ def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
             yield _f("critical", "guests", f"{g.vmid}",
                      f"{g.name} ({g.vmid}) should run but is {g.status} on {g.node}",
                      "HA should restart it; check the HA log and the node")
+        elif wanted is None and g.node in offline and g.status not in ("running", "stopped", "paused"):
+            # not HA-managed on a node that is down: nothing will start it elsewhere. Its config
+            # (onboot) lives on that node, so "was it meant to run" is unknowable; it is
+            # unavailable either way, and only for the length of the outage if it was stopped.
+            yield _f("warning", "guests", f"{g.vmid}",
+                     f"{g.name} ({g.vmid}) is unavailable: its node {g.node} is down and HA does not manage it",
+                     f"it stays down until {g.node} is back, or migrate it by hand if its disks are shared")
+        elif wanted is None and g.status not in ("running", "stopped", "paused"):
+            yield _f("warning", "guests", f"{g.vmid}", f"{g.name} ({g.vmid}) is in state {g.status} on {g.node}",
+                     f"{g.node} does not report it: check pvestatd on {g.node}")
         if g.lock and g.lock not in ("migrate", "backup", "snapshot"):
             yield _f("warning", "guests", f"{g.vmid}", f"{g.name} ({g.vmid}) is locked ({g.lock})",
                      f"if nothing runs on it: qm unlock {g.vmid} / pct unlock {g.vmid}")
@@ -194,33 +206,34 @@ def traefik_rules(tr: TraefikState) -> Iterable[Finding]:
 
 
 def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
-    by_instance: dict[str, list[tuple[str, str]]] = {}
+    """Per instance (console.verdict.vrrp_instances): two firewalls each MASTER of a
+    different instance is an active/active pair, not a split brain."""
     for fw in vrrp.firewalls:
         if not fw.answering:
             yield _f("critical", "vrrp", fw.name, f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
                      "check keepalived and SSH on the firewall; its current state is unknown"
                      + (" (its last known state is shown, marked stale)" if fw.instances else ""))
-            continue
-        for inst in fw.instances:
-            by_instance.setdefault(inst.name, []).append((fw.name, inst.state))
-            if inst.state == "FAULT":
-                yield _f("critical", "vrrp", fw.name, f"{fw.name} {inst.name} is in FAULT",
-                         "a tracked interface or script failed")
-    if not by_instance and any(fw.answering for fw in vrrp.firewalls):
+    views = vrrp_instances(vrrp)
+    if not views and any(fw.answering for fw in vrrp.firewalls):
         yield _f("critical", "vrrp", "vrrp", "no firewall reports any VRRP instance: who holds the VIP is unknown",
                  "check that keepalived has a vrrp_instance and that the dump command is the right one")
-    for iname, states in sorted(by_instance.items()):
-        masters = [fw for fw, st in states if st == "MASTER"]
+    for view in views:
+        iname, masters = view.name, view.masters
+        for fw in view.faulted:
+            yield _f("critical", "vrrp", iname, f"{fw} {iname} is in FAULT", "a tracked interface or script failed")
         if len(masters) > 1:
             yield _f("critical", "vrrp", iname, f"SPLIT BRAIN on {iname}: {' and '.join(masters)} are both MASTER",
                      "the firewalls cannot hear each other's adverts: check the link between them")
+        elif not masters and view.silent:
+            yield _f("unknown", "vrrp", iname, f"no answering firewall is MASTER of {iname}: "
+                     f"{', '.join(view.silent)} does not answer and may hold the virtual IP")
         elif not masters:
             yield _f("critical", "vrrp", iname, f"no MASTER for {iname}: nobody holds the virtual IP")
-        elif vrrp.preferred_master and masters[0] != vrrp.preferred_master:
-            yield _f("warning", "vrrp", iname,
-                     f"{iname} MASTER is {masters[0]}, not the preferred {vrrp.preferred_master}",
-                     "fail back on purpose once the preferred firewall is healthy")
-        elif len(states) == 1 and len(vrrp.firewalls) > 1:
+        elif view.preferred and masters[0] != view.preferred:
+            yield _f("warning", "vrrp", iname, f"{iname} MASTER is {masters[0]}, not the preferred {view.preferred}",
+                     f"fail back once {view.preferred} is healthy: set {masters[0]}'s keepalived track file to 1 "
+                     f"until {view.preferred} is MASTER, then back to 0 (the VIP is away for about one advert)")
+        elif not view.backups and len(vrrp.firewalls) > 1:
             yield _f("warning", "vrrp", iname, f"{iname} has no healthy BACKUP", "the VIP has no failover")
 
 

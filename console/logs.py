@@ -21,6 +21,16 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 NOISY = ("asyncssh", "urllib3", "docker", "aiohttp", "asyncio", "requests", "proxmoxer")
 MASK = "***"
 
+_SECRET_KEYS = r"\b(?:auth_data|auth_pass|password|passwd|secret|token_secret|api_key|apikey)"
+
+
+def _mask_unless_prose(m: re.Match) -> str:
+    word, more = m.group(2), m.group(3)
+    if more and word.isalpha():
+        return m.group(0)
+    return f"{m.group(1)}{MASK}{more or ''}"
+
+
 _PATTERNS = [
     # Proxmox token header value: PVEAPIToken=user@realm!id=SECRET
     (re.compile(r"(PVEAPIToken[=\s]+[^\s=]+=)[^\s'\",;}\]]+"), rf"\1{MASK}"),
@@ -28,9 +38,11 @@ _PATTERNS = [
     # Authorization / X-Registry-Auth header, in any dict/str rendering
     (re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\n,}]+"), rf"\1{MASK}"),
     (re.compile(r"(?i)(x-registry-auth['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"), rf"\1{MASK}"),
-    # key = value / "key": "value" for secret-looking keys
-    (re.compile(r"(?i)(\b(?:auth_data|auth_pass|password|passwd|secret|token_secret|api_key|apikey)['\"]?\s*[:=]\s*['\"]?)"
-                r"[^'\"\s,;}&]+"), rf"\1{MASK}"),
+    # key = value / "key": "value" / key:value for secret-looking keys (quoted, or no space after ':')
+    (re.compile(rf"(?i)({_SECRET_KEYS}['\"]?(?:\s*=\s*['\"]?|\s*:\s*['\"]|:))[^'\"\s,;}}&]+"), rf"\1{MASK}"),
+    # key: value, unquoted: a value unless it is a plain word followed by more words (a message that
+    # names the key, "token_secret: secrets are never written ..."), which is prose and kept
+    (re.compile(rf"(?i)({_SECRET_KEYS}['\"]?:\s+)([^'\"\s,;}}&]+)(\s+[A-Za-z])?"), _mask_unless_prose),
     # keepalived.conf style: auth_pass SECRET
     (re.compile(r"(?i)(\bauth_(?:pass|data)\s+)(?![:=])[^\s'\",;}]+"), rf"\1{MASK}"),
     # credentials in a URL: scheme://user:password@host

@@ -98,12 +98,22 @@ class LayerScreen(Screen):
         headers = self.query(ClusterHeader)
         if not headers:  # the 1 s tick can land while this screen is still composing or being torn down
             return
-        headers.first().show(app.cluster_name, app.cluster_color, app.read_only, self.TITLE_TEXT, snaps, now)
+        story = self.story(now)
+        headers.first().show(app.cluster_name, app.cluster_color, app.read_only, self.TITLE_TEXT, snaps, now,
+                             story.sources)
         for banner in self.query(StaleBanner):
             banner.show(snaps.get(banner.source), now)
 
     def render_data(self, snapshots: dict, now: float) -> None:
         raise NotImplementedError
+
+    def story(self, now: float | None = None):
+        """The cluster's one health story (console.incidents.Story) for the current snapshots:
+        the header, the Health screen and every banner read their verdicts from it."""
+        from console.health_story import keeper_for
+
+        app = self.app
+        return keeper_for(app, app.cluster_name).story(app.snapshots, app.clock() if now is None else now)
 
     def data_of(self, source: str):
         snap = self.app.snapshots.get(source)

@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from screens.base import LayerScreen
+from screens.health_tiles import TILE_LEVEL
 from screens.rows import RowMemo, osd_row
 from widgets.fast_table import FastTable
 from widgets.format import BAD, OK, STYLE, WARN, bar, mark, size
@@ -56,8 +57,10 @@ def pool_row(p) -> Row:
                (p.name, p.size, p.percent_used, p.stored, p.max_avail))
 
 
-def summary_text(c) -> Text:
-    level = HEALTH_LEVEL.get(c.health, BAD)
+def summary_text(c, level: str | None = None) -> Text:
+    """`level`: the Ceph layer's verdict (console.verdict, as the tile and `check` say it);
+    Ceph's own health word is shown beside it."""
+    level = level or HEALTH_LEVEL.get(c.health, BAD)
     t = Text(no_wrap=False)
     t.append(f"{mark(level)[0]} {c.health}", style=STYLE[level])
     used = 100 * c.bytes_used / c.bytes_total if c.bytes_total else 0
@@ -124,7 +127,7 @@ class CephScreen(LayerScreen):
         self.osd_memo = RowMemo(osd_row, lambda o: o.id)
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="ceph-summary")
+        yield Static("", id="ceph-summary", markup=False)
         yield FastTable(CHECK_COLUMNS, title="health checks", empty_text="● no health checks", id="checks")
         yield FastTable(OSD_COLUMNS, title="osds", empty_text="no OSDs", id="osds")
         with Horizontal(id="ceph-bottom"):
@@ -139,8 +142,9 @@ class CephScreen(LayerScreen):
     def render_data(self, snapshots, now) -> None:
         snap = snapshots.get("ceph")
         c = snap.data if snap is not None else None
+        level = TILE_LEVEL.get(self.story(now).layers["ceph"].level) if c is not None else None
         self.query_one("#ceph-summary", Static).update(
-            summary_text(c) if c is not None else ("loading…" if snap is None or snap.loading else "no Ceph data"))
+            summary_text(c, level) if c is not None else ("loading…" if snap is None or snap.loading else "no Ceph data"))
         self.query_one("#checks", FastTable).set_rows([check_row(x) for x in c.checks] if c else ())
         self.query_one("#osds", FastTable).set_rows(self.osd_memo.rows(c.osds) if c else ())
         pg_rows = [Row(s, ((s, "" if s == "active+clean" else "yellow"), str(n)), (s, n)) for s, n in c.pg_states] if c else []

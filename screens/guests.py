@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from console.ha_rules import rules_for, sid_of
+from console.inert import cap
 from screens.base import LayerScreen
 from screens.rows import RowMemo, guest_row
 from widgets.fast_table import FastTable
@@ -27,6 +29,9 @@ GUEST_COLUMNS = (
     Column("lock", "LOCK", min_width=4, max_width=10, priority=1),
     Column("tags", "TAGS", min_width=4, max_width=60, priority=4, stretch=True),
 )
+
+
+DETAIL_CAP = 300  # characters of a name or the tags in the detail pane (a 10,000-character name fills no screen)
 
 
 class GuestsScreen(LayerScreen):
@@ -51,11 +56,12 @@ class GuestsScreen(LayerScreen):
         super().__init__()
         self.memo = RowMemo(guest_row, lambda g: g.vmid)  # vmids are unique in a PVE cluster
         self._guest_list: tuple = ()
+        self._ha_rules: tuple | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="guests-body"):
             yield FastTable(GUEST_COLUMNS, title="guests", empty_text="no guests", id="guests")
-            yield Static("", id="guest-detail")
+            yield Static("", id="guest-detail", markup=False)
 
     @property
     def table(self) -> FastTable:
@@ -70,6 +76,7 @@ class GuestsScreen(LayerScreen):
             self.table.set_rows(())
             return
         self._guest_list = pve.guests
+        self._ha_rules = pve.ha_rules
         self.table.set_rows(self.memo.rows(pve.guests))
         self._update_detail()
 
@@ -113,8 +120,11 @@ class GuestsScreen(LayerScreen):
         if g is None:
             pane.update("no guest selected")
             return
+        # a Text, never markup: every value here was written by someone on the cluster
+        text = Text(no_wrap=False, overflow="fold")
+        text.append(cap(g.name, DETAIL_CAP), style="bold")
+        text.append(f"  {'VM' if g.type == 'qemu' else 'CT'} {g.vmid}\n")
         lines = [
-            f"[b]{escape(g.name)}[/b]  {'VM' if g.type == 'qemu' else 'CT'} {g.vmid}",
             f"node      {g.node}",
             f"status    {g.status}" + ("  (template)" if g.template else ""),
             f"cpu       {pct(g.cpu)} of {g.maxcpu} vCPU",
@@ -122,9 +132,15 @@ class GuestsScreen(LayerScreen):
             f"uptime    {duration(g.uptime)}",
             f"HA        {g.ha_state or 'not managed'}",
             f"lock      {g.lock or '-'}",
-            f"tags      {escape(', '.join(g.tags)) or '-'}",
+            f"tags      {cap(', '.join(g.tags), DETAIL_CAP) or '-'}",
         ]
-        pane.update("\n".join(lines))
+        rules = rules_for(self._ha_rules, sid_of(g))
+        if g.ha_state is not None or rules:  # one line per rule (it wraps in a narrow pane)
+            known = "not read" if self._ha_rules is None else "none"
+            lines.append("HA rules" + ("" if rules else f"  {known}"))
+            lines += [f" {cap(r.summary(), DETAIL_CAP)}" for r in rules]
+        text.append("\n".join(lines))
+        pane.update(text)
 
     def action_power(self) -> None:
         g = self.guest(self.table.cursor_key)

@@ -1,23 +1,21 @@
-"""Health (home): a tile per layer, the node table, and every finding by severity."""
+"""Health (home): a tile per layer (its verdict), the node table, and the incidents: one row
+each, root cause first, expandable to its effects (console.incidents)."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container
+from textual.widgets import Static
 
 from screens.base import LayerScreen
-from screens.health_tiles import TILES
+from screens.health_incidents import COLUMNS as INCIDENT_COLUMNS, incident_rows, silence_line
+from screens.health_tiles import LAYERS, tile_of
 from screens.rows import RowMemo, node_row
 from widgets.fast_table import FastTable
-from widgets.format import mark
-from widgets.table_columns import Column, Row
+from widgets.table_columns import Column
 from widgets.tile import Tile
-
-try:  # written by the integrator; the screen still shows tiles and nodes without it
-    from console.health import evaluate
-except ImportError:  # pragma: no cover - only before console/health.py exists
-    evaluate = None
 
 NODE_COLUMNS = (
     Column("node", "NODE", min_width=4, max_width=14),
@@ -30,21 +28,6 @@ NODE_COLUMNS = (
     Column("updates", "UPD", width=3, align="right", priority=1),
     Column("lrm", "HA/MAINT", min_width=8, max_width=14, stretch=True),
 )
-FINDING_COLUMNS = (
-    Column("severity", "SEV", min_width=6, max_width=6),
-    Column("layer", "LAYER", min_width=5, max_width=7, priority=2),
-    Column("subject", "SUBJECT", min_width=6, max_width=16),
-    Column("text", "FINDING", min_width=40, max_width=90, stretch=True),  # at 80 columns the hint goes first
-    Column("hint", "HINT", min_width=10, max_width=60, priority=3),
-)
-SEVERITY = {"critical": ("bad", "crit", 0), "unknown": ("unknown", "unkn", 1),
-            "warning": ("warn", "warn", 2), "info": ("off", "info", 3)}
-
-
-def finding_row(index: int, f) -> Row:
-    level, word, rank = SEVERITY.get(f.severity, ("unknown", f.severity, 1))
-    key = f"{f.layer}|{f.subject}|{f.text}"
-    return Row(key, (mark(level, word), f.layer, f.subject, f.text, f.hint or ""), (rank, f.layer, f.subject, f.text, f.hint))
 
 
 class HealthScreen(LayerScreen):
@@ -53,21 +36,27 @@ class HealthScreen(LayerScreen):
     SOURCES = ()  # all of them
     CSS_PATH = "health.tcss"
     VIEW_KEYS = [
-        ("enter", "on a finding: go to its subject; on a node: its guests"),
-        ("tab", "move between the node table and the findings"),
+        ("space", "on an incident: show or hide its effects"),
+        ("enter", "on an incident: show its effects, again: go to its subject; on an effect: go to it; "
+                  "on a node: its guests"),
+        ("tab", "move between the node table and the incidents"),
     ]
+    BINDINGS = [Binding("space", "toggle_incident", "Expand", show=False)]
 
     def __init__(self) -> None:
         super().__init__()
         self.node_memo = RowMemo(node_row, lambda n: n.name)
-        self.findings: dict[str, object] = {}
+        self.findings: dict[str, object] = {}  # row key -> the Finding it jumps to
+        self.expanded: set[str] = set()  # incident keys shown with their effects
+        self.incident_keys: set[str] = set()
 
     def compose_body(self) -> ComposeResult:
         with Container(id="tiles"):
-            for layer, _, _ in TILES:
+            for layer in LAYERS:
                 yield Tile(layer, id=f"tile-{layer}")
         yield FastTable(NODE_COLUMNS, title="nodes", empty_text="no node data yet", id="nodes")
-        yield FastTable(FINDING_COLUMNS, title="findings", empty_text="● no findings: all layers healthy",
+        yield Static("", id="silences", markup=False)
+        yield FastTable(INCIDENT_COLUMNS, title="incidents", empty_text="● no findings: all layers healthy",
                         id="findings")
 
     def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
@@ -79,26 +68,54 @@ class HealthScreen(LayerScreen):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < 120, "-narrow")  # tiles in two rows of three
 
+    def update_status(self, now: float) -> None:
+        super().update_status(now)  # the header's dots
+        tiles = self.query(Tile)
+        if tiles:  # the tiles follow on the same tick: a stale layer turns on both at once
+            story = self.story(now)
+            for tile in tiles:
+                tile.show(*tile_of(story.layers[tile.layer_name]))
+
     def render_data(self, snapshots, now) -> None:
-        for layer, source, headline in TILES:
-            self.query_one(f"#tile-{layer}", Tile).show(*headline(snapshots.get(source), now))
+        story = self.story(now)
         pve_snap = snapshots.get("proxmox")
         pve = pve_snap.data if pve_snap is not None else None
         nodes = self.query_one("#nodes", FastTable)
         nodes.empty_text = "Proxmox not configured" if pve_snap is not None and not pve_snap.configured \
             else "no node data yet"
         nodes.set_rows(self.node_memo.rows(pve.nodes) if pve else ())
-        findings_table = self.query_one("#findings", FastTable)
-        if evaluate is None:
-            findings_table.empty_text = "health rules not available"
-            return
-        findings = evaluate(snapshots, now)
-        rows = [finding_row(i, f) for i, f in enumerate(findings)]
-        self.findings = {row.key: f for row, f in zip(rows, findings)}
-        findings_table.set_rows(rows)
+        self.show_incidents(story)
+
+    def show_incidents(self, story) -> None:
+        from console.health_story import keeper_for
+
+        silences = keeper_for(self.app, self.app.cluster_name).context()[1]
+        self.incident_keys = {i.key for i in story.incidents if i.effects or i.impact}
+        self.expanded &= {i.key for i in story.incidents}
+        rows, self.findings = incident_rows(story.incidents, self.expanded, silences)
+        self.query_one("#findings", FastTable).set_rows(rows)
+        banner = self.query_one("#silences", Static)
+        text = silence_line(silences, self.app.wall_clock())
+        banner.display = bool(text)
+        banner.update(text)
+
+    def toggle(self, key: str | None) -> bool:
+        if key not in self.incident_keys:
+            return False
+        self.expanded ^= {key}
+        self.show_incidents(self.story())
+        return True
+
+    def action_toggle_incident(self) -> None:
+        table = self.query_one("#findings", FastTable)
+        if table.has_focus:
+            self.toggle(table.cursor_key)
 
     def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:
         if event.table.id == "findings":
+            # enter on a collapsed incident opens it; on an open one (or an effect) goes to its subject
+            if event.key in self.incident_keys and event.key not in self.expanded and self.toggle(event.key):
+                return
             finding = self.findings.get(event.key)
             if finding is not None:
                 self.app.call_later(self.app.jump_to, finding.layer, finding.subject)

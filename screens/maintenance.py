@@ -1,7 +1,7 @@
 """Maintenance wizard: choose a node (or all), read the plan and preflight, confirm
 by typing the node's name, then watch every step with its output.
 
-The screen renders the App's WizardSession (screens/maintenance_session.py)
+The screen renders the App's WizardSession (console/maintenance/session.py)
 and forwards keys; the run itself is an App worker, so it goes on while
 other views are shown. Events keep arriving when the screen is hidden; it
 renders only when it is the current screen.
@@ -9,6 +9,7 @@ renders only when it is the current screen.
 
 from __future__ import annotations
 
+import textwrap
 from itertools import islice
 
 from rich.text import Text
@@ -18,9 +19,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from screens.base import LayerScreen
+
+STYLES = {"running": "bold", "done": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "bold yellow",
+          "undoing": "bold yellow", "undone": "cyan", "undo-failed": "bold red", "pending": "dim"}
 from screens.maintenance_modals import TypeNameModal
-from screens.maintenance_session import ALL, WizardSession
-from screens.maintenance_steps import MARKS, STYLES
+from console.maintenance.events import MARKS
+from console.maintenance.session import ALL, WizardSession
 from widgets.fast_table import FastTable
 from widgets.format import mark
 from widgets.log_view import LogView
@@ -42,6 +46,21 @@ STEP_COLUMNS = (
 RENDER_DELAY = 0.05  # engine events within this time become one repaint
 
 
+def wrap_lines(lines: list[str], width: int) -> list[str]:
+    """Long lines wrapped to the pane (the Log widget would cut them), continuation indented."""
+    if width < 20:
+        return lines
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * min(len(line) - len(line.lstrip()) + 2, width // 2)
+        out.extend(textwrap.wrap(line, width, subsequent_indent=indent, drop_whitespace=False,
+                                 break_on_hyphens=False) or [line])
+    return out
+
+
 class MaintenanceScreen(LayerScreen):
     VIEW = "maintenance"
     TITLE_TEXT = "maintenance"
@@ -56,6 +75,7 @@ class MaintenanceScreen(LayerScreen):
         Binding("b", "rollback", "Rollback"),
         Binding("s", "skip", "Skip"),
         Binding("a", "abort", "Abort"),
+        Binding("d", "accept_downtime", "Accept downtime"),
     ]
     VIEW_KEYS = [
         ("enter", "on a node (or all): plan it and run the preflight checks (changes nothing)"),
@@ -64,6 +84,7 @@ class MaintenanceScreen(LayerScreen):
         ("b", "roll back: undo the applied steps in reverse order"),
         ("s", "skip the failed step (only where the step says it is safe)"),
         ("a", "abort: stop here; the journal keeps the run for resume or rollback"),
+        ("d", "accept the downtime of the HA guests whose rules leave them no other node (they stop with it)"),
         ("esc", "back to the node list (a run goes on in the background)"),
     ]
 
@@ -213,6 +234,12 @@ class MaintenanceScreen(LayerScreen):
         if s.phase == "planning":
             return s.message
         if s.phase == "review":
+            if s.downtime_to_accept:
+                names = ", ".join(f"{e['sid']} {e['name']} (rule {e['rule']})" for e in s.downtime_to_accept)
+                return (f"{s.message}: HA rules keep {names} on {s.nodes[0] if s.nodes else 'the node'}: it stops "
+                        "with the reboot. d: accept that downtime · r: re-check · esc: back")
+            if not s.preflight_ok:
+                return f"{s.message}: fix what failed, then r: re-check · esc: back"
             return f"{s.message}. c: confirm by typing {s.confirm_word} · r: re-check · esc: back"
         if s.phase == "running":
             current = next((x for x in s.steps if x.status in ("running", "undoing")), None)
@@ -265,7 +292,7 @@ class MaintenanceScreen(LayerScreen):
         if new > 0:
             lines = list(islice(reversed(s.lines), new))  # only the new ones: no copy of the whole deque
             lines.reverse()
-            log.write_lines(lines)
+            log.write_lines(wrap_lines(lines, log.size.width - 1))
             self._log_shown = s.line_count
         log.border_title = f"output · {s.phase}"
 
@@ -275,8 +302,12 @@ class MaintenanceScreen(LayerScreen):
         phase = s.phase if s is not None else "choose"
         choices = s.choices if s is not None else ()
         resumable = s is not None and s.unfinished is not None and not s.unfinished.elsewhere and phase in ("choose", "ended")
-        if action in ("confirm", "recheck"):
+        if action == "confirm":  # offered only after a passing preflight
+            return phase == "review" and s is not None and s.preflight_ok
+        if action == "recheck":
             return phase == "review"
+        if action == "accept_downtime":
+            return phase == "review" and s is not None and bool(s.downtime_to_accept)
         if action == "retry":
             return phase == "waiting" and "retry" in choices
         if action == "resume":
@@ -314,6 +345,11 @@ class MaintenanceScreen(LayerScreen):
         s = self.session
         if s.phase == "review" and s.target:
             self._work(s.prepare(s.target), group="maintenance-plan")
+
+    def action_accept_downtime(self) -> None:
+        s = self.session
+        if s.phase == "review" and s.downtime_to_accept:
+            self._work(s.accept_ha_downtime(), group="maintenance-plan")
 
     def action_confirm(self) -> None:
         s = self.session

@@ -127,6 +127,10 @@ class RowMemo:
             hit = cache.get(key)
             if hit is None or (hit[0] is not obj and hit[0] != obj):
                 hit = (obj, build(obj))
+            elif hit[0] is not obj:
+                # equal but a new object from this poll: keep that one, so the previous poll's
+                # objects (a second copy of every guest/task) are freed with their snapshot
+                hit = (obj, hit[1])
             fresh[key] = hit
             out.append(hit[1])
         self.cache = fresh

@@ -5,6 +5,8 @@ and a shell in a task's container or on a swarm node."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -149,7 +151,7 @@ class SwarmScreen(LayerScreen):
         self._stop_stream()
         stop = self._log_stop = asyncio.Event()
         self.logs.start_stream(service)
-        self.run_worker(self._stream(service, stop), group="logs", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._stream, service, stop), group="logs", exclusive=True, exit_on_error=False)
 
     async def _stream(self, service: str, stop: asyncio.Event) -> None:
         def line_in(line: str) -> None:  # on the event loop; lines are drawn in batches
@@ -191,7 +193,9 @@ class SwarmScreen(LayerScreen):
             self._fetch_logs(self.logs.source_name)
 
     def _fetch_logs(self, service: str) -> None:
-        self.run_worker(self._load_logs(service), group="logs", exclusive=True, exit_on_error=False)
+        # a callable, not a coroutine: an exclusive worker cancelled before it starts leaves no
+        # never-awaited coroutine (and its RuntimeWarning) behind
+        self.run_worker(partial(self._load_logs, service), group="logs", exclusive=True, exit_on_error=False)
 
     async def _load_logs(self, service: str) -> None:
         fetch = getattr(self.app.actions, "service_logs", None)

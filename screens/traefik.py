@@ -52,7 +52,7 @@ class TraefikScreen(LayerScreen):
         self.service_memo = RowMemo(traefik_service_row, lambda s: (s.protocol, s.name))
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="traefik-summary")
+        yield Static("", id="traefik-summary", markup=False)
         yield FastTable(ROUTER_COLUMNS, title="routers", empty_text="no routers", id="routers")
         yield FastTable(SERVICE_COLUMNS, title="services", empty_text="no services", id="traefik-services")
 

@@ -61,26 +61,24 @@ def instance_rows(vrrp, wall_now: float, last_known: dict | None = None) -> list
     return rows
 
 
-def verdicts(vrrp, last_known: dict | None = None) -> tuple[list[str], list[str]]:
-    """(alarms, fine) lines: split brain / no master per instance, or who holds the VIP."""
-    by_instance: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
-    for fw in vrrp.firewalls:
-        if not fw.answering:
-            continue
-        for i in fw.instances:
-            by_instance.setdefault(i.name, []).append((fw.name, i.state, i.vips))
+def verdicts(vrrp, instances=None, last_known: dict | None = None) -> tuple[list[str], list[str]]:
+    """(alarms, fine) lines from the instance verdicts (console.verdict, the same as the Health
+    tile and `check`): split brain / no master / FAULT per instance, or who holds the VIP.
+    Without `instances` (the screen passes its Story's) they are judged from `vrrp` alone."""
+    if instances is None:
+        from console.health import vrrp_rules
+        from console.verdict import instance_verdicts
+
+        instances = instance_verdicts(vrrp, list(vrrp_rules(vrrp)))
     alarms, fine = [], []
-    for name, members in sorted(by_instance.items()):
-        masters = [fw for fw, state, _ in members if state == "MASTER"]
-        vips = ",".join(members[0][2]) or "no VIP"
-        if len(masters) > 1:
-            alarms.append(f"✖ SPLIT BRAIN {name}: {' AND '.join(masters)} are BOTH MASTER for {vips}")
-        elif not masters:
-            alarms.append(f"✖ NO MASTER {name}: nobody holds {vips}")
+    for v in instances:
+        # what the summary does not already say (a member in FAULT, no healthy BACKUP)
+        extra = [t for t in v.lines if not any(w in t for w in ("SPLIT BRAIN", "no MASTER", "not the preferred"))]
+        text = v.summary + (f" — {'; '.join(extra)}" if extra else "")
+        if v.level == "crit":
+            alarms.append(f"✖ {text}")
         else:
-            pref = vrrp.preferred_master
-            note = "" if not pref or pref == masters[0] else f" (preferred: {pref})"
-            fine.append(f"● {name}: {masters[0]} holds {vips}{note}")
+            fine.append(f"{'●' if v.level == 'ok' else '▲'} {text}")
     silent = [fw for fw in vrrp.firewalls if not fw.answering]
     if silent:
         shown = last_known or any(fw.instances for fw in silent)
@@ -104,8 +102,8 @@ class VrrpScreen(LayerScreen):
         self.last_known: dict = {}  # firewall name -> its last answering Firewall
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="vrrp-alarm")
-        yield Static("", id="vrrp-ok")
+        yield Static("", id="vrrp-alarm", markup=False)  # instance and firewall names come from the cluster
+        yield Static("", id="vrrp-ok", markup=False)
         yield FastTable(COLUMNS, title="firewalls", empty_text="no firewalls", id="vrrp-table")
 
     def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
@@ -127,7 +125,7 @@ class VrrpScreen(LayerScreen):
         remembered = {fw.name: self.last_known[fw.name] for fw in vrrp.firewalls
                       if not fw.answering and fw.name in self.last_known}
         table.set_rows(instance_rows(vrrp, self.app.wall_clock(), remembered))
-        alarms, fine = verdicts(vrrp, remembered)
+        alarms, fine = verdicts(vrrp, self.story(now).instances, last_known=remembered)
         alarm.set_class(bool(alarms), "-on")
         alarm.update("\n".join(alarms))
         ok.update("\n".join(fine))

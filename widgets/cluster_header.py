@@ -1,4 +1,4 @@
-"""The top line: which cluster (in its colour), where you are, and each source's dot and data age."""
+"""The top line: which cluster (in its colour), where you are, and each source's dot (its verdict) and data age."""
 
 from __future__ import annotations
 
@@ -25,6 +25,18 @@ def source_level(snap, now: float) -> tuple[str, str]:
     return OK, "ok"
 
 
+VERDICT_LEVEL = {"ok": OK, "warn": WARN, "stale": WARN, "crit": BAD, "unknown": UNKNOWN, "off": OFF}
+VERDICT_WORD = {"ok": "ok", "warn": "warn", "stale": "stale", "crit": "crit", "unknown": "no data", "off": "off"}
+
+
+def verdict_level(verdict, snap) -> tuple[str, str]:
+    """(level, word) for a source's dot from its verdict (console.verdict): the same level as
+    the tiles and `check`."""
+    if snap is None or snap.loading:
+        return UNKNOWN, "loading"
+    return VERDICT_LEVEL.get(verdict.level, UNKNOWN), VERDICT_WORD.get(verdict.level, verdict.level)
+
+
 class ClusterHeader(Static):
     DEFAULT_CSS = """
     ClusterHeader { height: 1; background: $panel; color: $text; }
@@ -34,7 +46,10 @@ class ClusterHeader(Static):
         super().__init__("", **kwargs)
         self._last: str | None = None
 
-    def show(self, cluster: str, color: str, read_only: bool, view: str, snapshots: dict, now: float) -> None:
+    def show(self, cluster: str, color: str, read_only: bool, view: str, snapshots: dict, now: float,
+             verdicts: dict | None = None) -> None:
+        """`verdicts`: source -> console.verdict.Verdict; without them the dots say only whether
+        each source answers."""
         text = Text(no_wrap=True, overflow="ellipsis")
         try:
             badge = Style.parse(f"bold reverse {color}")
@@ -47,7 +62,8 @@ class ClusterHeader(Static):
         wide = (self.size.width or 80) >= 110
         for source in ("proxmox", "ceph", "swarm", "traefik", "vrrp"):
             snap = snapshots.get(source)
-            level, word = source_level(snap, now)
+            verdict = verdicts.get(source) if verdicts else None
+            level, word = verdict_level(verdict, snap) if verdict is not None else source_level(snap, now)
             label = source if wide else SHORT[source]
             text.append(" ")
             text.append(MARK[level], style=STYLE[level])

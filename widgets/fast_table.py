@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -21,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from widgets.row_filter import RowFilter, parse_filter
-from widgets.table_columns import Column, Row, cell_text, fit_columns, parse_style, render_cells
+from widgets.table_columns import Column, Row, cell_text, fit_columns, parse_style, render_cells, shown_text
 from widgets.table_navigation import TableNavigation
 
 
@@ -105,6 +106,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         # row when rows arrive above it, so the worst item stays in sight instead of scrolling away.
         self.stick_to_top = False
         self._highlighted: str | None = None
+        self._title_plain: str | None = None
         self.paint_count = 0  # rows rendered (not served from cache); read by tests and the benchmark
 
     # ------------------------------------------------------------ data in
@@ -255,14 +257,15 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         if self.group_column is not None:
             parts.append(f"by {self.columns[self.group_column].label.lower()}")
         title = " ".join(parts)
-        if title != self.border_title:
-            self.border_title = title
+        if title != self._title_plain:
+            self._title_plain = title
+            self.border_title = Text(title)  # a Text: the filter text is typed, never markup
 
     # ------------------------------------------------------------ widths
     def _grow_content(self, row: Row) -> None:
         content = self._content
         for i, cell in enumerate(row.cells[: len(content)]):
-            text = cell if type(cell) is str else cell_text(cell)
+            text = shown_text(cell if type(cell) is str else cell_text(cell))
             n = len(text) if text.isascii() else cell_len(text)
             if n > content[i]:
                 content[i] = n

@@ -16,6 +16,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from console.inert import inert
+
 Cell = Union[str, tuple[str, str], Text]
 
 
@@ -44,6 +46,13 @@ def cell_text(cell: Cell) -> str:
     if type(cell) is tuple:
         return cell[0]
     return cell.plain  # type: ignore[union-attr]
+
+
+def shown_text(text: str) -> str:
+    """A cell's text as drawn: one line, nothing a terminal would act on (sources make text inert
+    where it enters; a cell that still holds a control character is drawn inert, so the row keeps
+    its width and the terminal never sees the bytes)."""
+    return text if text.isprintable() else inert(text)
 
 
 @lru_cache(maxsize=1024)
@@ -116,7 +125,7 @@ def render_cells(
             segments.append(pad)
         cell = cells[i] if i < len(cells) else ""
         if type(cell) is Text or isinstance(cell, Text):
-            text = cell.copy()
+            text = cell.copy() if cell.plain.isprintable() else Text(inert(cell.plain), style=cell.style)
             text.truncate(w, overflow="ellipsis", pad=True)
             if columns[i].align == "right":
                 text.align("right", w)
@@ -127,9 +136,10 @@ def render_cells(
             style_obj = base + parse_style(style)
         else:
             value, style_obj = cell, base
+        value = shown_text(value)
         length = cell_len(value)
-        if length > w:
-            value = set_cell_size(value, w - 1) + "…" if w > 1 else value[:w]
+        if length > w:  # cut by cells, not characters: a wide character must not push the row
+            value = set_cell_size(value, w - 1) + "…" if w > 1 else set_cell_size(value, w)
         elif length < w:
             value = " " * (w - length) + value if columns[i].align == "right" else value + " " * (w - length)
         segments.append(Segment(value, style_obj))

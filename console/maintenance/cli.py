@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
+from console.inert import inert, inert_block, strip_sgr
 from console.maintenance.engine import Event
+from console.maintenance.cluster_lock import ClusterDirLock, Holder, MaintenanceLock, died_here, online_nodes
+from console.maintenance.end_report import end_report
+from console.maintenance.events import event_line, names
+from console.maintenance.identity import ClusterIdentity, cluster_identity, recorded_identity
 from console.maintenance.journal import ClusterLock, latest_run, unfinished_runs
+from console.maintenance.preflight_run import CheckResult, preflight_text, run_preflight
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
 from console.maintenance.services import MaintenanceServices
@@ -25,44 +32,52 @@ from console.maintenance.services import MaintenanceServices
 EXIT_OK, EXIT_SAFE, EXIT_ATTENTION = 0, 1, 2
 
 
+ACCEPT_HELP = ("an HA guest whose HA rules leave it no other node: accept that it stops with the node's reboot "
+               "(repeatable; preflight refuses such a guest otherwise)")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="maint_cmd", required=True, metavar="plan|run|resume|rollback|status")
-    plan = sub.add_parser("plan", help="show the plan for a node; changes nothing")
+    plan = sub.add_parser("plan", help="plan a node and run its preflight checks; changes nothing")
     plan.add_argument("node")
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID",
+                      help=ACCEPT_HELP)
     run = sub.add_parser("run", help="maintain one node, or all nodes one after another")
     run.add_argument("node", nargs="?")
     run.add_argument("--all", action="store_true", help="rolling upgrade of every node that has updates")
     run.add_argument("--order", help="comma-separated node order for --all")
     run.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    run.add_argument("--force", action="store_true",
+                     help="a node with nothing pending: drain and reboot it anyway (default: skip it)")
     run.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
                      help="stop (default: node stays drained, resume or roll back later) or roll back at once")
+    run.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID",
+                     help=ACCEPT_HELP)
     res = sub.add_parser("resume", help="continue an interrupted or stopped run")
     res.add_argument("--on-failure", choices=("stop", "rollback"), default="stop")
     sub.add_parser("rollback", help="roll back the node of an interrupted or stopped run")
-    sub.add_parser("status", help="the state of the latest run")
+    sub.add_parser("status", help="the state of the latest run of this cluster")
 
 
 class Printer:
+    """Engine events as timestamped lines; command output keeps its colours only on a terminal."""
+
     def __init__(self, out: TextIO):
         self.out = out
         self.t0 = time.monotonic()
+        isatty = getattr(out, "isatty", None)
+        self.colour = bool(isatty and isatty())
 
     def __call__(self, e: Event) -> None:
-        ts = f"{time.monotonic() - self.t0:7.1f}s"
-        text = {
-            "step-started": f"▶ {e.step} {e.title}",
-            "progress": f"    {e.text}",
-            "step-done": f"✔ {e.step} done",
-            "step-failed": f"✖ {e.step} FAILED: {e.text}",
-            "waiting": f"  stopped at {e.step}; choices: {', '.join(e.choices)}",
-            "undo-started": f"↶ undo {e.step} {e.title}",
-            "undo-done": f"✔ undo {e.step} done",
-            "undo-failed": f"✖ undo {e.step} FAILED: {e.text}",
-            "run-ended": f"■ {e.node}: {e.state}",
-            "run-started": f"● {e.node}: maintenance",
-        }.get(e.kind)
-        if text:
-            print(f"{ts} [{e.node}] {text}", file=self.out, flush=True)
+        text = event_line(e)
+        if text is None:
+            return
+        if e.kind != "output":
+            text = inert(text)  # once more on the way out (the house rule for headless output)
+        elif not self.colour:
+            text = strip_sgr(text)
+        print(f"{time.monotonic() - self.t0:7.1f}s [{e.node}] {text}", file=self.out, flush=True)
 
 
 def _exit_for(state: str) -> int:
@@ -84,11 +99,30 @@ async def _with_sources(cluster: ClusterConfig, fn, writable: bool = True):
         await sources.close()
 
 
-async def _plan(cluster: ClusterConfig, node: str, out: TextIO) -> int:
+async def _review(svc, node: str) -> tuple[Any, list[CheckResult]]:
+    """The plan of `node` and its preflight results (read-only)."""
+    pve = await svc.pve()
+    if node not in {n.name for n in pve.nodes}:
+        raise ConsoleError("maintenance", f"no node named {node} (known: {', '.join(sorted(n.name for n in pve.nodes))})")
+    plan = await build_plan(svc, node)
+    svc.plans[node] = plan
+    return plan, await run_preflight(svc, node, plan, steps_for)
+
+
+async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO,
+                accept_downtime: tuple[int, ...] = ()) -> int:
     async def go(svc):
-        plan = await build_plan(svc, node)
-        print(plan.text(), file=out)
-        return EXIT_OK if plan.ok else EXIT_SAFE
+        svc.accept_downtime.update(accept_downtime)
+        plan, checks = await _review(svc, node)
+        ok = plan.ok and all(c.ok for c in checks)
+        if as_json:
+            doc = {"node": node, "ok": ok, "plan": plan.to_dict(), "steps": plan.acting_steps(),
+                   "preflight": [c.to_dict() for c in checks]}
+            print(json.dumps(doc, indent=2, sort_keys=True), file=out)
+        else:
+            print(inert_block(plan.text()), file=out)
+            print(inert_block(preflight_text(checks)), file=out)
+        return EXIT_OK if ok else EXIT_SAFE
 
     return await _with_sources(cluster, go, writable=False)
 
@@ -115,50 +149,74 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
             order = [n.strip() for n in args.order.split(",")] if args.order else None
             nodes = rolling_order(pve, order)
             if not nodes:
-                print("no node has pending updates", file=out)
+                print("no node has pending updates: nothing to do", file=out)
                 return EXIT_OK
         elif args.node:
             nodes = [args.node]
-            if args.node not in {n.name for n in pve.nodes}:
-                raise ConsoleError("maintenance", f"no node named {args.node}")
         else:
             raise ConsoleError("maintenance", "name a node, or --all")
+        if args.force:
+            svc.force_reboot.update(nodes)
+        svc.accept_downtime.update(args.accept_downtime)
+        identity = await cluster_identity(svc)
+        lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
+        await lock.ensure_free()
+        _refuse_if_unfinished(cluster, identity)
+        plan, checks = await _review(svc, nodes[0])
+        if len(nodes) > 1:
+            print(f"Rolling upgrade, one node after another: {' -> '.join(nodes)}; each node is planned and "
+                  f"checked again just before its turn. Plan of {nodes[0]} now:", file=out)
+        print(inert_block(plan.text()), file=out)
+        print(inert_block(preflight_text(checks)), file=out)
+        if not args.all and plan.pending_updates == 0 and not args.force:
+            print(f"{nodes[0]} has nothing pending: skipped (pass --force to drain it for a reboot anyway)",
+                  file=out)
+            return EXIT_OK
+        if not (plan.ok and all(c.ok for c in checks)):
+            print("preflight failed: nothing was changed", file=out)
+            return EXIT_SAFE
         if not args.yes:
             if not sys.stdin.isatty():
                 raise ConsoleError("maintenance", "refusing to run without confirmation", "pass --yes")
-            answer = input(f"Maintain {', '.join(nodes)} on {cluster.name}? Type the node name(s) to confirm: ")
-            if answer.strip() != ",".join(nodes) and answer.strip() != " ".join(nodes):
+            word = cluster.name if len(nodes) > 1 else nodes[0]
+            answer = input(f"Maintain {', '.join(nodes)} on {cluster.name}? Type {word} to confirm: ")
+            if answer.strip() != word:
                 print("not confirmed; nothing done", file=out)
                 return EXIT_SAFE
-        lock = ClusterLock(cluster.name)
-        lock.acquire()
+        await lock.acquire()
         try:
-            pending = unfinished_runs(cluster.name)
-            if pending:
-                raise ConsoleError("maintenance", f"run {pending[-1].run_id} is unfinished (a node may still be "
-                                   "drained)", "`labconsole maintenance resume` or `... rollback` it first")
-            run = MaintenanceRun.start(cluster.name, nodes, steps_for, svc, printer, "rolling" if args.all else "node")
-            lock.note(run.journal.run_id)
+            _refuse_if_unfinished(cluster, identity)  # again, under the lock
+            run = MaintenanceRun.start(cluster.name, nodes, steps_for, svc, printer,
+                                       "rolling" if args.all else "node", identity.to_dict())
+            await lock.note(run.journal.run_id)
             state = await _drive(run, args.on_failure)
-            print(f"maintenance {state}: done {', '.join(run.done_nodes) or 'none'}", file=out)
+            print(inert_block(end_report(run, state)), file=out)
             return _exit_for(state)
         finally:
-            lock.release()
+            await lock.release()
 
     return await _with_sources(cluster, go)
 
 
+def _refuse_if_unfinished(cluster: ClusterConfig, identity: ClusterIdentity) -> None:
+    pending = unfinished_runs(cluster.name, identity)
+    if pending:
+        raise ConsoleError("maintenance", f"run {pending[-1].run_id} is unfinished (a node may still be drained)",
+                           "`labconsole maintenance resume` or `... rollback` it first")
+
+
 async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str, out: TextIO) -> int:
-    runs = unfinished_runs(cluster.name)
-    if not runs:
-        print("no unfinished maintenance run", file=out)
-        return EXIT_OK
-    journal = runs[-1]
     printer = Printer(out)
 
     async def go(svc):
-        lock = ClusterLock(cluster.name)
-        lock.acquire(journal.run_id)
+        identity = await cluster_identity(svc)
+        runs = unfinished_runs(cluster.name, identity)
+        if not runs:
+            print("no unfinished maintenance run of this cluster", file=out)
+            return EXIT_OK
+        journal = runs[-1]
+        lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
+        await lock.acquire(journal.run_id)
         try:
             run = MaintenanceRun.resume(journal, steps_for, svc, printer)
             if run.engine is not None:
@@ -169,17 +227,39 @@ async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str
                 state = await run.rollback() if run.engine else "done"
             else:
                 state = await _drive(run, on_failure, resume=True)
+            print(inert_block(end_report(run, state)), file=out)
             return _exit_for(state)
         finally:
-            lock.release()
+            await lock.release()
 
     return await _with_sources(cluster, go)
 
 
+async def _identity_and_holder(cluster: ClusterConfig) -> tuple[ClusterIdentity | None, Holder | None, str | None]:
+    """This cluster's identity and who holds its cluster lock; (None, None, why) when unreachable."""
+    async def go(svc):
+        identity = await cluster_identity(svc)
+        holder = None
+        if svc.has("proxmox") and getattr(svc.sources, "ssh", None) is not None:
+            lock = ClusterDirLock(svc.ssh, await online_nodes(svc), cluster.name)
+            try:
+                holder = await lock.holder()
+            except ConsoleError:
+                holder = None
+        return identity, holder, None
+
+    try:
+        return await _with_sources(cluster, go, writable=False)
+    except ConsoleError as exc:
+        return None, None, exc.message
+
+
 def status(cluster: ClusterConfig, out: TextIO) -> int:
-    j = latest_run(cluster.name)
+    identity, remote, why = asyncio.run(_identity_and_holder(cluster))
+    j = latest_run(cluster.name, identity)
     if j is None:
-        print("no maintenance run recorded", file=out)
+        print("no maintenance run recorded for this cluster"
+              + (f" ({identity.describe()})" if identity else ""), file=out)
         return EXIT_OK
     head = j.header()
     recs = list(j.records())
@@ -188,18 +268,28 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
                                                              "undo-start", "undo-done", "undo-failed")), None)
     state = j.last_state() or "new"
     lock = ClusterLock(cluster.name)
-    live = lock.held()
+    dead = remote is not None and died_here(remote)
+    live = lock.held() or (remote is not None and remote.run == j.run_id and not dead)
     if state in ("running", "rolling_back") and not j.finished() and not live:
         state = "interrupted"  # its console died mid-step: resume or roll back
-    print(f"run {j.run_id} ({head.get('kind')}) nodes {', '.join(head['nodes'])}: {state}"
+    print(f"run {j.run_id} ({head.get('kind')}) nodes {names(head['nodes'])}: {state}"
           f"{' (finished)' if j.finished() else ' (unfinished: resume or rollback)'}", file=out)
-    print(f"  nodes done: {', '.join(done) or 'none'}", file=out)
+    recorded = recorded_identity(head)
+    print(f"  cluster: {recorded.describe() if recorded else 'not recorded (a run from an older version)'}"
+          + ("" if identity else f"; could not check it is the one configured as {cluster.name}: {why}"), file=out)
+    print(f"  nodes done: {names(done)}", file=out)
     if last:
         print(f"  last: {last['event']} {last.get('step')} on {last.get('node')}"
               + (f": {last['error']}" if last.get("error") else ""), file=out)
-    holder = lock.holder() if live else None
-    if holder:
-        print(f"  lock held by pid {holder.pid} on {holder.host}: a run is in progress", file=out)
+    if remote is not None and dead:
+        print(f"  cluster lock left by a console that is gone ({remote.describe()}): "
+              "the next resume, rollback or run here takes it over", file=out)
+    elif remote is not None:
+        print(f"  cluster lock held by {remote.describe()}", file=out)
+    elif lock.held():
+        h = lock.holder()
+        print(f"  lock held by pid {h.pid if h else '?'} on {h.host if h else 'this machine'}: a run is in progress",
+              file=out)
     if j.finished() and state == "done":
         return EXIT_OK
     if live and state in ("running", "rolling_back"):
@@ -213,7 +303,7 @@ def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) ->
     if args.maint_cmd == "status":
         return status(cluster, out)
     if args.maint_cmd == "plan":
-        return asyncio.run(_plan(cluster, args.node, out))
+        return asyncio.run(_plan(cluster, args.node, args.json, out, tuple(args.accept_downtime)))
     if args.maint_cmd == "run":
         return asyncio.run(_run(cluster, args, out))
     if args.maint_cmd in ("resume", "rollback"):

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 from console.errors import ConsoleError
+from console.inert import cap, inert_sgr, strip_sgr
 from console.maintenance.journal import Journal
 from console.maintenance.remote_calls import current_step
 
 log = logging.getLogger(__name__)
 
 PHASES = ("preflight", "drain", "upgrade", "verify", "rejoin")
+LINE_CAP = 400  # characters of one progress/output line (data strings in it are capped at 200 already)
 
 
 class Step(Protocol):
@@ -46,7 +48,7 @@ class StepFailed(ConsoleError):
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # run-started | step-started | progress | step-done | step-failed | waiting | undo-started | undo-done | undo-failed | run-ended
+    kind: str  # run-started | step-started | progress | output | step-done | step-failed | waiting | undo-started | undo-done | undo-failed | run-ended
     node: str
     step: str | None = None
     title: str | None = None
@@ -66,7 +68,44 @@ class StepContext:
     step_id: str | None = None
 
     def progress(self, text: str) -> None:
-        self.emit(Event("progress", self.node, self.step_id, text=text))
+        """One line of what the step does (inert, capped: it may quote names from the cluster)."""
+        self.emit(Event("progress", self.node, self.step_id, text=cap(text, LINE_CAP)))
+
+    def output(self, line: str) -> None:
+        """One line of a remote command's output (apt): colours (SGR) kept, every other
+        control made inert; renderers without colour use strip_sgr."""
+        text = inert_sgr(line)
+        plain = strip_sgr(text)
+        if len(plain) > LINE_CAP:
+            text = cap(plain, LINE_CAP)
+        self.emit(Event("output", self.node, self.step_id, text=text))
+
+
+class BaseStep:
+    """The defaults of a step (a read-only preflight check that records nothing)."""
+
+    id = "?"
+    title = "?"
+    phase = "preflight"
+    skippable = False
+
+    @property
+    def read_only(self) -> bool:
+        """Changes nothing that needs undoing (checks, verification): rollback passes it by."""
+        return self.phase in ("preflight", "verify")
+
+    async def check(self, ctx: StepContext) -> str | None:
+        return None
+
+    async def apply(self, ctx: StepContext) -> dict:
+        return {}
+
+    async def undo(self, ctx: StepContext, data: dict) -> None:
+        return None
+
+    @staticmethod
+    def svc(ctx: StepContext) -> Any:
+        return ctx.services
 
 
 class Engine:
@@ -155,7 +194,7 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure stops the run safely
-            self.last_error = str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}"
+            self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}", LINE_CAP)
             self.journal.append("apply-failed", node=self.node, step=step.id, error=self.last_error, facts=self.ctx.facts)
             self._emit(Event("step-failed", self.node, step.id, step.title, self.last_error))
             return False
@@ -190,6 +229,10 @@ class Engine:
             todo.append((failed.id, {"partial": True}))  # undo is idempotent: safe if nothing happened
         for step_id, data in reversed(todo):
             step = self.step(step_id)
+            if getattr(step, "read_only", False):  # a check: nothing to undo, nothing to say
+                self.applied = [(s, d) for s, d in self.applied if s != step_id]
+                self.in_flight = None if self.in_flight == step_id else self.in_flight
+                continue
             self.ctx.step_id = step_id
             self._emit(Event("undo-started", self.node, step_id, step.title))
             self.journal.append("undo-start", node=self.node, step=step_id)
@@ -199,7 +242,7 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                self.last_error = str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}"
+                self.last_error = cap(str(exc) if isinstance(exc, ConsoleError) else f"{type(exc).__name__}: {exc}", LINE_CAP)
                 self.journal.append("undo-failed", node=self.node, step=step_id, error=self.last_error)
                 self._emit(Event("undo-failed", self.node, step_id, step.title, self.last_error))
                 self._set_state("rollback_failed")
@@ -224,6 +267,9 @@ class Engine:
             if r.get("node") != self.node:
                 continue
             ev = r["event"]
+            if "step" in r and r["step"] not in ids:
+                raise ConsoleError("maintenance journal", f"{ev} of step {r['step']!r} on {self.node}: "
+                                   "not a step this console knows", "roll back or finish it by hand")
             if "facts" in r:
                 self.ctx.facts.update(r["facts"])
             if ev == "apply-start":

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 from console import paths
 from console.errors import ConsoleError
+from console.inert import cap
 
 SECRET_KEYS = ("token_secret", "secret", "password", "auth_data", "authorization")
 SECRET_PATTERN = re.compile(r"(PVEAPIToken=[^=\s]+=)\S+|((?:password|secret|auth_data)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+", re.I)
@@ -33,14 +34,46 @@ def journal_dir(cluster: str) -> Path:
 
 
 def scrub(value: Any) -> Any:
-    """Drop secret-named keys and redact secret-looking text, recursively."""
+    """Drop secret-named keys and redact secret-looking text, recursively; every string
+    (keys too) inert and capped (console.inert.cap), so that a hostile name cannot bloat
+    the journal or carry escape sequences into it."""
     if isinstance(value, dict):
-        return {k: ("<redacted>" if k.lower() in SECRET_KEYS else scrub(v)) for k, v in value.items()}
+        return {cap(k): ("<redacted>" if str(k).lower() in SECRET_KEYS else scrub(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]
     if isinstance(value, str):
-        return SECRET_PATTERN.sub(lambda m: (m.group(1) or m.group(2)) + "<redacted>", value)
+        return cap(SECRET_PATTERN.sub(lambda m: (m.group(1) or m.group(2)) + "<redacted>", value))
     return value
+
+
+# what each record must carry to be understood (the engine's replay reads these)
+REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "run-start": {"cluster": str, "nodes": list},
+    "apply-start": {"node": str, "step": str}, "apply-done": {"node": str, "step": str},
+    "apply-failed": {"node": str, "step": str}, "skipped": {"node": str, "step": str},
+    "undo-start": {"node": str, "step": str}, "undo-done": {"node": str, "step": str},
+    "undo-failed": {"node": str, "step": str}, "state": {"node": str, "state": str},
+    "node-done": {"node": str}, "run-end": {"state": str},
+}
+
+
+def record_problem(record: Any) -> str | None:
+    """What is wrong with one decoded journal line, or None."""
+    if not isinstance(record, dict):
+        return f"not a journal record (a JSON {type(record).__name__ if record is not None else 'null'}, " \
+               "not an object)"
+    event = record.get("event")
+    if not isinstance(event, str):
+        return "a record without an event name"
+    for key, kind in REQUIRED.get(event, {}).items():
+        if not isinstance(record.get(key), kind):
+            return f"a {cap(event, 40)} record without a valid {key!r}"
+    if event == "run-start" and not all(isinstance(n, str) for n in record["nodes"]):
+        return "a run-start record whose nodes are not names"
+    for key in ("facts", "undo"):
+        if key in record and not isinstance(record[key], dict):
+            return f"a {cap(event, 40)} record whose {key!r} is not an object"
+    return None
 
 
 class Journal:
@@ -50,10 +83,12 @@ class Journal:
         self.path = path
 
     @classmethod
-    def create(cls, cluster: str, kind: str, nodes: list[str]) -> "Journal":
+    def create(cls, cluster: str, kind: str, nodes: list[str], identity: dict | None = None) -> "Journal":
+        """A new run's journal; `identity` (ClusterIdentity.to_dict()) says which cluster it belongs to."""
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         j = cls(journal_dir(cluster) / f"{run_id}.jsonl")
-        j.append("run-start", cluster=cluster, kind=kind, nodes=nodes, run=run_id)
+        extra = {"identity": identity} if identity else {}
+        j.append("run-start", cluster=cluster, kind=kind, nodes=nodes, run=run_id, **extra)
         return j
 
     @property
@@ -72,20 +107,32 @@ class Journal:
         return record
 
     def records(self) -> Iterator[dict[str, Any]]:
+        """Every record, checked: a damaged line is a ConsoleError naming the file and line
+        ("journal FILE line N: what is wrong"), never a half-understood record."""
         try:
-            text = self.path.read_text()
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
+        except OSError as exc:
+            raise ConsoleError(f"journal {self.path}", f"cannot be read: {exc.strerror or exc}") from None
+        lines = data.split(b"\n")
+        while lines and not lines[-1].strip():
+            lines.pop()
+        for n, raw in enumerate(lines, 1):
+            if not raw.strip():
                 continue
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                # a torn last line from a crash mid-write: everything before it stands
-                if n == len(text.splitlines()):
-                    return
-                raise ConsoleError(f"journal {self.path}", f"line {n} is not valid JSON") from None
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ConsoleError(f"journal {self.path} line {n}", "is not UTF-8 text (damaged file)") from None
+            except (json.JSONDecodeError, RecursionError):
+                if n == len(lines) and not raw.endswith(b"}"):
+                    return  # a torn last line from a crash mid-write: everything before it stands
+                raise ConsoleError(f"journal {self.path} line {n}", "is not valid JSON") from None
+            problem = record_problem(record)
+            if problem:
+                raise ConsoleError(f"journal {self.path} line {n}", problem)
+            yield record
 
     def header(self) -> dict[str, Any]:
         for r in self.records():
@@ -104,15 +151,23 @@ class Journal:
         return state
 
 
-def unfinished_runs(cluster: str) -> list[Journal]:
-    """Journals of this cluster with no run-end record, oldest first."""
+def runs_of(cluster: str, identity: Any = None) -> list[Journal]:
+    """Journals kept under this cluster's name, oldest first; with `identity`
+    (a ClusterIdentity) only those recorded on that very cluster."""
+    from console.maintenance.identity import belongs_to
+
     runs = [Journal(p) for p in sorted(journal_dir(cluster).glob("*.jsonl"))]
-    return [j for j in runs if not j.finished()]
+    return runs if identity is None else [j for j in runs if belongs_to(j.header(), identity)]
 
 
-def latest_run(cluster: str) -> Journal | None:
-    runs = sorted(journal_dir(cluster).glob("*.jsonl"))
-    return Journal(runs[-1]) if runs else None
+def unfinished_runs(cluster: str, identity: Any = None) -> list[Journal]:
+    """Journals of this cluster with no run-end record, oldest first."""
+    return [j for j in runs_of(cluster, identity) if not j.finished()]
+
+
+def latest_run(cluster: str, identity: Any = None) -> Journal | None:
+    runs = runs_of(cluster, identity)
+    return runs[-1] if runs else None
 
 
 @dataclass

@@ -23,7 +23,8 @@ WRITES = {
     "vrrp": {"set_track", "keepalived"},
 }
 READ_ONLY_COMMANDS = ("uname ", "uname", "dpkg-query ", "proxmox-boot-tool kernel list", "findmnt ", "hostname",
-                      "cat ", "pveversion", "ha-manager status", "ceph status", "ceph health")
+                      "cat ", "pveversion", "ha-manager status", "ceph status", "ceph health",
+                      "command -v ", "needrestart -b")
 
 
 def is_read_only_command(command: str) -> bool:

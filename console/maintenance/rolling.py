@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 from console.errors import ConsoleError
 from console.maintenance.engine import Engine, Event, Step, StepContext
-from console.maintenance.journal import ClusterLock, Journal
+from console.maintenance.journal import Journal
 
 StepsFactory = Callable[[str], Sequence[Step]]
 
@@ -31,8 +31,9 @@ class MaintenanceRun:
 
     @classmethod
     def start(cls, cluster: str, nodes: list[str], steps_for: StepsFactory, services: Any,
-              on_event: Callable[[Event], None] | None = None, kind: str = "node") -> "MaintenanceRun":
-        journal = Journal.create(cluster, kind, nodes)
+              on_event: Callable[[Event], None] | None = None, kind: str = "node",
+              identity: dict | None = None) -> "MaintenanceRun":
+        journal = Journal.create(cluster, kind, nodes, identity)
         return cls(cluster, nodes, steps_for, services, journal, on_event)
 
     @classmethod
@@ -114,7 +115,3 @@ class MaintenanceRun:
     def finish(self, state: str) -> None:
         self.journal.append("run-end", state=state, done=self.done_nodes)
 
-
-def locked(cluster: str) -> ClusterLock:
-    """The lock every maintenance run must hold (one run per cluster)."""
-    return ClusterLock(cluster)

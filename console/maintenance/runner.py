@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from console.maintenance.engine import StepContext
+from console.errors import ConsoleError
+from console.inert import cap
+from console.maintenance.engine import BaseStep, StepContext
 from console.maintenance.planner import Plan, make_plan
 from console.maintenance.services import MaintenanceServices
 from console.maintenance.steps_drain import DRAIN
-from console.maintenance.steps_preflight import PREFLIGHT, BaseStep
+from console.maintenance.steps_preflight import PREFLIGHT
 from console.maintenance.steps_upgrade import UPGRADE
 from console.maintenance.steps_verify import REJOIN, VERIFY
 
@@ -31,7 +33,24 @@ async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
     for g, p in zip(running_vms, pre):
         if isinstance(p, dict) and p.get("local_resources"):
             local[g.vmid] = [str(x) for x in p["local_resources"]]
-    return make_plan(node, pve, svc.cluster, reads.get("ceph"), reads.get("swarm"), reads.get("vrrp"), local)
+    plan = make_plan(node, pve, svc.cluster, reads.get("ceph"), reads.get("swarm"), reads.get("vrrp"), local,
+                     accept_downtime=frozenset(getattr(svc, "accept_downtime", ())))
+    await _plan_packages(svc, plan)
+    if plan.osds:
+        plan.noout = "group" if await svc.ceph_over_ssh(node) else "global"
+    plan.force_reboot = node in getattr(svc, "force_reboot", ())
+    return plan
+
+
+async def _plan_packages(svc: MaintenanceServices, plan: Plan) -> None:
+    """The packages apt would upgrade, from PVE's own list (the last `apt update`)."""
+    try:
+        rows = await svc.src("proxmox").apt_pending(plan.node)
+    except ConsoleError:
+        return  # the count from the node list stays; P8 refreshes and records the list
+    plan.packages = [[cap(r.get("Package"), 80), cap(r.get("OldVersion") or "", 60), cap(r.get("Version"), 60)]
+                     for r in rows if isinstance(r, dict) and r.get("Package")]
+    plan.pending_updates = len(plan.packages)
 
 
 class P0Plan(BaseStep):
@@ -67,8 +86,6 @@ def rolling_order(pve, order: list[str] | None = None) -> list[str]:
         known = {n.name for n in pve.nodes}
         unknown = [n for n in order if n not in known]
         if unknown:
-            from console.errors import ConsoleError
-
             raise ConsoleError("maintenance", f"unknown node(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         return order
     running = {n.name: 0 for n in pve.nodes}

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from console.config_model import ClusterConfig
 from console.errors import ConsoleError, ReadOnlyError
+from console.inert import cap
 from console.maintenance.engine import StepContext, StepFailed
 from console.maintenance.planner import Plan
 from console.maintenance.remote_calls import JournaledSource, JournaledSsh
@@ -24,6 +25,8 @@ POLL_FIRST = 0.05  # first pause of a wait; doubles up to `poll`
 DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0, "ceph_up": 300.0,
                     "pgs_clean": 600.0, "traefik": 120.0, "apt_update": 300.0,
                     "api_errors": 60.0}  # a source failing without a break this long ends a wait
+MAX_WAIT_LINES = 20  # distinct statuses one wait prints at most
+NO_CONTENT = "no content"
 READ_ATTEMPTS = 4  # a read that fails is tried again this many times in all (API errors are often transient)
 
 
@@ -36,6 +39,8 @@ class MaintenanceServices:
     scale: float = 1.0  # multiply timeouts (tests against a fast sim use < 1)
     writable: bool = True  # False: planning only
     timeouts: dict[str, float] = field(default_factory=dict)  # overrides of DEFAULT_TIMEOUTS / reboot / migrate
+    force_reboot: set[str] = field(default_factory=set)  # nodes drained for a reboot although nothing is pending
+    accept_downtime: set[int] = field(default_factory=set)  # guests whose HA rules keep them on the node: accepted
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:
@@ -79,13 +84,39 @@ class MaintenanceServices:
     async def vrrp(self):
         return await self.read(self.src("vrrp").fetch)
 
-    async def sh(self, node: str, command: str, timeout: float = 120.0, check: bool = True):
-        """Run a command on a PVE node over SSH; a non-zero exit is a StepFailed."""
-        r = await self.ssh.run(node, command, timeout=timeout)
+    async def sh(self, node: str, command: str, timeout: float = 120.0, check: bool = True,
+                 privileged: bool = False):
+        """Run a command on a PVE node over SSH (as root when privileged: console.ssh runs
+        it through sudo for another user); a non-zero exit is a StepFailed."""
+        r = await self.ssh.run(node, command, timeout=timeout, privileged=privileged)
         if check and r.exit_status != 0:
             err = (r.stderr or r.stdout).strip().splitlines()
             raise StepFailed(node, f"`{command}` exited {r.exit_status}: {err[-1] if err else 'no output'}")
         return r
+
+    async def sh_cluster(self, command: str, avoid: str | None = None, check: bool = True,
+                         privileged: bool = False):
+        """Run a cluster-wide command (ceph ...) on any node that answers, `avoid` (the node
+        under maintenance, which may be rebooting) last."""
+        pve = await self.pve()
+        order = sorted(pve.nodes, key=lambda n: (n.name == avoid, n.status != "online", n.name))
+        last: ConsoleError | None = None
+        for n in order:
+            try:
+                return await self.sh(n.name, command, check=check, privileged=privileged)
+            except StepFailed:
+                raise
+            except ConsoleError as exc:  # unreachable: the next node
+                last = exc
+        raise last or ConsoleError("maintenance", "no node to run the command on")
+
+    async def ceph_over_ssh(self, node: str) -> bool:
+        """Whether `ceph` can be run over SSH (set-group noout needs it; the API has only global flags)."""
+        try:
+            r = await self.sh_cluster("command -v ceph", avoid=node, check=False)
+        except ConsoleError:
+            return False
+        return r.exit_status == 0 and bool(r.stdout.strip())
 
     def plan(self, node: str) -> Plan:
         p = self.plans.get(node)
@@ -119,7 +150,7 @@ class MaintenanceServices:
         deadline = start + self.timeout(timeout)
         errors_limit = self.timeout(self.limit("api_errors") if errors_for is None else errors_for)
         failing_since: float | None = None
-        last = None
+        shown: set[str] = set()  # each status once: a condition flapping between two answers is not re-printed
         pause = POLL_FIRST
         while True:
             try:
@@ -134,9 +165,10 @@ class MaintenanceServices:
                                      exc.hint) from None
             if status is None:
                 return
-            if status != last:
-                ctx.progress(f"waiting: {what}: {status}")
-                last = status
+            status = cap(status)
+            if status not in shown and len(shown) < MAX_WAIT_LINES:
+                ctx.progress(f"waiting: {cap(what)}: {status}")
+                shown.add(status)
             if time.monotonic() > deadline:
                 raise StepFailed(ctx.step_id or "?", f"timed out after {self.timeout(timeout):.0f} s waiting: "
                                  f"{what} ({status})")
@@ -153,8 +185,10 @@ class MaintenanceServices:
             nonlocal seen
             st = await pve.task_status(node, upid)
             lines = await pve.task_log(node, upid, start=seen)
+            if lines == [NO_CONTENT]:  # PVE's answer for a log with nothing (yet) past `start`
+                lines = []
             for line in lines:
-                ctx.progress(line)
+                ctx.output(line)
             seen += len(lines)
             if st.get("status") == "stopped":
                 result["exit"] = str(st.get("exitstatus", "unknown"))

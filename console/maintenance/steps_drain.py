@@ -6,8 +6,8 @@ condition; every undo puts back what its apply changed.
 
 from __future__ import annotations
 
-from console.maintenance.steps_preflight import BaseStep, ceph_can_spare
-from console.maintenance.engine import StepFailed
+from console.maintenance.engine import BaseStep, StepFailed
+from console.maintenance.steps_preflight import ceph_can_spare
 
 
 
@@ -101,7 +101,7 @@ class D3HaMaintenance(BaseStep):
     async def apply(self, ctx):
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
-        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}")
+        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}", privileged=True)
         ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}")
         ha_ids = {m.vmid for m in plan.moves if m.method == "ha"}
 
@@ -129,7 +129,7 @@ async def ha_maintenance_off(ctx, svc) -> None:
         return f"{len(moving)} HA guests still migrating: {moving}" if moving else None
 
     await svc.wait_for(ctx, "HA migrations under way to finish", settled, svc.limit("migrate"))
-    await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}")
+    await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}", privileged=True)
     ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}: HA guests come back")
     await wait_ha_back(ctx, svc)
 
@@ -212,7 +212,7 @@ async def migrate_back(ctx, svc, moved: dict) -> None:
 
 
 class D5Noout(BaseStep):
-    id, title, phase = "D5", "Ceph: check ok-to-stop again, set noout", "drain"
+    id, title, phase = "D5", "Ceph: check ok-to-stop again, set noout for this node's OSDs", "drain"
 
     async def apply(self, ctx):
         svc = self.svc(ctx)
@@ -221,15 +221,31 @@ class D5Noout(BaseStep):
         reason = await ceph_can_spare(ctx, svc, allow_noout=True)
         if reason:
             raise StepFailed(self.id, reason)
-        await svc.src("ceph").set_flag("noout", True)
-        ctx.progress("ceph osd set noout")
-        return {"noout": True}
+        scope = await set_noout(ctx, svc, True)
+        return {"noout": scope}
 
     async def undo(self, ctx, data):
         svc = self.svc(ctx)
         if svc.has("ceph"):
-            await svc.src("ceph").set_flag("noout", False)
-            ctx.progress("ceph osd unset noout")
+            await set_noout(ctx, svc, False)
+
+
+async def set_noout(ctx, svc, on: bool) -> str:
+    """noout for this node's OSDs only (`ceph osd set-group noout HOST`, as cephadm's host
+    maintenance does: an OSD dying elsewhere meanwhile is still marked out and re-replicated),
+    or cluster-wide through the API where `ceph` cannot be run over SSH (the plan says which).
+    Returns the scope used; it is recorded so that the unset matches the set."""
+    plan = svc.plan(ctx.node)
+    scope = ctx.facts.get("noout_scope") or getattr(plan, "noout", "global")
+    if scope == "group":
+        verb = "set-group" if on else "unset-group"
+        await svc.sh_cluster(f"ceph osd {verb} noout {ctx.node}", avoid=ctx.node, privileged=True)
+        ctx.progress(f"ceph osd {verb} noout {ctx.node}")
+    else:
+        await svc.src("ceph").set_flag("noout", on)
+        ctx.progress(f"ceph osd {'set' if on else 'unset'} noout (cluster-wide)")
+    ctx.facts["noout_scope"] = scope
+    return scope
 
 
 DRAIN = (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, D5Noout)

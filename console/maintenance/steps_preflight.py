@@ -5,28 +5,10 @@ A preflight step's check is the gate; its apply only records the baseline.
 
 from __future__ import annotations
 
-from console.maintenance.engine import StepContext, StepFailed
+from console.maintenance.engine import BaseStep, StepContext, StepFailed
+from console.maintenance.events import names
+from console.maintenance.plan_ha import not_accepted
 from console.maintenance.services import MaintenanceServices
-
-
-class BaseStep:
-    id = "?"
-    title = "?"
-    phase = "preflight"
-    skippable = False
-
-    async def check(self, ctx: StepContext) -> str | None:
-        return None
-
-    async def apply(self, ctx: StepContext) -> dict:
-        return {}
-
-    async def undo(self, ctx: StepContext, data: dict) -> None:
-        return None
-
-    @staticmethod
-    def svc(ctx: StepContext) -> MaintenanceServices:
-        return ctx.services
 
 
 class P1Quorum(BaseStep):
@@ -66,6 +48,23 @@ class P2Ha(BaseStep):
         return None
 
 
+class P2bHaRules(BaseStep):
+    id, title = "P2b", "HA rules leave every HA guest a node to go to (or its downtime is accepted)"
+
+    async def check(self, ctx):
+        plan = self.svc(ctx).plan(ctx.node)
+        for e in plan.ha_stuck:
+            if e["accepted"]:
+                ctx.progress(f"{e['sid']} {e['name']}: stays and stops with the reboot (rule {e['rule']}): accepted")
+        refused = not_accepted(plan.ha_stuck)
+        if refused:
+            return ("HA rules leave no node for " + "; ".join(f"{e['sid']} {e['name']} (rule {e['rule']}: {e['why']})"
+                                                               for e in refused)
+                    + f": PVE would keep them on {ctx.node} and stop them with its reboot; accept that downtime with "
+                    + " ".join(f"--accept-downtime {e['vmid']}" for e in refused))
+        return None
+
+
 class P3Memory(BaseStep):
     id, title = "P3", "The node's running guests fit in the free memory of the others"
 
@@ -95,7 +94,7 @@ class P4Guests(BaseStep):
                 pre = await svc.src("proxmox").migrate_preconditions(ctx.node, m.vmid)
                 local = pre.get("local_resources") or []
                 if local:
-                    return f"{m.name} ({m.vmid}) has local resources {local}: cannot migrate"
+                    return f"{m.name} ({m.vmid}) has local resources {names(local)}: cannot migrate"
                 not_allowed = {n["node"] if isinstance(n, dict) else n for n in pre.get("not_allowed_nodes") or []}
                 if m.target in not_allowed:
                     return f"{m.name} ({m.vmid}) may not migrate to {m.target}"
@@ -120,7 +119,7 @@ class P5Ceph(BaseStep):
 
 async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout: bool = False) -> str | None:
     ceph = await svc.ceph()
-    checks = [c.code for c in ceph.checks if not (allow_noout and c.code == "OSDMAP_FLAGS")]
+    checks = [c.code for c in ceph.checks if not (allow_noout and c.code in ("OSDMAP_FLAGS", "OSD_FLAGS"))]
     if ceph.health != "HEALTH_OK" and checks:
         return f"Ceph is {ceph.health}: {', '.join(checks)}"
     if ceph.num_pgs and ceph.clean_pgs != ceph.num_pgs:
@@ -141,14 +140,16 @@ async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout
             return f"ceph mds ok-to-stop {mds}: not safe ({_why(detail)})"
     if plan.mgrs and not [m for m in (ceph.mgr_active, *ceph.mgr_standbys) if m and m not in plan.mgrs]:
         return "no standby mgr on another node"
-    ctx.progress(f"Ceph can spare osd {plan.osds}, mon {plan.mons}, mds {plan.mds}, mgr {plan.mgrs}")
+    daemons = [f"osd.{i}" for i in plan.osds] + [f"mon.{m}" for m in plan.mons] + [f"mds.{m}" for m in plan.mds] \
+        + [f"mgr.{m}" for m in plan.mgrs]
+    ctx.progress(f"Ceph can spare {names(daemons)}")
     return None
 
 
 def _why(detail) -> str:
     if isinstance(detail, dict):
         bad = detail.get("bad_become_inactive") or detail.get("osds")
-        return f"PGs would become inactive: {bad}" if bad else "refused"
+        return f"PGs would become inactive: {names(bad) if isinstance(bad, list) else bad}" if bad else "refused"
     return str(detail).strip().splitlines()[-1] if detail else "refused"
 
 
@@ -216,7 +217,7 @@ class P8Baseline(BaseStep):
         return {}
 
 
-PREFLIGHT = (P1Quorum, P2Ha, P3Memory, P4Guests, P5Ceph, P6Swarm, P7Vrrp, P8Baseline)
+PREFLIGHT = (P1Quorum, P2Ha, P2bHaRules, P3Memory, P4Guests, P5Ceph, P6Swarm, P7Vrrp, P8Baseline)
 
 
 def require(condition: bool, step: str, message: str) -> None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 import time
 
-from console.maintenance.engine import StepFailed
-from console.maintenance.steps_preflight import BaseStep
+from console.maintenance.engine import BaseStep, StepFailed
 
 KERNEL_RE = re.compile(r"^\d+\.\d+\.\d+-\d+-pve$")
 DPKG_LIST = "dpkg-query -W -f '${Package} ${Version}\\n'"
@@ -52,7 +51,7 @@ class U0Record(BaseStep):
         dataset = await root_dataset(ctx, svc)
         if dataset:
             snap = f"{dataset}@labconsole-{time.strftime('%Y%m%d-%H%M%S')}"
-            await svc.sh(ctx.node, f"zfs snapshot {snap}")
+            await svc.sh(ctx.node, f"zfs snapshot {snap}", privileged=True)
             ctx.facts["snapshot"] = snap
             ctx.progress(f"zfs snapshot {snap}")
         return {}
@@ -78,7 +77,7 @@ class U1DistUpgrade(BaseStep):
         svc = self.svc(ctx)
         cmd = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
         ctx.progress(f"$ {cmd}")
-        code = await svc.ssh.stream(ctx.node, cmd, ctx.progress, timeout=svc.timeout(3600))
+        code = await svc.ssh.stream(ctx.node, cmd, ctx.output, timeout=svc.timeout(3600), privileged=True)
         if code != 0:
             raise StepFailed(self.id, f"dist-upgrade exited {code}", "the node stays drained; retry or roll back")
         kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
@@ -106,7 +105,7 @@ async def restore_packages(ctx, svc) -> bool:
     snap = ctx.facts.get("snapshot")
     if snap:
         ctx.progress(f"zfs rollback -r {snap} ({len(changed)} packages changed, {len(added)} added)")
-        await svc.sh(ctx.node, f"zfs rollback -r {snap}")
+        await svc.sh(ctx.node, f"zfs rollback -r {snap}", privileged=True)
         ctx.facts["rolled_back_root"] = True
         return True
     if not changed:
@@ -115,7 +114,7 @@ async def restore_packages(ctx, svc) -> bool:
     spec = " ".join(f"{p}={v}" for p, v in sorted(changed.items()))
     ctx.progress(f"downgrading {len(changed)} packages to their recorded versions")
     code = await svc.ssh.stream(ctx.node, f"DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades {spec}",
-                                ctx.progress, timeout=svc.timeout(3600))
+                                ctx.output, timeout=svc.timeout(3600), privileged=True)
     if code != 0:
         raise StepFailed("U1", f"downgrade exited {code}", "the node stays drained; fix by hand")
     return True
@@ -129,10 +128,15 @@ class U2Reboot(BaseStep):
         await wait_online(ctx, svc)  # a resumed run may find the node still rebooting
         running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
         target = ctx.facts.get("target_kernel")
-        if not target or running == target:
+        if target and running != target:
+            ctx.progress(f"running {running}, installed {target}: rebooting")
+        elif await needrestart_wants_reboot(ctx, svc):
+            ctx.progress("needrestart -b: the running kernel is outdated: rebooting")
+        elif svc.plan(ctx.node).force_reboot:
+            ctx.progress("nothing changed, but a reboot was asked for (--force): rebooting")
+        else:
             ctx.progress(f"running kernel {running} is current: no reboot needed")
             return {}
-        ctx.progress(f"running {running}, installed {target}: rebooting")
         await reboot_and_wait(ctx, svc)
         return {}
 
@@ -154,7 +158,7 @@ class U2Reboot(BaseStep):
         # with a newer kernel still installed (packages downgraded, not rolled back), a
         # --next-boot pin would last one boot only: pin for good and say how to undo it
         pin = f"proxmox-boot-tool kernel pin {old}" + ("" if newer else " --next-boot")
-        await svc.sh(ctx.node, pin)
+        await svc.sh(ctx.node, pin, privileged=True)
         ctx.progress(f"{pin}; rebooting")
         if newer:
             ctx.progress(f"{', '.join(newer)} stays installed but is not booted; "
@@ -164,6 +168,19 @@ class U2Reboot(BaseStep):
         if running != old:
             raise StepFailed(self.id, f"node came back with kernel {running}, not {old}")
         ctx.progress(f"{ctx.node} runs the previous kernel {old} again")
+
+
+async def needrestart_wants_reboot(ctx, svc) -> bool:
+    """`needrestart -b` (batch mode), where installed: NEEDRESTART-KSTA 2 (ABI) or 3 (version)
+    means the running kernel is not the one installed."""
+    r = await svc.sh(ctx.node, "needrestart -b", check=False)
+    if r.exit_status != 0:
+        return False  # not installed (127) or failed: the kernel comparison decides
+    for line in r.stdout.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "NEEDRESTART-KSTA":
+            return value.strip() in ("2", "3")
+    return False
 
 
 async def wait_online(ctx, svc) -> None:

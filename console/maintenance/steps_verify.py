@@ -7,10 +7,11 @@ drained.
 
 from __future__ import annotations
 
-from console.maintenance.engine import StepFailed
+from console.inert import cap
+from console.maintenance.engine import BaseStep, StepFailed
+from console.maintenance.events import names
 from console.maintenance.steps_drain import (D1Vip, D2SwarmDrain, D3HaMaintenance, D4Migrate, ha_maintenance_off,
-                                             migrate_back)
-from console.maintenance.steps_preflight import BaseStep
+                                             migrate_back, set_noout)
 from console.maintenance.steps_upgrade import kernel_key, parse_dpkg, parse_kernels
 
 
@@ -87,7 +88,7 @@ class V4Ceph(BaseStep):
             out = [m for m in plan.mons if m not in c.quorum]
             if out:
                 return f"mon {', '.join(out)} not in quorum"
-            other = [k.code for k in c.checks if k.code not in ("OSDMAP_FLAGS", "PG_DEGRADED", "PG_AVAILABILITY",
+            other = [k.code for k in c.checks if k.code not in ("OSDMAP_FLAGS", "OSD_FLAGS", "PG_DEGRADED", "PG_AVAILABILITY",
                                                                   "OBJECT_DEGRADED")]
             return f"Ceph warnings: {', '.join(other)}" if other else None
 
@@ -108,7 +109,8 @@ class V6Traefik(BaseStep):
             errs = [r.name for r in t.routers if r.errors]
             down = [s.name for s in t.services if any(x.status == "DOWN" for x in s.servers)]
             if errs or down:
-                return f"routers with errors {errs[:3]}, services with servers down {down[:3]}"
+                return (f"routers with errors: {names(cap(n, 60) for n in errs[:3])}; "
+                        f"services with servers down: {names(cap(n, 60) for n in down[:3])}")
             return None
 
         await svc.wait_for(ctx, "Traefik healthy", ok, svc.limit("traefik"))
@@ -116,14 +118,13 @@ class V6Traefik(BaseStep):
 
 
 class R1Unset(BaseStep):
-    id, title, phase = "R1", "Unset noout; wait until every PG is active+clean (V5)", "rejoin"
+    id, title, phase = "R1", "Unset noout (the node's group, or global); wait until every PG is active+clean (V5)", "rejoin"
 
     async def apply(self, ctx):
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return {}
-        await svc.src("ceph").set_flag("noout", False)
-        ctx.progress("ceph osd unset noout")
+        await set_noout(ctx, svc, False)
 
         async def clean():
             c = await svc.ceph()
@@ -138,7 +139,7 @@ class R1Unset(BaseStep):
     async def undo(self, ctx, data):
         svc = self.svc(ctx)
         if svc.has("ceph"):
-            await svc.src("ceph").set_flag("noout", True)
+            await set_noout(ctx, svc, True)
 
 
 class R2Guests(BaseStep):

@@ -9,6 +9,8 @@ import argparse
 import asyncio
 import ipaddress
 import sys
+
+from console.sim import SCENARIOS
 from pathlib import Path
 
 CONTROL_COMMANDS = ("fault", "clear", "state", "availability", "reset-availability")
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         return cli(argv)
     parser = argparse.ArgumentParser(prog="python -m console.sim", description="The simulated lab (Proxmox VE, Ceph, Swarm, Traefik, Keepalived) on loopback.",
                                      epilog=f"Control a running sim: python -m console.sim {{{','.join(CONTROL_COMMANDS)}}} --dir DIR ...")
-    parser.add_argument("--scenario", choices=("seed", "large"), default="seed")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="seed")
     parser.add_argument("--dir", required=True, type=Path, help="where config.toml, keys, sockets, sim.json and ready are written")
     parser.add_argument("--speed", type=float, default=1.0, help="lab seconds per real second (default 1)")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")

@@ -127,6 +127,9 @@ class AptDynamics:
         for name, ver in sorted(plan.items()):
             await emit(f"Setting up {name} ({ver}) ...")
             n.packages[name] = ver
+            if name == min(plan):  # what the first package's maintainer script prints
+                for line in self.apt_noise:
+                    await emit(line)
             m = KERNEL_PKG.match(name)
             if m and m.group(1) not in n.kernels:
                 n.kernels.append(m.group(1))

@@ -263,6 +263,7 @@ class CephDynamics:
                         "detail": [f"host {h} (root=default) ({len(by_host[h])} osds) is down" for h in hosts_down],
                     }
                 )
+        checks.extend(self.extra_health_checks)
         split = dict(self.pg_states())
         c = self.ceph
         inactive = split.get("undersized+degraded+peered", 0)

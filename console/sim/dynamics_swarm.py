@@ -370,6 +370,8 @@ class SwarmDynamics:
         return lines
 
     def _log_line(self, svc: SimService, i: int, task: SimTask) -> str:
+        if self.log_noise and i % 2 == 0:
+            return self.log_noise[(i // 2) % len(self.log_noise)]
         paths = ["/", "/api/health", "/login", "/static/app.js", "/favicon.ico", "/api/v1/items"]
         ip = f"10.0.1.{(i * 7) % 200 + 2}"
         if svc.web_port:

@@ -1,4 +1,5 @@
-"""Scenarios: `seed` (the reference lab of design.md) and `large` (for scale work).
+"""Scenarios: `seed` (the reference lab of design.md), `large` (for scale work) and
+`hostile` (the seed lab with attacker-controlled text everywhere: scenario_hostile.py).
 
 Both are built converged: every guest that should run runs, HEALTH_OK, every
 Swarm service at its desired replicas, fw1 MASTER.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import copy
 import heapq
 
+from console.sim import SCENARIOS
+from console.sim.pve_ha_rules import add_rule
 from console.sim.state import (
     GiB,
     SimFirewall,
@@ -80,8 +83,12 @@ def build(world, scenario: str) -> None:
         build_seed(world)
     elif scenario == "large":
         build_large(world)
+    elif scenario == "hostile":
+        from console.sim.scenario_hostile import build_hostile
+
+        build_hostile(world, build_seed, _guest, _service, SimRouter)
     else:
-        raise ValueError(f"unknown scenario {scenario!r} (known: seed, large)")
+        raise ValueError(f"unknown scenario {scenario!r} (known: {', '.join(SCENARIOS)})")
     _finish(world)
 
 
@@ -250,7 +257,10 @@ def build_seed(world) -> None:
         _guest(world, 120 + i, f"swarm{i}", "qemu", f"pve{i}", 4, 2, role="swarm", tags=["swarm"])
     _guest(world, 200, "mail", "lxc", "pve1", 2, 2, ha=True, role="mail", tags=["mail", "collab"])
     _guest(world, 201, "db", "lxc", "pve2", 2, 2, ha=True, role="db", tags=["db"])
-    world.anti_affinity.append({101, 102})
+    add_rule(world, "firewalls-apart", "resource-affinity", ["vm:101", "vm:102"], affinity="negative",
+             comment="the VRRP pair never shares a node")
+    # prefers where it runs, pve3 next: what HA's usage-based choice picks anyway
+    add_rule(world, "db-prefers-pve2", "node-affinity", ["ct:201"], nodes={"pve2": 2, "pve3": 1}, strict=False)
 
     world.firewalls["fw1"] = SimFirewall(name="fw1", vmid=101, base_priority=150, state=2, pid=811, become_master=1, last_transition=world._t - 86400)
     world.firewalls["fw2"] = SimFirewall(name="fw2", vmid=102, base_priority=100, state=1, pid=812, last_transition=world._t - 86400)
@@ -287,7 +297,7 @@ def build_large(world) -> None:
                          ("cephfs_data", 1024, 5 * 1024 * GiB, "cephfs"), ("cephfs_metadata", 64, 30 * GiB, "cephfs")])
     _guest(world, 101, "fw1", "qemu", names[0], 1, 2, ha=True, role="firewall", tags=["firewall"])
     _guest(world, 102, "fw2", "qemu", names[1], 1, 2, ha=True, role="firewall", tags=["firewall"])
-    world.anti_affinity.append({101, 102})
+    add_rule(world, "firewalls-apart", "resource-affinity", ["vm:101", "vm:102"], affinity="negative")
     n_swarm = 12
     for k in range(n_swarm):
         _guest(world, 130 + k, f"swarm{k + 1:02d}", "qemu", names[k % n_nodes], 8, 4, role="swarm", tags=["swarm"])

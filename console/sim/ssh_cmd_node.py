@@ -1,5 +1,6 @@
 """Commands of a sim Proxmox node: ha-manager, pveversion, proxmox-boot-tool,
-reboot, zfs, findmnt, systemctl (ceph-osd@N), plus ceph (ssh_cmd_ceph) and
+reboot, zfs, findmnt, systemctl (ceph-osd@N), the pmxcfs lock directory
+(ssh_cmd_pmxcfs), plus ceph (ssh_cmd_ceph) and
 apt-get/dpkg-query (ssh_cmd_apt). Output and exit codes as the real tools give
 them (PVE CLI errors exit 255).
 """
@@ -13,6 +14,7 @@ from console.sim import pve_render
 from console.sim.sim_errors import SimCommandFailed, SimError
 from console.sim.ssh_cmd_apt import cmd_apt_get, cmd_dpkg_query, version_key
 from console.sim.ssh_cmd_ceph import cmd_ceph
+from console.sim.ssh_cmd_pmxcfs import PMXCFS_COMMANDS
 from console.sim.ssh_commands import Io, Shell
 
 
@@ -313,4 +315,5 @@ NODE_COMMANDS = {
     "zfs": cmd_zfs,
     "findmnt": cmd_findmnt,
     "systemctl": cmd_systemctl,
+    **PMXCFS_COMMANDS,
 }

@@ -42,8 +42,13 @@ class SimHost:
         self.kind = kind
         self.name = name
         self.files: dict[str, str] = {}
+<<<<<<< HEAD
         extra = {"node": NODE_COMMANDS, "firewall": FW_COMMANDS}.get(kind, {})
         self.commands = {**COMMON_COMMANDS, **extra}
+=======
+        self.sudo_denied = False  # True: `sudo -n` answers "a password is required" (no NOPASSWD)
+        self.commands = {**COMMON_COMMANDS, **(NODE_COMMANDS if kind == "node" else FW_COMMANDS)}
+>>>>>>> main
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._last_tick = 0.0
 
@@ -78,12 +83,19 @@ class SimHost:
                 return f"{fw.pid}\n" if fw.keepalived_running else None
             if path == TRACK_PATH:
                 return self.files.get(TRACK_PATH, f"{fw.track_value}\n")
+        elif (lock := self.world.pmxcfs.split(path)) is not None:
+            return self.world.pmxcfs.read(*lock) if lock[1] else None
         return self.files.get(path)
 
     def can_write(self, path: str) -> bool:
+        if self.kind == "node":
+            lock = self.world.pmxcfs.split(path)
+            return lock is not None and bool(lock[1]) and lock[0] in self.world.pmxcfs.dirs
         return self.kind == "firewall" and path == TRACK_PATH
 
     def write_special(self, path: str, data: str, append: bool) -> bool:
+        if self.kind == "node" and (lock := self.world.pmxcfs.split(path)) is not None and lock[1]:
+            return self.world.pmxcfs.write(*lock, data, append)  # False: no such lock (the shell says so)
         if not self.can_write(path):
             return False
         text = (self.files.get(path, "") if append else "") + data
@@ -104,6 +116,7 @@ class Session:
         self.host = host
         self.closed = False
         self.drop_after_command = False
+        self.user = "root"  # who logged in (ssh_privilege: what others may not do)
 
     def __getattr__(self, attr):
         return getattr(self.host, attr)
@@ -145,6 +158,7 @@ class _Server(asyncssh.SSHServer):
                 return
 
     def begin_auth(self, username: str) -> bool:
+        self.session.user = username
         return True
 
     def password_auth_supported(self) -> bool:

@@ -9,6 +9,8 @@ time advancing `speed` times faster than real time.
 
 from __future__ import annotations
 
+import uuid
+
 from dataclasses import dataclass, field
 
 GiB = 1024**3
@@ -87,7 +89,9 @@ class SimPool:
 
 @dataclass
 class SimCeph:
-    fsid: str = "5f3c1a52-8d1e-4c5b-9f8a-2f7d1e0c9a11"
+    # every lab its own cluster identity (console/maintenance/identity.py): a journal of one lab
+    # must never be taken for another's
+    fsid: str = field(default_factory=lambda: str(uuid.uuid4()))
     flags: set[str] = field(default_factory=lambda: {"sortbitwise", "recovery_deletes", "purged_snapdirs", "pglog_hardlimit"})
     mons: dict[str, str] = field(default_factory=dict)  # mon name -> host node
     mgrs: list[str] = field(default_factory=list)  # mgr names (= host node); first running one is active

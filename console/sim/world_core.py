@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from console.sim.pmxcfs_locks import PmxcfsLocks
 from console.sim.state import (
     Availability,
     Faults,
@@ -81,6 +82,7 @@ class WorldCore:
         self._seq = itertools.count()
         self._pid = itertools.count(40123)
         self.cluster_name = "demo"
+        self.pmxcfs = PmxcfsLocks()  # /etc/pve/priv/lock, shared by every node's SSH server
         self.token_id = "root@pam!labconsole"
         self.version = "8.2.4"
         self.traefik_version = "3.1.2"
@@ -104,7 +106,8 @@ class WorldCore:
         self.ha_maintenance_origin: dict[int, str] = {}
         self.osd_out_interval = DURATIONS["osd_out_interval"]
         self._vip_gap_start: float | None = None
-        self.anti_affinity: list[set[int]] = []  # HA negative resource affinity groups
+        self.ha_rules: dict = {}  # HA rule id -> pve_ha_rules.SimHaRule (node/resource affinity)
+        self.ha_rules_api = True  # False: a PVE 8 cluster, /cluster/ha/rules answers 501
         self._migration_tokens: dict[int, object] = {}
         self._node_gen: dict[str, int] = {}
         self._stuck_offline: set[str] = set()
@@ -125,6 +128,11 @@ class WorldCore:
         self._templates: dict[str, dict[int, dict]] = {}
         self._good_images: dict[str, set[str]] = {}
         self._update_gen: dict[str, int] = {}
+        # what the `hostile` scenario injects (empty otherwise): service log lines, Ceph health
+        # checks and postinst output printed during apt-get dist-upgrade
+        self.log_noise: tuple[str, ...] = ()
+        self.extra_health_checks: list[dict] = []
+        self.apt_noise: tuple[str, ...] = ()
         self._vrrp_graceful = False
         self._vrrp_master_lost_at: float | None = None
         self._vrrp_takeover_pending = False
@@ -300,6 +308,8 @@ class WorldCore:
                 "health": health,
                 "checks": [c["code"] for c in checks],
                 "flags": sorted(f for f in self.ceph.flags if f in ("noout", "norebalance", "noup", "nodown", "noin")),
+                "group_flags": {k: sorted(v) for k, v in sorted(self.ceph.group_flags.items()) if v},
+                "fsid": self.ceph.fsid,
                 "osds_up": sum(1 for o in self.osds.values() if o.up),
                 "osds_in": sum(1 for o in self.osds.values() if o.in_),
                 "osds": len(self.osds),

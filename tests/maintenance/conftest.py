@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -147,6 +148,8 @@ async def problems_after(lab: SimLab, baseline: dict[int, dict], *, back_home: b
             out.append(f"guest {vmid} is on {n['node']}, was on {g['node']}")
     if flags_clear and s["ceph"]["flags"]:
         out.append(f"ceph flags left set: {s['ceph']['flags']}")
+    if flags_clear and s["ceph"].get("group_flags"):
+        out.append(f"ceph group flags left set: {s['ceph']['group_flags']}")
     for name, node in s["nodes"].items():
         if node["status"] != "online":
             out.append(f"{name} is {node['status']}")
@@ -175,6 +178,12 @@ async def running_elsewhere(lab: SimLab, baseline: dict[int, dict], node: str, s
         elif n["node"] == node:
             out.append(f"guest {vmid} still on {node}")
     return out
+
+
+def noout_on(lab: SimLab, node: str) -> bool:
+    """noout holds for `node`'s OSDs: its CRUSH host's group flag (what maintenance sets), or global."""
+    ceph = lab.state()["ceph"]
+    return "noout" in ceph["flags"] or "noout" in ceph["group_flags"].get(node, [])
 
 
 def upgraded(lab: SimLab, node: str) -> bool:
@@ -255,3 +264,21 @@ def spawn_and_kill_at(lab: SimLab, state_dir: Path, node: str, step: str, timeou
             proc.kill()
             proc.wait(10)
         proc.stdout.close()
+
+
+def start_and_freeze(lab: SimLab, env: dict, state_dir: Path, node: str, step: str,
+                     timeout: float = 60.0) -> subprocess.Popen:
+    """`maintenance run NODE --yes` in a subprocess, SIGSTOPped once its journal shows the
+    apply-start of `step`: it holds its locks for as long as the test needs (SIGCONT to go on)."""
+    proc = subprocess.Popen(cli_cmd(lab, "run", node, "--yes"), env=env, cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while not any(r["event"] == "apply-start" and r.get("step") == step for r in journal_records(state_dir)):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out = proc.stdout.read().decode(errors="replace")
+            proc.stdout.close()
+            raise AssertionError(f"the run did not reach {step} (exit {proc.returncode}):\n{out[-3000:]}")
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGSTOP)
+    return proc

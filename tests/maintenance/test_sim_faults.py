@@ -9,7 +9,8 @@ from typing import Callable
 
 import pytest
 
-from tests.maintenance.conftest import Maint, guests_by_vmid, not_upgraded, problems_after, running_elsewhere
+from tests.maintenance.conftest import (Maint, guests_by_vmid, noout_on, not_upgraded, problems_after,
+                                         running_elsewhere)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ async def test_fault_stops_safe_then_rolls_back(lab, fault):
         if not fault.drained:
             problems = [p for p in problems if "still on" not in p]
         assert problems == [], f"{fault.name}: not safe at the stop: {problems}"
-        assert ("noout" in lab.state()["ceph"]["flags"]) == fault.noout
+        assert noout_on(lab, fault.node) == fault.noout
+        assert "noout" not in lab.state()["ceph"]["flags"]  # only the node's group: not cluster-wide
         if fault.name == "vip-not-moving":  # the VIP went straight back to the old master
             lab.wait_until(lambda st: st["vrrp"]["vip_holder"] == ["fw1"], timeout=10)
 
@@ -127,7 +129,7 @@ async def test_rollback_that_fails_keeps_guests_safe_and_can_be_run_again(lab):
         assert await run.rollback() == "rollback_failed", m.transcript()
         assert [e.step for e in m.events if e.kind == "undo-failed"] == ["U2"]
         assert await running_elsewhere(lab, before, "pve1") == []
-        assert "noout" in lab.state()["ceph"]["flags"]  # the drain below U2 is still in place
+        assert noout_on(lab, "pve1")  # the drain below U2 is still in place
         lab.clear("no-return", "pve1")
         assert await run.rollback() == "rolled_back", m.transcript()
     assert await problems_after(lab, before) == []

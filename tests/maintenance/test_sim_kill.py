@@ -30,6 +30,7 @@ def _killed_mid_run(lab, state_dir, step):
     assert status.returncode == 1, status.stdout + status.stderr
     assert "interrupted (unfinished: resume or rollback)" in status.stdout
     assert "lock held" not in status.stdout  # the kernel dropped the dead console's lock
+    assert "cluster lock left by a console that is gone" in status.stdout  # its cluster lock dir is still there
     return before
 
 
@@ -64,7 +65,8 @@ def test_killed_run_is_rolled_back_from_the_journal(lab, state_dir, step):
     recs = journal_records(state_dir)
     assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "rolled_back"
     undone = [x["step"] for x in recs if x["event"] == "undo-done"]
-    assert undone[0] == step and undone[-1] == "P0", undone
+    assert undone[0] == step and undone[-1] == "D1", undone
+    assert not any(s[0] in "PV" for s in undone), undone  # checks change nothing: nothing to undo
 
 
 def test_new_run_refused_while_one_is_unfinished(lab, state_dir):

@@ -6,6 +6,14 @@ from console.app import ConsoleApp
 from .fixtures import WALL_NOW, FakeActions, FakeLab, FrozenClock, test_config
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    """The console reads maintenance journals and silences from the state dir: one per test."""
+    d = tmp_path / "state"
+    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(d))
+    return d
+
+
 @pytest.fixture
 def lab() -> FakeLab:
     return FakeLab()

@@ -50,7 +50,7 @@ async def test_stale_source_keeps_data_and_shows_banner(make_app, lab, clock):
         assert app.screen.query_one("#osds", FastTable).total_count == 3  # last good data kept
         assert "osd.2" in screen_text(app)
         header = str(app.screen.query_one(ClusterHeader).render())
-        assert "✖ceph 47s" in header
+        assert "▲ceph 47s" in header  # stale: a warning, as on the tile and in `check` (exit 1)
         # other layers are unaffected: guests has fresh data and no banner
         await pilot.press("2")
         await pilot.pause()
@@ -83,16 +83,19 @@ async def test_health_finding_jumps_to_its_subject(make_app, lab):
     async with app.run_test(size=(80, 24)) as pilot:
         await poll(app, pilot)
         tile = app.screen.query_one("#tile-ceph", Tile)
-        assert tile.has_class("-bad") is False and tile.has_class("-warn")
-        assert "OSD 2/3 up" in tile.text
+        # osd.1 down and out is critical: the tile says what `check` says (it said HEALTH_WARN before)
+        assert tile.has_class("-bad") and "OSD 2/3 up" in tile.text
         findings = app.screen.query_one("#findings", FastTable)
         assert findings.has_focus
         keys = findings.visible_keys
         target = next(k for k in keys if k.startswith("ceph|osd.1|"))
-        assert keys.index(target) == 0  # critical (down and out) before the HEALTH_WARN warning
-        assert "✖ crit" in screen_text(app)
+        assert keys == [target]  # one incident: osd.1, with "Ceph is HEALTH_WARN" beneath it
+        assert "✖ crit" in screen_text(app) and "[+1]" in screen_text(app)
         findings.move_cursor_to_key(target)
-        await pilot.press("enter")
+        await pilot.press("enter")  # opens the incident
+        await pilot.pause()
+        assert any("Ceph is HEALTH_WARN" in k for k in findings.visible_keys)
+        await pilot.press("enter")  # on the open incident: goes to its subject
         await pilot.pause()
         assert app.current_mode == "ceph"
         osd_table = app.screen.query_one("#osds", FastTable)

@@ -9,7 +9,7 @@ import pytest
 
 from console.maintenance.journal import ClusterLock, journal_dir, unfinished_runs
 from console.maintenance.rolling import MaintenanceRun
-from screens.maintenance_session import WizardSession
+from console.maintenance.session import WizardSession
 from screens.modals import ConfirmModal
 from screens.maintenance_modals import TypeNameModal
 
@@ -151,7 +151,8 @@ async def test_failed_preflight_is_shown_and_blocks_confirmation(make_app, lab):
         await pilot.press("c")
         await pilot.pause()
         assert not isinstance(app.screen, TypeNameModal)
-        assert any("preflight failed" in n for n in notes(app))
+        assert "c: confirm" not in screen_text(app)  # offered only after a passing preflight
+        assert "fix what failed, then r: re-check" in screen_text(app)
         steps.reasons.clear()
         await pilot.press("r")  # re-check
         await until(pilot, lambda: app.maintenance.preflight_ok, "a passing re-check")
@@ -399,3 +400,38 @@ async def test_abort_while_applying_then_resume_at_once(make_app, lab):
         applies = [c for c in steps.calls if c.startswith("apply")]
         assert applies.count("apply U1 pve3") == 2 and applies[-1] == "apply R1 pve3"
         assert unfinished_runs("home") == []
+
+
+async def test_a_run_of_another_cluster_with_the_same_name_is_not_offered(make_app, lab):
+    """Journals carry the cluster's identity: another lab's unfinished run under the same
+    config name is neither offered for resume nor in the way once the wizard knows its cluster."""
+    from console.maintenance.identity import ClusterIdentity, cluster_identity
+
+    steps = Lab()
+    steps.fail_apply["U1"] = 1
+    app0 = make_app()
+    session0 = make_session(app0, steps, lab)
+    mine = await cluster_identity(FakeServices(lab.data, False))
+    other = ClusterIdentity("another-lab", mine.nodes).to_dict()  # same node names, another PVE cluster
+    assert other["id"] != mine.id
+    run = MaintenanceRun.start("home", ["pve3"], session0.steps_for, FakeServices(lab.data, True), identity=other)
+    assert await run.run() == "failed"
+    run.abort()
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.maintenance = make_session(app, steps, lab)
+        await open_wizard(app, pilot, steps, lab)  # planning reads the cluster's identity
+        session = app.maintenance
+        assert session.identity == mine
+        session.refresh_unfinished()
+        assert session.unfinished is None
+        steps.fail_apply.clear()
+        await confirm(app, pilot, "pve3")
+        await until(pilot, lambda: session.phase == "ended", "the run to end")
+        assert session.outcome == "done"  # not blocked by the other cluster's unfinished run
+        assert len(unfinished_runs("home")) == 1  # that one is still there for its own cluster
+    from console.maintenance.journal import Journal
+
+    recorded = {Journal(p).header()["identity"]["id"] for p in journal_dir("home").glob("*.jsonl")}
+    assert recorded == {mine.id, other["id"]}

@@ -225,3 +225,27 @@ def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["config", "frobnicate"])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [
+    ["--config", "F", "--cluster", "lab", "--read-only", "--debug", "maintenance", "plan", "pve1"],
+    ["maintenance", "plan", "pve1", "--config", "F", "--cluster=lab", "--read-only", "--debug"],
+    ["maintenance", "--config=F", "plan", "--debug", "pve1", "--cluster", "lab", "--read-only"],
+])
+def test_global_options_before_or_after_any_subcommand(argv):
+    found, rest = cli.pull_global_options(argv)
+    assert found == {"--config": "F", "--cluster": "lab", "--read-only": True, "--debug": True}
+    assert rest == ["maintenance", "plan", "pve1"]
+
+
+def test_global_options_after_subcommands_reach_every_command(env, monkeypatch):
+    calls = []
+    fake_maintenance(monkeypatch, calls)
+    path = config_file(env)
+    assert cli.main(["maintenance", "plan", "pve1", "--config", str(path), "--cluster", "lab"]) == 0
+    assert calls[-1][0].cluster == "lab"
+    assert cli.main(["maintenance", "run", "pve1", "--config", str(path), "--read-only"]) == 1  # refused
+    seen = {}
+    fake_module(monkeypatch, "console.check", run_check=lambda c, as_json=False: seen.setdefault("c", c.name) and 0)
+    assert cli.main(["check", "--config", str(path), "--cluster", "lab"]) == 0 and seen["c"] == "lab"
+    assert cli.main(["config", "check", "--config", str(path)]) == 0

@@ -35,6 +35,29 @@ def test_redact_leaves_references_and_plain_text_alone():
     assert redact(text) == text
 
 
+@pytest.mark.parametrize("text", [
+    "token_secret: abc123",
+    "token_secret = 'x'",
+    "token_secret:abc",
+    "password: hunter",
+    "password: hunter2 was sent",
+    "{'password': 'hunter'}",
+    "secret: s3cr3t, node=pve1",
+])
+def test_redact_masks_every_form_of_a_key_value(text):
+    out = redact(text)
+    assert "***" in out
+    for value in ("abc123", "'x'", "abc", "hunter", "hunter2", "s3cr3t"):
+        assert value not in out.replace("***", "")
+
+
+def test_redact_keeps_a_message_that_names_the_key():
+    """The config error for an inline secret must survive the log filter word for word."""
+    text = ("config.toml: clusters.home.proxmox.token_secret: secrets are never written in the config file: "
+            'put it in a file and set token_secret_file = "PATH"')
+    assert redact(text) == text
+
+
 @pytest.fixture
 def isolated_logging():
     root = logging.getLogger()

@@ -11,35 +11,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from console.config_model import ClusterConfig
 from console.errors import ConsoleError
-from console.maintenance.engine import Event, StepContext
-from console.maintenance.journal import ClusterLock
+from console.maintenance.engine import Event
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
 from console.maintenance.services import MaintenanceServices
-from screens.maintenance_resume import Unfinished, find_unfinished
-from screens.maintenance_steps import EVENT_STATUS, StepLine, event_line, steps_of
+from console.inert import strip_sgr
+from console.maintenance.cluster_lock import MaintenanceLock, online_nodes
+from console.maintenance.end_report import end_report
+from console.maintenance.events import event_line, status_of
+from console.maintenance.identity import ClusterIdentity, cluster_identity
+from console.maintenance.preflight_run import CheckResult, run_preflight
+from console.maintenance.resume import Unfinished, find_unfinished
+from console.maintenance.step_lines import StepLine, steps_of
 
 log = logging.getLogger(__name__)
 
 ALL = "all"
 MAX_LINES = 2000  # output lines kept for the log pane (older ones drop off)
-
-
-@dataclass
-class CheckResult:
-    id: str
-    title: str
-    reason: str | None  # None: passed
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.reason is None
 
 
 class WizardSession:
@@ -70,9 +62,13 @@ class WizardSession:
         self.choices: tuple[str, ...] = ()
         self.outcome: str | None = None  # the state the last run ended in
         self.run: MaintenanceRun | None = None
-        self.lock: ClusterLock | None = None
+        self.lock: MaintenanceLock | None = None
+        self.reboot_only = False  # the node has nothing pending: a run drains it for a reboot only
+        self.identity: ClusterIdentity | None = None  # read with the first plan; journals of other clusters are ignored
         self.unfinished: Unfinished | None = None
         self.version = 0
+        self.ha_stuck: list[dict] = []  # HA guests the rules leave no node (plan_ha), of the reviewed plan
+        self.accept_downtime: set[int] = set()  # of those, the ones the operator accepted (key d)
 
     # ------------------------------------------------------------ what the screen asks
     @property
@@ -119,7 +115,7 @@ class WizardSession:
 
     def refresh_unfinished(self) -> None:
         try:
-            self.unfinished = None if self.active else find_unfinished(self.cluster.name)
+            self.unfinished = None if self.active else find_unfinished(self.cluster.name, self.identity)
         except (ConsoleError, OSError) as exc:  # a damaged journal: say so, keep the wizard usable
             self.unfinished = None
             self.message = f"cannot read the maintenance journal: {exc}"
@@ -127,7 +123,10 @@ class WizardSession:
     def _services(self, writable: bool) -> Any:
         if self.sources is None:
             raise ConsoleError("maintenance", "not available for this cluster (no live sources)")
-        return self.services_factory(self.cluster, self.sources, writable=writable)
+        svc = self.services_factory(self.cluster, self.sources, writable=writable)
+        if hasattr(svc, "accept_downtime"):
+            svc.accept_downtime.update(self.accept_downtime)
+        return svc
 
     # ------------------------------------------------------------ plan and preflight (read-only)
     async def prepare(self, target: str) -> None:
@@ -139,6 +138,7 @@ class WizardSession:
         self._changed()
         try:
             svc = self._services(writable=False)
+            await self._read_identity(svc)
             if target == ALL:
                 self.nodes = rolling_order(await svc.pve())
                 if not self.nodes:
@@ -154,6 +154,8 @@ class WizardSession:
                 head = (f"Rolling upgrade, one node after another: {' → '.join(self.nodes)}\n"
                         f"Each node is planned and checked again just before its turn. Plan of {first} now:\n\n")
             self.plan_text = head + plan.text()
+            self.ha_stuck = list(getattr(plan, "ha_stuck", []))
+            self.reboot_only = target != ALL and getattr(plan, "pending_updates", None) == 0
             self.checks = await self._preflight(svc, first, plan)
         except ConsoleError as exc:
             self.phase, self.message = "choose", f"cannot plan {target}: {exc.message}"
@@ -163,27 +165,24 @@ class WizardSession:
         failed = [c for c in self.checks if not c.ok]
         self.message = (f"preflight: {len(failed)} of {len(self.checks)} checks failed" if failed
                         else f"preflight passed ({len(self.checks)} checks)")
+        if self.reboot_only:
+            self.message += f"; {target} has nothing pending: confirming drains it for a reboot only"
         self._changed()
 
+    @property
+    def downtime_to_accept(self) -> list[dict]:
+        """HA guests of the reviewed plan that would stop with the node, not accepted yet."""
+        return [e for e in self.ha_stuck if e["vmid"] not in self.accept_downtime]
+
+    async def accept_ha_downtime(self) -> None:
+        """Accept that the HA guests the rules keep on the node stop with it, and check again."""
+        if self.phase != "review" or not self.downtime_to_accept or not self.target:
+            return
+        self.accept_downtime.update(e["vmid"] for e in self.downtime_to_accept)
+        await self.prepare(self.target)
+
     async def _preflight(self, svc: Any, node: str, plan: Any) -> list[CheckResult]:
-        results: list[CheckResult] = []
-        problems = list(getattr(plan, "problems", []) or [])
-        results.append(CheckResult("plan", "Every guest has a place; the plan has no blocker",
-                                   "; ".join(problems) if problems else None))
-        for step in self.steps_for(node):
-            if step.phase != "preflight":
-                continue
-            notes: list[str] = []
-            ctx = StepContext(node, svc, emit=lambda e, notes=notes: notes.append(e.text or ""))
-            ctx.step_id = step.id
-            try:
-                reason = await step.check(ctx)
-            except ConsoleError as exc:
-                reason = exc.message
-            except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, shown
-                reason = f"{type(exc).__name__}: {exc}"
-            results.append(CheckResult(step.id, step.title, reason, notes))
-        return results
+        return await run_preflight(svc, node, plan, self.steps_for)
 
     def back_to_choose(self) -> None:
         if self.active:
@@ -204,11 +203,14 @@ class WizardSession:
         try:
             self._refuse_if_read_only("maintenance")
             svc = self._services(writable=True)
-            self._take_lock(None)
+            if self.reboot_only and hasattr(svc, "force_reboot"):
+                svc.force_reboot.update(self.nodes)
+            await self._read_identity(svc)
+            await self._take_lock(svc, None)
             kind = "rolling" if self.target == ALL else "node"
             self.run = MaintenanceRun.start(self.cluster.name, list(self.nodes), self.steps_for, svc,
-                                            self._on_event, kind)
-            self.lock.note(self.run.journal.run_id)
+                                            self._on_event, kind, self.identity.to_dict() if self.identity else None)
+            await self.lock.note(self.run.journal.run_id)
         except ConsoleError as exc:
             self._release()
             self.message = str(exc)
@@ -223,16 +225,17 @@ class WizardSession:
         """Continue ("resume") or roll back ("rollback") the unfinished run of the banner."""
         if self.active:
             return
-        self.refresh_unfinished()
-        u = self.unfinished
         try:
-            if u is None:
-                raise ConsoleError("maintenance", "no unfinished run to " + action)
             self._refuse_if_read_only(action)
+            svc = self._services(writable=True)
+            await self._read_identity(svc)
+            self.refresh_unfinished()
+            u = self.unfinished
+            if u is None:
+                raise ConsoleError("maintenance", "no unfinished run of this cluster to " + action)
             if u.elsewhere:
                 raise ConsoleError("maintenance", f"run {u.journal.run_id} is in progress in {u.elsewhere}")
-            svc = self._services(writable=True)
-            self._take_lock(u.journal.run_id)
+            await self._take_lock(svc, u.journal.run_id)
             self.run = MaintenanceRun.resume(u.journal, self.steps_for, svc, self._on_event)
         except ConsoleError as exc:
             self._release()
@@ -315,13 +318,14 @@ class WizardSession:
                             if state == "failed" else f"{state} on {eng.node}: {eng.last_error or ''}")
             self._changed()
             return
-        done = ", ".join(run.done_nodes) or "none"
-        self._stopped(f"maintenance {state}: nodes done {done}")
+        self._stopped(end_report(run, state))
 
     def _stopped(self, message: str) -> None:
+        """The run ended (first line: the status bar; all of it: the log pane)."""
         self._release()
-        self.phase, self.choices, self.message = "ended", (), message
-        self.add_line(message)
+        self.phase, self.choices, self.message = "ended", (), message.splitlines()[0]
+        for line in message.splitlines():
+            self.add_line(line)
         self.refresh_unfinished()  # an aborted run is resumable from here at once
         self._changed()
 
@@ -330,14 +334,22 @@ class WizardSession:
         return eng is not None and eng.failed_step is not None and eng.failed_step.phase == "preflight" and not [
             s for s, _ in eng.applied if eng.step(s).phase != "preflight"]
 
-    def _take_lock(self, run_id: str | None) -> None:
-        lock = ClusterLock(self.cluster.name)
-        lock.acquire(run_id)  # ConsoleError when another console runs maintenance here
+    async def _read_identity(self, svc: Any) -> None:
+        try:
+            self.identity = await cluster_identity(svc)
+        except ConsoleError:
+            pass  # unknown: journals are not told apart (the plan or the run will say what fails)
+
+    async def _take_lock(self, svc: Any, run_id: str | None) -> None:
+        """This machine's lock and the cluster's (ConsoleError naming the holder when taken)."""
+        nodes = await online_nodes(svc) if hasattr(svc, "ssh") else []
+        lock = MaintenanceLock(self.cluster.name, svc, nodes)
+        await lock.acquire(run_id)
         self.lock = lock
 
     def _release(self) -> None:
         if self.lock is not None:
-            self.lock.release()
+            self.lock.release_soon()
             self.lock = None
 
     # ------------------------------------------------------------ engine events
@@ -355,10 +367,10 @@ class WizardSession:
         if e.kind == "run-started" and self.run is not None and self.run.engine is not None:
             if self.node != e.node or not self.steps:
                 self._show_engine(self.run.engine)
-        status = EVENT_STATUS.get(e.kind)
+        status = status_of(e)
         if status is not None:
             self._set(e.step, status)
         line = event_line(e)
         if line is not None:
-            self.add_line(line)
+            self.add_line(strip_sgr(line) if e.kind == "output" else line)  # the log pane shows no colours
         self._changed()
