@@ -42,13 +42,9 @@ class SimHost:
         self.kind = kind
         self.name = name
         self.files: dict[str, str] = {}
-<<<<<<< HEAD
+        self.sudo_denied = False  # True: `sudo -n` answers "a password is required" (no NOPASSWD)
         extra = {"node": NODE_COMMANDS, "firewall": FW_COMMANDS}.get(kind, {})
         self.commands = {**COMMON_COMMANDS, **extra}
-=======
-        self.sudo_denied = False  # True: `sudo -n` answers "a password is required" (no NOPASSWD)
-        self.commands = {**COMMON_COMMANDS, **(NODE_COMMANDS if kind == "node" else FW_COMMANDS)}
->>>>>>> main
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._last_tick = 0.0
 
