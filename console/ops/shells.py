@@ -1,7 +1,7 @@
 """Shells where the cursor is: the argv for the system's ssh client.
 
 - a node       -> ssh to the node (the configured user, keys, strict known_hosts);
-- a CT         -> `pct enter VMID` on its node;
+- a CT         -> `pct enter VMID` on its node (through `sudo` for a user other than root);
 - a VM         -> ssh to the guest when the config has an ssh host named like it
                   (its name or its VMID), else `qm terminal VMID` on its node
                   (the serial console; ctrl+o leaves it);
@@ -69,13 +69,14 @@ def node_shell(cfg: SshConfig, node: str) -> ShellPlan:
 
 def guest_shell(cfg: SshConfig, vmid: int, kind: str, node: str, name: str = "") -> ShellPlan:
     label = f"{'VM' if kind == 'qemu' else 'CT'} {vmid}" + (f" ({name})" if name else "")
+    sudo = "sudo " if cfg.host(node).user != "root" else ""  # interactive: sudo may ask for a password here
     if kind == "lxc":
-        remote = f"pct enter {int(vmid)}"
+        remote = f"{sudo}pct enter {int(vmid)}"
         return ShellPlan(f"{label} on {node}", node, remote, ssh_argv(cfg, node, remote))
     own = next((h.alias for h in cfg.hosts if h.alias in (name, str(vmid))), None) if (name or vmid) else None
     if own:
         return ShellPlan(f"{label}, its own address", own, None, ssh_argv(cfg, own))
-    remote = f"qm terminal {int(vmid)}"
+    remote = f"{sudo}qm terminal {int(vmid)}"
     return ShellPlan(f"{label} serial console on {node}, ctrl+o leaves", node, remote, ssh_argv(cfg, node, remote))
 
 

@@ -37,7 +37,8 @@ def test_ssh_argv_is_strict_and_uses_the_config():
     own = shells.guest_shell(SshConfig(hosts=(SshHost("homeassistant", "10.0.0.9", 22, "root", ()),)),
                              110, "qemu", "pve1", "homeassistant")
     assert own.remote is None and own.argv[-1] == "root@10.0.0.9"
-    assert shells.guest_shell(cfg, 105, "lxc", "pve2").remote == "pct enter 105"
+    assert shells.guest_shell(cfg, 105, "lxc", "pve2").remote == "sudo pct enter 105"  # pve2: user admin
+    assert shells.guest_shell(cfg, 105, "lxc", "pve1").remote == "pct enter 105"  # pve1: root
     with pytest.raises(Exception, match="no container"):
         shells.task_shell(cfg, "web.1", "swarm1", "")
     assert shells.task_shell(cfg, "web.1", "swarm1", "ab" * 32).remote == f"docker exec -it {'ab' * 32} sh"
