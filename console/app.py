@@ -72,6 +72,7 @@ class ConsoleApp(App):
         Binding("colon", "command", "Command", key_display=":"),
         Binding("ctrl+r", "refresh", "Refresh"),
         Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("x", "shell", "Shell", show=False),  # h-operate2: a shell on the guest/node row (screens/operate.py)
     ]
 
     def __init__(self, config: Config, cluster_name: str | None, hub_factory: HubFactory,
@@ -214,6 +215,11 @@ class ConsoleApp(App):
     def action_command(self) -> None:
         if isinstance(self.screen, LayerScreen):
             self.screen.open_command()
+
+    def action_shell(self) -> None:
+        from screens.operate import shell_here
+
+        shell_here(self)
 
     def action_refresh(self) -> None:
         self.hub.refresh()

@@ -18,6 +18,7 @@ from console.model import (
     VrrpState,
 )
 from console.health_backups import backup_rules
+from console.health_repos import repo_rules  # h-operate2
 from console.poller import Snapshot
 from console.verdict import vrrp_instances
 
@@ -245,6 +246,7 @@ RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
     "traefik": traefik_rules,  # type: ignore[dict-item]
     "vrrp": vrrp_rules,  # type: ignore[dict-item]
     "backups": backup_rules,  # a BackupReport (console/ops/backups.py, console/health_backups.py)
+    "repos": repo_rules,  # a RepoReport (console/ops/node_detail.py, console/health_repos.py) -- h-operate2
 }
 
 

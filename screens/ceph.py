@@ -112,9 +112,12 @@ class CephScreen(LayerScreen):
     TITLE_TEXT = "ceph"
     SOURCES = ("ceph",)
     CSS_PATH = "ceph.tcss"
-    BINDINGS = [Binding("n", "group_by_host", "By host")]
+    BINDINGS = [Binding("n", "group_by_host", "By host"),
+                Binding("ctrl+f", "flags", "Flags", show=False)]  # h-operate2: screens/operate.py ceph_flags_key
+    MUTATING_ACTIONS = frozenset({"flags"})
     VIEW_KEYS = [
         ("tab", "next table: checks, OSDs, PG states, pools"),
+        ("ctrl+f", "set or unset a Ceph flag (noout, norebalance, ...; asks first)"),
         ("enter", "on a health check: its full detail"),
         ("n", "group OSDs by host (toggle; on by default)"),
         ("/", "filter, e.g. /down /!up /pve2 /osd.3"),
@@ -166,3 +169,8 @@ class CephScreen(LayerScreen):
     def action_group_by_host(self) -> None:
         osds = self.query_one("#osds", FastTable)
         osds.group_by(None if osds.group_column is not None else "host")
+
+    def action_flags(self) -> None:  # h-operate2
+        from screens.operate import ceph_flags_key
+
+        ceph_flags_key(self)
