@@ -46,7 +46,8 @@ def _lazy(module: str, name: str) -> Callable[[], Any]:
 def _modes() -> dict[str, Any]:
     """Health, one mode per layer with a screen (console/layers.py), Maintenance."""
     layer_modes = {layer.view: _lazy(*layer.screen.split(":")) for layer in LAYERS if layer.screen is not None}
-    return {"health": HealthScreen, **layer_modes, "maintenance": _lazy("screens.maintenance", "MaintenanceScreen")}
+    return {"health": HealthScreen, **layer_modes, "maintenance": _lazy("screens.maintenance", "MaintenanceScreen"),
+            "events": _lazy("screens.events", "EventsScreen")}  # h-events
 
 
 class SnapshotArrived(Message):
@@ -68,6 +69,7 @@ class ConsoleApp(App):
         Binding("colon", "command", "Command", key_display=":"),
         Binding("ctrl+r", "refresh", "Refresh"),
         Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("x", "shell", "Shell", show=False),  # h-operate2: a shell on the guest/node row (screens/operate.py)
     ]
 
     def __init__(self, config: Config, cluster_name: str | None, hub_factory: HubFactory,
@@ -89,6 +91,8 @@ class ConsoleApp(App):
         self._ticks = 0
         self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)  # "title: message" of each notification
         self.maintenance: Any = None  # console.maintenance.session.WizardSession of the current cluster
+        self.timeline: Any = None  # h-events: console.event_recorder.EventRecorder of the current cluster
+        self.history: Any = None  # h-events: console.history.History (sparklines) of the current cluster
 
     # ------------------------------------------------------------ properties screens read
     @property
@@ -127,6 +131,14 @@ class ConsoleApp(App):
         self.hub, self.actions = built if isinstance(built, tuple) else (built, None)
         self.cluster = cluster
         self._unsubscribe = self.hub.subscribe(lambda snap: self.post_message(SnapshotArrived(snap)))
+        # h-events: the event timeline and the sparklines' history follow the same Hub
+        from console.event_recorder import EventRecorder
+        from console.history import History
+
+        self.timeline = EventRecorder.attach(self.hub, cluster.name, self.wall_clock)
+        self.run_worker(self.timeline.load_history(), group="events-load", exit_on_error=False)
+        self.history = History.attach(self.hub, self.actions,
+                                      lambda: self.post_message(SnapshotArrived(Snapshot("history"))))
         if self.start_polling:
             self.hub.start()
 
@@ -135,6 +147,10 @@ class ConsoleApp(App):
             self._unsubscribe()
             self._unsubscribe = None
         await self.hub.stop()
+        if self.timeline is not None:  # h-events
+            self.timeline.detach()
+        if self.history is not None:  # h-events
+            await self.history.detach()
         sources = getattr(self.actions, "sources", None)  # console.actions.Actions holds the SSH pool
         if sources is not None and hasattr(sources, "close"):
             try:
@@ -202,6 +218,11 @@ class ConsoleApp(App):
     def action_command(self) -> None:
         if isinstance(self.screen, LayerScreen):
             self.screen.open_command()
+
+    def action_shell(self) -> None:
+        from screens.operate import shell_here
+
+        shell_here(self)
 
     def action_refresh(self) -> None:
         self.hub.refresh()

@@ -4,7 +4,7 @@
     :q | :quit              quit (asks first during a maintenance run)
     :ctx | :context | :cluster [NAME]
                             without NAME: say where you are; with it: switch cluster
-    :VIEW or an alias       show a view (health, guests, ceph, swarm, traefik, vrrp, maintenance)
+    :VIEW or an alias       show a view (health, guests, ceph, swarm, traefik, vrrp, maintenance, events)
 
 The App (console/app.py) dispatches on Command.kind and does the side effects.
 """
@@ -27,10 +27,11 @@ ALIASES: dict[str, str] = {
     "osd": "ceph", "docker": "swarm", "svc": "swarm",
     "routers": "traefik", "vip": "vrrp", "keepalived": "vrrp",
     "maint": "maintenance",
+    "ev": "events", "timeline": "events",
 }
 ALIASES.update({view: view for view in VIEWS})
 # what completion offers first, before the clusters
-CANDIDATES = ("health", *LAYER_VIEWS, "maint", "q")
+CANDIDATES = ("health", *LAYER_VIEWS, "maint", "events", "q")
 
 
 @dataclass(frozen=True, slots=True)

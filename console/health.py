@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from console.health_backups import backup_rules
+from console.health_repos import repo_rules  # h-operate2
 from console.layers import LAYER_OF_SOURCE, SOURCES
 from console.model import (
     CephState,
@@ -244,6 +245,7 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
 RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
     **{s.name: globals()[s.rules] for s in SOURCES},  # console/layers.py names each source's rules
     "backups": backup_rules,  # a BackupReport (console/ops/backups.py, console/health_backups.py)
+    "repos": repo_rules,  # a RepoReport (console/ops/node_detail.py, console/health_repos.py) -- h-operate2
 }
 
 

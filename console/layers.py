@@ -64,9 +64,9 @@ LAYER_NAMES: tuple[str, ...] = tuple(layer.name for layer in LAYERS)
 SOURCE_BY_NAME: dict[str, SourceSpec] = {s.name: s for s in SOURCES}
 LAYER_BY_NAME: dict[str, LayerSpec] = {layer.name: layer for layer in LAYERS}
 LAYER_OF_SOURCE: dict[str, str] = {s.name: s.layer for s in SOURCES}
-# the App's modes in key order (1..7): Health, one per layer with a screen, Maintenance
+# the App's modes in key order (1..8): Health, one per layer with a screen, Maintenance, Events
 LAYER_VIEWS: tuple[str, ...] = tuple(layer.view for layer in LAYERS if layer.screen is not None)
-VIEWS: tuple[str, ...] = ("health", *LAYER_VIEWS, "maintenance")
+VIEWS: tuple[str, ...] = ("health", *LAYER_VIEWS, "maintenance", "events")
 
 
 def view_of(name: str) -> str:

@@ -35,7 +35,7 @@ def test_the_old_lists_read_the_registry():
 
 
 def test_views():
-    assert layers.VIEWS == ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance")
+    assert layers.VIEWS == ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance", "events")
     assert layers.view_of("proxmox") == layers.view_of("cluster") == "health"
     assert layers.view_of("ceph") == "ceph" and layers.view_of("backups") == "health"
 
