@@ -45,7 +45,8 @@ def _cluster_name(args: argparse.Namespace) -> str:
     except (ConfigError, OSError):
         from console.event_store import events_dir
 
-        recorded = sorted(p.name[:-len(".jsonl")] for p in events_dir().glob("*.jsonl")) if events_dir().is_dir() else []
+        recorded = sorted(p.name[:-len(".jsonl")]
+                          for p in events_dir().glob("*.jsonl")) if events_dir().is_dir() else []
         if len(recorded) == 1:
             return recorded[0]
         raise

@@ -18,8 +18,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from console import paths
 from console.errors import ConsoleError
@@ -160,7 +161,7 @@ class EventRecorder:
 
     @classmethod
     def attach(cls, hub, cluster: str, wall_clock: Callable[[], float] = time.time,
-               log: EventLog | None = None) -> "EventRecorder":
+               log: EventLog | None = None) -> EventRecorder:
         recorder = cls(log if log is not None else EventLog.for_cluster(cluster), cluster, wall_clock)
         recorder.last = dict(getattr(hub, "snapshots", {}) or {})
         recorder._unsubscribe = hub.subscribe(recorder.on_snapshot)

@@ -7,7 +7,8 @@ first_seen(subject) finds the start of an incident.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from console.events import AT_START, Event, _ev
 
@@ -253,7 +254,7 @@ def _traefik(old, new, now: float) -> list[Event]:
     if old.routers is new.routers:
         return out
     old_routers = _by(old.routers, lambda r: f"{r.protocol}:{r.name}")
-    for key, before, r in _changes(old_routers, new_routers):
+    for _key, before, r in _changes(old_routers, new_routers):
         if r is None or before is None:
             continue  # routers come and go with services; only their errors are events
         bad_before = bool(before.errors) or before.status != "enabled"
@@ -263,7 +264,8 @@ def _traefik(old, new, now: float) -> list[Event]:
                            f"router {r.name} {r.status}: {'; '.join(r.errors) or 'no reason given'}",
                            "critical" if r.status == "disabled" else "warning"))
         elif bad_before and not bad_now:
-            out.append(_ev(now, "traefik", r.name, "router-error-cleared", f"router {r.name} has no errors again", "ok"))
+            out.append(_ev(now, "traefik", r.name, "router-error-cleared", f"router {r.name} has no errors again",
+                           "ok"))
     return out
 
 
@@ -296,7 +298,8 @@ def _vrrp(old, new, now: float) -> list[Event]:
         for fw in new.firewalls:
             if not fw.answering:
                 out.append(_ev(now, "vrrp", fw.name, "keepalived-down",
-                               f"keepalived on {fw.name} not answering: {fw.error or 'no reason'}" + AT_START, "critical"))
+                               f"keepalived on {fw.name} not answering: {fw.error or 'no reason'}" + AT_START,
+                               "critical"))
         return out
     old_h = vip_holders(old)
     for name, h in new_h.items():
@@ -304,7 +307,8 @@ def _vrrp(old, new, now: float) -> list[Event]:
         if before is not None and before != h:
             split = len(h) > 1
             out.append(_ev(now, "vrrp", name, "vip-moved",
-                           f"{name} VIP {_holder_text(before)} → {_holder_text(h)}" + (" (SPLIT BRAIN)" if split else ""),
+                           f"{name} VIP {_holder_text(before)} → {_holder_text(h)}"
+                           + (" (SPLIT BRAIN)" if split else ""),
                            "critical" if len(h) != 1 else ("ok" if len(before) != 1 else "info")))
     old_fw = _by(old.firewalls, lambda f: f.name)
     for fw in new.firewalls:

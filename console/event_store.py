@@ -18,9 +18,9 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from queue import SimpleQueue
-from typing import Iterable, Iterator
 
 from console import paths
 from console.events import Event, first_seen
@@ -123,7 +123,7 @@ class EventLog:
         self._idle = threading.Condition(self._lock)
 
     @classmethod
-    def for_cluster(cls, cluster: str) -> "EventLog":
+    def for_cluster(cls, cluster: str) -> EventLog:
         """The cluster's log (its ring starts empty: see prepend / EventRecorder.load_history)."""
         return cls(events_file(cluster))
 

@@ -19,8 +19,9 @@ start time even if it began before the console did.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from console.inert import cap
 
@@ -42,7 +43,7 @@ class Event:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "Event":
+    def from_json(cls, d: Mapping[str, Any]) -> Event:
         """An Event from a stored record; raises ValueError/KeyError/TypeError on a bad one."""
         sev = str(d.get("severity", "info"))
         t = float(d["time"])

@@ -4,7 +4,7 @@ fails). Pure: the report comes from console.ops.node_detail.repo_report."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from console.model import Finding
 

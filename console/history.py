@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from console.sources.proxmox_rrd import RrdReader, RrdSeries
 
@@ -37,7 +38,7 @@ class History:
         self._unsubscribe: Callable[[], None] | None = None
 
     @classmethod
-    def attach(cls, hub, actions: Any = None, on_change: Callable[[], Any] | None = None) -> "History":
+    def attach(cls, hub, actions: Any = None, on_change: Callable[[], Any] | None = None) -> History:
         sources = getattr(actions, "sources", None)
         proxmox = sources.get("proxmox") if sources is not None and hasattr(sources, "get") else None
         history = cls(RrdReader(proxmox) if proxmox is not None else None, on_change)

@@ -145,9 +145,12 @@ class CephScreen(LayerScreen):
         snap = snapshots.get("ceph")
         c = snap.data if snap is not None else None
         level = TILE_LEVEL.get(self.story(now).layers["ceph"].level) if c is not None else None
-        summary = summary_text(c, level) if c is not None else ("loading…" if snap is None or snap.loading else "no Ceph data")
+        summary = summary_text(c,
+                               level) if c is not None else ("loading…" if snap is None or snap.loading
+                                                             else "no Ceph data")
         history = self.app.history  # h-events: client IO / recovery over the last polls
-        trend = ceph_history_line(history.ceph_io, history.ceph_recovery) if history is not None and c is not None else None
+        trend = ceph_history_line(history.ceph_io,
+                                  history.ceph_recovery) if history is not None and c is not None else None
         if trend:
             summary.append("\n" + trend)
         self.query_one("#ceph-summary", Static).update(summary)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from textual.binding import Binding
 from textual.app import ComposeResult
+from textual.binding import Binding
 
 from screens.base import LayerScreen
 from widgets.fast_table import FastTable

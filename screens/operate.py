@@ -7,7 +7,8 @@ dialogue around it. Also the shell key: suspend the TUI, run ssh, resume.
 from __future__ import annotations
 
 import subprocess
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,7 +27,8 @@ class InputModal(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     InputModal { align: center middle; }
-    InputModal > Vertical { width: 70; max-width: 95%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+    InputModal > Vertical { width: 70; max-width: 95%; height: auto; border: thick $primary; background: $surface;
+        padding: 0 1; }
     InputModal #prompt-question { margin: 1 0; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

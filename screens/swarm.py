@@ -5,12 +5,11 @@ and a shell in a task's container or on a swarm node."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-
-import asyncio
 
 from console.errors import ConsoleError
 from screens import operate

@@ -10,7 +10,7 @@ default it is the series' own range, so a flat series is a flat line.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 GAP = " "

@@ -196,7 +196,8 @@ class P8Baseline(BaseStep):
     id, title = "P8", "Refresh the package lists; record pending updates and the running kernel"
     skippable = False
 
-    async def check(self, ctx: StepContext) -> str | None:  # h-operate2: the enterprise repository without a subscription
+    # h-operate2: the enterprise repository without a subscription
+    async def check(self, ctx: StepContext) -> str | None:
         from console.ops.node_detail import repo_preflight
 
         svc = self.svc(ctx)

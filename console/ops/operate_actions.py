@@ -7,7 +7,8 @@ and recorded in the command log there, not here."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class OperateActions:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from console.errors import ConsoleError
 from console.inert import inert
@@ -102,7 +103,8 @@ async def find_service(sources: Any, ref: str) -> ServiceInfo:
         return info_from(await _swarm(sources).service_inspect(ref))
     except ConsoleError as exc:
         if "404" in exc.message or "not found" in exc.message:
-            raise ConsoleError("swarm", f"no service {ref!r} in the swarm", "labconsole swarm services lists them")
+            raise ConsoleError("swarm", f"no service {ref!r} in the swarm",
+                               "labconsole swarm services lists them") from exc
         raise
 
 

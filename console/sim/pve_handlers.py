@@ -17,8 +17,8 @@ from console.sim import pve_ceph as C
 from console.sim import pve_ha_rules as H
 from console.sim import pve_render as R
 from console.sim import pve_render_ops as O
-from console.sim.pve_rrd import RRD_ROUTES  # h-events: rrddata (history sparklines)
 from console.sim.pve_routes import NODE, OPT_BOOL, OPT_UINT, VMID, P, PveError, Result, Route, param_error, parse_upid
+from console.sim.pve_rrd import RRD_ROUTES  # h-events: rrddata (history sparklines)
 
 CEPH_FLAG_ENUM = tuple(R.CEPH_FLAGS)
 

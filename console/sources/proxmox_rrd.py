@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from console.sources import shape
 
@@ -45,11 +46,12 @@ class RrdSeries:
     @property
     def net(self) -> tuple[float | None, ...]:
         """netin + netout per step (None if either is missing)."""
-        return tuple(None if a is None or b is None else a + b for a, b in zip(self.netin, self.netout))
+        return tuple(None if a is None or b is None else a + b for a, b in zip(self.netin, self.netout, strict=False))
 
     @property
     def disk(self) -> tuple[float | None, ...]:
-        return tuple(None if a is None or b is None else a + b for a, b in zip(self.diskread, self.diskwrite))
+        return tuple(None if a is None or b is None else a + b
+                     for a, b in zip(self.diskread, self.diskwrite, strict=False))
 
 
 def _ratio(used: float | None, total: float | None) -> float | None:

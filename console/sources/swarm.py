@@ -223,7 +223,7 @@ class SwarmSource:
 
         return (await self._run(op))[0]
 
-    async def follow_service_logs(self, service: str, on_line: Callable[[str], None], stop: "asyncio.Event",
+    async def follow_service_logs(self, service: str, on_line: Callable[[str], None], stop: asyncio.Event,
                                   tail: int = 200, timestamps: bool = True, follow: bool = True) -> None:
         """Stream a service's logs (the Engine's follow=1 stream, not a re-fetch) until `stop` is set
         or the stream ends; each line (inert but for colours, with the task's details so the caller

@@ -17,7 +17,6 @@ import os
 import select
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -57,7 +56,7 @@ async def stream_figures(sources, seconds: float = 6.0) -> tuple[float, list[flo
     stop.set()
     await task
     bursts = [a for i, a in enumerate(arrivals) if i == 0 or a - arrivals[i - 1] > 0.05]
-    return (arrivals[0] - t0 if arrivals else float("nan")), [b - a for a, b in zip(bursts, bursts[1:])]
+    return (arrivals[0] - t0 if arrivals else float("nan")), [b - a for a, b in zip(bursts, bursts[1:], strict=False)]
 
 
 async def scale_times(sources, rounds: int) -> list[float]:
@@ -93,7 +92,8 @@ def show(name: str, values: list[float], unit: str = "s") -> None:
     if not values:
         print(f"{name:<34} no samples")
         return
-    print(f"{name:<34} median {statistics.median(values):7.3f} {unit}   worst {max(values):7.3f} {unit}   n={len(values)}")
+    print(f"{name:<34} median {statistics.median(values):7.3f} {unit}   worst {max(values):7.3f} {unit}   "
+          f"n={len(values)}")
 
 
 async def main(speed: float, rounds: int) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from console.sources.proxmox import ProxmoxSource
 from console.sources.proxmox_rrd import RrdReader
-from tests.data.test_proxmox_source import PveLab, lab  # noqa: F401  (lab is a fixture)
+from tests.data import test_proxmox_source
+
+lab = test_proxmox_source.lab  # the fixture
 
 
 class Clock:

@@ -85,7 +85,8 @@ def test_start_writes_config_files_and_stops_cleanly():
             for m in demo["swarm"]["managers"]:
                 assert m.startswith("unix://") and Path(m[7:]).is_socket()
         if demo["ssh"].get("hosts"):
-            assert set(demo["ssh"]["hosts"]) == {"pve1", "pve2", "pve3", "fw1", "fw2", "swarm1", "swarm2", "swarm3"}  # swarm VMs: h-operate2
+            # swarm VMs: h-operate2
+            assert set(demo["ssh"]["hosts"]) == {"pve1", "pve2", "pve3", "fw1", "fw2", "swarm1", "swarm2", "swarm3"}
             known = (d / "known_hosts").read_text().splitlines()
             assert {f"[127.0.0.1]:{h['port']}"
                     for h in demo["ssh"]["hosts"].values()} == {line.split()[0] for line in known}
@@ -94,8 +95,10 @@ def test_start_writes_config_files_and_stops_cleanly():
         example = tomllib.loads(EXAMPLE.read_text())
         allowed = normalise(keys_of(example), "home", ["pve1", "pve2", "pve3", "fw1", "fw2"])
         allowed |= {k.replace("clusters.lab", "clusters.C") for k in keys_of(example)}
-        allowed |= {"clusters.C.proxmox.fingerprint", "clusters.C.swarm.node_vms", "clusters.C.swarm.node_vms.swarm1", "clusters.C.swarm.node_vms.swarm2",
-                    "clusters.C.swarm.node_vms.swarm3", "clusters.C.ssh.hosts.H.port"}  # commented-out keys of the example
+        allowed |= {"clusters.C.proxmox.fingerprint", "clusters.C.swarm.node_vms", "clusters.C.swarm.node_vms.swarm1",
+                    "clusters.C.swarm.node_vms.swarm2",
+                    # commented-out keys of the example
+                    "clusters.C.swarm.node_vms.swarm3", "clusters.C.ssh.hosts.H.port"}
         written = normalise(keys_of(cfg), "demo", ["pve1", "pve2", "pve3", "fw1", "fw2", "swarm1", "swarm2", "swarm3"])
         assert written - allowed == set()
         state = lab.state()

@@ -160,7 +160,8 @@ def _vrrp_master(state, master: str | None, both: bool = False):
     fws = []
     for fw in state.firewalls:
         holds = both or fw.name == master
-        fws.append(replace(fw, instances=tuple(replace(i, state="MASTER" if holds else "BACKUP") for i in fw.instances)))
+        fws.append(replace(fw,
+                           instances=tuple(replace(i, state="MASTER" if holds else "BACKUP") for i in fw.instances)))
     return replace(state, firewalls=tuple(fws))
 
 

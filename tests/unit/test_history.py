@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from console.history import History
-from console.poller import Hub, Snapshot
 import pytest
 
+from console.history import History
+from console.poller import Hub, Snapshot
 from console.sources.proxmox_rrd import parse_rrd
 from console.sources.shape import ShapeError
 from tests.tui.fixtures import seed_ceph
