@@ -277,6 +277,11 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         for row in self._rows.values():
             self._grow_content(row)
 
+    @property
+    def layout_width(self) -> int:
+        """The width (cells) the columns were last fitted to; every rendered row is this wide."""
+        return self._layout_width
+
     def _relayout(self) -> bool:
         """Fit columns to the current width; True (and caches dropped) if the layout changed."""
         width = self.scrollable_content_region.width or self.size.width

@@ -50,7 +50,7 @@ async def test_table_with_the_corpus_stays_aligned_and_inert():
         for line in lines:
             assert _controls(line) == [], line
         widths = {cell_len(line) for line in lines}
-        assert widths == {table._layout_width}, widths
+        assert widths == {table.layout_width}, widths
         # the STATE column starts at the same cell in every row
         starts = {cell_len(line[:line.index("running")]) for line in lines}
         assert len(starts) == 1, lines
