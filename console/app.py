@@ -166,7 +166,10 @@ class ConsoleApp(App):
             # long-lived objects from start-up leave the collector's scans: fewer long pauses
             self._gc_frozen = True
             gc.freeze()
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # tearing down: a late snapshot (or history refresh) has no screen left
+            return
         if isinstance(screen, LayerScreen):
             screen.snapshot_arrived(message.snap.source)
 

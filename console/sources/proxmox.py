@@ -58,6 +58,7 @@ class ProxmoxSource:
         self.cfg = cfg
         self.read_only = read_only
         self._apis: dict[str, ProxmoxAPI] = {}
+        self._generation = 0  # bumped by close(): a call queued before it keeps no connection open after it
         self._current = 0  # index of the endpoint that answered last
         self._slow: dict[str, tuple[float, dict]] = {}  # node -> (fetched at, extra facts)
         self._rules_api: bool | None = None  # /cluster/ha/rules exists (PVE 9); False: read HA groups (PVE 8)
@@ -162,18 +163,31 @@ class ProxmoxSource:
                            + "".join(f"; {e.message}" for e in errors[1:]), first.hint)
 
     async def _aget(self, path: str, **params: Any) -> Any:
-        return await asyncio.to_thread(self._call, "get", path, **params)
+        return await asyncio.to_thread(self._call_since, self._generation, "get", path, params)
 
     async def _write(self, action: str, method: str, path: str, **params: Any) -> Any:
         if self.read_only:
             raise ReadOnlyError(action, "proxmox")
-        return await asyncio.to_thread(self._call, method, path, **params)
+        return await asyncio.to_thread(self._call_since, self._generation, method, path, params)
+
+    def _call_since(self, generation: int, method: str, path: str, params: dict) -> Any:
+        """_call in a worker thread. A call still queued or running when close() ran (its task was
+        cancelled, the thread was not) closes what it opened, so nothing stays connected."""
+        try:
+            return self._call(method, path, **params)
+        finally:
+            if generation != self._generation:
+                self._close_sessions()
+
+    def _close_sessions(self) -> None:
+        apis, self._apis = list(self._apis.values()), {}
+        for api in apis:
+            api._store["session"].close()
 
     async def close(self) -> None:
         """Close the HTTP connections (keep-alive) of every endpoint."""
-        apis, self._apis = list(self._apis.values()), {}
-        for api in apis:
-            await asyncio.to_thread(api._store["session"].close)
+        self._generation += 1
+        await asyncio.to_thread(self._close_sessions)
 
     # ------------------------------------------------------------------ read
 
