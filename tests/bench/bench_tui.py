@@ -65,6 +65,7 @@ def rss_mb() -> float:
 
 async def in_app() -> dict[str, float]:
     from console.app import ConsoleApp
+    from console.layers import LAYER_VIEWS
     from tests.tui.fixtures import FakeActions, FrozenClock, large_lab, test_config
     from widgets.fast_table import FastTable
 
@@ -74,7 +75,7 @@ async def in_app() -> dict[str, float]:
     async with app.run_test(size=(160, 48)) as pilot:
         await app.hub.poll_all_once()
         await pilot.pause()
-        views = ["health", "guests", "ceph", "swarm", "traefik", "vrrp"]
+        views = ["health", *LAYER_VIEWS]
         for view in views:  # mount every screen once
             await app.switch_mode(view)
             await pilot.pause()
