@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from console.sim import SCENARIOS
+
+if TYPE_CHECKING:
+    from console.config_model import Config
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -202,7 +206,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _tui(args)
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> Config:
     from console.config import load_config
     from console.logs import set_level
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from console.paths import log_file
@@ -31,7 +32,7 @@ def _mask_unless_prose(m: re.Match) -> str:
     return f"{m.group(1)}{MASK}{more or ''}"
 
 
-_PATTERNS = [
+_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # Proxmox token header value: PVEAPIToken=user@realm!id=SECRET
     (re.compile(r"(PVEAPIToken[=\s]+[^\s=]+=)[^\s'\",;}\]]+"), rf"\1{MASK}"),
     (re.compile(r"(PVEAuthCookie=)[^\s'\",;]+"), rf"\1{MASK}"),

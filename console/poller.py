@@ -149,11 +149,11 @@ class DaemonPool(ThreadPoolExecutor):
         self._name = name
         self._work: queue.SimpleQueue = queue.SimpleQueue()
         self._idle = threading.Semaphore(0)
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # type: ignore[assignment]  # ours, not the base's set
         self._lock = threading.Lock()
         self._shutdown = False
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs) -> Future:
         if self._shutdown:
             raise RuntimeError("cannot schedule new work after shutdown")
         future: Future = Future()

@@ -255,7 +255,7 @@ async def preflight_warnings(sources: Any, node: str, max_age_days: float = 7.0)
         if g.state == "never":
             out.append(f"{g.name} ({g.vmid}) has never been backed up")
         else:
-            out.append(f"{g.name} ({g.vmid}): last backup {g.age_s / DAY:.1f} days ago")
+            out.append(f"{g.name} ({g.vmid}): last backup {(g.age_s or 0.0) / DAY:.1f} days ago")
     return out
 
 
