@@ -87,7 +87,8 @@ def _settling(cluster: str, now: float):
     records = list(j.records())
     end: dict = next((r for r in reversed(records) if r.get("event") == "run-end"), {})
     ended = end.get("t")
-    if not isinstance(ended, (int, float)) or not 0 <= now - ended < SETTLE_SECONDS:
+    # the journal rounds its times to the millisecond: a run that just ended may look 0.5 ms ahead
+    if not isinstance(ended, (int, float)) or not -0.001 <= now - ended < SETTLE_SECONDS:
         return None
     run = run_from_records(j.run_id, records, None, True)
     return replace(run, state=f"ended {end.get('state') or ''} {now - ended:.0f} s ago, settling".replace("  ", " "))
