@@ -91,7 +91,8 @@ def _settling(cluster: str, now: float):
     if not isinstance(ended, (int, float)) or not -0.001 <= now - ended < SETTLE_SECONDS:
         return None
     run = run_from_records(j.run_id, records, None, True)
-    return replace(run, state=f"ended {end.get('state') or ''} {now - ended:.0f} s ago, settling".replace("  ", " "))
+    ago = max(0.0, now - ended)
+    return replace(run, state=f"ended {end.get('state') or ''} {ago:.0f} s ago, settling".replace("  ", " "))
 
 
 def active_runs(cluster: str, now: float | None = None) -> list[MaintenanceRun]:
