@@ -35,7 +35,7 @@ from dataclasses import replace
 from console.config_model import FirewallConfig, VrrpConfig
 from console.errors import ConsoleError, ReadOnlyError
 from console.inert import cap, inert_block
-from console.model import Firewall, VrrpState
+from console.model import Firewall, VrrpState, VrrpSyncGroup
 from console.sources.vrrp_parse import parse_dump, parse_ip_addr
 
 KEEPALIVED_START = "systemctl start keepalived"
@@ -79,7 +79,7 @@ class VrrpSource:
                 last = self._last[fw.name]
                 fw = replace(fw, instances=last.instances, seen_at=last.seen_at)
             out.append(fw)
-        return VrrpState(firewalls=tuple(out), preferred_master=self.cfg.preferred_master)
+        return with_sync_groups(tuple(out), self.cfg)
 
     async def _read(self, fw: FirewallConfig) -> Firewall:
         # Each firewall gets a little less than the poll's timeout, so one that
@@ -167,6 +167,28 @@ class VrrpSource:
         f = self._firewall(fw)
         cmd = KEEPALIVED_START if running else KEEPALIVED_STOP
         await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True)
+
+
+def with_sync_groups(firewalls: tuple[Firewall, ...], cfg: VrrpConfig) -> VrrpState:
+    """The state with each instance's sync group (from the text dump, else from vrrp.sync_groups)
+    and the sync groups themselves, each with its preferred firewall."""
+    configured = {inst: group for group, members in cfg.sync_groups for inst in members}
+    members: dict[str, list[str]] = {group: list(m) for group, m in cfg.sync_groups}
+    out = []
+    for fw in firewalls:
+        insts = []
+        for inst in fw.instances:
+            if inst.sync_group is None and inst.name in configured:
+                inst = replace(inst, sync_group=configured[inst.name])
+            if inst.sync_group is not None and inst.name not in members.setdefault(inst.sync_group, []):
+                members[inst.sync_group].append(inst.name)
+            insts.append(inst)
+        out.append(replace(fw, instances=tuple(insts)))
+    preferred = dict(cfg.preferred_masters)
+    groups = tuple(VrrpSyncGroup(name, tuple(m), preferred.get(name, cfg.preferred_master))
+                   for name, m in members.items())
+    return VrrpState(firewalls=tuple(out), preferred_master=cfg.preferred_master, sync_groups=groups,
+                     preferred=cfg.preferred_masters)
 
 
 def _without_prefix(fw: Firewall) -> str:
