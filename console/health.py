@@ -17,8 +17,8 @@ from console.model import (
     TraefikState,
 )
 from console.health_backups import backup_rules
+from console.health_vrrp import vrrp_rules  # noqa: F401  (re-exported: screens and tests import it from here)
 from console.poller import Snapshot
-from console.health_vrrp import vrrp_rules
 
 SEVERITY_ORDER = {"critical": 0, "unknown": 1, "warning": 2, "info": 3}
 LAYER_OF_SOURCE = {"proxmox": "cluster", "ceph": "ceph", "swarm": "swarm", "traefik": "traefik", "vrrp": "vrrp"}

@@ -10,7 +10,7 @@ from console.health_vrrp import vrrp_rules
 from console.incidents import tell
 from console.model import Firewall, VrrpInstance
 from console.sources.vrrp import with_sync_groups
-from console.verdict import CRIT, OK, WARN, group_verdicts, instance_verdicts, layer_verdicts
+from console.verdict import CRIT, OK, group_verdicts, instance_verdicts, layer_verdicts
 from tests.unit.lab_models import NOW, lab, snaps
 
 GROUP = (("VG_1", ("WAN", "LAN", "IOT")),)
