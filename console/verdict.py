@@ -261,6 +261,18 @@ def group_summary(group: GroupView) -> str:
     return f"{group.name} ({names}) on {holder}{note}{gap}"
 
 
+def _group_line(g: GroupView) -> str:
+    """A sync group as a tile line (short, like an instance's "VI_1: fw1")."""
+    if g.split:
+        return f"SPLIT {g.name}"
+    if any(len(v.masters) > 1 for v in g.instances):
+        return f"SPLIT BRAIN {g.name}"
+    holders = set(g.holders.values())
+    if not holders:
+        return f"{g.name}: holder unknown" if any(v.silent for v in g.instances) else f"NO MASTER {g.name}"
+    return f"{g.name}: {holders.pop()}"
+
+
 def _vrrp_lines(v: VrrpState) -> tuple[str, list[str]]:
     views = vrrp_instances(v)
     silent = silent_firewalls(v)
@@ -268,9 +280,8 @@ def _vrrp_lines(v: VrrpState) -> tuple[str, list[str]]:
     groups = group_views(v, views)
     grouped = {i.name for g in groups for i in g.instances}
     for g in groups:  # a sync group is one line: its members move together
-        text = group_summary(g)
-        lines.append(text if len(text) <= 40 else text.split(":")[0])
-        parts.append(text)
+        parts.append(group_summary(g))
+        lines.append(_group_line(g))
     views = [view for view in views if view.name not in grouped]
     for view in views:
         if len(view.masters) > 1:

@@ -141,3 +141,16 @@ def test_config_names_what_is_wrong_in_sync_groups_and_preferred_masters():
     text = str(err.value) + " " + " ".join(str(x) for x in getattr(err.value, "problems", ()))
     assert "already in sync group 'A'" in text, text
     assert "clusters.home.vrrp.sync_groups.B[1]" in text and "'fw9' is not one of the firewalls" in text, text
+
+
+def test_config_names_meet_the_dumps_inert_names():
+    """A hostile instance name: the dump's is made inert where it enters, so is the config's."""
+    from console.inert import inert
+
+    raw = "VI_1\x1b]0;PWNED\x07[/]"
+    inst = VrrpInstance(inert(raw), 51, "MASTER", 150, 150)
+    cfg = VrrpConfig(firewalls=(FirewallConfig("fw1", "fw1"),), sync_groups=(("VG_1", (raw, "LAN")),),
+                     preferred_masters=((raw, "fw1"),))
+    st = with_sync_groups((Firewall("fw1", "fw1", True, instances=(inst,)),), cfg)
+    assert st.firewalls[0].instances[0].sync_group == "VG_1"
+    assert "\x1b" not in repr(st.sync_groups) + repr(st.preferred)
