@@ -135,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("labconsole: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `labconsole check | head`: the reader left; stop quietly, as cat does
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not raise again
+        return 141
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, details in the log
         return _report(exc, log_path)
 

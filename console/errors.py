@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from console.inert import inert
 
 
@@ -95,7 +97,7 @@ def plain_reason(exc: BaseException) -> str:
         for name, says in _BY_CLASS:
             if name in names:
                 if name == "JSONDecodeError" and getattr(e, "msg", None):
-                    return f"the answer is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+                    return f"the answer is not valid JSON ({json_problem(e)})"
                 return says
     for needle, says in _BY_TEXT:
         if needle in text:
@@ -107,3 +109,10 @@ def plain_reason(exc: BaseException) -> str:
         return "timed out"
     detail = " ".join(inert(str(exc)).split())
     return detail[:200] if detail else "failed without a message (details in the log)"
+
+
+def json_problem(exc: Any) -> str:
+    """"Expecting value at line 1 column 7" from a JSONDecodeError (whose messages such as
+    "Unterminated string starting at" already end in "at")."""
+    msg = str(getattr(exc, "msg", "") or "invalid JSON").removesuffix(" at")
+    return f"{msg} at line {getattr(exc, 'lineno', '?')} column {getattr(exc, 'colno', '?')}"

@@ -71,6 +71,32 @@ class HaStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class HaRule:
+    """One HA placement rule: a PVE 9 rule (/cluster/ha/rules), or a PVE 8 HA group
+    read as the node-affinity rule it becomes on upgrade (restricted -> strict)."""
+
+    name: str  # rule id, or the group name
+    kind: str  # "node-affinity" | "resource-affinity"
+    resources: tuple[str, ...]  # HA resource ids: "vm:100", "ct:200"
+    nodes: tuple[tuple[str, int], ...] = ()  # node-affinity: (node, priority), higher = preferred
+    strict: bool = False  # node-affinity: may run only on `nodes`; none online -> stopped
+    affinity: str | None = None  # resource-affinity: "positive" (same node) | "negative" (apart)
+    disabled: bool = False
+    origin: str = "rule"  # "rule" | "group" (PVE 8)
+    comment: str | None = None
+
+    def summary(self) -> str:
+        """One line: what the rule says, e.g. "node-affinity pin-db: strict pve1:2,pve2"."""
+        word = "group" if self.origin == "group" else self.kind
+        if self.kind == "node-affinity":
+            nodes = ",".join(f"{n}:{p}" if p else n for n, p in self.nodes)
+            what = f"{'strict' if self.strict else 'non-strict'} {nodes}"
+        else:
+            what = f"{self.affinity or '?'} with {', '.join(self.resources)}"
+        return f"{word} {self.name}: {what}" + (" (disabled)" if self.disabled else "")
+
+
+@dataclass(frozen=True, slots=True)
 class ProxmoxState:
     """Everything read from the PVE API in one poll: cluster, nodes, guests, HA."""
 
@@ -82,6 +108,7 @@ class ProxmoxState:
     guests: tuple[Guest, ...]
     ha: HaStatus | None = None
     endpoint: str | None = None  # which endpoint answered
+    ha_rules: tuple[HaRule, ...] | None = None  # None: not read (no HA, or neither rules nor groups answered)
 
 
 # ------------------------------------------------------------------------ Ceph

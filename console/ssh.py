@@ -10,6 +10,10 @@ Decisions worth knowing:
 - Keys: the configured key files, plus the agent when `agent = true`. With no
   key files configured, asyncssh's defaults (~/.ssh/id_*) are tried as well.
 - A connection that dropped is re-opened once, transparently, per call.
+- Commands that need root (HA maintenance, apt, ceph, kernels, reboot, ZFS,
+  keepalived) are run with `privileged=True`: as root they run as they are; as
+  another user through `sudo -n` (never a password prompt), a command with shell
+  syntax as `sudo -n sh -c '...'`. A refusing sudo is reported as such.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import asyncssh
 
 from console.config_model import SshConfig, SshHost
 from console.errors import ConsoleError
 from console.inert import inert_block
+from console.ssh_sudo import as_root, sudo_refusal
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +203,22 @@ class SshPool:
 
     # --------------------------------------------------------------- commands
 
+    def needs_sudo(self, alias: str) -> bool:
+        return self.cfg.host(alias).user != "root"
+
+    def _privileged(self, alias: str, command: str, privileged: bool) -> str:
+        return as_root(command) if privileged and self.needs_sudo(alias) else command
+
+    def _sudo_refused(self, alias: str, shown: str, result: SshResult) -> ConsoleError | None:
+        return sudo_refusal(alias, self.cfg.host(alias).user, shown, result.exit_status, result.stderr)
+
     async def run(self, alias: str, command: str, timeout: float | None = None,
-                  check: bool = False, input: str | None = None, shown: str | None = None) -> SshResult:
-        """Run `command`; errors name it as `shown` (run_many's batch script is never shown)."""
+                  check: bool = False, input: str | None = None, shown: str | None = None,
+                  privileged: bool = False) -> SshResult:
+        """Run `command` (as root when privileged); errors name it as `shown` (run_many's
+        batch script is never shown). A sudo that refuses raises, naming the user."""
         shown = command if shown is None else shown
+        command = self._privileged(alias, command, privileged)
 
         async def op(c: _Conn, started: asyncio.Event) -> SshResult:
             proc = await c.conn.create_process(command, input=input)
@@ -220,30 +237,43 @@ class SshPool:
             return SshResult(_exit(r.exit_status, r.exit_signal), _text(r.stdout), _text(r.stderr))
 
         result = await self._with_conn(alias, op)
+        if privileged and self.needs_sudo(alias):
+            refused = self._sudo_refused(alias, shown, result)
+            if refused is not None:
+                raise refused
         if check and result.exit_status != 0:
             raise command_failed(alias, shown, result)
         return result
 
     async def run_many(self, alias: str, commands: list[str], timeout: float | None = None,
-                       parallel: bool = False) -> list[SshResult]:
+                       parallel: bool = False, privileged: bool | Sequence[bool] = False) -> list[SshResult]:
         """Run several commands in one session (one round trip) when the remote
         side has a POSIX shell; otherwise as parallel channels on the connection.
         parallel=True runs them concurrently on the host (for slow commands
         such as the ceph CLI); outputs and exit codes still come back per command.
         Meant for reads: on a host whose shell cannot run the batch script the
-        commands are sent again one per channel, so keep writes to run()."""
+        commands are sent again one per channel, so keep writes to run().
+        privileged=True runs every one of them as root (see run); a list of flags, those
+        it marks."""
         if not commands:
             return []
+        flags = [privileged] * len(commands) if isinstance(privileged, bool) else list(privileged)
         if len(commands) == 1:
-            return [await self.run(alias, commands[0], timeout=timeout)]
+            return [await self.run(alias, commands[0], timeout=timeout, privileged=flags[0])]
+        shown_all = " ; ".join(commands)
+        sudo = any(flags) and self.needs_sudo(alias)
+        commands = [self._privileged(alias, cmd, flag) for cmd, flag in zip(commands, flags)]
         c = await self._get(alias)
         if c.batch_ok is not False:
             marker = f"__labconsole_{secrets.token_hex(6)}__"
             script = (_parallel_script if parallel else _batch_script)(commands, marker)
-            r = await self.run(alias, script, timeout=timeout, shown=" ; ".join(commands))
+            r = await self.run(alias, script, timeout=timeout, shown=shown_all)
             parsed = _split_batch(r, marker, len(commands))
             if parsed is not None:
                 c.batch_ok = True
+                refused = next((e for e in (self._sudo_refused(alias, shown_all, p) for p in parsed) if e), None)
+                if sudo and refused is not None:
+                    raise refused
                 return parsed
             if c.batch_ok is True:  # worked before: a real failure, not a shell limitation
                 said = _without_wrapper(r.stderr, marker) or _without_wrapper(r.stdout, marker)
@@ -252,37 +282,59 @@ class SshPool:
                                    "check the host's shell and load")
             c.batch_ok = False
             log.debug("ssh %s: no shell batching, falling back to parallel channels", alias)
-        return list(await asyncio.gather(*(self.run(alias, cmd, timeout=timeout) for cmd in commands)))
+        results = list(await asyncio.gather(*(self.run(alias, cmd, timeout=timeout) for cmd in commands)))
+        refused = next((e for e in (self._sudo_refused(alias, shown_all, r) for r in results) if e), None)
+        if sudo and refused is not None:
+            raise refused
+        return results
 
     async def stream(self, alias: str, command: str, on_line: Callable[[str], None],
-                     timeout: float | None = None) -> int:
-        """Run `command`, calling on_line for every line of stdout and of stderr (each
-        line whole; the two streams interleave by arrival); return its exit status."""
-        async def op(c: _Conn, started: asyncio.Event) -> int:
-            proc = await c.conn.create_process(command)
-            started.set()
+                     timeout: float | None = None, privileged: bool = False) -> int:
+        """Run `command` (as root when privileged), calling on_line for every line of
+        stdout and of stderr (each line whole; the two streams interleave by arrival);
+        return its exit status. A sudo that refuses raises, naming the user."""
+        shown = command
+        command = self._privileged(alias, command, privileged)
+        said: list[str] = []
 
-            async def lines_of(stream) -> None:
-                # readline until "" (EOF): asyncssh's async-for can also yield "" at EOF.
-                # Each stream separately, so lines stay whole.
-                while line := await stream.readline():
-                    on_line(line.rstrip("\n"))
+        def line_seen(line: str) -> None:
+            if len(said) < 3 and line.startswith("sudo: "):
+                said.append(line)
+            on_line(line)
 
-            async def pump() -> int:
-                await asyncio.gather(lines_of(proc.stdout), lines_of(proc.stderr))
-                done = await proc.wait(check=False)
-                return _exit(done.exit_status, done.exit_signal)
+        code = await self._with_conn(alias, lambda c, started: self._stream_op(c, started, alias, command, shown,
+                                                                               line_seen, timeout))
+        if privileged and self.needs_sudo(alias):
+            refused = self._sudo_refused(alias, shown, SshResult(code, "", "\n".join(said)))
+            if refused is not None:
+                raise refused
+        return code
 
-            try:
-                return await (pump() if timeout is None else asyncio.wait_for(pump(), timeout))
-            except (TimeoutError, asyncio.TimeoutError):
-                _stop(proc)
-                raise ConsoleError(f"ssh {alias}", f"`{_short(command)}` did not finish within {timeout:g} s",
-                                   "it may still be running on the host; check there") from None
-            except asyncio.CancelledError:
-                _stop(proc)
-                raise
-        return await self._with_conn(alias, op)
+    async def _stream_op(self, c: _Conn, started: asyncio.Event, alias: str, command: str, shown: str,
+                         on_line: Callable[[str], None], timeout: float | None) -> int:
+        proc = await c.conn.create_process(command)
+        started.set()
+
+        async def lines_of(stream) -> None:
+            # readline until "" (EOF): asyncssh's async-for can also yield "" at EOF.
+            # Each stream separately, so lines stay whole.
+            while line := await stream.readline():
+                on_line(line.rstrip("\n"))
+
+        async def pump() -> int:
+            await asyncio.gather(lines_of(proc.stdout), lines_of(proc.stderr))
+            done = await proc.wait(check=False)
+            return _exit(done.exit_status, done.exit_signal)
+
+        try:
+            return await (pump() if timeout is None else asyncio.wait_for(pump(), timeout))
+        except (TimeoutError, asyncio.TimeoutError):
+            _stop(proc)
+            raise ConsoleError(f"ssh {alias}", f"`{_short(shown)}` did not finish within {timeout:g} s",
+                               "it may still be running on the host; check there") from None
+        except asyncio.CancelledError:
+            _stop(proc)
+            raise
 
     async def forward_unix(self, alias: str, remote_path: str) -> str:
         """A local unix socket forwarded to `remote_path` on the host (for the docker SDK).

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from console.ha_rules import rules_for, sid_of
 from console.inert import cap
 from screens.base import LayerScreen
 from screens.rows import RowMemo, guest_row
@@ -55,6 +56,7 @@ class GuestsScreen(LayerScreen):
         super().__init__()
         self.memo = RowMemo(guest_row, lambda g: g.vmid)  # vmids are unique in a PVE cluster
         self._guest_list: tuple = ()
+        self._ha_rules: tuple | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="guests-body"):
@@ -74,6 +76,7 @@ class GuestsScreen(LayerScreen):
             self.table.set_rows(())
             return
         self._guest_list = pve.guests
+        self._ha_rules = pve.ha_rules
         self.table.set_rows(self.memo.rows(pve.guests))
         self._update_detail()
 
@@ -131,6 +134,11 @@ class GuestsScreen(LayerScreen):
             f"lock      {g.lock or '-'}",
             f"tags      {cap(', '.join(g.tags), DETAIL_CAP) or '-'}",
         ]
+        rules = rules_for(self._ha_rules, sid_of(g))
+        if g.ha_state is not None or rules:  # one line per rule (it wraps in a narrow pane)
+            known = "not read" if self._ha_rules is None else "none"
+            lines.append("HA rules" + ("" if rules else f"  {known}"))
+            lines += [f" {cap(r.summary(), DETAIL_CAP)}" for r in rules]
         text.append("\n".join(lines))
         pane.update(text)
 

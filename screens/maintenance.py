@@ -75,6 +75,7 @@ class MaintenanceScreen(LayerScreen):
         Binding("b", "rollback", "Rollback"),
         Binding("s", "skip", "Skip"),
         Binding("a", "abort", "Abort"),
+        Binding("d", "accept_downtime", "Accept downtime"),
     ]
     VIEW_KEYS = [
         ("enter", "on a node (or all): plan it and run the preflight checks (changes nothing)"),
@@ -83,6 +84,7 @@ class MaintenanceScreen(LayerScreen):
         ("b", "roll back: undo the applied steps in reverse order"),
         ("s", "skip the failed step (only where the step says it is safe)"),
         ("a", "abort: stop here; the journal keeps the run for resume or rollback"),
+        ("d", "accept the downtime of the HA guests whose rules leave them no other node (they stop with it)"),
         ("esc", "back to the node list (a run goes on in the background)"),
     ]
 
@@ -232,6 +234,10 @@ class MaintenanceScreen(LayerScreen):
         if s.phase == "planning":
             return s.message
         if s.phase == "review":
+            if s.downtime_to_accept:
+                names = ", ".join(f"{e['sid']} {e['name']} (rule {e['rule']})" for e in s.downtime_to_accept)
+                return (f"{s.message}: HA rules keep {names} on {s.nodes[0] if s.nodes else 'the node'}: it stops "
+                        "with the reboot. d: accept that downtime · r: re-check · esc: back")
             if not s.preflight_ok:
                 return f"{s.message}: fix what failed, then r: re-check · esc: back"
             return f"{s.message}. c: confirm by typing {s.confirm_word} · r: re-check · esc: back"
@@ -300,6 +306,8 @@ class MaintenanceScreen(LayerScreen):
             return phase == "review" and s is not None and s.preflight_ok
         if action == "recheck":
             return phase == "review"
+        if action == "accept_downtime":
+            return phase == "review" and s is not None and bool(s.downtime_to_accept)
         if action == "retry":
             return phase == "waiting" and "retry" in choices
         if action == "resume":
@@ -337,6 +345,11 @@ class MaintenanceScreen(LayerScreen):
         s = self.session
         if s.phase == "review" and s.target:
             self._work(s.prepare(s.target), group="maintenance-plan")
+
+    def action_accept_downtime(self) -> None:
+        s = self.session
+        if s.phase == "review" and s.downtime_to_accept:
+            self._work(s.accept_ha_downtime(), group="maintenance-plan")
 
     def action_confirm(self) -> None:
         s = self.session

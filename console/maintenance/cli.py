@@ -32,11 +32,17 @@ from console.maintenance.services import MaintenanceServices
 EXIT_OK, EXIT_SAFE, EXIT_ATTENTION = 0, 1, 2
 
 
+ACCEPT_HELP = ("an HA guest whose HA rules leave it no other node: accept that it stops with the node's reboot "
+               "(repeatable; preflight refuses such a guest otherwise)")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="maint_cmd", required=True, metavar="plan|run|resume|rollback|status")
     plan = sub.add_parser("plan", help="plan a node and run its preflight checks; changes nothing")
     plan.add_argument("node")
     plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID",
+                      help=ACCEPT_HELP)
     run = sub.add_parser("run", help="maintain one node, or all nodes one after another")
     run.add_argument("node", nargs="?")
     run.add_argument("--all", action="store_true", help="rolling upgrade of every node that has updates")
@@ -46,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="a node with nothing pending: drain and reboot it anyway (default: skip it)")
     run.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
                      help="stop (default: node stays drained, resume or roll back later) or roll back at once")
+    run.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID",
+                     help=ACCEPT_HELP)
     res = sub.add_parser("resume", help="continue an interrupted or stopped run")
     res.add_argument("--on-failure", choices=("stop", "rollback"), default="stop")
     sub.add_parser("rollback", help="roll back the node of an interrupted or stopped run")
@@ -101,8 +109,10 @@ async def _review(svc, node: str) -> tuple[Any, list[CheckResult]]:
     return plan, await run_preflight(svc, node, plan, steps_for)
 
 
-async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO) -> int:
+async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO,
+                accept_downtime: tuple[int, ...] = ()) -> int:
     async def go(svc):
+        svc.accept_downtime.update(accept_downtime)
         plan, checks = await _review(svc, node)
         ok = plan.ok and all(c.ok for c in checks)
         if as_json:
@@ -147,6 +157,7 @@ async def _run(cluster: ClusterConfig, args, out: TextIO) -> int:
             raise ConsoleError("maintenance", "name a node, or --all")
         if args.force:
             svc.force_reboot.update(nodes)
+        svc.accept_downtime.update(args.accept_downtime)
         identity = await cluster_identity(svc)
         lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
         await lock.ensure_free()
@@ -292,7 +303,7 @@ def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) ->
     if args.maint_cmd == "status":
         return status(cluster, out)
     if args.maint_cmd == "plan":
-        return asyncio.run(_plan(cluster, args.node, args.json, out))
+        return asyncio.run(_plan(cluster, args.node, args.json, out, tuple(args.accept_downtime)))
     if args.maint_cmd == "run":
         return asyncio.run(_run(cluster, args, out))
     if args.maint_cmd in ("resume", "rollback"):

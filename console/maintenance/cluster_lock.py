@@ -103,7 +103,7 @@ class ClusterDirLock:
         errors = []
         for node in self.nodes:
             try:
-                return await self.ssh.run(node, command, timeout=30)
+                return await self.ssh.run(node, command, timeout=30, privileged=True)  # /etc/pve/priv is root's
             except ConsoleError as exc:
                 errors.append(f"{node}: {exc.message}")
         raise ConsoleError(f"maintenance lock on {self.cluster}", "no node answered over SSH to take the "

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from console.config_model import ClusterConfig
+from console.maintenance.plan_ha import ha_placements, stuck_lines, stuck_note
 from console.model import CephState, Guest, ProxmoxState, SwarmState, VrrpState
 
 LXC_RESTART_DOWNTIME_S = 15  # shutdown + move + start of a small container
@@ -50,6 +51,7 @@ class Plan:
     packages: list[list[str]] = field(default_factory=list)  # [name, installed, new] to be upgraded
     noout: str = "group"  # "group": ceph osd set-group noout HOST over SSH; "global": cluster-wide via the API
     force_reboot: bool = False  # nothing pending, drained for a reboot anyway (--force)
+    ha_stuck: list[dict] = field(default_factory=list)  # HA guests the rules leave no node (plan_ha)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +88,7 @@ class Plan:
             else:
                 how = f"stays: {m.note}"
             lines.append(f"{what}: {how}")
+        lines.extend(stuck_lines(self.ha_stuck, self.node))
         if self.firewall:
             lines.append(f"Firewall: {self.firewall} runs here"
                          + (f"; it is MASTER: the VIP moves to {self.peer_firewall} first" if self.vip_move else " (BACKUP)"))
@@ -143,13 +146,16 @@ def _version_key(v: str | None) -> tuple:
     return tuple(parts)
 
 
-def place_guests(guests: list[Guest], targets: dict[str, int]) -> dict[int, str | None]:
+def place_guests(guests: list[Guest], targets: dict[str, int],
+                 allowed: dict[int, tuple[str, ...]] | None = None) -> dict[int, str | None]:
     """Biggest guest first onto the target with the most free memory (P3: nothing
-    in Proxmox checks this for us). Returns vmid -> target (None: does not fit)."""
+    in Proxmox checks this for us), among the nodes its HA rules allow where they
+    name some (`allowed`). Returns vmid -> target (None: does not fit)."""
     free = dict(targets)
     placed: dict[int, str | None] = {}
     for g in sorted(guests, key=lambda g: -g.maxmem):
-        best = max(free, key=lambda n: free[n], default=None)
+        fits = [n for n in (allowed or {}).get(g.vmid, ()) if n in free] or list(free)
+        best = max(fits, key=lambda n: free[n], default=None)
         if best is None or free[best] < g.maxmem:
             placed[g.vmid] = None
             continue
@@ -161,7 +167,8 @@ def place_guests(guests: list[Guest], targets: dict[str, int]) -> dict[int, str 
 def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephState | None = None,
               swarm: SwarmState | None = None, vrrp: VrrpState | None = None,
               local_resources: dict[int, list[str]] | None = None,
-              ceph_ok_to_stop: tuple[bool, list[str]] | None = None) -> Plan:
+              ceph_ok_to_stop: tuple[bool, list[str]] | None = None,
+              accept_downtime: set[int] | frozenset[int] = frozenset()) -> Plan:
     plan = Plan(node)
     me = next((n for n in pve.nodes if n.name == node), None)
     if me is None:
@@ -175,13 +182,21 @@ def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephSt
         plan.problems.append("no other online node with the same or a newer PVE version to take the guests")
     ha_sids = {s.sid for s in (pve.ha.services if pve.ha else ())}
     running = [g for g in pve.guests if g.node == node and g.status == "running" and not g.template]
-    movable = [g for g in running if not local_resources.get(g.vmid)]
+
+    def is_ha(g: Guest) -> bool:
+        return f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}" in ha_sids or g.ha_state is not None
+
+    allowed, plan.ha_stuck = ha_placements(node, pve, [g for g in running if is_ha(g)], accept_downtime)
+    stuck = {e["vmid"]: e for e in plan.ha_stuck}
+    movable = [g for g in running if not local_resources.get(g.vmid) and g.vmid not in stuck]
     # memory the guests use now on each target, plus what we put there
     targets = {n.name: max(0, n.maxmem - n.mem) for n in others}
-    placed = place_guests(movable, targets)
+    placed = place_guests(movable, targets, allowed)
     for g in running:
-        sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
-        is_ha = sid in ha_sids or g.ha_state is not None
+        if g.vmid in stuck:
+            plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, None, "stays", g.maxmem,
+                                        note=stuck_note(stuck[g.vmid], node)))
+            continue
         lr = local_resources.get(g.vmid)
         if lr:
             plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, None, "stays", g.maxmem,
@@ -195,7 +210,7 @@ def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephSt
             continue
         if g.lock:
             plan.problems.append(f"{g.name} ({g.vmid}) is locked ({g.lock})")
-        method = "ha" if is_ha else ("live" if g.type == "qemu" else "restart")
+        method = "ha" if is_ha(g) else ("live" if g.type == "qemu" else "restart")
         downtime = LXC_RESTART_DOWNTIME_S if g.type == "lxc" else 0
         plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, target, method, g.maxmem, downtime))
     _plan_firewall(plan, cluster, pve, vrrp)

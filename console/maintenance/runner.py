@@ -33,7 +33,8 @@ async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
     for g, p in zip(running_vms, pre):
         if isinstance(p, dict) and p.get("local_resources"):
             local[g.vmid] = [str(x) for x in p["local_resources"]]
-    plan = make_plan(node, pve, svc.cluster, reads.get("ceph"), reads.get("swarm"), reads.get("vrrp"), local)
+    plan = make_plan(node, pve, svc.cluster, reads.get("ceph"), reads.get("swarm"), reads.get("vrrp"), local,
+                     accept_downtime=frozenset(getattr(svc, "accept_downtime", ())))
     await _plan_packages(svc, plan)
     if plan.osds:
         plan.noout = "group" if await svc.ceph_over_ssh(node) else "global"

@@ -40,6 +40,7 @@ class MaintenanceServices:
     writable: bool = True  # False: planning only
     timeouts: dict[str, float] = field(default_factory=dict)  # overrides of DEFAULT_TIMEOUTS / reboot / migrate
     force_reboot: set[str] = field(default_factory=set)  # nodes drained for a reboot although nothing is pending
+    accept_downtime: set[int] = field(default_factory=set)  # guests whose HA rules keep them on the node: accepted
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:
@@ -83,15 +84,18 @@ class MaintenanceServices:
     async def vrrp(self):
         return await self.read(self.src("vrrp").fetch)
 
-    async def sh(self, node: str, command: str, timeout: float = 120.0, check: bool = True):
-        """Run a command on a PVE node over SSH; a non-zero exit is a StepFailed."""
-        r = await self.ssh.run(node, command, timeout=timeout)
+    async def sh(self, node: str, command: str, timeout: float = 120.0, check: bool = True,
+                 privileged: bool = False):
+        """Run a command on a PVE node over SSH (as root when privileged: console.ssh runs
+        it through sudo for another user); a non-zero exit is a StepFailed."""
+        r = await self.ssh.run(node, command, timeout=timeout, privileged=privileged)
         if check and r.exit_status != 0:
             err = (r.stderr or r.stdout).strip().splitlines()
             raise StepFailed(node, f"`{command}` exited {r.exit_status}: {err[-1] if err else 'no output'}")
         return r
 
-    async def sh_cluster(self, command: str, avoid: str | None = None, check: bool = True):
+    async def sh_cluster(self, command: str, avoid: str | None = None, check: bool = True,
+                         privileged: bool = False):
         """Run a cluster-wide command (ceph ...) on any node that answers, `avoid` (the node
         under maintenance, which may be rebooting) last."""
         pve = await self.pve()
@@ -99,7 +103,7 @@ class MaintenanceServices:
         last: ConsoleError | None = None
         for n in order:
             try:
-                return await self.sh(n.name, command, check=check)
+                return await self.sh(n.name, command, check=check, privileged=privileged)
             except StepFailed:
                 raise
             except ConsoleError as exc:  # unreachable: the next node

@@ -67,6 +67,8 @@ class WizardSession:
         self.identity: ClusterIdentity | None = None  # read with the first plan; journals of other clusters are ignored
         self.unfinished: Unfinished | None = None
         self.version = 0
+        self.ha_stuck: list[dict] = []  # HA guests the rules leave no node (plan_ha), of the reviewed plan
+        self.accept_downtime: set[int] = set()  # of those, the ones the operator accepted (key d)
 
     # ------------------------------------------------------------ what the screen asks
     @property
@@ -121,7 +123,10 @@ class WizardSession:
     def _services(self, writable: bool) -> Any:
         if self.sources is None:
             raise ConsoleError("maintenance", "not available for this cluster (no live sources)")
-        return self.services_factory(self.cluster, self.sources, writable=writable)
+        svc = self.services_factory(self.cluster, self.sources, writable=writable)
+        if hasattr(svc, "accept_downtime"):
+            svc.accept_downtime.update(self.accept_downtime)
+        return svc
 
     # ------------------------------------------------------------ plan and preflight (read-only)
     async def prepare(self, target: str) -> None:
@@ -149,6 +154,7 @@ class WizardSession:
                 head = (f"Rolling upgrade, one node after another: {' → '.join(self.nodes)}\n"
                         f"Each node is planned and checked again just before its turn. Plan of {first} now:\n\n")
             self.plan_text = head + plan.text()
+            self.ha_stuck = list(getattr(plan, "ha_stuck", []))
             self.reboot_only = target != ALL and getattr(plan, "pending_updates", None) == 0
             self.checks = await self._preflight(svc, first, plan)
         except ConsoleError as exc:
@@ -162,6 +168,18 @@ class WizardSession:
         if self.reboot_only:
             self.message += f"; {target} has nothing pending: confirming drains it for a reboot only"
         self._changed()
+
+    @property
+    def downtime_to_accept(self) -> list[dict]:
+        """HA guests of the reviewed plan that would stop with the node, not accepted yet."""
+        return [e for e in self.ha_stuck if e["vmid"] not in self.accept_downtime]
+
+    async def accept_ha_downtime(self) -> None:
+        """Accept that the HA guests the rules keep on the node stop with it, and check again."""
+        if self.phase != "review" or not self.downtime_to_accept or not self.target:
+            return
+        self.accept_downtime.update(e["vmid"] for e in self.downtime_to_accept)
+        await self.prepare(self.target)
 
     async def _preflight(self, svc: Any, node: str, plan: Any) -> list[CheckResult]:
         return await run_preflight(svc, node, plan, self.steps_for)

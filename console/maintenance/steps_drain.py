@@ -109,7 +109,7 @@ class D3HaMaintenance(BaseStep):
     async def apply(self, ctx):
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
-        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}")
+        await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}", privileged=True)
         ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}")
         ha_ids = {m.vmid for m in plan.moves if m.method == "ha"}
 
@@ -137,7 +137,7 @@ async def ha_maintenance_off(ctx, svc) -> None:
         return f"{len(moving)} HA guests still migrating: {moving}" if moving else None
 
     await svc.wait_for(ctx, "HA migrations under way to finish", settled, svc.limit("migrate"))
-    await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}")
+    await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}", privileged=True)
     ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}: HA guests come back")
     await wait_ha_back(ctx, svc)
 
@@ -247,7 +247,7 @@ async def set_noout(ctx, svc, on: bool) -> str:
     scope = ctx.facts.get("noout_scope") or getattr(plan, "noout", "global")
     if scope == "group":
         verb = "set-group" if on else "unset-group"
-        await svc.sh_cluster(f"ceph osd {verb} noout {ctx.node}", avoid=ctx.node)
+        await svc.sh_cluster(f"ceph osd {verb} noout {ctx.node}", avoid=ctx.node, privileged=True)
         ctx.progress(f"ceph osd {verb} noout {ctx.node}")
     else:
         await svc.src("ceph").set_flag("noout", on)

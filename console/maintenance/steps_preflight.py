@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
+from console.maintenance.plan_ha import not_accepted
 from console.maintenance.services import MaintenanceServices
 
 
@@ -44,6 +45,23 @@ class P2Ha(BaseStep):
         others = [n for n, st in ha.lrm if n != ctx.node and "maintenance" in st]
         if others:
             return f"other node(s) already in HA maintenance: {', '.join(others)}"
+        return None
+
+
+class P2bHaRules(BaseStep):
+    id, title = "P2b", "HA rules leave every HA guest a node to go to (or its downtime is accepted)"
+
+    async def check(self, ctx):
+        plan = self.svc(ctx).plan(ctx.node)
+        for e in plan.ha_stuck:
+            if e["accepted"]:
+                ctx.progress(f"{e['sid']} {e['name']}: stays and stops with the reboot (rule {e['rule']}): accepted")
+        refused = not_accepted(plan.ha_stuck)
+        if refused:
+            return ("HA rules leave no node for " + "; ".join(f"{e['sid']} {e['name']} (rule {e['rule']}: {e['why']})"
+                                                               for e in refused)
+                    + f": PVE would keep them on {ctx.node} and stop them with its reboot; accept that downtime with "
+                    + " ".join(f"--accept-downtime {e['vmid']}" for e in refused))
         return None
 
 
@@ -193,7 +211,7 @@ class P8Baseline(BaseStep):
         return {}
 
 
-PREFLIGHT = (P1Quorum, P2Ha, P3Memory, P4Guests, P5Ceph, P6Swarm, P7Vrrp, P8Baseline)
+PREFLIGHT = (P1Quorum, P2Ha, P2bHaRules, P3Memory, P4Guests, P5Ceph, P6Swarm, P7Vrrp, P8Baseline)
 
 
 def require(condition: bool, step: str, message: str) -> None:

@@ -51,7 +51,7 @@ class U0Record(BaseStep):
         dataset = await root_dataset(ctx, svc)
         if dataset:
             snap = f"{dataset}@labconsole-{time.strftime('%Y%m%d-%H%M%S')}"
-            await svc.sh(ctx.node, f"zfs snapshot {snap}")
+            await svc.sh(ctx.node, f"zfs snapshot {snap}", privileged=True)
             ctx.facts["snapshot"] = snap
             ctx.progress(f"zfs snapshot {snap}")
         return {}
@@ -77,7 +77,7 @@ class U1DistUpgrade(BaseStep):
         svc = self.svc(ctx)
         cmd = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
         ctx.progress(f"$ {cmd}")
-        code = await svc.ssh.stream(ctx.node, cmd, ctx.output, timeout=svc.timeout(3600))
+        code = await svc.ssh.stream(ctx.node, cmd, ctx.output, timeout=svc.timeout(3600), privileged=True)
         if code != 0:
             raise StepFailed(self.id, f"dist-upgrade exited {code}", "the node stays drained; retry or roll back")
         kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
@@ -105,7 +105,7 @@ async def restore_packages(ctx, svc) -> bool:
     snap = ctx.facts.get("snapshot")
     if snap:
         ctx.progress(f"zfs rollback -r {snap} ({len(changed)} packages changed, {len(added)} added)")
-        await svc.sh(ctx.node, f"zfs rollback -r {snap}")
+        await svc.sh(ctx.node, f"zfs rollback -r {snap}", privileged=True)
         ctx.facts["rolled_back_root"] = True
         return True
     if not changed:
@@ -114,7 +114,7 @@ async def restore_packages(ctx, svc) -> bool:
     spec = " ".join(f"{p}={v}" for p, v in sorted(changed.items()))
     ctx.progress(f"downgrading {len(changed)} packages to their recorded versions")
     code = await svc.ssh.stream(ctx.node, f"DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades {spec}",
-                                ctx.output, timeout=svc.timeout(3600))
+                                ctx.output, timeout=svc.timeout(3600), privileged=True)
     if code != 0:
         raise StepFailed("U1", f"downgrade exited {code}", "the node stays drained; fix by hand")
     return True
@@ -158,7 +158,7 @@ class U2Reboot(BaseStep):
         # with a newer kernel still installed (packages downgraded, not rolled back), a
         # --next-boot pin would last one boot only: pin for good and say how to undo it
         pin = f"proxmox-boot-tool kernel pin {old}" + ("" if newer else " --next-boot")
-        await svc.sh(ctx.node, pin)
+        await svc.sh(ctx.node, pin, privileged=True)
         ctx.progress(f"{pin}; rebooting")
         if newer:
             ctx.progress(f"{', '.join(newer)} stays installed but is not booted; "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from console.sim.pve_ha_rules import placement as ha_placement
+from console.sim.pve_render import ha_sid
 from console.sim.sim_errors import SimError
 from console.sim.state import GiB, SimGuest
 
@@ -336,27 +338,43 @@ class PveDynamics:
             self._guest_started(g)
 
     # ------------------------------------------------------ HA maintenance
-    def _ha_target(self, g: SimGuest, exclude: str) -> str | None:
-        """Proxmox's basic CRS: the online node with the fewest active HA services, then by name.
+    def _ha_where(self, but: SimGuest) -> dict[str, str]:
+        """Where every other HA resource is, or is going."""
+        return {ha_sid(h): h.migrating_to or h.node for h in self.guests.values() if h.ha and h is not but}
 
-        Like Proxmox, it does not check free memory (the planner does); negative
-        resource affinity (fw1/fw2) keeps partners apart.
-        """
-        partners = {p for group in self.anti_affinity if g.vmid in group for p in group if p != g.vmid}
-        banned = {self.guests[p].node for p in partners if p in self.guests} | {self.guests[p].migrating_to for p in partners if p in self.guests}
-        candidates = [
-            n.name for n in self.nodes.values() if n.name != exclude and n.status == "online" and not n.ha_maintenance and n.name not in banned
-        ]
-        if not candidates:
+    def _ha_target(self, g: SimGuest, exclude: str | None) -> str | None:
+        """Proxmox's select_service_node with the basic CRS: the nodes the HA rules allow
+        (node affinity: the highest priority online; resource affinity: apart from or
+        with its partners), then the one with the fewest active HA services, then by name.
+        None: no node is allowed (a strict rule's nodes are all down or in maintenance).
+        Like Proxmox, it does not check free memory (the planner does)."""
+        candidates = [n.name for n in self.nodes.values()
+                      if n.name != exclude and n.status == "online" and not n.ha_maintenance]
+        allowed, _ = ha_placement(self, ha_sid(g), candidates, self._ha_where(g))
+        if not allowed:
             return None
-        usage = {c: 0 for c in candidates}
+        usage = {c: 0 for c in allowed}
         for h in self.guests.values():
             if not h.ha or h.vmid == g.vmid or h.ha_state == "stopped":
                 continue
             where = h.migrating_to or h.node
             if where in usage:
                 usage[where] += 1
-        return min(candidates, key=lambda c: (usage[c], c))
+        return min(allowed, key=lambda c: (usage[c], c))
+
+    def ha_rules_changed(self) -> None:
+        """The CRM applies changed rules: an HA guest on a node its rules no longer allow
+        (or below a preferred node: failback is on by default) moves."""
+        for g in sorted(self.guests.values(), key=lambda g: g.vmid):
+            if (not g.ha or g.lock or g.status != "running" or g.ha_state in ("error", "stopped")
+                    or not self.node_online(g.node) or self.nodes[g.node].ha_maintenance):
+                continue
+            candidates = [n.name for n in self.nodes.values() if n.status == "online" and not n.ha_maintenance]
+            allowed, _ = ha_placement(self, ha_sid(g), candidates, self._ha_where(g))
+            if allowed and g.node not in allowed:
+                target = self._ha_target(g, exclude=g.node)
+                if target is not None:
+                    self._start_migration(g, target, ha_request=True)
 
     def ha_node_maintenance(self, node: str, enable: bool) -> None:
         self.tick()
@@ -369,7 +387,7 @@ class PveDynamics:
                 if g.node != node or not g.ha or g.ha_state == "error" or g.lock:
                     continue
                 target = self._ha_target(g, exclude=node)
-                if target is None:
+                if target is None:  # no node its rules allow: it stays, and stops when this node reboots
                     continue
                 self.ha_maintenance_origin[g.vmid] = node
                 self._start_migration(g, target, ha_request=True)

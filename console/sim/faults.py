@@ -9,9 +9,10 @@ FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
 KINDS = (
     "node-down", "node-up", "osd-down", "osd-up", "latency", "error-rate", "apt-fail", "no-return",
     "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
-    "migrate-fail", "osd-stuck", "vip-stuck",
+    "migrate-fail", "osd-stuck", "vip-stuck", "ha-pin",
     *OPS_FAULTS,  # h-operate: console/sim/ops_faults.py
 )
+PIN_PREFIX = "pin-"  # fault ha-pin: a strict node-affinity rule "pin-VMID" to the guest's node
 
 
 class FaultControl:
@@ -107,9 +108,24 @@ class FaultControl:
             f.osd_stuck.add(self._t_osd(kind, target))
         elif kind == "vip-stuck":
             f.vip_stuck = True
+        elif kind == "ha-pin":
+            self._pin(self._t_vmid(kind, target))
         elif kind in OPS_FAULTS:
             inject_ops(self, kind, target)
         self._reconcile()
+
+    def _pin(self, vmid: int) -> None:
+        from console.sim.pve_ha_rules import add_rule, enabled_rules
+        from console.sim.pve_render import ha_sid
+
+        g = self.guests[vmid]
+        if not g.ha:
+            raise SimError(400, f"fault ha-pin: guest {vmid} is not HA-managed")
+        taken = [r.name for r in enabled_rules(self, ha_sid(g), "node-affinity")]
+        if taken:
+            raise SimError(409, f"fault ha-pin: {ha_sid(g)} is already in node-affinity rule {taken[0]}")
+        add_rule(self, f"{PIN_PREFIX}{vmid}", "node-affinity", [ha_sid(g)], nodes={g.node: 0}, strict=True,
+                 comment="fault ha-pin")
 
     # ------------------------------------------------------------- clear
     def clear(self, kind: str | None = None, target: str | None = None) -> None:
@@ -155,9 +171,15 @@ class FaultControl:
                 f.osd_stuck.discard(self._t_osd(k, target)) if target else f.osd_stuck.clear()
             elif k == "vip-stuck":
                 f.vip_stuck = False
+            elif k == "ha-pin":
+                for name in [f"{PIN_PREFIX}{int(target)}"] if target else self._pins():
+                    self.ha_rules.pop(name, None)
             elif k in OPS_FAULTS:
                 clear_ops(self, k, target)
         self._reconcile()
+
+    def _pins(self) -> list[str]:
+        return [n for n, r in self.ha_rules.items() if n.startswith(PIN_PREFIX) and r.comment == "fault ha-pin"]
 
     def faults_dict(self) -> dict:
         f = self.faults
@@ -176,6 +198,7 @@ class FaultControl:
             "traefik_backend_down": sorted(f.traefik_backend_down),
             "ha_error": sorted(f.ha_error),
             "migrate_fail": sorted(f.migrate_fail),
+            "ha_pinned": sorted(int(n.removeprefix(PIN_PREFIX)) for n in self._pins()),
             **ops_faults_dict(self),
         }
 

@@ -14,6 +14,7 @@ from typing import Any
 from console.sim import pve_access as A
 from console.sim import pve_bulk as B
 from console.sim import pve_ceph as C
+from console.sim import pve_ha_rules as H
 from console.sim import pve_render as R
 from console.sim import pve_render_ops as O
 from console.sim.pve_routes import NODE, OPT_BOOL, OPT_UINT, VMID, P, PveError, Result, Route, param_error, parse_upid
@@ -302,6 +303,12 @@ ROUTES: list[Route] = [
     Route("GET", "/cluster/ha/status/manager_status", B.ha_manager_status, perm=_AUDIT_ROOT),
     Route("POST", "/cluster/ha/resources/{sid}/migrate", B.ha_resource_migrate,
           {"sid": P("string"), "node": NODE}, perm=("/", "Sys.Console"), write=True),
+    Route("GET", "/cluster/ha/groups", H.groups_index, perm=_AUDIT_ROOT),
+    Route("GET", "/cluster/ha/rules", H.rules_index, H.INDEX_PARAMS, perm=_AUDIT_ROOT),
+    Route("POST", "/cluster/ha/rules", H.rule_create, H.CREATE_PARAMS, perm=("/", "Sys.Console"), write=True),
+    Route("GET", "/cluster/ha/rules/{rule}", H.rule_read, H.READ_PARAMS, perm=_AUDIT_ROOT),
+    Route("PUT", "/cluster/ha/rules/{rule}", H.rule_update, H.UPDATE_PARAMS, perm=("/", "Sys.Console"), write=True),
+    Route("DELETE", "/cluster/ha/rules/{rule}", H.rule_delete, H.READ_PARAMS, perm=("/", "Sys.Console"), write=True),
     Route("GET", "/cluster/ceph/status", ceph_status, perm=_AUDIT_ROOT, family="ceph"),
     Route("GET", "/cluster/ceph/flags", ceph_flags, perm=_AUDIT_ROOT, family="ceph"),
     Route("PUT", "/cluster/ceph/flags", ceph_set_flags, {f: OPT_BOOL for f in CEPH_FLAG_ENUM},

@@ -10,6 +10,8 @@ import hashlib
 import time
 from typing import Any
 
+from console.sim.pve_ha_rules import group_of
+
 GiB = 1024**3
 CPU_MODEL = "Intel(R) Core(TM) i5-7200U CPU @ 2.50GHz"
 ROOTFS_TOTAL = 94 * GiB
@@ -320,6 +322,10 @@ def ha_resources(world, rtype: str | None) -> list[dict[str, Any]]:
         if rtype and kind != rtype:
             continue
         state = "stopped" if g.ha_state == "stopped" else "started"
-        rows.append({"sid": ha_sid(g), "type": kind, "state": state, "max_restart": 1, "max_relocate": 1,
-                     "failback": 1, "digest": hashlib.sha1(ha_sid(g).encode()).hexdigest()[:40]})
+        row = {"sid": ha_sid(g), "type": kind, "state": state, "max_restart": 1, "max_relocate": 1,
+               "failback": 1, "digest": hashlib.sha1(ha_sid(g).encode()).hexdigest()[:40]}
+        group = group_of(world, ha_sid(g))  # PVE 8 only: the HA group it belongs to
+        if group:
+            row["group"] = group
+        rows.append(row)
     return rows

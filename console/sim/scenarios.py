@@ -11,6 +11,7 @@ import copy
 import heapq
 
 from console.sim import SCENARIOS
+from console.sim.pve_ha_rules import add_rule
 from console.sim.state import (
     GiB,
     SimFirewall,
@@ -264,7 +265,10 @@ def build_seed(world) -> None:
         _guest(world, 120 + i, f"swarm{i}", "qemu", f"pve{i}", 4, 2, role="swarm", tags=["swarm"])
     _guest(world, 200, "mail", "lxc", "pve1", 2, 2, ha=True, role="mail", tags=["mail", "collab"])
     _guest(world, 201, "db", "lxc", "pve2", 2, 2, ha=True, role="db", tags=["db"])
-    world.anti_affinity.append({101, 102})
+    add_rule(world, "firewalls-apart", "resource-affinity", ["vm:101", "vm:102"], affinity="negative",
+             comment="the VRRP pair never shares a node")
+    # prefers where it runs, pve3 next: what HA's usage-based choice picks anyway
+    add_rule(world, "db-prefers-pve2", "node-affinity", ["ct:201"], nodes={"pve2": 2, "pve3": 1}, strict=False)
 
     for name, vmid, prio, state, pid in (("fw1", 101, 150, 2, 811), ("fw2", 102, 100, 1, 812)):
         world.firewalls[name] = SimFirewall(name=name, vmid=vmid, base_priority=prio, state=state, pid=pid,
@@ -303,7 +307,7 @@ def build_large(world) -> None:
                          ("cephfs_data", 1024, 5 * 1024 * GiB, "cephfs"), ("cephfs_metadata", 64, 30 * GiB, "cephfs")])
     _guest(world, 101, "fw1", "qemu", names[0], 1, 2, ha=True, role="firewall", tags=["firewall"])
     _guest(world, 102, "fw2", "qemu", names[1], 1, 2, ha=True, role="firewall", tags=["firewall"])
-    world.anti_affinity.append({101, 102})
+    add_rule(world, "firewalls-apart", "resource-affinity", ["vm:101", "vm:102"], affinity="negative")
     n_swarm = 12
     for k in range(n_swarm):
         _guest(world, 130 + k, f"swarm{k + 1:02d}", "qemu", names[k % n_nodes], 8, 4, role="swarm", tags=["swarm"])

@@ -16,6 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from console.sim.ssh_privilege import NO_PASSWORD, NO_TERMINAL, parse_sudo, refusal
 from console.sim.ssh_tokens import Op, Redir, ShellSyntaxError, Word, tokenize
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ Handler = Callable[["Shell", list[str], Io], Awaitable[int]]
 # ------------------------------------------------------------------- shell
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 WRITABLE = re.compile(r"^(/tmp/|/run/|/var/tmp/|/root/)")
-PASS_THROUGH = {"sudo", "exec", "command", "nohup", "builtin"}
+PASS_THROUGH = {"exec", "command", "nohup", "builtin"}
+SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/sh", "/usr/bin/bash"}
 
 
 class Shell:
@@ -55,6 +57,12 @@ class Shell:
         self.commands = commands
         self.env: dict[str, str] = {}
         self.last_status = 0  # $?
+        self.elevated = False  # inside `sudo`
+
+    @property
+    def root(self) -> bool:
+        """Runs as root: logged in as root (the default), or inside sudo."""
+        return self.elevated or getattr(self.host, "user", "root") == "root"
 
     @property
     def world(self):
@@ -67,6 +75,9 @@ class Shell:
     def write_file(self, path: str, data: str, append: bool, io: Io) -> bool:
         if path == "/dev/null":
             return True
+        if self.host.can_write(path) and not self.root:
+            io.errln(f"bash: {path}: Permission denied")
+            return False
         if self.host.write_special(path, data, append):
             return True
         if not WRITABLE.match(path):
@@ -205,6 +216,9 @@ class Shell:
             if path != "/dev/null" and not self.host.can_write(path) and not WRITABLE.match(path):
                 io.errln(f"bash: {path}: Read-only file system")
                 return 1
+            if self.host.can_write(path) and not self.root:
+                io.errln(f"bash: {path}: Permission denied")
+                return 1
         if not argv:
             self.env.update(env)
             code = 0
@@ -215,6 +229,23 @@ class Shell:
                 return 1
         return code
 
+    async def _sudo(self, argv: list[str], io: Io, env: dict[str, str] | None) -> int:
+        parsed = parse_sudo(argv)
+        if isinstance(parsed, str):
+            io.errln(parsed)
+            return 1
+        noninteractive, rest = parsed
+        if not self.root and getattr(self.host, "sudo_denied", False):
+            if not noninteractive:
+                io.errln(NO_TERMINAL)
+            io.errln(NO_PASSWORD)
+            return 1
+        was, self.elevated = self.elevated, True
+        try:
+            return await self.exec(rest, io, env)
+        finally:
+            self.elevated = was
+
     async def exec(self, argv: list[str], io: Io, env: dict[str, str] | None = None) -> int:
         while argv and (argv[0] in PASS_THROUGH or argv[0] == "env"):
             if argv[0] == "command" and len(argv) > 1 and argv[1] == "-v":
@@ -224,7 +255,17 @@ class Shell:
                 argv = argv[1:]
         if not argv:
             return 0
+        if argv[0] in ("sudo", "/usr/bin/sudo"):
+            return await self._sudo(argv, io, env)
+        if argv[0] in SHELLS and len(argv) > 2 and argv[1] == "-c":
+            return await self.run(argv[2], io)
         name = argv[0]
+        if not self.root:
+            refused = refusal(self.host.kind, argv)
+            if refused is not None:
+                for line in refused[0]:
+                    io.errln(line)
+                return refused[1]
         handler = self.commands.get(name)
         if handler is None and "/" in name:
             base = name.rsplit("/", 1)[1]

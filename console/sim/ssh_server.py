@@ -39,6 +39,7 @@ class SimHost:
         self.kind = kind
         self.name = name
         self.files: dict[str, str] = {}
+        self.sudo_denied = False  # True: `sudo -n` answers "a password is required" (no NOPASSWD)
         self.commands = {**COMMON_COMMANDS, **(NODE_COMMANDS if kind == "node" else FW_COMMANDS)}
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._last_tick = 0.0
@@ -104,6 +105,7 @@ class Session:
         self.host = host
         self.closed = False
         self.drop_after_command = False
+        self.user = "root"  # who logged in (ssh_privilege: what others may not do)
 
     def __getattr__(self, attr):
         return getattr(self.host, attr)
@@ -145,6 +147,7 @@ class _Server(asyncssh.SSHServer):
                 return
 
     def begin_auth(self, username: str) -> bool:
+        self.session.user = username
         return True
 
     def password_auth_supported(self) -> bool:

@@ -68,7 +68,7 @@ World(scenario: str = "seed", speed: float = 1.0, seed: int = 1)
       kinds: node-down, node-up, osd-down, osd-up, latency (target=family, value=s),
              error-rate (target=family, value=0..1), apt-fail, no-return, bad-kernel,
              traefik-backend-down, traefik-backend-up, split-brain, ha-error, migrate-fail,
-             osd-stuck, vip-stuck, backup-fail, local-resource, guest-lock (console/sim/ops_faults.py)
+             osd-stuck, vip-stuck, ha-pin, backup-fail, local-resource, guest-lock (console/sim/ops_faults.py)
   Operations state (snapshots, backup storages/content, backup jobs): world.ops, console/sim/ops_state.py
   summary() -> dict                     JSON-able overview for the control interface
 """
@@ -96,10 +96,15 @@ from __future__ import annotations
 #   upid_log(upid) -> list[str]; task lines are also in PveTask.log
 #   desired_running: set[int] vmids that should run (availability counts those only)
 #   guest_available(g) -> bool; node_free_for_placement(name) -> bytes (maxmem minus placed guests' maxmem)
-#   anti_affinity: list[set[int]] HA negative resource affinity groups ({101, 102})
+#   ha_rules: dict[str, SimHaRule] HA rules (console/sim/pve_ha_rules.py), served at /cluster/ha/rules;
+#     ha_rules_api False = a PVE 8 cluster (rules 501, node-affinity rules served as HA groups);
+#     ha_rules_changed() lets the CRM act on changed rules; fault ha-pin VMID adds a strict rule
+#     "pin-VMID" to the guest's node
 #   HA: guests moved by HA show ha_state "migrate" (VM) / "relocate" (CT) while moving,
-#     "freeze" while their node reboots, "recovery" after a fence; placement is Proxmox's
-#     basic CRS (fewest active HA services, then node name; memory is not checked)
+#     "freeze" while their node reboots, "recovery" after a fence; placement follows the HA
+#     rules (node affinity, resource affinity), then Proxmox's basic CRS (fewest active HA
+#     services, then node name; memory is not checked); a guest its rules leave no node
+#     stays where it is (and stops with its node's reboot)
 #   Ceph: mon_quorum() -> [names]; mgr_standbys() -> [names]; mds_states() -> {name: "up:active"|"up:standby"}
 #     num_pgs(); pg_ids() -> ["1.0", ...]
 #   Swarm: service_desired(svc) -> int; swarm_node_update also accepts a hostname or id prefix

@@ -106,7 +106,8 @@ class WorldCore:
         self.ha_maintenance_origin: dict[int, str] = {}
         self.osd_out_interval = DURATIONS["osd_out_interval"]
         self._vip_gap_start: float | None = None
-        self.anti_affinity: list[set[int]] = []  # HA negative resource affinity groups
+        self.ha_rules: dict = {}  # HA rule id -> pve_ha_rules.SimHaRule (node/resource affinity)
+        self.ha_rules_api = True  # False: a PVE 8 cluster, /cluster/ha/rules answers 501
         self._migration_tokens: dict[int, object] = {}
         self._node_gen: dict[str, int] = {}
         self._stuck_offline: set[str] = set()

@@ -151,7 +151,7 @@ class CephSource:
             i = (self._host_index + k) % len(hosts)
             try:
                 results = await self.ssh.run_many(hosts[i], list(commands), timeout=timeout or self.cfg.timeout,
-                                                  parallel=parallel)
+                                                  parallel=parallel, privileged=True)  # the admin keyring is root's
             except ConsoleError as exc:
                 errors.append(exc)
                 continue

@@ -22,7 +22,7 @@ from proxmoxer.core import ResourceException
 
 from console.config_model import ProxmoxConfig
 from console.errors import ConsoleError, ReadOnlyError, plain_reason
-from console.model import ProxmoxState
+from console.model import HaRule, ProxmoxState
 from console.sources import proxmox_parse as pp
 from console.inert import inert, inert_tree
 from console.sources import shape as sh
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 SLOW_REFRESH = 60.0  # seconds between reads of per-node versions and pending updates
 SLOW_PER_POLL = 4  # nodes refreshed per poll at most (oldest first): big clusters fill in over a few polls
 _FAILOVER = 595  # PVE's "no route / node offline" status
+_NOT_THERE = (404, 501)  # pveproxy answers a path it does not have with 501 "Method ... not implemented"
+
+
+_NO_RULES = object()  # /cluster/ha/rules is not there: PVE 8
 
 
 class _Unreachable(Exception):
@@ -55,6 +59,8 @@ class ProxmoxSource:
         self._apis: dict[str, ProxmoxAPI] = {}
         self._current = 0  # index of the endpoint that answered last
         self._slow: dict[str, tuple[float, dict]] = {}  # node -> (fetched at, extra facts)
+        self._rules_api: bool | None = None  # /cluster/ha/rules exists (PVE 9); False: read HA groups (PVE 8)
+        self._rules_probed = -1e9  # when it was last found missing (re-probed: a cluster gets upgraded)
         self._user, _, self._token_name = cfg.token_id.partition("!")
         # Config problems surface on every call as this source's error (the
         # other sources carry on), not as a crash while wiring the sources.
@@ -127,11 +133,14 @@ class ProxmoxSource:
         n = len(self.cfg.endpoints)
         deadline = time.monotonic() + self.cfg.timeout * BUDGET_SHARE
         errors: list[ConsoleError] = []
+        # the order is fixed at the start: a concurrent call that fails over meanwhile
+        # must not make this one skip an endpoint or try one twice
+        start = self._current
         for k in range(n):
-            i = (self._current + k) % n
+            i = (start + k) % n
             left = deadline - time.monotonic()
             if left <= MIN_TRY:
-                skipped = ", ".join(self.cfg.endpoints[(self._current + m) % n] for m in range(k, n))
+                skipped = ", ".join(self.cfg.endpoints[(start + m) % n] for m in range(k, n))
                 errors.append(ConsoleError("proxmox", f"no time left within {self.cfg.timeout:g} s to try {skipped}"))
                 break
             timeout = try_budget(left, n - k)
@@ -168,25 +177,52 @@ class ProxmoxSource:
     # ------------------------------------------------------------------ read
 
     async def fetch(self) -> ProxmoxState:
-        status, resources, ha_rows, ha_res = await asyncio.gather(
+        status, resources, ha_rows, ha_res, rules = await asyncio.gather(
             self._aget("cluster/status"), self._aget("cluster/resources"),
-            self._optional("cluster/ha/status/current"), self._optional("cluster/ha/resources"))
+            self._optional("cluster/ha/status/current"), self._optional("cluster/ha/resources"),
+            self._rules_rows())
         sh.objects(status, pp.STATUS)  # what this layer needs, checked before anything uses it
         online = [str(r.get("node")) for r in sh.objects(resources, pp.RESOURCES)
                   if r.get("type") == "node" and r.get("status") == "online"]
         await self._refresh_slow(online)
         extra = {n: facts for n, (_, facts) in self._slow.items()}
-        return pp.build_state(status, resources, ha_rows, ha_res, extra, self.endpoint)
+        return pp.build_state(status, resources, ha_rows, ha_res, extra, self.endpoint,
+                              await self._ha_rules(rules, ha_res))
+
+    async def _rules_rows(self) -> Any:
+        """/cluster/ha/rules rows; None when unreadable; _NO_RULES when this PVE has none (PVE 8)."""
+        now = time.monotonic()
+        if self._rules_api is False and now - self._rules_probed < SLOW_REFRESH:
+            return _NO_RULES
+        try:
+            rows = await self._aget("cluster/ha/rules")
+        except ConsoleError as exc:
+            if getattr(exc, "status", None) not in _NOT_THERE:
+                return await self._optional_failed("cluster/ha/rules", exc)
+            self._rules_api, self._rules_probed = False, now
+            return _NO_RULES
+        self._rules_api = True
+        return rows
+
+    async def _ha_rules(self, rules: Any, ha_res: Any) -> tuple[HaRule, ...] | None:
+        if rules is _NO_RULES:  # PVE 8: HA groups are the placement rules
+            groups = await self._optional("cluster/ha/groups")
+            return None if groups is None else pp.parse_ha_groups(groups, ha_res)
+        return None if rules is None else pp.parse_ha_rules(rules)
+
+    @staticmethod
+    async def _optional_failed(path: str, exc: ConsoleError) -> None:
+        if getattr(exc, "status", None) in (None, 401, 403):
+            raise exc
+        log.debug("proxmox: %s unavailable: %s", path, exc)
+        return None
 
     async def _optional(self, path: str) -> Any:
         """HA is optional: a cluster without it answers these with an error or nothing."""
         try:
             return await self._aget(path)
         except ConsoleError as exc:
-            if getattr(exc, "status", None) in (None, 401, 403):
-                raise
-            log.debug("proxmox: %s unavailable: %s", path, exc)
-            return None
+            return await self._optional_failed(path, exc)
 
     async def _refresh_slow(self, nodes: list[str]) -> None:
         now = time.monotonic()

@@ -13,13 +13,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from console.model import Guest, HaService, HaStatus, Node, ProxmoxState
+from console.model import Guest, HaRule, HaService, HaStatus, Node, ProxmoxState
+from console.inert import cap
 from console.sources import shape as sh
 
 STATUS = "proxmox /cluster/status"
 RESOURCES = "proxmox /cluster/resources"
 HA_STATUS = "proxmox /cluster/ha/status/current"
 HA_RESOURCES = "proxmox /cluster/ha/resources"
+HA_RULES = "proxmox /cluster/ha/rules"
+HA_GROUPS = "proxmox /cluster/ha/groups"
+RULE_KINDS = ("node-affinity", "resource-affinity")
 
 
 def _opt_rows(x: Any, where: str) -> list[dict]:
@@ -180,8 +184,71 @@ def parse_nodes(resources: Any, status: dict, ha: HaStatus | None,
     return tuple(sorted(seen.values(), key=lambda n: n.name))
 
 
+def _split(text: str) -> list[str]:
+    return [t for t in re.split(r"[,;\s]+", text) if t]
+
+
+def parse_node_list(text: str, where: str, field: str = "nodes") -> tuple[tuple[str, int], ...]:
+    """PVE's pve-ha-node-list "pve1:2,pve2" -> (("pve1", 2), ("pve2", 0))."""
+    out = []
+    for item in _split(text):
+        name, _, prio = item.partition(":")
+        if not name:
+            raise sh.ShapeError(where, f"`{field}` has an entry without a node name: {cap(item, 40)!r}")
+        out.append((name, sh.integer(prio or None, where, f"{field} priority of {name}", 0, lo=0)))
+    return tuple(out)
+
+
+def parse_ha_rules(rows: Any) -> tuple[HaRule, ...]:
+    """/cluster/ha/rules (PVE 9): node-affinity and resource-affinity rules.
+    A rule type this console does not know is kept out (it cannot reason about it)."""
+    w = HA_RULES
+    out = []
+    for r in sh.objects(rows, w):
+        kind = sh.text(r.get("type"), w, "type")
+        if kind not in RULE_KINDS:
+            continue
+        name = sh.text(r.get("rule"), w, "rule")
+        if not name:
+            raise sh.ShapeError(w, "a rule without its `rule` id")
+        affinity = sh.opt_text(r.get("affinity"), w, "affinity")
+        if kind == "resource-affinity" and affinity not in ("positive", "negative"):
+            raise sh.ShapeError(w, f"rule {name}: `affinity` must be positive or negative, got {affinity!r}")
+        out.append(HaRule(
+            name=name, kind=kind, resources=tuple(_split(sh.text(r.get("resources"), w, "resources"))),
+            nodes=parse_node_list(sh.text(r.get("nodes"), w, "nodes"), w) if kind == "node-affinity" else (),
+            strict=sh.flag(r.get("strict"), w, "strict"), affinity=affinity if kind == "resource-affinity" else None,
+            disabled=sh.flag(r.get("disable"), w, "disable"), origin="rule",
+            comment=sh.opt_text(r.get("comment"), w, "comment")))
+    return tuple(sorted(out, key=lambda r: r.name))
+
+
+def parse_ha_groups(rows: Any, ha_resources: Any) -> tuple[HaRule, ...]:
+    """/cluster/ha/groups (PVE 8) read as the node-affinity rules PVE 9 migrates them
+    to: a restricted group is strict, an unrestricted one non-strict; its resources
+    are the HA resources whose `group` names it."""
+    members: dict[str, list[str]] = {}
+    for r in _opt_rows(ha_resources, HA_RESOURCES):
+        group = sh.opt_text(r.get("group"), HA_RESOURCES, "group")
+        if group and r.get("sid"):
+            members.setdefault(group, []).append(sh.text(r["sid"], HA_RESOURCES, "sid"))
+    w = HA_GROUPS
+    out = []
+    for r in sh.objects(rows, w):
+        name = sh.text(r.get("group"), w, "group")
+        if not name:
+            raise sh.ShapeError(w, "a group without its `group` name")
+        out.append(HaRule(
+            name=name, kind="node-affinity", resources=tuple(sorted(members.get(name, ()))),
+            nodes=parse_node_list(sh.text(r.get("nodes"), w, "nodes"), w),
+            strict=sh.flag(r.get("restricted"), w, "restricted"), origin="group",
+            comment=sh.opt_text(r.get("comment"), w, "comment")))
+    return tuple(sorted(out, key=lambda r: r.name))
+
+
 def build_state(cluster_status: Any, resources: Any, ha_rows: Any, ha_resources: Any,
-                extra: dict[str, dict], endpoint: str | None) -> ProxmoxState:
+                extra: dict[str, dict], endpoint: str | None,
+                ha_rules: tuple[HaRule, ...] | None = None) -> ProxmoxState:
     cs = parse_cluster_status(cluster_status)
     ha = parse_ha_status(ha_rows) if ha_rows is not None else None
     nodes = parse_nodes(resources, cs, ha, extra)
@@ -191,4 +258,5 @@ def build_state(cluster_status: Any, resources: Any, ha_rows: Any, ha_resources:
     return ProxmoxState(
         cluster_name=cs["name"], quorate=bool(quorate), votes=online, expected_votes=expected,
         nodes=nodes, guests=parse_guests(resources, ha, ha_resources), ha=ha, endpoint=endpoint,
+        ha_rules=ha_rules,
     )

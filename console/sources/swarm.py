@@ -70,9 +70,17 @@ class SwarmSource:
             return False
         from docker.tls import TLSConfig
 
+        class ConfiguredTrustOnly(TLSConfig):
+            """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's `verify`:
+            the configured swarm.tls_ca must win, as it does for Proxmox and Traefik (tls.py)."""
+
+            def configure_client(self, client) -> None:
+                super().configure_client(client)
+                client.trust_env = False  # runs before the SDK's first request (its /version probe)
+
         cert = (str(self.cfg.tls_cert), str(self.cfg.tls_key)) if self.cfg.tls_cert and self.cfg.tls_key else None
-        return TLSConfig(client_cert=cert, ca_cert=str(self.cfg.tls_ca) if self.cfg.tls_ca else None,
-                         verify=bool(self.cfg.tls_ca))
+        return ConfiguredTrustOnly(client_cert=cert, ca_cert=str(self.cfg.tls_ca) if self.cfg.tls_ca else None,
+                                   verify=bool(self.cfg.tls_ca))
 
     def _connect(self, endpoint: str, base_url: str):
         import docker

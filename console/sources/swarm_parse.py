@@ -127,6 +127,9 @@ def parse_state(nodes: Any, services: Any, tasks: Any, manager: str | None) -> S
     """The three lists of one read; each must be a list of objects."""
     at = f" on {manager}" if manager else ""
     nodes = sh.objects(nodes, f"swarm /nodes{at}", "the answer")
+    if not nodes:  # the manager that answered is a node of its own swarm
+        raise sh.ShapeError(f"swarm /nodes{at}", "no nodes: a manager always lists at least itself",
+                            "is this endpoint a Swarm manager?")
     services = sh.objects(services, f"swarm /services{at}", "the answer")
     tasks = sh.objects(tasks, f"swarm /tasks{at}", "the answer")
     parsed_nodes = tuple(parse_node(n, where=f"swarm /nodes{at}") for n in nodes)

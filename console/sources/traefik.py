@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,7 +19,7 @@ import requests
 
 from console.config_model import TraefikConfig
 from console.errors import ConsoleError, plain_reason
-from console.inert import inert_tree
+from console.inert import inert, inert_tree
 from console.sources import shape as sh
 from console.sources.shape import ShapeError
 from console.model import TraefikState
@@ -147,5 +148,12 @@ class TraefikSource:
 
 
 def _body_hint(r: requests.Response) -> str:
-    text = (r.text or "").strip().splitlines()
-    return f": {text[0][:160]}" if text else ""
+    """The gist of an error body: its first line, or an HTML page's title (a reverse proxy's
+    error page), never markup."""
+    body = (r.text or "").strip()
+    if body.startswith("<"):
+        title = re.search(r"<title[^>]*>(.*?)</title>", body, re.I | re.S)
+        text = re.sub(r"\s+", " ", title.group(1)).strip() if title else ""
+        return f" (an HTML page: {inert(text)[:120]})" if text else " (an HTML page)"
+    lines = body.splitlines()
+    return f": {inert(lines[0])[:160]}" if lines else ""

@@ -128,12 +128,19 @@ def parse_middlewares(items: Any, protocol: str = "http") -> tuple[TraefikMiddle
 
 def parse_entrypoints(items: Any) -> tuple[TraefikEntryPoint, ...]:
     with sh.at("traefik /api/entrypoints"):
+        if isinstance(items, list) and not items:  # the API itself is served on an entry point
+            raise sh.ShapeError("traefik /api/entrypoints", "no entry points: Traefik always has at least one",
+                                "is this URL the Traefik API?")
         return tuple(TraefikEntryPoint(e["name"], sh.text(e.get("address"), H, "address")) for e in _objects(items))
 
 
 def parse_version(raw: Any) -> str | None:
-    """/api/version -> "3.1.2" ({"Version": ..., "Codename": ..., "startDate": ...})."""
-    if isinstance(raw, dict):
-        v = raw.get("Version") or raw.get("version")
-        return str(v) if v else None
-    return None
+    """/api/version -> "3.1.2" ({"Version": ..., "Codename": ..., "startDate": ...}); None when
+    the endpoint is not served (404), a ShapeError when it answered something else."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise sh.ShapeError("traefik /api/version", f"expected an object, got {sh.kind(raw)}",
+                            "is this URL the Traefik API?")
+    v = raw.get("Version") or raw.get("version")
+    return str(v) if v else None

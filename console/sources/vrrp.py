@@ -100,7 +100,8 @@ class VrrpSource:
                             error=f"vrrp {fw.name}: no answer over SSH from {fw.ssh_host} within {budget:g} s")
 
     async def _read_firewall(self, fw: FirewallConfig, budget: float) -> Firewall:
-        dump, addr = await self.ssh.run_many(fw.ssh_host, [self.dump_command, IP_ADDR], timeout=budget)
+        dump, addr = await self.ssh.run_many(fw.ssh_host, [self.dump_command, IP_ADDR], timeout=budget,
+                                             privileged=(True, False))  # signalling keepalived needs root
         addresses: tuple[str, ...] = ()
         if addr.exit_status == 0:
             try:
@@ -165,14 +166,14 @@ class VrrpSource:
         self._guard(f"set track file on {fw}")
         f = self._firewall(fw)
         cmd = f"echo {int(value)} > {shlex.quote(track_file or self.cfg.track_file)}"
-        await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True)
+        await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True, privileged=True)
 
     async def keepalived(self, fw: str, running: bool) -> None:
         """Start or stop keepalived on `fw` (stopping sends a priority-0 advert: fast failover)."""
         self._guard(f"{'start' if running else 'stop'} keepalived on {fw}")
         f = self._firewall(fw)
         cmd = KEEPALIVED_START if running else KEEPALIVED_STOP
-        await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True)
+        await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True, privileged=True)
 
 
 def with_sync_groups(firewalls: tuple[Firewall, ...], cfg: VrrpConfig) -> VrrpState:

@@ -24,6 +24,7 @@ import math
 import re
 from typing import Any
 
+from console.errors import json_problem
 from console.inert import inert, inert_block, inert_tree
 from console.model import VRRP_STATES, VrrpInstance
 from console.sources import shape as sh
@@ -55,8 +56,7 @@ def parse_json_dump(text: str, where: str = "keepalived") -> tuple[VrrpInstance,
     try:
         raw = inert_tree(json.loads(text))
     except json.JSONDecodeError as exc:
-        raise ShapeError(where, f"malformed keepalived JSON dump: {exc.msg} at line {exc.lineno} "
-                                f"column {exc.colno}", "the dump may be incomplete; try again") from None
+        raise ShapeError(where, f"malformed keepalived JSON dump: {json_problem(exc)}", "the dump may be incomplete; try again") from None
     if isinstance(raw, dict) and isinstance(raw.get("vrrp"), list):  # json_version 2: {"vrrp": [...], ...}
         raw = raw["vrrp"]
     if isinstance(raw, dict):  # a single instance, not wrapped in an array
@@ -198,7 +198,7 @@ def parse_ip_addr(text: str, where: str = "ip") -> tuple[str, ...]:
     try:
         raw = inert_tree(json.loads(text or "[]"))
     except json.JSONDecodeError as exc:
-        raise ShapeError(where, f"malformed `ip -j addr` output: {exc.msg}") from None
+        raise ShapeError(where, f"malformed `ip -j addr` output: {json_problem(exc)}") from None
     out = []
     for link in raw if isinstance(raw, list) else ():
         if not isinstance(link, dict) or link.get("ifname") == "lo":

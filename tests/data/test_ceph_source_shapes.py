@@ -24,7 +24,7 @@ class FakeCephHost:
     def __init__(self, **by_command):
         self.by_command = by_command  # "osd tree" -> stdout text or (exit, stderr)
 
-    async def run_many(self, host, commands, timeout=None, parallel=False):
+    async def run_many(self, host, commands, timeout=None, parallel=False, privileged=False):
         out = []
         for cmd in commands:
             key = cmd.removeprefix("ceph ").removesuffix(" -f json")

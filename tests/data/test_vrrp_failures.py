@@ -34,7 +34,7 @@ class FakeFirewalls:
     def __init__(self, **answers):
         self.answers = answers
 
-    async def run_many(self, host, commands, timeout=None, parallel=False):
+    async def run_many(self, host, commands, timeout=None, parallel=False, privileged=False):
         a = self.answers[host]
         if isinstance(a, Exception):
             raise a

@@ -35,7 +35,7 @@ def test_rolling_upgrade_of_all_nodes_through_the_cli(lab, state_dir, capsys):
     starts = [(r["node"], r["step"]) for r in recs if r["event"] == "apply-start"]
     for node in done:
         mine = [s for n, s in starts if n == node]
-        assert mine[:9] == ["P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"], mine
+        assert mine[:10] == ["P0", "P1", "P2", "P2b", "P3", "P4", "P5", "P6", "P7", "P8"], mine
     firsts = [starts.index((n, "P0")) for n in done]
     lasts = [max(i for i, (n2, _) in enumerate(starts) if n2 == n) for n in done]
     assert all(lasts[i] < firsts[i + 1] for i in range(2)), "nodes overlapped"

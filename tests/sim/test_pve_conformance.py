@@ -92,10 +92,17 @@ def undocumented(value: Any, schema: dict) -> set[str]:
 KNOWN_UNDOCUMENTED: dict[str, set[str]] = {
     "GET /nodes": {"id", "type", "disk", "maxdisk"},
     "GET /nodes/{node}/status": {"idle", "wait", "uptime", "ksm", "swap", "kversion", "mhz", "hvm", "user_hz", "flags"},
-    "GET /cluster/ha/resources": {"type", "state", "digest", "max_restart", "max_relocate", "failback"},
+    "GET /cluster/ha/resources": {"type", "state", "digest", "max_restart", "max_relocate", "failback", "group"},
+    # PVE 8's groups index returns each group's config (Groups.pm $api_copy_config)
+    "GET /cluster/ha/groups": {"type", "nodes", "restricted", "nofailback", "comment", "digest"},
     "GET /nodes/{node}/qemu/{vmid}/status/current": {"disk"},
     "GET /nodes/{node}/lxc": {"type"},
     "GET /nodes/{node}/lxc/{vmid}/status/current": {"type"},
+    # PVE::API2::HA::Rules returns each rule's whole config ($get_api_ha_rule), not only `rule`
+    "GET /cluster/ha/rules": {"type", "resources", "nodes", "strict", "affinity", "disable", "comment", "digest",
+                               "order"},
+    "GET /cluster/ha/rules/{rule}": {"resources", "nodes", "strict", "affinity", "disable", "comment", "digest",
+                                     "order"},
     **OPS_KNOWN_UNDOCUMENTED,
 }
 
@@ -234,6 +241,13 @@ async def _walk_reads(rec: Recorder, world: World, ceph: bool = True) -> None:
     await rec.call("GET", "/cluster/ha/status/manager_status", "/cluster/ha/status/manager_status")
     await rec.call("GET", "/cluster/ha/resources", "/cluster/ha/resources")
     await rec.call("GET", "/cluster/ha/resources", "/cluster/ha/resources", type="ct")
+    if not world.ha_rules_api:  # PVE 8: HA groups, no rules
+        await rec.call("GET", "/cluster/ha/groups", "/cluster/ha/groups")
+    for filters in ({}, {"type": "node-affinity"}, {"type": "resource-affinity"}, {"resource": "vm:101"}):
+        if not world.ha_rules_api:
+            break
+        for rule in await rec.call("GET", "/cluster/ha/rules", "/cluster/ha/rules", **filters):
+            await rec.call("GET", "/cluster/ha/rules/{rule}", f"/cluster/ha/rules/{rule['rule']}")
     if ceph:
         await rec.call("GET", "/cluster/ceph/status", "/cluster/ceph/status")
         await rec.call("GET", "/cluster/ceph/flags", "/cluster/ceph/flags")
@@ -294,18 +308,27 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
                        node="pve3")
         mover = next(g for g in world.guests.values() if g.node == "pve3" and not g.lock and g is not stopped)
         await rec.call("POST", "/nodes/{node}/migrateall", "/nodes/pve3/migrateall", target="pve1", vms=str(mover.vmid))
+        await rec.call("POST", "/cluster/ha/rules", "/cluster/ha/rules", rule="mail-near", type="node-affinity",
+                       resources="ct:200", nodes="pve1:2,pve3", strict=0, comment="prefers pve1")
+        await rec.call("PUT", "/cluster/ha/rules/{rule}", "/cluster/ha/rules/mail-near", type="node-affinity",
+                       nodes="pve1:2,pve2:1", delete="comment")
+        await rec.call("POST", "/cluster/ha/rules", "/cluster/ha/rules", rule="home-with-mail",
+                       type="resource-affinity", resources="vm:110,ct:200", affinity="positive", disable=1)
         down = next(g for g in world.guests.values() if g.node == "pve2" and g.status == "running" and not g.lock
                     and not g.ha and g is not other)
         await rec.call("POST", "/nodes/{node}/stopall", "/nodes/pve2/stopall", vms=str(down.vmid))
         await rec.call("POST", "/nodes/{node}/startall", "/nodes/pve2/startall", force=1)
         await walk_ops_writes(rec, world)
-        await _walk_reads(rec, world)  # mid-flight: locks, running tasks, flags
+        await _walk_reads(rec, world)  # mid-flight: locks, running tasks, flags, rules added
+        await rec.call("DELETE", "/cluster/ha/rules/{rule}", "/cluster/ha/rules/home-with-mail")
 
         await rec.call("POST", "/nodes/{node}/status", "/nodes/pve3/status", command="reboot")
         await _walk_reads(rec, world)  # a node rebooting: its guests unknown, its LRM dead, an OSD down
         world.inject("node-down", "pve2")
         world.tick()
         await _walk_reads(rec, world, ceph=False)  # two nodes down: no quorum anywhere
+        world.ha_rules_api = False
+        await _walk_reads(rec, world, ceph=False)  # a PVE 8 cluster: HA groups, resources name theirs
 
         missing = sorted(f"{m} {p}" for m, p in _served_routes() if (m, p) not in rec.hit)
         assert missing == [], "routes never exercised by this test"

@@ -47,7 +47,7 @@ def fixture_world(case: Path) -> World:
     config = json.loads((case / "service_config").read_text())
     w.guests.clear()
     w.desired_running.clear()
-    w.anti_affinity.clear()
+    w.ha_rules.clear()
     w.firewalls.clear()
     for sid, cfg in config.items():
         kind, vmid = sid.split(":")

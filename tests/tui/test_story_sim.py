@@ -38,6 +38,7 @@ NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/main
     "osd-stuck": "keeps an OSD down after a run's reboot", "vip-stuck": "stops the VIP moving when a run moves it",
     "backup-fail": "fails the next backup run (no backup source feeds the health rules yet)",
     "local-resource": "only changes what a maintenance plan can move",
+    "ha-pin": "a strict HA rule: only changes what a maintenance plan can move (tests/maintenance/test_ha_rules_plan)",
 }
 
 

@@ -78,7 +78,7 @@ User bob may run the following commands on pve1:
 def test_sudo_list_parsing_names_what_is_not_allowed_without_a_password():
     rules = parse_sudo_list(SUDO_L)
     assert (True, "/usr/sbin/proxmox-boot-tool kernel *") in rules and (False, "/usr/sbin/reboot") in rules
-    assert sudo_missing(rules, NODE_SUDO_COMMANDS) == ["reboot"]  # listed, but needs a password
+    assert sudo_missing(rules, NODE_SUDO_COMMANDS) == ["reboot", "zfs", "sh"]  # reboot: listed, but needs a password
     assert sudo_missing(parse_sudo_list("User a may run the following commands on h:\n    (ALL) NOPASSWD: ALL\n"),
                         NODE_SUDO_COMMANDS + FIREWALL_SUDO_COMMANDS) == []
     assert sudo_missing(parse_sudo_list("sudo: a password is required\n"), ("ceph",)) == ["ceph"]

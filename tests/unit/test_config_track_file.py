@@ -22,7 +22,7 @@ class RecordingSsh:
     def __init__(self):
         self.commands: list[tuple[str, str]] = []
 
-    async def run(self, alias, command, timeout=None, check=False):
+    async def run(self, alias, command, timeout=None, check=False, privileged=False):
         self.commands.append((alias, command))
 
 
