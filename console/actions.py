@@ -8,12 +8,13 @@ import logging
 
 from console.errors import ConsoleError, ReadOnlyError
 from console.ops.command_log import RecordingSource
+from console.ops.operate_actions import OperateActions  # h-operate2: swarm, vip, ceph flags, shells
 from console.sources import Sources
 
 log = logging.getLogger(__name__)
 
 
-class Actions:
+class Actions(OperateActions):
     def __init__(self, sources: Sources):
         self.sources = sources
 

@@ -28,13 +28,14 @@ from widgets.prompt_bar import PromptBar
 
 HubFactory = Callable[[ClusterConfig], Any]  # -> (Hub, Actions | None) or a Hub
 
-VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance")
+VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance", "events")  # h-events: key 8
 ALIASES = {
     "health": "health", "h": "health", "home": "health",
     "guests": "guests", "guest": "guests", "vm": "guests", "vms": "guests", "ct": "guests",
     "ceph": "ceph", "osd": "ceph", "swarm": "swarm", "docker": "swarm", "svc": "swarm",
     "traefik": "traefik", "routers": "traefik", "vrrp": "vrrp", "vip": "vrrp", "keepalived": "vrrp",
     "maint": "maintenance", "maintenance": "maintenance",
+    "events": "events", "ev": "events", "timeline": "events",  # h-events
 }
 LAYER_VIEW = {"cluster": "health", "guests": "guests", "ceph": "ceph", "swarm": "swarm",
               "traefik": "traefik", "vrrp": "vrrp", "proxmox": "health"}
@@ -63,13 +64,15 @@ class ConsoleApp(App):
     MODES = {"health": HealthScreen, "guests": _lazy("screens.guests", "GuestsScreen"),
              "ceph": _lazy("screens.ceph", "CephScreen"), "swarm": _lazy("screens.swarm", "SwarmScreen"),
              "traefik": _lazy("screens.traefik", "TraefikScreen"), "vrrp": _lazy("screens.vrrp", "VrrpScreen"),
-             "maintenance": _lazy("screens.maintenance", "MaintenanceScreen")}
+             "maintenance": _lazy("screens.maintenance", "MaintenanceScreen"),
+             "events": _lazy("screens.events", "EventsScreen")}  # h-events
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS = [
         *(Binding(str(n), f"view('{v}')", v.title(), show=False) for n, v in enumerate(VIEWS, 1)),
         Binding("colon", "command", "Command", key_display=":"),
         Binding("ctrl+r", "refresh", "Refresh"),
         Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("x", "shell", "Shell", show=False),  # h-operate2: a shell on the guest/node row (screens/operate.py)
     ]
 
     def __init__(self, config: Config, cluster_name: str | None, hub_factory: HubFactory,
@@ -90,6 +93,8 @@ class ConsoleApp(App):
         self._gc_frozen = False
         self._ticks = 0
         self.maintenance: Any = None  # console.maintenance.session.WizardSession of the current cluster
+        self.timeline: Any = None  # h-events: console.event_recorder.EventRecorder of the current cluster
+        self.history: Any = None  # h-events: console.history.History (sparklines) of the current cluster
 
     # ------------------------------------------------------------ properties screens read
     @property
@@ -109,7 +114,7 @@ class ConsoleApp(App):
         return self.read_only_flag or self.cluster.read_only
 
     def command_names(self) -> list[str]:
-        names = ["health", "guests", "ceph", "swarm", "traefik", "vrrp", "maint", "q"]
+        names = ["health", "guests", "ceph", "swarm", "traefik", "vrrp", "maint", "events", "q"]  # h-events: events
         return names + [f"ctx {c.name}" for c in self.config.clusters]
 
     # ------------------------------------------------------------ hub wiring
@@ -124,6 +129,14 @@ class ConsoleApp(App):
         self.hub, self.actions = built if isinstance(built, tuple) else (built, None)
         self.cluster = cluster
         self._unsubscribe = self.hub.subscribe(lambda snap: self.post_message(SnapshotArrived(snap)))
+        # h-events: the event timeline and the sparklines' history follow the same Hub
+        from console.event_recorder import EventRecorder
+        from console.history import History
+
+        self.timeline = EventRecorder.attach(self.hub, cluster.name, self.wall_clock)
+        self.run_worker(self.timeline.load_history(), group="events-load", exit_on_error=False)
+        self.history = History.attach(self.hub, self.actions,
+                                      lambda: self.post_message(SnapshotArrived(Snapshot("history"))))
         if self.start_polling:
             self.hub.start()
 
@@ -132,6 +145,10 @@ class ConsoleApp(App):
             self._unsubscribe()
             self._unsubscribe = None
         await self.hub.stop()
+        if self.timeline is not None:  # h-events
+            self.timeline.detach()
+        if self.history is not None:  # h-events
+            await self.history.detach()
         sources = getattr(self.actions, "sources", None)  # console.actions.Actions holds the SSH pool
         if sources is not None and hasattr(sources, "close"):
             try:
@@ -198,6 +215,11 @@ class ConsoleApp(App):
     def action_command(self) -> None:
         if isinstance(self.screen, LayerScreen):
             self.screen.open_command()
+
+    def action_shell(self) -> None:
+        from screens.operate import shell_here
+
+        shell_here(self)
 
     def action_refresh(self) -> None:
         self.hub.refresh()

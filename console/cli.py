@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(maint, top=False)
     maint.add_argument("args", nargs=argparse.REMAINDER, help="passed to the maintenance command")
 
+    events = sub.add_parser("events", help="the timeline of what changed (recorded by the console)")  # h-events
+    _common(events, top=False)  # h-events
+    from console.cli_events import add_events_arguments  # h-events
+
+    add_events_arguments(events)  # h-events
+
     # --- h-story (issue 10): labconsole silence add|list|remove -- console/cli_silence.py ---
     from console.cli_silence import add_parser as add_silence_parser
 
@@ -177,6 +183,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _maintenance(args)
     if command == "check":
         return _check(args)
+    if command == "events":  # h-events
+        from console.cli_events import run_events
+
+        return run_events(args)
     if command == "silence":  # h-story (issue 10)
         from console.cli_silence import run_silence_command
 

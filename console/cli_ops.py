@@ -1,4 +1,4 @@
-"""What the operations commands (guests, guest, backups, tasks, log) share:
+"""What the operations commands (guests, guest, backups, tasks, log, swarm, vip, ceph, shell, node) share:
 registering their parsers, opening the cluster's sources, the confirmation
 prompt, one-line errors (exit 2) and rich output with data as plain Text.
 
@@ -16,7 +16,10 @@ from typing import Any, Awaitable, Callable
 
 EXIT_FAIL = 2
 MODULES = {"guests": "console.cli_guest", "guest": "console.cli_guest", "backups": "console.cli_backups",
-           "tasks": "console.cli_tasks", "log": "console.cli_log"}
+           "tasks": "console.cli_tasks", "log": "console.cli_log",
+           # h-operate2: swarm, vip, ceph flags, shells, node software
+           "swarm": "console.cli_swarm", "vip": "console.cli_operate", "ceph": "console.cli_operate",
+           "shell": "console.cli_operate", "node": "console.cli_operate"}
 COMMANDS = tuple(MODULES)
 
 

@@ -17,6 +17,7 @@ from console.model import (
     TraefikState,
 )
 from console.health_backups import backup_rules
+from console.health_repos import repo_rules  # h-operate2
 from console.health_vrrp import vrrp_rules  # noqa: F401  (re-exported: screens and tests import it from here)
 from console.poller import Snapshot
 
@@ -209,6 +210,7 @@ RULES: dict[str, Callable[[object], Iterable[Finding]]] = {
     "traefik": traefik_rules,  # type: ignore[dict-item]
     "vrrp": vrrp_rules,  # type: ignore[dict-item]
     "backups": backup_rules,  # a BackupReport (console/ops/backups.py, console/health_backups.py)
+    "repos": repo_rules,  # a RepoReport (console/ops/node_detail.py, console/health_repos.py) -- h-operate2
 }
 
 

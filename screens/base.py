@@ -18,7 +18,7 @@ from widgets.prompt_bar import PromptBar
 from widgets.stale_banner import StaleBanner
 
 COMMON_KEYS = [
-    ("1-7", "views: health guests ceph swarm traefik vrrp maint"),
+    ("1-8", "views: health guests ceph swarm traefik vrrp maint events"),  # h-events: 8 events
     (":", "command: a view, ctx NAME, q (tab completes, ↑ history)"),
     ("/", "filter: text, re:REGEX, !inverts; enter keeps it"),
     ("s / S", "sort by the next column / reverse the sort"),

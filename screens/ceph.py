@@ -13,6 +13,7 @@ from screens.health_tiles import TILE_LEVEL
 from screens.rows import RowMemo, osd_row
 from widgets.fast_table import FastTable
 from widgets.format import BAD, OK, STYLE, WARN, bar, mark, size
+from widgets.history_cells import ceph_history_line  # h-events: sparklines
 from widgets.table_columns import Column, Row
 
 CHECK_COLUMNS = (
@@ -111,9 +112,12 @@ class CephScreen(LayerScreen):
     TITLE_TEXT = "ceph"
     SOURCES = ("ceph",)
     CSS_PATH = "ceph.tcss"
-    BINDINGS = [Binding("n", "group_by_host", "By host")]
+    BINDINGS = [Binding("n", "group_by_host", "By host"),
+                Binding("ctrl+f", "flags", "Flags", show=False)]  # h-operate2: screens/operate.py ceph_flags_key
+    MUTATING_ACTIONS = frozenset({"flags"})
     VIEW_KEYS = [
         ("tab", "next table: checks, OSDs, PG states, pools"),
+        ("ctrl+f", "set or unset a Ceph flag (noout, norebalance, ...; asks first)"),
         ("enter", "on a health check: its full detail"),
         ("n", "group OSDs by host (toggle; on by default)"),
         ("/", "filter, e.g. /down /!up /pve2 /osd.3"),
@@ -140,8 +144,12 @@ class CephScreen(LayerScreen):
         snap = snapshots.get("ceph")
         c = snap.data if snap is not None else None
         level = TILE_LEVEL.get(self.story(now).layers["ceph"].level) if c is not None else None
-        self.query_one("#ceph-summary", Static).update(
-            summary_text(c, level) if c is not None else ("loading…" if snap is None or snap.loading else "no Ceph data"))
+        summary = summary_text(c, level) if c is not None else ("loading…" if snap is None or snap.loading else "no Ceph data")
+        history = self.app.history  # h-events: client IO / recovery over the last polls
+        trend = ceph_history_line(history.ceph_io, history.ceph_recovery) if history is not None and c is not None else None
+        if trend:
+            summary.append("\n" + trend)
+        self.query_one("#ceph-summary", Static).update(summary)
         self.query_one("#checks", FastTable).set_rows([check_row(x) for x in c.checks] if c else ())
         self.query_one("#osds", FastTable).set_rows(self.osd_memo.rows(c.osds) if c else ())
         pg_rows = [Row(s, ((s, "" if s == "active+clean" else "yellow"), str(n)), (s, n)) for s, n in c.pg_states] if c else []
@@ -161,3 +169,8 @@ class CephScreen(LayerScreen):
     def action_group_by_host(self) -> None:
         osds = self.query_one("#osds", FastTable)
         osds.group_by(None if osds.group_column is not None else "host")
+
+    def action_flags(self) -> None:  # h-operate2
+        from screens.operate import ceph_flags_key
+
+        ceph_flags_key(self)

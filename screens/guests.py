@@ -14,6 +14,7 @@ from screens.base import LayerScreen
 from screens.rows import RowMemo, guest_row
 from widgets.fast_table import FastTable
 from widgets.format import duration, mem_cell, pct
+from widgets.history_cells import guest_history_lines  # h-events: sparklines
 from widgets.table_columns import Column
 
 GUEST_COLUMNS = (
@@ -139,8 +140,19 @@ class GuestsScreen(LayerScreen):
             known = "not read" if self._ha_rules is None else "none"
             lines.append("HA rules" + ("" if rules else f"  {known}"))
             lines += [f" {cap(r.summary(), DETAIL_CAP)}" for r in rules]
+        history = self.app.history  # h-events: the guest's RRD, read while its pane is open
+        if history is not None and history.reader is not None:
+            lines += ["", *guest_history_lines(history.cached_guest_series(g))]
+            if history.reader.guest_due(g.type, g.vmid):
+                self.run_worker(self._load_history(g), group="guest-rrd", exclusive=True, exit_on_error=False)
         text.append("\n".join(lines))
         pane.update(text)
+
+    async def _load_history(self, g) -> None:  # h-events
+        before = self.app.history.cached_guest_series(g)
+        series = await self.app.history.guest_series(g)
+        if series is not before and self.guest(self.table.cursor_key) is not None:
+            self._update_detail()
 
     def action_power(self) -> None:
         g = self.guest(self.table.cursor_key)

@@ -14,6 +14,7 @@ from screens.health_incidents import COLUMNS as INCIDENT_COLUMNS, incident_rows,
 from screens.health_tiles import LAYERS, tile_of
 from screens.rows import RowMemo, node_row
 from widgets.fast_table import FastTable
+from widgets.history_cells import NODE_HISTORY_COLUMNS, with_node_history  # h-events: sparklines
 from widgets.table_columns import Column
 from widgets.tile import Tile
 
@@ -54,7 +55,8 @@ class HealthScreen(LayerScreen):
         with Container(id="tiles"):
             for layer in LAYERS:
                 yield Tile(layer, id=f"tile-{layer}")
-        yield FastTable(NODE_COLUMNS, title="nodes", empty_text="no node data yet", id="nodes")
+        yield FastTable(NODE_COLUMNS + NODE_HISTORY_COLUMNS, title="nodes",  # h-events: + CPU~ MEM~ NET~
+                        empty_text="no node data yet", id="nodes")
         yield Static("", id="silences", markup=False)
         yield FastTable(INCIDENT_COLUMNS, title="incidents", empty_text="● no findings: all layers healthy",
                         id="findings")
@@ -83,7 +85,7 @@ class HealthScreen(LayerScreen):
         nodes = self.query_one("#nodes", FastTable)
         nodes.empty_text = "Proxmox not configured" if pve_snap is not None and not pve_snap.configured \
             else "no node data yet"
-        nodes.set_rows(self.node_memo.rows(pve.nodes) if pve else ())
+        nodes.set_rows(with_node_history(self.node_memo.rows(pve.nodes), self.app.history) if pve else ())  # h-events
         self.show_incidents(story)
 
     def show_incidents(self, story) -> None:

@@ -6,7 +6,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance")
+VIEWS = ("health", "guests", "ceph", "swarm", "traefik", "vrrp", "maintenance", "events")  # h-events: events
 
 
 class ConsoleCommands(Provider):

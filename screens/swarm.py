@@ -1,4 +1,7 @@
-"""Swarm: nodes, services, the selected service's tasks, and its logs (follow + filter)."""
+"""Swarm: nodes, services, the selected service's tasks, and its logs (a live stream,
+follow + filter). Operations (console/ops/swarm.py through screens/operate.py): scale,
+image update, force update, rollback (naming what it returns to), node availability,
+and a shell in a task's container or on a swarm node."""
 
 from __future__ import annotations
 
@@ -7,7 +10,10 @@ from functools import partial
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+import asyncio
+
 from console.errors import ConsoleError
+from screens import operate
 from screens.base import LayerScreen
 from screens.rows import RowMemo, service_row, swarm_node_row, task_row
 from widgets.fast_table import FastTable
@@ -51,17 +57,28 @@ class SwarmScreen(LayerScreen):
     BINDINGS = [
         Binding("l", "logs", "Logs"),
         Binding("f", "follow", "Follow"),  # offered only while the logs are open (check_action)
-        Binding("ctrl+d", "drain", "Drain/activate"),
+        Binding("ctrl+s", "scale", "Scale"),
+        Binding("ctrl+u", "update_image", "Image"),
+        Binding("ctrl+f", "force_update", "Force update", show=False),
         Binding("ctrl+b", "rollback", "Rollback"),
+        Binding("ctrl+d", "drain", "Drain/activate"),
+        Binding("ctrl+a", "availability", "Availability", show=False),
+        Binding("x", "shell", "Shell"),
     ]
-    MUTATING_ACTIONS = frozenset({"drain", "rollback"})
+    MUTATING_ACTIONS = frozenset({"drain", "rollback", "scale", "update_image", "force_update", "availability",
+                                  "shell"})
     VIEW_KEYS = [
         ("tab", "next table: nodes, services, tasks"),
-        ("l", "logs of the selected service (esc closes)"),
+        ("l", "live logs of the selected service, task@node prefixed (esc closes)"),
         ("f", "in logs: follow on/off"),
         ("/", "filter the focused table, or the open logs"),
+        ("ctrl+s", "on a service: scale it (asks the replicas, then confirms)"),
+        ("ctrl+u", "on a service: update its image (asks the tag, shows the current digest)"),
+        ("ctrl+f", "on a service: force update (spread its tasks again, e.g. after a node rejoined)"),
+        ("ctrl+b", "on a service: roll back to its previous spec (shows what it returns to)"),
         ("ctrl+d", "on a node: drain it / make it active (asks first)"),
-        ("ctrl+b", "on a service: roll back its last update (asks first)"),
+        ("ctrl+a", "on a node: set availability active, pause or drain"),
+        ("x", "shell: on a task, docker exec into its container; on a node, ssh to it"),
     ]
 
     def __init__(self) -> None:
@@ -71,6 +88,8 @@ class SwarmScreen(LayerScreen):
         self.task_memo = RowMemo(task_row, lambda t: t.id)
         self.selected_service: str | None = None
         self._log_timer = None
+        self._log_stop: asyncio.Event | None = None  # set to end the live stream
+        self._pending: list[str] = []
 
     def compose_body(self) -> ComposeResult:
         yield FastTable(NODE_COLUMNS, title="nodes", empty_text="no swarm nodes", id="swarm-nodes")
@@ -119,11 +138,50 @@ class SwarmScreen(LayerScreen):
             return
         self.add_class("-logs")
         self.refresh_bindings()
-        self.logs.show_lines(service.name, ["fetching logs…"])
         self.logs.focus()
+        if getattr(self.app.actions, "stream_service_logs", None) is not None:
+            self._start_stream(service.name)
+            return
+        self.logs.show_lines(service.name, ["fetching logs…"])  # no stream: fetch every 2 s while following
         self._fetch_logs(service.name)
         if self._log_timer is None:
             self._log_timer = self.set_interval(2.0, self._follow_tick)
+
+    def _start_stream(self, service: str) -> None:
+        self._stop_stream()
+        stop = self._log_stop = asyncio.Event()
+        self.logs.start_stream(service)
+        self.run_worker(partial(self._stream, service, stop), group="logs", exclusive=True, exit_on_error=False)
+
+    async def _stream(self, service: str, stop: asyncio.Event) -> None:
+        def line_in(line: str) -> None:  # on the event loop; lines are drawn in batches
+            if stop.is_set():
+                return
+            if not self._pending:
+                self.set_timer(0.05, self._flush_lines)
+            self._pending.append(line)
+
+        try:
+            await self.app.actions.stream_service_logs(service, line_in, stop)
+        except ConsoleError as exc:
+            self._flush_lines()
+            self.logs.append_lines([f"✖ {exc}"])
+        finally:
+            if self._log_stop is stop:
+                self.logs.stop_stream()
+
+    def _flush_lines(self) -> None:
+        lines, self._pending = self._pending, []
+        self.logs.append_lines(lines)
+
+    def _stop_stream(self) -> None:
+        if self._log_stop is not None:
+            self._log_stop.set()
+            self._log_stop = None
+        self._pending = []
+
+    def on_unmount(self) -> None:
+        self._stop_stream()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "follow":
@@ -185,6 +243,8 @@ class SwarmScreen(LayerScreen):
                 self.logs.set_filter("")
                 return True
             self.remove_class("-logs")
+            self._stop_stream()
+            self.logs.stop_stream()
             self.refresh_bindings()
             self.query_one("#services", FastTable).focus()
             return True
@@ -197,19 +257,126 @@ class SwarmScreen(LayerScreen):
         super().action_back()
 
     # ------------------------------------------------------------ actions
-    def action_drain(self) -> None:
+    def _node(self):
         swarm = self.data_of("swarm")
         key = self.query_one("#swarm-nodes", FastTable).cursor_key
         node = next((n for n in swarm.nodes if n.id == key), None) if swarm else None
         if node is None:
             self.notify("select a node in the nodes table", severity="warning")
-            return
-        target = "active" if node.availability == "drain" else "drain"
-        self.app.request_action(f"set swarm node {node.hostname} to {target}", "node_availability", node.id, target)
+        return node
 
-    def action_rollback(self) -> None:
+    def _service(self):
         service = self._services().get(self.query_one("#services", FastTable).cursor_key)
         if service is None:
             self.notify("select a service first", severity="warning")
+        return service
+
+    def action_drain(self) -> None:
+        node = self._node()
+        if node is not None:
+            self._availability(node, "active" if node.availability == "drain" else "drain")
+
+    def action_availability(self) -> None:
+        node = self._node()
+        if node is None:
             return
-        self.app.request_action(f"roll back service {service.name}", "service_rollback", service.id)
+
+        async def prepare():
+            value = await operate.ask(self.app, f"Availability of swarm node {node.hostname} (now "
+                                      f"{node.availability}): active, pause or drain", "")
+            return None if not value else await self._availability_prepared(node, value)
+
+        operate.run_operation(self, f"availability {node.hostname}", prepare)
+
+    def _availability(self, node, value: str) -> None:
+        async def prepare():
+            return await self._availability_prepared(node, value)
+
+        operate.run_operation(self, f"set {node.hostname} to {value}", prepare)
+
+    async def _availability_prepared(self, node, value: str):
+        from console.ops.swarm import AVAILABILITIES, availability_sentence
+
+        if value not in AVAILABILITIES:
+            raise ConsoleError("swarm", f"availability {value!r} is not one of {', '.join(AVAILABILITIES)}")
+        return availability_sentence(node.hostname, value), lambda: self.app.actions.swarm_availability(
+            node.hostname, value)
+
+    def action_scale(self) -> None:
+        service = self._service()
+        if service is None:
+            return
+
+        async def prepare():
+            from console.ops.swarm import parse_replicas, scale_sentence
+
+            info = await self.app.actions.swarm_service(service.name)
+            if info.spec.mode != "replicated":
+                raise ConsoleError("swarm", f"service {info.name} is global: it runs one task per node")
+            text = await operate.ask(self.app, f"Scale {info.name}: how many replicas? (now {info.spec.replicas})",
+                                     str(info.spec.replicas))
+            if text is None:
+                return None
+            n = parse_replicas(text)
+            return scale_sentence(info, n), lambda: self.app.actions.swarm_scale(info.id, n, info=info)
+
+        operate.run_operation(self, f"scale {service.name}", prepare)
+
+    def action_update_image(self) -> None:
+        service = self._service()
+        if service is None:
+            return
+
+        async def prepare():
+            from console.ops.swarm import short_digest, update_sentence, with_tag
+
+            info = await self.app.actions.swarm_service(service.name)
+            digest = f" @ {short_digest(info.spec.digest)}" if info.spec.digest else " (no digest pinned)"
+            text = await operate.ask(self.app, f"Update {info.name}: now {info.spec.image}{digest}.\n"
+                                     "New tag (:1.2.3) or image reference:", "")
+            if not text:
+                return None
+            image = with_tag(info.spec, text)
+            if image == info.spec.image:
+                raise ConsoleError("swarm", f"service {info.name} already runs {image}", "ctrl+f restarts its tasks")
+            return update_sentence(info, image), lambda: self.app.actions.swarm_update(info.id, image, info=info)
+
+        operate.run_operation(self, f"update {service.name}", prepare)
+
+    def action_force_update(self) -> None:
+        service = self._service()
+        if service is None:
+            return
+
+        async def prepare():
+            from console.ops.swarm import force_sentence
+
+            info = await self.app.actions.swarm_service(service.name)
+            return force_sentence(info), lambda: self.app.actions.swarm_force_update(info.id, info=info)
+
+        operate.run_operation(self, f"force-update {service.name}", prepare)
+
+    def action_rollback(self) -> None:
+        service = self._service()
+        if service is None:
+            return
+
+        async def prepare():
+            from console.ops.swarm import rollback_sentence
+
+            info = await self.app.actions.swarm_service(service.name)
+            sentence = rollback_sentence(info)  # no previous spec: refused here, nothing sent
+            return sentence, lambda: self.app.actions.swarm_rollback(info.id, info=info)
+
+        operate.run_operation(self, f"roll back service {service.name}", prepare)
+
+    def action_shell(self) -> None:
+        focused = self.focused
+        key = focused.cursor_key if isinstance(focused, FastTable) else None
+        if isinstance(focused, FastTable) and focused.id == "swarm-nodes":
+            swarm = self.data_of("swarm")
+            node = next((n for n in swarm.nodes if n.id == key), None) if swarm else None
+            operate.open_shell(self, node.hostname if node else None, "a swarm node")
+            return
+        target = key if isinstance(focused, FastTable) and focused.id == "tasks" else None
+        operate.open_shell(self, target, "a task (tasks table) or a node")

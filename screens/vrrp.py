@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Static
 
 from screens.base import LayerScreen
@@ -97,7 +98,10 @@ class VrrpScreen(LayerScreen):
     TITLE_TEXT = "vrrp"
     SOURCES = ("vrrp",)
     CSS_PATH = "vrrp.tcss"
-    VIEW_KEYS = [("/", "filter, e.g. /MASTER /fw1 /!answering")]
+    BINDINGS = [Binding("ctrl+b", "failback", "Fail back")]
+    MUTATING_ACTIONS = frozenset({"failback"})
+    VIEW_KEYS = [("/", "filter, e.g. /MASTER /fw1 /!answering"),
+                 ("ctrl+b", "fail the VIP back to the preferred firewall (asks first; reports the gap)")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -132,3 +136,8 @@ class VrrpScreen(LayerScreen):
         alarm.set_class(bool(alarms), "-on")
         alarm.update("\n".join(alarms))
         ok.update("\n".join(fine))
+
+    def action_failback(self) -> None:
+        from screens.operate import vip_failback_key
+
+        vip_failback_key(self)

@@ -195,6 +195,12 @@ class P8Baseline(BaseStep):
     id, title = "P8", "Refresh the package lists; record pending updates and the running kernel"
     skippable = False
 
+    async def check(self, ctx):  # h-operate2: the enterprise repository without a subscription
+        from console.ops.node_detail import repo_preflight
+
+        svc = self.svc(ctx)
+        return await repo_preflight(svc.src("proxmox"), ctx.node) if svc.has("proxmox") else None
+
     async def apply(self, ctx):
         svc = self.svc(ctx)
         pve = svc.src("proxmox")

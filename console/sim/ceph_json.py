@@ -70,10 +70,13 @@ def status(world) -> dict:
         pgmap["num_bytes_recovered"] = 2 * rate
         pgmap["num_keys_recovered"] = 0
     running_guests = sum(1 for g in world.guests.values() if g.status == "running")
-    pgmap["read_bytes_sec"] = 41_000 * running_guests
-    pgmap["write_bytes_sec"] = 97_000 * running_guests
-    pgmap["read_op_per_sec"] = 3 * running_guests
-    pgmap["write_op_per_sec"] = 7 * running_guests
+    from console.sim.pve_rrd import wave  # h-events: client IO moves a little every 4 s (sparklines)
+
+    busy = wave("ceph/client", int(world.now()), 4)
+    pgmap["read_bytes_sec"] = int(41_000 * running_guests * busy)
+    pgmap["write_bytes_sec"] = int(97_000 * running_guests * busy)
+    pgmap["read_op_per_sec"] = int(3 * running_guests * busy)
+    pgmap["write_op_per_sec"] = int(7 * running_guests * busy)
 
     progress: dict[str, Any] = {}
     if ceph.recovering_pgs or ceph.degraded_pgs:

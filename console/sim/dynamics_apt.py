@@ -58,6 +58,13 @@ class AptDynamics:
         return task.upid
 
     def _apt_update_done(self, n: SimNode, task) -> None:
+        from console.sim.pve_ops_node import apt_update_trap  # h-operate2: the enterprise-repo fault
+
+        trap = apt_update_trap(self, n.name)
+        if trap:
+            task.log.extend(trap)
+            self.finish_task(task, "command 'apt-get update' failed: exit code 100")
+            return
         n.upgradable = self._pending(n)
         n.apt_updated_at = self._t
         self.finish_task(task)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from console.sim.ops_state import ops_of
 from console.sim.sim_errors import SimError
 
-OPS_FAULTS = ("backup-fail", "local-resource", "guest-lock")
+OPS_FAULTS = ("backup-fail", "local-resource", "guest-lock", "enterprise-repo")  # h-operate2: enterprise-repo
 PASSTHROUGH = "hostpci0"
 
 
@@ -23,6 +23,11 @@ def _vmid(world, kind: str, target) -> int:
 
 def inject_ops(world, kind: str, target) -> None:
     lab = ops_of(world)
+    if kind == "enterprise-repo":  # h-operate2
+        from console.sim.pve_ops_node import inject
+
+        inject(world, str(target))
+        return
     if kind == "backup-fail":
         if target in lab.jobs:
             from console.sim.dynamics_ops import run_job
@@ -47,6 +52,11 @@ def inject_ops(world, kind: str, target) -> None:
 
 def clear_ops(world, kind: str, target) -> None:
     lab = ops_of(world)
+    if kind == "enterprise-repo":  # h-operate2
+        from console.sim.pve_ops_node import clear
+
+        clear(world, target)
+        return
     if kind == "backup-fail":
         lab.backup_fail.discard(str(target)) if target else lab.backup_fail.clear()
     elif kind == "local-resource":
@@ -64,4 +74,5 @@ def clear_ops(world, kind: str, target) -> None:
 def ops_faults_dict(world) -> dict:
     lab = ops_of(world)
     return {"backup_fail": sorted(lab.backup_fail), "local_resource": sorted(lab.injected_local),
-            "guest_lock": sorted(lab.injected_locks)}
+            "guest_lock": sorted(lab.injected_locks),
+            "enterprise_repo": sorted(getattr(world, "enterprise_repo_nodes", ()))}

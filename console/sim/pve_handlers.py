@@ -17,6 +17,7 @@ from console.sim import pve_ceph as C
 from console.sim import pve_ha_rules as H
 from console.sim import pve_render as R
 from console.sim import pve_render_ops as O
+from console.sim.pve_rrd import RRD_ROUTES  # h-events: rrddata (history sparklines)
 from console.sim.pve_routes import NODE, OPT_BOOL, OPT_UINT, VMID, P, PveError, Result, Route, param_error, parse_upid
 
 CEPH_FLAG_ENUM = tuple(R.CEPH_FLAGS)
@@ -364,6 +365,7 @@ ROUTES: list[Route] = [
     Route("GET", "/nodes/{node}/ceph/status", ceph_status, _N, perm=_AUDIT_ROOT, family="ceph"),
     *[Route("GET", f"/nodes/{{node}}/ceph/{name}", _ceph_list(render), _N, perm=_AUDIT_ROOT, family="ceph")
       for name, render in (("pool", C.pools), ("mgr", C.mgrs), ("mds", C.mds), ("mon", C.mons))],
+    *RRD_ROUTES,  # h-events
 ]
 
 # -- issue 11 (h-operate): snapshots, reboot, config, backups, cluster tasks/log ----

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from console.sim import pve_ops_backup as B
 from console.sim import pve_ops_guests as G
+from console.sim import pve_ops_node as ND  # h-operate2: subscription, apt repositories
 from console.sim import pve_ops_tasks as T
 from console.sim.pve_routes import NODE, OPT_BOOL, VMID, P, Route
 
@@ -56,4 +57,7 @@ OPS_ROUTES: list[Route] = [
     Route("GET", "/cluster/tasks", T.cluster_tasks),
     Route("GET", "/cluster/log", T.cluster_log, {"max": P("integer", optional=True, minimum=1)}),
     Route("GET", "/cluster/replication", T.cluster_replication),
+    # h-operate2: node software (versions are in pve_handlers)
+    Route("GET", "/nodes/{node}/subscription", ND.subscription, _N, perm=("/nodes/{node}", "Sys.Audit")),
+    Route("GET", "/nodes/{node}/apt/repositories", ND.apt_repositories, _N, perm=("/nodes/{node}", "Sys.Audit")),
 ]

@@ -146,6 +146,7 @@ class SimServer:
             self.missing.append("ssh_server")
         else:
             targets = [("node", n) for n in world.nodes] + [("firewall", f) for f in world.firewalls]
+            targets += [("swarm", n.hostname) for n in world.swarm_nodes.values()]  # h-operate2: docker exec
             for kind, name in targets:
                 acceptor = await start_ssh(world, self.host, 0, kind, name, str(keys.host_key), str(keys.authorized_keys))
                 self._acceptors.append(acceptor)
@@ -153,7 +154,7 @@ class SimServer:
                 self.ports["ssh"][name] = port
                 if kind == "node":
                     world.nodes[name].ssh_port = port
-                else:
+                elif kind == "firewall":
                     world.firewalls[name].ssh_port = port
         if self.missing:
             _log(f"fronts not available yet: {', '.join(self.missing)} (their layers are left out of config.toml)")

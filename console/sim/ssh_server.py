@@ -1,4 +1,5 @@
-"""The sim's SSH front: one asyncssh server per Proxmox node and per firewall VM.
+"""The sim's SSH front: one asyncssh server per Proxmox node, per firewall VM and
+per swarm node VM (the last for `docker exec -it` into a task's container).
 
 Public-key auth only (an authorized_keys file), host key from a file, exec
 requests only. A host that is down does not answer: new connections are closed
@@ -29,18 +30,21 @@ class SimHost:
     """What one SSH endpoint serves: a node or a firewall of the World, plus its files."""
 
     def __init__(self, world, kind: str, name: str):
-        if kind not in ("node", "firewall"):
-            raise ValueError(f"kind must be 'node' or 'firewall', not {kind!r}")
+        if kind not in ("node", "firewall", "swarm"):
+            raise ValueError(f"kind must be 'node', 'firewall' or 'swarm', not {kind!r}")
         if kind == "node" and name not in world.nodes:
             raise ValueError(f"no node named {name!r} in the world")
         if kind == "firewall" and name not in world.firewalls:
             raise ValueError(f"no firewall named {name!r} in the world")
+        if kind == "swarm" and not any(n.hostname == name for n in world.swarm_nodes.values()):
+            raise ValueError(f"no swarm node named {name!r} in the world")  # h-operate2: `docker exec` into tasks
         self.world = world
         self.kind = kind
         self.name = name
         self.files: dict[str, str] = {}
         self.sudo_denied = False  # True: `sudo -n` answers "a password is required" (no NOPASSWD)
-        self.commands = {**COMMON_COMMANDS, **(NODE_COMMANDS if kind == "node" else FW_COMMANDS)}
+        extra = {"node": NODE_COMMANDS, "firewall": FW_COMMANDS}.get(kind, {})
+        self.commands = {**COMMON_COMMANDS, **extra}
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._last_tick = 0.0
 
@@ -55,6 +59,9 @@ class SimHost:
         w = self.world
         if self.kind == "node":
             return bool(w.node_online(self.name))
+        if self.kind == "swarm":
+            node = next(n for n in w.swarm_nodes.values() if n.hostname == self.name)
+            return bool(w.swarm_node_ready(node.id))
         fw = w.firewalls[self.name]
         g = w.guests.get(fw.vmid)
         return g is None or bool(w.guest_available(g))
@@ -173,6 +180,18 @@ async def _handle_process(host: SimHost, process: asyncssh.SSHServerProcess) -> 
     conn = process.get_extra_info("connection")
     session: Session = conn.get_extra_info("sim_session") or Session(host)
     command = process.command
+    if process.get_terminal_type() is not None:  # h-operate2: a pty was asked for (ssh -t), see ssh_interactive
+        from console.sim.ssh_interactive import run_interactive, session_for
+
+        found = session_for(host, command)
+        if found is not None:
+            banner, prompt, error = found
+            if error:
+                process.stderr.write(error)
+                process.exit(255 if command is None else 2)
+                return
+            process.exit(await run_interactive(host, process, session, banner, prompt))
+            return
     if command is None:
         process.stderr.write("This lab host accepts exec requests only (no interactive shell).\n")
         process.exit(1)

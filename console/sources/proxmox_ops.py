@@ -89,6 +89,19 @@ class ProxmoxOps:
     async def replication_jobs(self) -> list[dict]:
         return _list(await self._get("cluster/replication"))
 
+    # h-operate2: node software (console/ops/node_detail.py)
+    async def node_version(self, node: str) -> dict:
+        return _dict(await self._get(f"nodes/{node}/version"))
+
+    async def subscription(self, node: str) -> dict:
+        return _dict(await self._get(f"nodes/{node}/subscription"))
+
+    async def apt_repositories(self, node: str) -> dict:
+        return _dict(await self._get(f"nodes/{node}/apt/repositories"))
+
+    async def apt_versions(self, node: str) -> list[dict]:
+        return _list(await self._get(f"nodes/{node}/apt/versions"))
+
     async def task_status(self, node: str, upid: str) -> dict:
         return await self.src.task_status(node, upid)
 

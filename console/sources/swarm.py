@@ -208,6 +208,79 @@ class SwarmSource:
 
         return (await self._run(op))[0]
 
+    async def service_inspect(self, service: str) -> dict:
+        """One service as the engine has it (Spec, PreviousSpec, Version, UpdateStatus), text inert."""
+        async def op(api):
+            return inert_tree(await asyncio.to_thread(api.inspect_service, service))
+
+        return (await self._run(op))[0]
+
+    async def task_inspect(self, task: str) -> dict:
+        """One task as the engine has it (its container id is in Status.ContainerStatus), text inert."""
+        async def op(api):
+            return inert_tree(await asyncio.to_thread(api.inspect_task, task))
+
+        return (await self._run(op))[0]
+
+    async def follow_service_logs(self, service: str, on_line: Callable[[str], None], stop: "asyncio.Event",
+                                  tail: int = 200, timestamps: bool = True, follow: bool = True) -> None:
+        """Stream a service's logs (the Engine's follow=1 stream, not a re-fetch) until `stop` is set
+        or the stream ends; each line (inert but for colours, with the task's details so the caller
+        can print `task@node`) goes to `on_line` on the event loop."""
+        loop = asyncio.get_running_loop()
+
+        held: list = []
+
+        def pump(api) -> None:
+            raw = api.inspect_service(service)
+            tty = bool(((raw.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec", {}).get("TTY"))
+            params = {"follow": int(follow), "stdout": 1, "stderr": 1, "tail": tail, "timestamps": int(timestamps),
+                      "details": 1}
+            res = api._get(api._url("/services/{0}/logs", raw["ID"]), params=params, stream=True)
+            api._raise_for_status(res)
+            held.append(res)
+            chunks = api._stream_raw_result(res) if tty else api._multiplexed_response_stream_helper(res)
+            rest = b""
+            try:
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    rest += chunk if isinstance(chunk, bytes) else str(chunk).encode()
+                    *lines, rest = rest.split(b"\n")
+                    for line in lines:
+                        loop.call_soon_threadsafe(on_line, inert_sgr(line.decode(errors="replace")))
+                if rest:
+                    loop.call_soon_threadsafe(on_line, inert_sgr(rest.decode(errors="replace")))
+            except Exception:  # noqa: BLE001 - on stop the socket is shut under the reader: the end, not an error
+                if not stop.is_set():
+                    raise
+            finally:
+                res.close()
+
+        async def op(api):
+            api.timeout = None  # a follow stream is quiet for as long as the service is
+            worker = asyncio.ensure_future(asyncio.to_thread(pump, api))
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # the caller went away: end the thread's read too
+                stop.set()
+                for res in held:
+                    _shutdown(res)
+                raise
+            finally:
+                stopper.cancel()
+            if not worker.done():  # stopped: closing the response ends the thread's blocking read
+                for res in held:
+                    _shutdown(res)
+                await asyncio.wait({worker}, timeout=2.0)
+            if worker.done() and not worker.cancelled() and worker.exception() is not None:
+                exc = worker.exception()
+                raise ConsoleError("swarm", f"log stream of {service} ended: {_docker_reason(exc)}",
+                                   "press l again to reopen it") from None
+
+        await self._run(op, write=True)  # write=True: no read budget on a stream that lasts
+
     # ----------------------------------------------------------------- writes
 
     def _guard(self, action: str) -> None:
@@ -288,6 +361,21 @@ def _post_update(api, raw: dict, spec: dict, rollback: bool) -> list[str]:
     url = api._url("/services/{0}/update", raw["ID"])
     result = api._result(api._post_json(url, data=spec, params=params), json=True)
     return list((result or {}).get("Warnings") or [])
+
+
+def _shutdown(res) -> None:
+    """Unblock a thread reading a streamed response: shut the socket down, then close it."""
+    import socket
+
+    try:
+        sock = res.raw._fp.fp.raw._sock
+        sock.shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):
+        pass
+    try:
+        res.close()
+    except Exception:  # noqa: BLE001 - best effort on a stream being torn down
+        pass
 
 
 def _copy(value):

@@ -128,9 +128,6 @@ def parse_middlewares(items: Any, protocol: str = "http") -> tuple[TraefikMiddle
 
 def parse_entrypoints(items: Any) -> tuple[TraefikEntryPoint, ...]:
     with sh.at("traefik /api/entrypoints"):
-        if isinstance(items, list) and not items:  # the API itself is served on an entry point
-            raise sh.ShapeError("traefik /api/entrypoints", "no entry points: Traefik always has at least one",
-                                "is this URL the Traefik API?")
         return tuple(TraefikEntryPoint(e["name"], sh.text(e.get("address"), H, "address")) for e in _objects(items))
 
 

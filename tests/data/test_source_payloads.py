@@ -140,7 +140,8 @@ async def test_swarm_hostile_service_names_are_inert(tmp_path):
     import json
 
     services = [{"ID": f"s{i}", "Spec": {"Name": bad, "Labels": {bad: bad}}} for i, bad in enumerate(CORPUS)]
-    endpoint, runner = await _engine(tmp_path, "[]", json.dumps(services))
+    manager = [{"ID": "n1", "Description": {"Hostname": "swarm1"}, "Status": {"State": "ready"}}]
+    endpoint, runner = await _engine(tmp_path, json.dumps(manager), json.dumps(services))
     try:
         src = SwarmSource(SwarmConfig(managers=(endpoint,), timeout=3.0), None)
         state = await src.fetch()

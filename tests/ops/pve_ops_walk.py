@@ -32,6 +32,8 @@ async def walk_ops_reads(rec: Any, world: Any) -> None:
                 await rec.call("GET", "/nodes/{node}/storage/{storage}/content",
                                f"/nodes/{n}/storage/{st['storage']}/content", **({"content": content} if content else {}))
         await rec.call("GET", "/nodes/{node}/storage", f"/nodes/{n}/storage", content="backup")
+        await rec.call("GET", "/nodes/{node}/subscription", f"/nodes/{n}/subscription")  # h-operate2
+        await rec.call("GET", "/nodes/{node}/apt/repositories", f"/nodes/{n}/apt/repositories")  # h-operate2
         for g in [g for g in world.guests.values() if g.node == n]:
             base = f"/nodes/{n}/{g.type}/{g.vmid}"
             await rec.call("GET", f"/nodes/{{node}}/{g.type}/{{vmid}}/snapshot", f"{base}/snapshot")
@@ -62,6 +64,7 @@ async def walk_ops_writes(rec: Any, world: Any) -> None:
         await asyncio.sleep(world.real_seconds(5.0))  # the snapshot is taken
         await rec.call("POST", f"{t}/snapshot/{{snapname}}/rollback", f"{base}/snapshot/{snap}/rollback", start=1)
         await rec.call("DELETE", f"{t}/snapshot/{{snapname}}", f"{base}/snapshot/nothing-here")
+    world.inject("enterprise-repo", "pve1")  # h-operate2: the repositories of a trapped node are read from here on
     g = free("qemu")
     await rec.call("POST", "/nodes/{node}/vzdump", f"/nodes/{g.node}/vzdump", vmid=str(g.vmid), storage="pbs",
                    mode="snapshot")

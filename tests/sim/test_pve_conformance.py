@@ -255,6 +255,9 @@ async def _walk_reads(rec: Recorder, world: World, ceph: bool = True) -> None:
     for n in [n for n in world.nodes if world.node_online(n)]:
         await rec.call("GET", "/nodes/{node}/status", f"/nodes/{n}/status")
         await rec.call("GET", "/nodes/{node}/version", f"/nodes/{n}/version")
+        for tf, cf in (("hour", None), ("day", "MAX"), ("decade", "AVERAGE")):  # h-events: rrddata
+            await rec.call("GET", "/nodes/{node}/rrddata", f"/nodes/{n}/rrddata",
+                           timeframe=tf, **({"cf": cf} if cf else {}))
         await rec.call("GET", "/nodes/{node}/apt/update", f"/nodes/{n}/apt/update")
         await rec.call("GET", "/nodes/{node}/apt/versions", f"/nodes/{n}/apt/versions")
         if ceph:
@@ -266,6 +269,8 @@ async def _walk_reads(rec: Recorder, world: World, ceph: bool = True) -> None:
             for g in await rec.call("GET", f"/nodes/{{node}}/{kind}", f"/nodes/{n}/{kind}"):
                 await rec.call("GET", f"/nodes/{{node}}/{kind}/{{vmid}}/status/current",
                                f"/nodes/{n}/{kind}/{g['vmid']}/status/current")
+                await rec.call("GET", f"/nodes/{{node}}/{kind}/{{vmid}}/rrddata",  # h-events: rrddata
+                               f"/nodes/{n}/{kind}/{g['vmid']}/rrddata", timeframe="hour")
                 if kind == "qemu":
                     await rec.call("GET", "/nodes/{node}/qemu/{vmid}/migrate", f"/nodes/{n}/qemu/{g['vmid']}/migrate")
         for source in ("archive", "active", "all"):

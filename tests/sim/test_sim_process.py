@@ -85,7 +85,7 @@ def test_start_writes_config_files_and_stops_cleanly():
             for m in demo["swarm"]["managers"]:
                 assert m.startswith("unix://") and Path(m[7:]).is_socket()
         if demo["ssh"].get("hosts"):
-            assert set(demo["ssh"]["hosts"]) == {"pve1", "pve2", "pve3", "fw1", "fw2"}
+            assert set(demo["ssh"]["hosts"]) == {"pve1", "pve2", "pve3", "fw1", "fw2", "swarm1", "swarm2", "swarm3"}  # swarm VMs: h-operate2
             known = (d / "known_hosts").read_text().splitlines()
             assert {f"[127.0.0.1]:{h['port']}" for h in demo["ssh"]["hosts"].values()} == {line.split()[0] for line in known}
             assert demo["vrrp"]["dump"] == "ka-state" and demo["vrrp"]["preferred_master"] == "fw1"
@@ -95,7 +95,7 @@ def test_start_writes_config_files_and_stops_cleanly():
         allowed |= {k.replace("clusters.lab", "clusters.C") for k in keys_of(example)}
         allowed |= {"clusters.C.proxmox.fingerprint", "clusters.C.swarm.node_vms", "clusters.C.swarm.node_vms.swarm1", "clusters.C.swarm.node_vms.swarm2",
                     "clusters.C.swarm.node_vms.swarm3", "clusters.C.ssh.hosts.H.port"}  # commented-out keys of the example
-        written = normalise(keys_of(cfg), "demo", ["pve1", "pve2", "pve3", "fw1", "fw2"])
+        written = normalise(keys_of(cfg), "demo", ["pve1", "pve2", "pve3", "fw1", "fw2", "swarm1", "swarm2", "swarm3"])
         assert written - allowed == set()
         state = lab.state()
         assert state["ceph"]["health"] == "HEALTH_OK" and state["vrrp"]["vip_holder"] == ["fw1"]

@@ -78,12 +78,20 @@ async def test_shell_semantics(lab):
         assert r.exit_status == 2
 
 
-async def test_shell_request_is_not_supported(lab):
+async def test_shell_request_without_a_pty_is_not_supported(lab):
+    # h-operate2: with a pty (ssh -t) a login shell is served (console/sim/ssh_interactive.py)
     async with lab.connect("pve1") as conn:
         proc = await conn.create_process(term_type="xterm")
-        out = await proc.stdout.read() + await proc.stderr.read()
+        prompt = await asyncio.wait_for(proc.stdout.readuntil("# "), 10)
+        proc.stdin.write("hostname\r")
+        answer = await asyncio.wait_for(proc.stdout.readuntil("# "), 10)
+        proc.stdin.write("exit\r")
+        await asyncio.wait_for(proc.wait_closed(), 10)
+        assert prompt.endswith("root@pve1:~# ") and "pve1\r\n" in answer and proc.exit_status == 0
+        proc = await conn.create_process("pct enter 999", term_type="xterm")
+        err = await asyncio.wait_for(proc.stderr.read(), 10)
         await proc.wait_closed()
-        assert "exec requests only" in out and proc.exit_status == 1
+        assert "does not exist" in err and proc.exit_status == 2
     async with lab.connect("pve1") as conn:
         proc = await conn.create_process()
         err = await proc.stderr.read()

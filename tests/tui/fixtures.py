@@ -173,6 +173,65 @@ class FakeActions:
     async def service_rollback(self, service):
         self._record("service_rollback", service)
 
+    # -- h-operate2: the operations of console/ops/operate_actions.py, recorded; a service's spec from seed_swarm
+    previous = {"web": "nginx:1.26"}  # services with a previous spec (what ctrl+b returns to)
+
+    async def swarm_service(self, ref):
+        from console.ops.swarm import ServiceInfo, ServiceSpec
+
+        s = next((x for x in seed_swarm().services if ref in (x.name, x.id)), None)
+        if s is None:
+            raise ConsoleError("swarm", f"no service {ref!r} in the swarm")
+        replicas = s.replicas_desired if s.mode == "replicated" else None
+        image, _, digest = s.image.partition("@")
+        prev = self.previous.get(s.name)
+        return ServiceInfo(s.id, s.name, 10, ServiceSpec(image, digest or None, s.mode, replicas),
+                           ServiceSpec(prev, None, s.mode, replicas) if prev else None)
+
+    def _done(self, *call):
+        from console.ops.common import ActionResult
+
+        self._record(*call)
+        return ActionResult(call[0], str(call[1]), "", ok=True, message=f"{call[0]}: done")
+
+    async def swarm_scale(self, ref, replicas, info=None):
+        return self._done("swarm_scale", ref, replicas)
+
+    async def swarm_update(self, ref, image, info=None):
+        return self._done("swarm_update", ref, image)
+
+    async def swarm_force_update(self, ref, info=None):
+        return self._done("swarm_force_update", ref)
+
+    async def swarm_rollback(self, ref, info=None):
+        return self._done("swarm_rollback", ref)
+
+    async def swarm_availability(self, node, value):
+        return self._done("swarm_availability", node, value)
+
+    async def vip_failback_plan(self):
+        from console.ops.firewall import FailbackPlan
+
+        return FailbackPlan("fw1", "fw2", True)
+
+    async def vip_failback(self, plan=None):
+        from console.ops.firewall import FailbackResult
+
+        self._record("vip_failback", plan.preferred if plan else None)
+        return FailbackResult("vip-failback", "fw1", "", ok=True, message="fw1 holds the VIP; gap 0.20 s",
+                              gap_s=0.2)
+
+    async def ceph_flag(self, flag, on):
+        return self._done("ceph_flag", flag, on)
+
+    async def shell_plan(self, target):
+        from console.config_model import SshConfig
+        from console.ops.shells import node_shell
+
+        if self.read_only:
+            raise ReadOnlyError(f"open a shell on {target}", self.cluster)
+        return node_shell(SshConfig(), str(target))
+
 
 def test_config() -> Config:
     return Config((ClusterConfig("home", color="green"), ClusterConfig("lab2", color="magenta", read_only=True)),

@@ -207,17 +207,18 @@ async def test_swarm_tasks_follow_selection_and_actions(make_app):
         assert tasks.total_count == 2 and "tasks of web" in tasks.border_title
         await pilot.press("ctrl+b")
         await pilot.pause()
+        assert "to its previous spec: nginx:1.26" in app.screen.question  # h-operate2: says what it returns to
         await pilot.press("y")
         await app.workers.wait_for_complete()
-        assert app.actions.calls == [("service_rollback", "svc-web")]
+        assert app.actions.calls == [("swarm_rollback", "svc-web")]
         nodes = app.screen.query_one("#swarm-nodes", FastTable)
         nodes.focus()
         await pilot.press("down", "ctrl+d")
         await pilot.pause()
-        assert "set swarm node swarm2 to drain" in app.screen.question
+        assert "Set swarm node swarm2 to drain" in app.screen.question
         await pilot.press("y")
         await app.workers.wait_for_complete()
-        assert app.actions.calls[-1] == ("node_availability", "node2id", "drain")
+        assert app.actions.calls[-1] == ("swarm_availability", "swarm2", "drain")
 
 
 async def test_swarm_logs_filter_follow_and_close(make_app):
