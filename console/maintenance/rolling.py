@@ -125,12 +125,17 @@ class MaintenanceRun:
         def say(text: str) -> None:
             self.on_event(Event("progress", node, "VIP", "Fail the VIPs back to the preferred firewall", text))
 
+        from console.maintenance.remote_calls import current_step
+
+        token = current_step.set((self.journal, node, "VIP"))  # its track-file writes are journaled too
         try:
             facts = (await fail_back(self.services, say, self.services.timeout(self.services.limit("vip_move")))
                      ).to_dict()
         except ConsoleError as exc:
             facts = {"error": str(exc)}
             say(f"fail-back failed: {exc}")
+        finally:
+            current_step.reset(token)
         for why in facts.get("skipped") or ():
             say(f"skipped: {why}")
         self.journal.append("vip-failback", failback=facts)

@@ -13,8 +13,12 @@ A holder that also holds an instance preferred on itself is left alone (the
 track file moves everything it holds), and so is a preferred firewall that is
 not a healthy BACKUP: the report says why and how to do it by hand.
 
-console/ops/firewall.py (a `vip failback` action, another task) was not on
-main when this was written; once it is, this step should call it.
+The hand-over itself is the console's `vip failback` action (console/ops/firewall.py:
+track files, polling, the gap, the command log) whenever the target holds no
+VIP yet, which is the usual case (a whole sync group comes home); the action
+judges "MASTER" per firewall, so when the target already holds another instance
+this module's own per-member wait is used instead. Either way every member is
+confirmed MASTER on the target before the step reports success.
 """
 
 from __future__ import annotations
@@ -116,9 +120,52 @@ async def fail_back(svc: Any, say: Callable[[str], None], timeout: float = 10.0)
     return result
 
 
+class _ActionSources:
+    """What console/ops/firewall.failback needs of `sources`, with the maintenance's journaled VRRP source."""
+
+    read_only = False  # MaintenanceServices refused a read-only cluster already
+
+    def __init__(self, svc: Any):
+        self._svc = svc
+        self.cluster = svc.cluster
+
+    def get(self, name: str) -> Any:
+        return self._svc.src(name)
+
+
 async def _hand_over(svc: Any, say, holder: str, target: str, units: list[Unit], timeout: float) -> dict:
     members = [m for u in units for m in u.members]
     labels = ", ".join(u.label for u in units)
+    if not any(st == "MASTER" for st in _state_of(await svc.vrrp(), target).values()):
+        from console.ops.firewall import FailbackPlan, failback
+
+        say(f"failing {labels} back to {target} (the vip failback action): {holder}'s track file -> 1 (FAULT)")
+        res = await failback(_ActionSources(svc), say, timeout, plan=FailbackPlan(target, holder, True))
+        await _all_on(svc, target, holder, members, labels, timeout)
+        say(f"{target} is MASTER of {labels}: {res.message}")
+        return {"units": [u.label for u in units], "from": holder, "to": target, "gap_s": res.gap_s or 0.0,
+                "took_s": round(res.duration, 3), "at": round(time.time(), 3), "by": "vip failback action"}
+    return await _own_hand_over(svc, say, holder, target, units, members, labels, timeout)
+
+
+async def _all_on(svc: Any, target: str, holder: str, members: list[str], labels: str, timeout: float) -> None:
+    """Every member MASTER on `target` (the action judges per firewall; a sync group is per member)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        st = await svc.vrrp()
+        new = _state_of(st, target)
+        missing = [m for m in members if new.get(m) != "MASTER"]
+        if not missing:
+            return
+        if loop.time() > deadline:
+            raise ConsoleError("maintenance", f"{target} is not MASTER of {', '.join(missing)} within {timeout:g} s",
+                               f"{holder}'s track file was restored; see the VRRP screen")
+        await asyncio.sleep(POLL)
+
+
+async def _own_hand_over(svc: Any, say, holder: str, target: str, units: list[Unit], members: list[str],
+                         labels: str, timeout: float) -> dict:
     vrrp_src = svc.src("vrrp")
     say(f"failing {labels} back to {target}: {holder}'s track file -> 1 (FAULT)")
     loop = asyncio.get_running_loop()

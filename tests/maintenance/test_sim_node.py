@@ -64,6 +64,10 @@ async def test_full_maintenance_of_one_node(lab, node):
         [moved] = fb["moved"]
         assert (moved["units"], moved["from"], moved["to"]) == (["VG_1 (WAN, LAN, IOT)"], "fw2", "fw1"), fb
         assert 0 <= moved["gap_s"] <= 2.0, fb  # at most two adverts without a MASTER
+        assert moved["by"] == "vip failback action"  # console/ops/firewall.py did the hand-over
+        # its track-file writes are journaled like any step's
+        assert ("call-start", "VIP", "vrrp.set_track(fw2, 1)") in [
+            (r["event"], r.get("step"), r.get("call")) for r in recs], [r for r in recs if r.get("step") == "VIP"]
         from console.maintenance.end_report import end_report
 
         assert "VIP fail-back: VG_1 (WAN, LAN, IOT) fw2 -> fw1, no MASTER for" in end_report(run, state)

@@ -46,6 +46,8 @@ class FakeVrrp:
 
 
 class Svc:
+    cluster = None
+
     def __init__(self, src):
         self._src = src
 
@@ -73,7 +75,9 @@ def test_group_fails_back_with_a_measured_gap_and_the_track_file_restored():
     [moved] = out.moved
     assert (moved["units"], moved["from"], moved["to"]) == (["VG_1 (WAN, LAN, IOT)"], "fw2", "fw1")
     assert moved["gap_s"] > 0 and moved["took_s"] >= moved["gap_s"]
-    assert src.calls == [("fw2", 1), ("fw2", 0)] and set(src.holds.values()) == {"fw1"}
+    # the vip failback action: the target's track file to 0, the holder's to 1, then back to 0
+    assert src.calls == [("fw1", 0), ("fw2", 1), ("fw2", 0)] and set(src.holds.values()) == {"fw1"}
+    assert moved["by"] == "vip failback action"
     assert report_lines(out.to_dict())[0].startswith("  VIP fail-back: VG_1 (WAN, LAN, IOT) fw2 -> fw1, no MASTER for")
 
 
@@ -100,3 +104,13 @@ def test_units_group_members_and_per_instance_preferences():
         ("VG_1 (WAN, LAN)", "fw1", "fw1"), ("X", "fw2", "fw2")]
     out, _ = run(src)
     assert out.moved == [] and out.skipped == ["every VIP is already on its preferred firewall"]
+
+
+def test_target_holding_another_instance_is_waited_for_per_member():
+    """fw1 already holds X: "MASTER per firewall" would say done at once; the members are waited for."""
+    src = FakeVrrp({"X": "fw1", "WAN": "fw2", "LAN": "fw2"},
+                   cfg(preferred_master="fw1", sync_groups=(("VG_1", ("WAN", "LAN")),)))
+    out, _ = run(src)
+    [moved] = out.moved
+    assert moved["units"] == ["VG_1 (WAN, LAN)"] and "by" not in moved
+    assert src.calls == [("fw2", 1), ("fw2", 0)] and set(src.holds.values()) == {"fw1"}
