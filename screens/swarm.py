@@ -61,7 +61,7 @@ class SwarmScreen(LayerScreen):
         Binding("ctrl+u", "update_image", "Image"),
         Binding("ctrl+f", "force_update", "Force update", show=False),
         Binding("ctrl+b", "rollback", "Rollback"),
-        Binding("ctrl+d", "drain", "Drain/activate"),
+        Binding("ctrl+n", "drain", "Drain/activate"),  # not ctrl+d: k9s users read that as delete
         Binding("ctrl+a", "availability", "Availability", show=False),
         Binding("x", "shell", "Shell"),
     ]
@@ -76,7 +76,7 @@ class SwarmScreen(LayerScreen):
         ("ctrl+u", "on a service: update its image (asks the tag, shows the current digest)"),
         ("ctrl+f", "on a service: force update (spread its tasks again, e.g. after a node rejoined)"),
         ("ctrl+b", "on a service: roll back to its previous spec (shows what it returns to)"),
-        ("ctrl+d", "on a node: drain it / make it active (asks first)"),
+        ("ctrl+n", "on a node: drain it / make it active (asks first)"),
         ("ctrl+a", "on a node: set availability active, pause or drain"),
         ("x", "shell: on a task, docker exec into its container; on a node, ssh to it"),
     ]

@@ -213,7 +213,7 @@ async def test_swarm_tasks_follow_selection_and_actions(make_app):
         assert app.actions.calls == [("swarm_rollback", "svc-web")]
         nodes = app.screen.query_one("#swarm-nodes", FastTable)
         nodes.focus()
-        await pilot.press("down", "ctrl+d")
+        await pilot.press("down", "ctrl+n")
         await pilot.pause()
         assert "Set swarm node swarm2 to drain" in app.screen.question
         await pilot.press("y")
