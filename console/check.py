@@ -60,6 +60,8 @@ def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: flo
     doc = {"cluster": cluster, "status": story.status, "exit_code": story.exit_code, "layers": layers,
            "vrrp_instances": {v.key.split("/", 1)[1]: {"level": v.level, "summary": v.summary}
                               for v in story.instances},
+           "vrrp_sync_groups": {v.key.split("/", 1)[1]: {"level": v.level, "summary": v.summary}
+                                for v in story.groups},
            "findings": [a.to_dict() for a in story.findings],
            "incidents": [i.to_dict() for i in story.incidents],
            "maintenance": [{"run": r.run_id, "nodes": list(r.nodes), "state": r.state, "error": r.error}

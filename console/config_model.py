@@ -136,6 +136,8 @@ class VrrpConfig:
     track_file: str = DEFAULT_TRACK_FILE  # keepalived `track_file` the console writes to move the VIP
     interval: float = 2.0
     timeout: float = 5.0
+    sync_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group, its instances): the JSON dump omits them
+    preferred_masters: tuple[tuple[str, str], ...] = ()  # (instance or group, firewall): overrides preferred_master
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,10 +242,49 @@ def _vrrp(t: Table, timing) -> VrrpConfig:
     track_file = t.str("track_file", DEFAULT_TRACK_FILE)
     if not track_file.startswith("/"):
         t.problem(t.key("track_file"), f"{track_file!r} must be an absolute path on the firewalls")
+    groups = _sync_groups(t)
     return VrrpConfig(firewalls=tuple(firewalls), preferred_master=preferred, dump=t.str("dump", "signal"),
                       pidfile=t.str("pidfile", "/run/keepalived.pid"),
                       json_file=t.str("json_file", "/tmp/keepalived.json"),
-                      track_file=track_file, **_timing(t, timing, 2.0, 5.0))
+                      track_file=track_file, **_timing(t, timing, 2.0, 5.0),
+                      sync_groups=groups, preferred_masters=_preferred_masters(t, firewalls if tables else None))
+
+
+def _sync_groups(t: Table) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """[vrrp.sync_groups] GROUP = ["INSTANCE", ...]; an instance is in at most one group."""
+    st = t.table("sync_groups")
+    if st is None:
+        return ()
+    out: list[tuple[str, tuple[str, ...]]] = []
+    seen: dict[str, str] = {}
+    for name in list(st.data):
+        members = st.str_list(name, nonempty=True)
+        if members is None:
+            continue
+        for m in members:
+            if m in seen:
+                st.problem(st.key(name), f"instance {m!r} is already in sync group {seen[m]!r}")
+            seen[m] = name
+        out.append((name, tuple(dict.fromkeys(members))))
+    return tuple(out)
+
+
+def _preferred_masters(t: Table, firewalls: list[FirewallConfig] | None) -> tuple[tuple[str, str], ...]:
+    """[vrrp.preferred_masters] INSTANCE_OR_GROUP = "FIREWALL"."""
+    pt = t.table("preferred_masters")
+    if pt is None:
+        return ()
+    names = {f.name for f in firewalls or ()}
+    out = []
+    for key in list(pt.data):
+        fw = pt.str(key)
+        if fw is None:
+            continue
+        if firewalls is not None and fw not in names:
+            pt.problem(pt.key(key), f"{fw!r} is not one of the firewalls ({', '.join(sorted(names))})")
+            continue
+        out.append((key, fw))
+    return tuple(out)
 
 
 def _maintenance(t: Table) -> MaintenanceConfig:

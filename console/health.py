@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 from console.health_backups import backup_rules
 from console.health_repos import repo_rules  # h-operate2
+from console.health_vrrp import vrrp_rules  # noqa: F401  (RULES finds it by name, console/layers.py; screens and tests import it from here)
 from console.layers import LAYER_OF_SOURCE, SOURCES
 from console.model import (
     CephState,
@@ -18,10 +19,8 @@ from console.model import (
     ProxmoxState,
     SwarmState,
     TraefikState,
-    VrrpState,
 )
 from console.poller import Snapshot
-from console.verdict import vrrp_instances
 
 SEVERITY_ORDER = {"critical": 0, "unknown": 1, "warning": 2, "info": 3}
 NEAR_FULL_PERCENT = 85.0
@@ -201,43 +200,6 @@ def traefik_rules(tr: TraefikState) -> Iterable[Finding]:
         if s.errors:
             yield _f("warning" if s.status != "disabled" else "critical", "traefik", s.name,
                      f"service {s.name}: {'; '.join(s.errors)}")
-
-
-# --------------------------------------------------------------------- VRRP
-
-
-def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
-    """Per instance (console.verdict.vrrp_instances): two firewalls each MASTER of a
-    different instance is an active/active pair, not a split brain."""
-    for fw in vrrp.firewalls:
-        if not fw.answering:
-            yield _f("critical", "vrrp", fw.name,
-                     f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
-                     "check keepalived and SSH on the firewall; its current state is unknown"
-                     + (" (its last known state is shown, marked stale)" if fw.instances else ""))
-    views = vrrp_instances(vrrp)
-    if not views and any(fw.answering for fw in vrrp.firewalls):
-        yield _f("critical", "vrrp", "vrrp", "no firewall reports any VRRP instance: who holds the VIP is unknown",
-                 "check that keepalived has a vrrp_instance and that the dump command is the right one")
-    for view in views:
-        iname, masters = view.name, view.masters
-        for faulted in view.faulted:
-            yield _f("critical", "vrrp", iname, f"{faulted} {iname} is in FAULT",
-                     "a tracked interface or script failed")
-        if len(masters) > 1:
-            yield _f("critical", "vrrp", iname, f"SPLIT BRAIN on {iname}: {' and '.join(masters)} are both MASTER",
-                     "the firewalls cannot hear each other's adverts: check the link between them")
-        elif not masters and view.silent:
-            yield _f("unknown", "vrrp", iname, f"no answering firewall is MASTER of {iname}: "
-                     f"{', '.join(view.silent)} does not answer and may hold the virtual IP")
-        elif not masters:
-            yield _f("critical", "vrrp", iname, f"no MASTER for {iname}: nobody holds the virtual IP")
-        elif view.preferred and masters[0] != view.preferred:
-            yield _f("warning", "vrrp", iname, f"{iname} MASTER is {masters[0]}, not the preferred {view.preferred}",
-                     f"fail back once {view.preferred} is healthy: set {masters[0]}'s keepalived track file to 1 "
-                     f"until {view.preferred} is MASTER, then back to 0 (the VIP is away for about one advert)")
-        elif not view.backups and len(vrrp.firewalls) > 1:
-            yield _f("warning", "vrrp", iname, f"{iname} has no healthy BACKUP", "the VIP has no failover")
 
 
 # -------------------------------------------------------------------- driver

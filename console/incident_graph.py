@@ -160,9 +160,10 @@ def build_graph(snapshots: Mapping[str, object]) -> Graph:
             if base in g.swarm_services:
                 g.add(("swarm-service", base), ("traefik-service", s.name))
     if vrrp is not None:
-        from console.verdict import vrrp_instances
+        from console.verdict import group_views, vrrp_instances
 
         views = vrrp_instances(vrrp)
+        groups = group_views(vrrp, views)  # a sync group is an entity like an instance: findings name it
         for fw in vrrp.firewalls:
             g.firewalls.add(fw.name)
             vm = guest_by_name.get(fw.name)
@@ -171,8 +172,13 @@ def build_graph(snapshots: Mapping[str, object]) -> Graph:
             for view in views:  # a silent firewall's instances are unknown: it may hold any of them
                 if not fw.answering or fw.name in dict(view.members):
                     g.add(("firewall", fw.name), ("vrrp-instance", view.name))
+            for grp in groups:
+                if not fw.answering or any(fw.name in dict(v.members) for v in grp.instances):
+                    g.add(("firewall", fw.name), ("vrrp-instance", grp.name))
         for view in views:
             g.vips[view.name] = view.vips
+        for grp in groups:
+            g.vips[grp.name] = grp.vips
     return g
 
 

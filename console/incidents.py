@@ -38,6 +38,7 @@ from console.model import Finding
 from console.verdict import (
     EXIT_OF_STATUS,
     Verdict,
+    group_verdicts,
     instance_verdicts,
     layer_verdicts,
     overall_status,
@@ -116,6 +117,7 @@ class Story:
     instances: tuple[Verdict, ...]  # one per VRRP instance
     status: str = "ok"  # ok | warning | critical | unknown
     runs: tuple[MaintenanceRun, ...] = field(default=())
+    groups: tuple[Verdict, ...] = ()  # one per VRRP sync group
 
     @property
     def exit_code(self) -> int:
@@ -278,7 +280,8 @@ def tell(snapshots: Mapping[str, object], now: float, runs: Sequence[Maintenance
     ordered = tuple(assessed.get(f, Assessed(f)) for f in findings)
     counted = {a.finding: a.counted for a in ordered}.get
     layers = layer_verdicts(snapshots, findings, now, lambda f: counted(f, f.severity))
-    instances = tuple(instance_verdicts(getattr(snapshots.get("vrrp"), "data", None), findings,
-                                        lambda f: counted(f, f.severity)))
+    vrrp = getattr(snapshots.get("vrrp"), "data", None)
+    instances = tuple(instance_verdicts(vrrp, findings, lambda f: counted(f, f.severity)))
+    groups = tuple(group_verdicts(vrrp, findings, lambda f: counted(f, f.severity)))
     return Story(ordered, tuple(incidents), layers, source_verdicts(layers), instances,
-                 overall_status(layers), tuple(runs))
+                 overall_status(layers), tuple(runs), groups)

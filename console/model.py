@@ -331,6 +331,7 @@ class VrrpInstance:
     last_transition: float | None = None  # epoch seconds
     master_transitions: int = 0  # stats.become_master
     nopreempt: bool = False
+    sync_group: str | None = None  # keepalived vrrp_sync_group it belongs to (text dump, or vrrp.sync_groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,9 +346,28 @@ class Firewall:
 
 
 @dataclass(frozen=True, slots=True)
+class VrrpSyncGroup:
+    """A keepalived vrrp_sync_group: its instances change state together, so they must
+    all be MASTER on one firewall."""
+
+    name: str  # e.g. "VG_1"
+    members: tuple[str, ...]  # instance names
+    preferred_master: str | None = None  # configured for the group, else the cluster default
+
+
+@dataclass(frozen=True, slots=True)
 class VrrpState:
     firewalls: tuple[Firewall, ...]
-    preferred_master: str | None = None
+    preferred_master: str | None = None  # the cluster default (vrrp.preferred_master)
+    sync_groups: tuple[VrrpSyncGroup, ...] = ()
+    preferred: tuple[tuple[str, str], ...] = ()  # (instance or group name, firewall): vrrp.preferred_masters
+
+    def preferred_for(self, name: str) -> str | None:
+        """The configured preferred firewall of an instance or sync group (None: not configured)."""
+        return dict(self.preferred).get(name)
+
+    def group_of(self, instance: str) -> VrrpSyncGroup | None:
+        return next((g for g in self.sync_groups if instance in g.members), None)
 
 
 # --------------------------------------------------------------------- Health

@@ -8,8 +8,9 @@ at all), raised to unknown when the source has no data and shown as stale
 when its data is old. The summary and tile lines only describe the data; they
 never decide a level.
 
-VRRP is judged per instance: fw1 MASTER of VI_1 and fw2 MASTER of VI_2 is an
-ordinary active/active pair, not a split brain.
+VRRP is judged per instance and per sync group: fw1 MASTER of VI_1 and fw2
+MASTER of VI_2 is an ordinary active/active pair, not a split brain; members of
+one sync group held by different firewalls are a split group.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from console.layers import LAYERS as LAYER_SPECS
 from console.layers import SOURCE_NAMES
-from console.model import Finding, VrrpInstance, VrrpState
+from console.model import Finding, VrrpState
 
 OK, WARN, CRIT, UNKNOWN, STALE, OFF = "ok", "warn", "crit", "unknown", "stale", "off"
 # worst first; "off" (not configured) never raises anything
@@ -80,6 +81,7 @@ class InstanceView:
     vips: tuple[str, ...]
     preferred: str | None  # the firewall that should hold it
     silent: tuple[str, ...] = ()  # firewalls that do not answer: any of them may hold it
+    group: str | None = None  # its keepalived sync group
 
     @property
     def masters(self) -> tuple[str, ...]:
@@ -94,25 +96,79 @@ class InstanceView:
         return tuple(fw for fw, st in self.members if st == "BACKUP")
 
 
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """A keepalived sync group: its member instances (those some firewall reports)."""
+
+    name: str
+    instances: tuple[InstanceView, ...]
+    preferred: str | None
+
+    @property
+    def member_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.instances)
+
+    @property
+    def holders(self) -> dict[str, str]:
+        """instance -> its one MASTER (instances with none or several are left out)."""
+        return {v.name: v.masters[0] for v in self.instances if len(v.masters) == 1}
+
+    @property
+    def split(self) -> bool:
+        """Members held by different firewalls: the group did not fail over as a whole."""
+        return len(set(self.holders.values())) > 1
+
+    @property
+    def vips(self) -> tuple[str, ...]:
+        return tuple(v for i in self.instances for v in i.vips)
+
+
 def vrrp_instances(vrrp: VrrpState) -> list[InstanceView]:
-    """Instances by name. The preferred holder is the one member with the highest base
-    priority when priorities differ (so each half of an active/active pair has its own),
-    else the configured preferred_master."""
-    found: dict[str, list[tuple[str, VrrpInstance]]] = {}
+    """Instances by name. The preferred holder: the one configured for the instance
+    (vrrp.preferred_masters), else for its sync group, else the one member with the highest
+    base priority when priorities differ (so each half of an active/active pair has its own),
+    else the cluster's preferred_master."""
+    found: dict[str, list[tuple[str, object]]] = {}
     for fw in vrrp.firewalls:
         if fw.answering:
             for inst in fw.instances:
                 found.setdefault(inst.name, []).append((fw.name, inst))
     views = []
-    for name, members in sorted(found.items()):
+    for name, members in sorted(found.items(), key=lambda kv: _instance_order(vrrp, kv[0])):
+        group = next((i.sync_group for _, i in members if i.sync_group), None)
         prios = sorted(((i.base_priority, fw) for fw, i in members), reverse=True)
-        preferred = vrrp.preferred_master
-        if len(prios) > 1 and prios[0][0] != prios[1][0]:
-            preferred = prios[0][1]
+        preferred = vrrp.preferred_for(name) or (vrrp.preferred_for(group) if group else None)
+        if preferred is None:
+            preferred = vrrp.preferred_master
+            if len(prios) > 1 and prios[0][0] != prios[1][0]:
+                preferred = prios[0][1]
         vips = next((i.vips for _, i in members if i.vips), ())
         views.append(InstanceView(name, tuple((fw, i.state) for fw, i in members), tuple(vips), preferred,
-                                  tuple(silent_firewalls(vrrp))))
+                                  tuple(silent_firewalls(vrrp)), group))
     return views
+
+
+def _instance_order(vrrp: VrrpState, name: str) -> tuple:
+    """Sync groups' members in their group's order, then the other instances by name."""
+    for gi, g in enumerate(vrrp.sync_groups):
+        if name in g.members:
+            return (0, gi, g.members.index(name), name)
+    return (1, 0, 0, name)
+
+
+def group_views(vrrp: VrrpState, views: list[InstanceView] | None = None) -> list[GroupView]:
+    """One view per sync group that has a reported member. Its preferred firewall: the one
+    configured for the group, else the one its members agree on, else the cluster default."""
+    views = vrrp_instances(vrrp) if views is None else views
+    out = []
+    for g in vrrp.sync_groups:
+        mine = tuple(v for v in views if v.group == g.name)
+        if not mine:
+            continue
+        agreed = {v.preferred for v in mine}
+        preferred = vrrp.preferred_for(g.name) or (agreed.pop() if len(agreed) == 1 else g.preferred_master)
+        out.append(GroupView(g.name, mine, preferred))
+    return out
 
 
 def silent_firewalls(vrrp: VrrpState) -> list[str]:
@@ -188,10 +244,46 @@ def instance_summary(view: InstanceView) -> str:
     return f"{view.name}: {view.masters[0]} holds {vips}{note}"
 
 
+def group_summary(group: GroupView) -> str:
+    names = ",".join(group.member_names)
+    if group.split:
+        held = ", ".join(f"{i} on {fw}" for i, fw in group.holders.items())
+        return f"SPLIT sync group {group.name}: {held}"
+    views = group.instances
+    if any(len(v.masters) > 1 for v in views):
+        return f"SPLIT BRAIN {group.name} ({names}): {' AND '.join(views[0].masters)} are BOTH MASTER"
+    holders = set(group.holders.values())
+    if not holders:
+        return f"NO MASTER {group.name} ({names})"
+    holder = holders.pop()
+    note = f" (preferred: {group.preferred})" if group.preferred and group.preferred != holder else ""
+    missing = [v.name for v in views if v.name not in group.holders]
+    gap = f", {','.join(missing)} without MASTER" if missing else ""
+    return f"{group.name} ({names}) on {holder}{note}{gap}"
+
+
+def _group_line(g: GroupView) -> str:
+    """A sync group as a tile line (short, like an instance's "VI_1: fw1")."""
+    if g.split:
+        return f"SPLIT {g.name}"
+    if any(len(v.masters) > 1 for v in g.instances):
+        return f"SPLIT BRAIN {g.name}"
+    holders = set(g.holders.values())
+    if not holders:
+        return f"{g.name}: holder unknown" if any(v.silent for v in g.instances) else f"NO MASTER {g.name}"
+    return f"{g.name}: {holders.pop()}"
+
+
 def _vrrp_lines(v: VrrpState) -> tuple[str, list[str]]:
     views = vrrp_instances(v)
     silent = silent_firewalls(v)
-    lines = []
+    lines, parts = [], []
+    groups = group_views(v, views)
+    grouped = {i.name for g in groups for i in g.instances}
+    for g in groups:  # a sync group is one line: its members move together
+        parts.append(group_summary(g))
+        lines.append(_group_line(g))
+    views = [view for view in views if view.name not in grouped]
     for view in views:
         if len(view.masters) > 1:
             lines.append(f"SPLIT BRAIN {view.name}")
@@ -199,9 +291,9 @@ def _vrrp_lines(v: VrrpState) -> tuple[str, list[str]]:
             lines.append(f"{view.name}: holder unknown" if view.silent else f"NO MASTER {view.name}")
         else:
             lines.append(f"{view.name}: {view.masters[0]}")
-    parts = [f"{view.name} on {view.masters[0]}" if len(view.masters) == 1 else instance_summary(view).split(":")[0]
-             for view in views]
-    if len(views) == 1 and len(views[0].masters) == 1:
+    parts += [f"{view.name} on {view.masters[0]}" if len(view.masters) == 1 else instance_summary(view).split(":")[0]
+              for view in views]
+    if not groups and len(views) == 1 and len(views[0].masters) == 1:
         parts = [f"VIP on {views[0].masters[0]}"]
     if silent:
         lines.append("silent: " + ",".join(silent))
@@ -275,12 +367,28 @@ def instance_verdicts(vrrp: VrrpState | None, findings: Iterable[Finding],
         return []
     findings = [f for f in findings if f.layer == "vrrp"]
     out = []
-    for view in vrrp_instances(vrrp):
-        about = sorted((f for f in findings if f.subject == view.name),
-                       key=lambda f: LEVEL_RANK.get(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN), 1))
+    for view in vrrp_instances(vrrp):  # a finding about its sync group is about it too
+        about = _ranked((f for f in findings if f.subject in (view.name, view.group)), counted)
         level = worst(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN) for f in about)
         out.append(Verdict(f"vrrp/{view.name}", "vrrp", level, instance_summary(view), tuple(f.text for f in about)))
     return out
+
+
+def group_verdicts(vrrp: VrrpState | None, findings: Iterable[Finding], counted: Counted = _as_is) -> list[Verdict]:
+    """One verdict per VRRP sync group: the worst counted finding about it or one of its members."""
+    if vrrp is None:
+        return []
+    findings = [f for f in findings if f.layer == "vrrp"]
+    out = []
+    for g in group_views(vrrp):
+        about = _ranked((f for f in findings if f.subject == g.name or f.subject in g.member_names), counted)
+        level = worst(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN) for f in about)
+        out.append(Verdict(f"vrrp-group/{g.name}", "vrrp", level, group_summary(g), tuple(f.text for f in about)))
+    return out
+
+
+def _ranked(findings: Iterable[Finding], counted: Counted) -> list[Finding]:
+    return sorted(findings, key=lambda f: LEVEL_RANK.get(LEVEL_OF_SEVERITY.get(counted(f), UNKNOWN), 1))
 
 
 def overall_status(layers: Mapping[str, Verdict]) -> str:

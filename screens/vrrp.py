@@ -56,24 +56,30 @@ def instance_rows(vrrp, wall_now: float, last_known: dict | None = None) -> list
                 at = time.strftime("%m-%d %H:%M:%S", time.gmtime(i.last_transition))
             prio = f"{i.base_priority}/{i.effective_priority}"
             prio_cell = (prio, "yellow") if i.effective_priority != i.base_priority else prio
-            rows.append(Row(f"{fw.name}/{i.name}", (fw.name, i.name, str(i.vrid), state, prio_cell,
+            name = f"{i.sync_group}/{i.name}" if i.sync_group else i.name  # its sync group moves with it
+            rows.append(Row(f"{fw.name}/{i.name}", (fw.name, name, str(i.vrid), state, prio_cell,
                                                     vips, since, str(i.master_transitions), answering, at)))
     return rows
 
 
-def verdicts(vrrp, instances=None, last_known: dict | None = None) -> tuple[list[str], list[str]]:
-    """(alarms, fine) lines from the instance verdicts (console.verdict, the same as the Health
-    tile and `check`): split brain / no master / FAULT per instance, or who holds the VIP.
-    Without `instances` (the screen passes its Story's) they are judged from `vrrp` alone."""
-    if instances is None:
+def verdicts(vrrp, instances=None, last_known: dict | None = None, groups=None) -> tuple[list[str], list[str]]:
+    """(alarms, fine) lines from the sync group and instance verdicts (console.verdict, the same as
+    the Health tile and `check`): a split group, split brain / no master / FAULT, or who holds the
+    VIPs; one line per sync group, one per instance outside a group. Without `instances` and
+    `groups` (the screen passes its Story's) they are judged from `vrrp` alone."""
+    if instances is None or groups is None:
         from console.health import vrrp_rules
-        from console.verdict import instance_verdicts
+        from console.verdict import group_verdicts, instance_verdicts
 
-        instances = instance_verdicts(vrrp, list(vrrp_rules(vrrp)))
+        findings = list(vrrp_rules(vrrp))
+        instances = instance_verdicts(vrrp, findings) if instances is None else instances
+        groups = group_verdicts(vrrp, findings) if groups is None else groups
+    grouped = {f"vrrp/{m}" for g in getattr(vrrp, "sync_groups", ()) for m in g.members}
     alarms, fine = [], []
-    for v in instances:
+    for v in [*groups, *(v for v in instances if v.key not in grouped)]:
         # what the summary does not already say (a member in FAULT, no healthy BACKUP)
-        extra = [t for t in v.lines if not any(w in t for w in ("SPLIT BRAIN", "no MASTER", "not the preferred"))]
+        extra = [t for t in v.lines if not any(w in t for w in ("SPLIT BRAIN", "no MASTER", "not the preferred",
+                                                                  "is split across"))]
         text = v.summary + (f" — {'; '.join(extra)}" if extra else "")
         if v.level == "crit":
             alarms.append(f"✖ {text}")
@@ -125,7 +131,8 @@ class VrrpScreen(LayerScreen):
         remembered = {fw.name: self.last_known[fw.name] for fw in vrrp.firewalls
                       if not fw.answering and fw.name in self.last_known}
         table.set_rows(instance_rows(vrrp, self.app.wall_clock(), remembered))
-        alarms, fine = verdicts(vrrp, self.story(now).instances, last_known=remembered)
+        story = self.story(now)
+        alarms, fine = verdicts(vrrp, story.instances, last_known=remembered, groups=story.groups)
         alarm.set_class(bool(alarms), "-on")
         alarm.update("\n".join(alarms))
         ok.update("\n".join(fine))

@@ -14,9 +14,9 @@ HISTORY_WIDTH = 12  # cells of a sparkline column: the last 12 RRD minutes
 
 # Optional columns: hidden while empty (no RRD yet, or none readable) and first to go when narrow.
 NODE_HISTORY_COLUMNS = (
-    Column("cpu_hist", "CPU~", width=HISTORY_WIDTH, priority=2),
-    Column("mem_hist", "MEM~", width=HISTORY_WIDTH, priority=3),
-    Column("net_hist", "NET~", width=HISTORY_WIDTH, priority=3),
+    Column("cpu_hist", "CPU~", width=HISTORY_WIDTH, priority=5),  # trends go before the kernel when narrow
+    Column("mem_hist", "MEM~", width=HISTORY_WIDTH, priority=6),
+    Column("net_hist", "NET~", width=HISTORY_WIDTH, priority=6),
 )
 
 

@@ -1,11 +1,13 @@
 """What a run did, at its end, from its journal: duration, packages and kernel
-old -> new per node, the ZFS snapshot left behind, and the downtime it planned."""
+old -> new per node, the ZFS snapshot left behind, the downtime it planned, and
+the VIP fail-back (with its measured gap) or why there was none."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from console.maintenance.events import fmt_duration, names
+from console.maintenance.vip_failback import report_lines
 
 
 def _facts_by_node(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -56,4 +58,6 @@ def end_report(run: Any, state: str) -> str:
     for node in run.nodes:
         if node in facts:
             lines.extend(node_lines(node, facts[node], node in run.done_nodes))
+    failback = next((r.get("failback") for r in reversed(records) if r.get("event") == "vip-failback"), None)
+    lines.extend(report_lines(failback if isinstance(failback, dict) else None))
     return "\n".join(lines)

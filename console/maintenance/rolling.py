@@ -72,6 +72,7 @@ class MaintenanceRun:
         while True:
             node = self._next_node()
             if node is None:
+                await self.fail_back_vips()
                 self.finish("done")
                 return "done"
             if self.engine is None or self.engine.node != node:
@@ -108,6 +109,37 @@ class MaintenanceRun:
         if state == "rolled_back":
             self.finish("rolled_back")
         return state
+
+    async def fail_back_vips(self) -> None:
+        """Once, at the end of the whole run: the VIPs back to their preferred firewall
+        (console/maintenance/vip_failback.py). Its outcome is journaled for the end report;
+        a fail-back that cannot be done is reported, and the run is still done (the VIPs are
+        on a healthy firewall)."""
+        has = getattr(self.services, "has", None)
+        if not callable(has) or not has("vrrp") or any(
+                r.get("event") == "vip-failback" for r in self.journal.records()):
+            return
+        from console.maintenance.vip_failback import fail_back
+
+        node = self.nodes[-1]
+
+        def say(text: str) -> None:
+            self.on_event(Event("progress", node, "VIP", "Fail the VIPs back to the preferred firewall", text))
+
+        from console.maintenance.remote_calls import current_step
+
+        token = current_step.set((self.journal, node, "VIP"))  # its track-file writes are journaled too
+        try:
+            facts = (await fail_back(self.services, say, self.services.timeout(self.services.limit("vip_move")))
+                     ).to_dict()
+        except ConsoleError as exc:
+            facts = {"error": str(exc)}
+            say(f"fail-back failed: {exc}")
+        finally:
+            current_step.reset(token)
+        for why in facts.get("skipped") or ():
+            say(f"skipped: {why}")
+        self.journal.append("vip-failback", failback=facts)
 
     def abort(self) -> None:
         """Stop here, leaving the journal open for resume or rollback later."""

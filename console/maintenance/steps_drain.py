@@ -26,18 +26,25 @@ class D1Vip(BaseStep):
             ctx.progress("this node does not hold the VIP: nothing to move")
             return {}
         vrrp = svc.src("vrrp")
-        ctx.progress(f"lowering {plan.firewall}: track file -> 1 (FAULT), {plan.peer_firewall} takes over")
+        # every instance the firewall holds moves (the track file puts all of them, and so their
+        # sync groups, in FAULT); the wait is for all of them
+        before = {f.name: f for f in (await svc.vrrp()).firewalls}.get(plan.firewall)
+        held = [i.name for i in before.instances if i.state == "MASTER"] if before and before.answering else []
+        what = f" ({', '.join(held)})" if held else ""
+        ctx.progress(f"lowering {plan.firewall}: track file -> 1 (FAULT), {plan.peer_firewall} takes over{what}")
         await vrrp.set_track(plan.firewall, 1)
 
         async def peer_is_master() -> str | None:
             st = await svc.vrrp()
             fw = {f.name: f for f in st.firewalls}
-            peer = fw.get(plan.peer_firewall)
-            mine = fw.get(plan.firewall)
-            if peer and peer.answering and any(i.state == "MASTER" for i in peer.instances) and not (
-                    mine and mine.answering and any(i.state == "MASTER" for i in mine.instances)):
+            peer, mine = fw.get(plan.peer_firewall), fw.get(plan.firewall)
+            theirs = {i.name for i in peer.instances if i.state == "MASTER"} if peer and peer.answering else set()
+            still = [i.name for i in mine.instances if i.state == "MASTER"] if mine and mine.answering else []
+            missing = [n for n in held if n not in theirs] if held else ([] if theirs else ["any instance"])
+            if not missing and not still:
                 return None
-            return "peer not MASTER yet"
+            return (f"{plan.peer_firewall} not yet MASTER of {', '.join(missing)}" if missing
+                    else f"{plan.firewall} still MASTER of {', '.join(still)}")
 
         # a healthy peer takes over within about three advertisement intervals; waiting much
         # longer ("vip_move", 10 s) would only prolong the time without a VIP
@@ -48,14 +55,15 @@ class D1Vip(BaseStep):
             await vrrp.set_track(plan.firewall, 0)
             ctx.progress(f"{plan.peer_firewall} did not take over: {plan.firewall}'s track file restored")
             raise
-        return {"firewall": plan.firewall}
+        return {"firewall": plan.firewall, "instances": held}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
         svc = self.svc(ctx)
         fw = data.get("firewall") or svc.plan(ctx.node).firewall
         if fw and svc.has("vrrp") and svc.plan(ctx.node).vip_move:
             await svc.src("vrrp").set_track(fw, 0)
-            ctx.progress(f"{fw}: track file restored; with nopreempt the VIP stays on the peer until failed back")
+            ctx.progress(f"{fw}: track file restored; with nopreempt the VIP stays on the peer until the run's "
+                         "last step fails it back to the preferred firewall")
 
 
 class D2SwarmDrain(BaseStep):

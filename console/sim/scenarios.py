@@ -23,6 +23,7 @@ from console.sim.state import (
     SimService,
     SimSwarmNode,
     SimTask,
+    SimVrrpInstance,
 )
 
 OLD_KERNEL = "6.8.12-4-pve"
@@ -66,6 +67,13 @@ REPO_NEWER = {
 }
 
 # name, image, mode, replicas, web port (None: not behind Traefik)
+def seed_vrrp() -> dict:
+    """The seed firewalls' keepalived: one instance per VLAN (WAN, LAN, IOT), each with its own VIP,
+    in one sync group VG_1, as a routing firewall pair has them."""
+    return {"iname": "WAN", "vrid": 51, "vips": ["10.0.0.1/24"], "sync_group": "VG_1",
+            "more": [SimVrrpInstance("LAN", 52, ["10.0.10.1/24"]), SimVrrpInstance("IOT", 53, ["10.0.30.1/24"])]}
+
+
 SEED_SERVICES = [
     ("traefik", "traefik:v3.1.2", "global", 0, None),
     ("whoami", "traefik/whoami:v1.10.3", "replicated", 2, 80),
@@ -271,10 +279,10 @@ def build_seed(world) -> None:
     # prefers where it runs, pve3 next: what HA's usage-based choice picks anyway
     add_rule(world, "db-prefers-pve2", "node-affinity", ["ct:201"], nodes={"pve2": 2, "pve3": 1}, strict=False)
 
-    world.firewalls["fw1"] = SimFirewall(name="fw1", vmid=101, base_priority=150, state=2, pid=811, become_master=1,
-                                         last_transition=world._t - 86400)
-    world.firewalls["fw2"] = SimFirewall(name="fw2", vmid=102, base_priority=100, state=1, pid=812,
-                                         last_transition=world._t - 86400)
+    for name, vmid, prio, state, pid in (("fw1", 101, 150, 2, 811), ("fw2", 102, 100, 1, 812)):
+        world.firewalls[name] = SimFirewall(name=name, vmid=vmid, base_priority=prio, state=state, pid=pid,
+                                            become_master=int(state == 2), last_transition=world._t - 86400,
+                                            **seed_vrrp())
 
     for i in (1, 2, 3):
         _swarm_node(world, f"swarm{i}", f"10.0.0.2{i}", leader=i == 1)

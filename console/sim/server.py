@@ -211,6 +211,10 @@ class SimServer:
                 "json_file": "/tmp/keepalived.json",
                 "firewalls": [{"name": f.name, "ssh_host": f.name, "vmid": f.vmid} for f in world.firewalls.values()],
             }
+            groups = {f.sync_group: [i.iname for i in f.vrrp_instances()]
+                      for f in world.firewalls.values() if f.sync_group}
+            if groups:  # keepalived's JSON dump does not name sync groups: the config does
+                cluster["vrrp"]["sync_groups"] = groups
         cluster["maintenance"] = {"reboot_timeout": 600.0, "migrate_timeout": 600.0, "root_dataset": "auto"}
         return {"default_cluster": world.cluster_name, "log": {"level": "info"},
                 "clusters": {world.cluster_name: cluster}}

@@ -1,5 +1,9 @@
 """Commands of a sim firewall VM: keepalived's JSON dump (signal + file, or the
-`ka-state` helper), `ip -j addr`, `systemctl stop|start keepalived`, the track file.
+`ka-state` helper), its text dump (SIGUSR1 -> keepalived.data), `ip -j addr`,
+`systemctl stop|start keepalived`, the track file.
+
+A firewall's instances all share its state: in the seed lab they are one
+vrrp_sync_group (WAN, LAN, IOT), which keepalived moves as a whole.
 
 The JSON has the exact shape keepalived 2.2.7 (Debian 12) writes to
 $TMPDIR/keepalived.json on `kill -s $(keepalived --signum=JSON)`: an array of
@@ -16,6 +20,7 @@ from console.sim.ssh_commands import Io, Shell
 
 JSON_SIGNUM = 36  # `keepalived --signum=JSON` on Debian 12's build
 DUMP_PATH = "/tmp/keepalived.json"
+DATA_PATH = "/tmp/keepalived.data"  # SIGUSR1's text dump
 PID_PATH = "/run/keepalived.pid"
 TRACK_PATH = "/etc/keepalived/track"
 FAKE_AUTH_PASS = "lab-vrrp-s3cret"  # consumers are tested for never showing it
@@ -34,7 +39,7 @@ def _fw_index(sh: Shell) -> int:
 
 def fw_address(sh: Shell) -> ipaddress.IPv4Interface:
     """The firewall's own address: next to the VIP in the VIP's network (.2, .3, ...)."""
-    vip = ipaddress.IPv4Interface(_fw(sh).vips[0].split()[0])
+    vip = ipaddress.IPv4Interface(_fw(sh).vrrp_instances()[0].vips[0].split()[0])
     return ipaddress.IPv4Interface(f"{vip.ip + 1 + _fw_index(sh)}/{vip.network.prefixlen}")
 
 
@@ -47,16 +52,21 @@ def keepalived_dump(sh: Shell) -> list[dict]:
     world = sh.world
     world.tick()
     fw = _fw(sh)
-    now = world.now()
+    return [_instance_json(sh, inst) for inst in fw.vrrp_instances()]
+
+
+def _instance_json(sh: Shell, inst) -> dict:
+    fw = _fw(sh)
+    now = sh.world.now()
     vipset = _vip_set(sh)
     # weight-0 track file: FAULT without touching the priority (as keepalived does)
-    effective = fw.base_priority if fw.track_value and fw.effective_priority == 0 else fw.effective_priority
+    effective = _effective(fw)
     since = max(now - fw.last_transition, 0.0)
     sent = int(since / ADVER_INT) + 2 if fw.state == 2 else fw.become_master * 5
     rcvd = int(since / ADVER_INT) if fw.state == 1 else 0
-    vips = [f"{v.split()[0]} dev {IFNAME} scope global" + (" set" if vipset else "") for v in fw.vips]
+    vips = [f"{v.split()[0]} dev {IFNAME} scope global" + (" set" if vipset else "") for v in inst.vips]
     data = {
-        "iname": fw.iname,
+        "iname": inst.iname,
         "dont_track_primary": 0,
         "skip_check_adv_addr": 0,
         "strict_mode": 0,
@@ -72,7 +82,7 @@ def keepalived_dump(sh: Shell) -> list[dict]:
         "garp_lower_prio_rep": 5,
         "lower_prio_no_advert": 0,
         "higher_prio_send_advert": 0,
-        "vrid": fw.vrid,
+        "vrid": inst.vrid,
         "base_priority": fw.base_priority,
         "effective_priority": effective,
         "vipset": vipset,
@@ -107,7 +117,39 @@ def keepalived_dump(sh: Shell) -> list[dict]:
         "pri_zero_rcvd": 0,
         "pri_zero_sent": fw.release_master,
     }
-    return [{"data": data, "stats": stats}]
+    return {"data": data, "stats": stats}
+
+
+def _effective(fw) -> int:
+    return fw.base_priority if fw.track_value and fw.effective_priority == 0 else fw.effective_priority
+
+
+def keepalived_data(sh: Shell) -> str:
+    """The text dump keepalived writes to $TMPDIR/keepalived.data on SIGUSR1 (2.2.7's layout,
+    the lines the console reads), with the sync group section when the firewall has one."""
+    sh.world.tick()
+    fw = _fw(sh)
+    state = STATE_NAMES.get(fw.state, "INIT")
+    vipset = _vip_set(sh)
+    out = ["------< Global definitions >------", f" Router ID = {fw.name}", "------< VRRP Topology >------"]
+    for inst in fw.vrrp_instances():
+        out += [f" VRRP Instance = {inst.iname}", "   VRRP Version = 2"]
+        out += [f"   Sync group = {fw.sync_group}"] if fw.sync_group else []
+        out += [f"   State = {state}", f"   Wantstate = {state}",
+                f"   Last transition = {fw.last_transition:.6f}", f"   Interface = {IFNAME}",
+                f"   Virtual Router ID = {inst.vrid}", f"   Priority = {fw.base_priority}",
+                f"   Effective priority = {_effective(fw)}", f"   Advert interval = {ADVER_INT} sec",
+                "   Accept = enabled", f"   Preempt = {'disabled' if fw.nopreempt else 'enabled'}",
+                "   Authentication type = SIMPLE_PASSWORD", f"   Password = {FAKE_AUTH_PASS}",
+                f"   Virtual IP ({len(inst.vips)}):"]
+        out += [f"     {v.split()[0]} dev {IFNAME} scope global" + (" set" if vipset else "") for v in inst.vips]
+    if fw.sync_group:
+        out += ["------< VRRP Sync groups >------", f" VRRP Sync Group = {fw.sync_group}, {state}",
+                f"   Num member fault {len(fw.vrrp_instances()) if fw.state == 3 else 0}, num member init 0",
+                "   VRRP member instances :"]
+        out += [f"     {inst.iname}" for inst in fw.vrrp_instances()]
+        out += ["   Using smtp notification = no"]
+    return "\n".join(out) + "\n"
 
 
 def _peer_priority(sh: Shell) -> int:
@@ -170,12 +212,14 @@ async def cmd_kill(sh: Shell, argv: list[str], io: Io) -> int:
         s = sig.upper().removeprefix("SIG")
         if s in (str(JSON_SIGNUM), "RTMIN+2"):
             _write_dump(sh)
+        elif s in ("USR1", "10"):
+            sh.host.files[DATA_PATH] = keepalived_data(sh)
         elif s in ("0",):
             pass
         elif s in ("TERM", "15", "KILL", "9", "INT", "2"):
             sh.world.keepalived(sh.host.name, False)
             sh.host.files.pop(PID_PATH, None)
-        elif s in ("HUP", "1", "USR1", "10", "USR2", "12"):
+        elif s in ("HUP", "1", "USR2", "12"):
             pass
         else:
             io.errln(f"bash: kill: {sig}: invalid signal specification")
@@ -248,7 +292,7 @@ def ip_addr_json(sh: Shell) -> list[dict]:
     addrs = [{"family": "inet", "local": str(own.ip), "prefixlen": own.network.prefixlen, "scope": "global",
               "label": IFNAME, "valid_life_time": forever, "preferred_life_time": forever}]
     if _vip_set(sh):
-        for v in _fw(sh).vips:
+        for v in (v for inst in _fw(sh).vrrp_instances() for v in inst.vips):
             vip = ipaddress.IPv4Interface(v.split()[0])
             addrs.append({"family": "inet", "local": str(vip.ip), "prefixlen": vip.network.prefixlen, "scope": "global",
                           "secondary": True, "label": IFNAME, "valid_life_time": forever,

@@ -170,6 +170,13 @@ class SimRouter:
 
 
 @dataclass
+class SimVrrpInstance:
+    iname: str
+    vrid: int
+    vips: list[str]
+
+
+@dataclass
 class SimFirewall:
     name: str  # "fw1"
     vmid: int  # the guest it runs as
@@ -186,6 +193,13 @@ class SimFirewall:
     release_master: int = 0
     nopreempt: bool = True
     pid: int = 1234
+    # more instances beside (iname, vrid, vips); with sync_group set they form one keepalived
+    # vrrp_sync_group, which changes state as a whole: they share the firewall's state
+    more: list[SimVrrpInstance] = field(default_factory=list)
+    sync_group: str | None = None
+
+    def vrrp_instances(self) -> list[SimVrrpInstance]:
+        return [SimVrrpInstance(self.iname, self.vrid, self.vips), *self.more]
 
     @property
     def effective_priority(self) -> int:

@@ -24,7 +24,9 @@ World(scenario: str = "seed", speed: float = 1.0, seed: int = 1)
     guest_running_on(name) -> list[SimGuest]
     swarm_node_ready(node_id) -> bool   (its VM runs and is not rebooting)
     service_running_tasks(service_id) -> int
-    vip_holder() -> list[str]           firewall names currently MASTER with VIP (2 = split brain)
+    vip_holder() -> list[str]           firewall names currently MASTER with VIP (2 = split brain);
+                                        a firewall's instances (SimFirewall.vrrp_instances(), the seed's
+                                        sync group VG_1 = WAN, LAN, IOT) share its state: they move as one
     ceph_health() -> tuple[str, list[dict]]   ("HEALTH_WARN", [{"code","severity","summary","detail":[..]}])
     pg_states() -> list[tuple[str, int]]
     osd_ok_to_stop(ids: list[int]) -> tuple[bool, dict]   dict shaped like `ceph osd ok-to-stop -f json`

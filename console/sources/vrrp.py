@@ -18,7 +18,13 @@ How the dump is obtained (`VrrpConfig.dump`):
 - anything else: a command printing the dump (e.g. the `ka-state` helper);
   exit 2 from it means keepalived is not running, 3 that it wrote no dump.
 
-Writes (maintenance D1/R4), as plain SSH commands:
+Sync groups: keepalived's JSON dump does not name them, so an instance's group
+comes from the text dump when that is what the dump command prints, else from
+vrrp.sync_groups; `with_sync_groups` fills VrrpInstance.sync_group and
+VrrpState.sync_groups (each with its preferred firewall: vrrp.preferred_masters,
+else vrrp.preferred_master).
+
+Writes (maintenance D1/R4 and the run's final VIP fail-back), as plain SSH commands:
 - set_track(fw, value): `echo VALUE > cfg.track_file` (a keepalived `track_file`;
   with weight 0 a non-zero value puts the instance in FAULT, so the peer
   takes the VIP; 0 restores it);
@@ -34,8 +40,8 @@ from dataclasses import replace
 
 from console.config_model import FirewallConfig, VrrpConfig
 from console.errors import ConsoleError, ReadOnlyError
-from console.inert import cap, inert_block
-from console.model import Firewall, VrrpState
+from console.inert import cap, inert, inert_block
+from console.model import Firewall, VrrpState, VrrpSyncGroup
 from console.sources.vrrp_parse import parse_dump, parse_ip_addr
 
 KEEPALIVED_START = "systemctl start keepalived"
@@ -82,7 +88,7 @@ class VrrpSource:
                 last = self._last[fw.name]
                 fw = replace(fw, instances=last.instances, seen_at=last.seen_at)
             out.append(fw)
-        return VrrpState(firewalls=tuple(out), preferred_master=self.cfg.preferred_master)
+        return with_sync_groups(tuple(out), self.cfg)
 
     async def _read(self, fw: FirewallConfig) -> Firewall:
         # Each firewall gets a little less than the poll's timeout, so one that
@@ -171,6 +177,29 @@ class VrrpSource:
         f = self._firewall(fw)
         cmd = KEEPALIVED_START if running else KEEPALIVED_STOP
         await self.ssh.run(f.ssh_host, cmd, timeout=self.cfg.timeout, check=True, privileged=True)
+
+
+def with_sync_groups(firewalls: tuple[Firewall, ...], cfg: VrrpConfig) -> VrrpState:
+    """The state with each instance's sync group (from the text dump, else from vrrp.sync_groups)
+    and the sync groups themselves, each with its preferred firewall."""
+    # names from the config meet names from the dump, which were made inert where they entered
+    configured = {inert(inst): inert(group) for group, members in cfg.sync_groups for inst in members}
+    members: dict[str, list[str]] = {inert(group): [inert(i) for i in m] for group, m in cfg.sync_groups}
+    out = []
+    for fw in firewalls:
+        insts = []
+        for inst in fw.instances:
+            if inst.sync_group is None and inst.name in configured:
+                inst = replace(inst, sync_group=configured[inst.name])
+            if inst.sync_group is not None and inst.name not in members.setdefault(inst.sync_group, []):
+                members[inst.sync_group].append(inst.name)
+            insts.append(inst)
+        out.append(replace(fw, instances=tuple(insts)))
+    preferred = tuple((inert(name), fw) for name, fw in cfg.preferred_masters)
+    groups = tuple(VrrpSyncGroup(name, tuple(m), dict(preferred).get(name, cfg.preferred_master))
+                   for name, m in members.items())
+    return VrrpState(firewalls=tuple(out), preferred_master=cfg.preferred_master, sync_groups=groups,
+                     preferred=preferred)
 
 
 def _without_prefix(fw: Firewall) -> str:

@@ -6,6 +6,11 @@ Two dump formats are understood:
 - the text dump (SIGUSR1 -> keepalived.data, SIGUSR2 -> keepalived.stats),
   as written by keepalived 1.3 .. 2.2.
 
+Sync groups: the text dump names each member's group ("Sync group = VG_1" in
+the instance, and a "VRRP Sync groups" section); keepalived's JSON dump
+(vrrp_json.c, up to 2.3) has no sync group field, so with it the membership
+comes from the config (vrrp.sync_groups, applied by the source).
+
 Both carry the VRRP password in clear (`auth_data`, "Password = ..."): it is
 never read into the model, so it cannot reach a screen, a log or JSON output.
 A dump that lists no instance, or has the wrong shape, raises ShapeError: it
@@ -53,6 +58,8 @@ def parse_json_dump(text: str, where: str = "keepalived") -> tuple[VrrpInstance,
     except json.JSONDecodeError as exc:
         raise ShapeError(where, f"malformed keepalived JSON dump: {json_problem(exc)}",
                          "the dump may be incomplete; try again") from None
+    if isinstance(raw, dict) and isinstance(raw.get("vrrp"), list):  # json_version 2: {"vrrp": [...], ...}
+        raw = raw["vrrp"]
     if isinstance(raw, dict):  # a single instance, not wrapped in an array
         raw = [raw]
     if not isinstance(raw, list):
@@ -165,6 +172,7 @@ def _instance_from_text(b: dict[str, Any], transitions: dict[str, int]) -> VrrpI
         last_transition=_float(last.split()[0]) if isinstance(last, str) and last else None,
         master_transitions=transitions.get(b["name"], 0),
         nopreempt=b.get("preempt", "enabled").lower() == "disabled",
+        sync_group=b.get("sync group") or None,
     )
 
 

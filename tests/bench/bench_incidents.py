@@ -103,11 +103,11 @@ CASES = [
     Case("node down", fault("node-down", "pve3"), key_has("cluster|pve3|")),
     Case("OSD down", fault("osd-down", "1"), key_has("ceph|osd.1|")),
     Case("mon down", fault("mon-down", "pve2"), key_has("mon")),
-    Case("split brain", fault("split-brain"), key_has("vrrp|VI_1|SPLIT BRAIN")),
+    Case("split brain", fault("split-brain"), key_has("vrrp|VG_1|SPLIT BRAIN")),
     Case("HA error", fault("ha-error", "110"), key_has("guests|vm:110|")),
     Case("Swarm node down (VM stopped)", swarm_vm_stopped, key_has("swarm|swarm2|")),
     Case("Traefik backend down", fault("traefik-backend-down", "whoami"), key_has("traefik|whoami@docker|")),
-    Case("VIP stuck", vip_stuck, key_has("vrrp|VI_1|")),
+    Case("VIP stuck", vip_stuck, key_has("vrrp|VG_1|")),
     Case("apt failure mid-maintenance", apt_failure, key_has("maintenance of pve2", "U1"), speed=60.0),
 ]
 

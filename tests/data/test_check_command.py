@@ -9,7 +9,7 @@ def test_check_seed_lab_is_ok(seed_sim, capsys):
     code = main(["--config", str(seed_sim.config_path), "check"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "OK" in out and "3/3 nodes online" in out and "HEALTH_OK" in out and "VIP on fw1" in out
+    assert "OK" in out and "3/3 nodes online" in out and "HEALTH_OK" in out and "VG_1 (WAN,LAN,IOT) on fw1" in out
 
 
 def test_check_names_the_down_osd_and_its_host(sim, capsys):

@@ -143,3 +143,13 @@ def test_hostile_instance_names_are_inert():
     for bad in CORPUS:
         (inst,) = parse_dump(json.dumps([{"data": {"iname": bad, "state": 2, "vips": [f"10.0.0.1/24 {bad}"]}}]))
         assert not any(c in inst.name + "".join(inst.vips) for c in "\x1b\x07\x00\n\r\x9b\u202e")
+
+
+def test_json_version_2_wrapper_and_no_sync_group_in_json():
+    """keepalived's json_version 2 wraps the array: {"vrrp": [...]}; its JSON never names a sync
+    group (vrrp_json.c), so instances from it have none until the config supplies one."""
+    from console.sources.vrrp_parse import parse_dump
+
+    text = '{"vrrp": [{"data": {"iname": "WAN", "vrid": 51, "state": 2, "base_priority": 150}, "stats": {}}]}'
+    [inst] = parse_dump(text, "fw1")
+    assert (inst.name, inst.state, inst.sync_group) == ("WAN", "MASTER", None)

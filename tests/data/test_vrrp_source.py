@@ -70,6 +70,34 @@ async def test_split_brain_shows_two_masters(sim):
         await pool.close()
     assert all(f.answering for f in state.firewalls)
     assert all(_fw(state, n)[1].vips[0] in _fw(state, n)[0].addresses for n in ("fw1", "fw2"))
+    # the seed's sync group fails as a whole: one split-brain finding, about the group
+    from console.health_vrrp import vrrp_rules
+
+    found = [(f.subject, f.text) for f in vrrp_rules(state) if "SPLIT BRAIN" in f.text]
+    assert found == [("VG_1", "SPLIT BRAIN on sync group VG_1 (WAN, LAN, IOT): fw1 and fw2 are both MASTER")]
+
+
+async def test_seed_sync_group_moves_as_a_whole_on_the_track_file(sim):
+    cluster = _cluster(sim)
+    assert cluster.vrrp.sync_groups == (("VG_1", ("WAN", "LAN", "IOT")),)  # the sim's config names the group
+    pool = SshPool(cluster.ssh)
+    source = VrrpSource(cluster.vrrp, pool)
+    try:
+        state = await source.fetch()
+        [g] = state.sync_groups
+        assert (g.name, g.members, g.preferred_master) == ("VG_1", ("WAN", "LAN", "IOT"), "fw1")
+        fw1 = _fw(state, "fw1")[0]
+        assert [(i.name, i.state, i.sync_group, i.vips) for i in fw1.instances] == [
+            ("WAN", "MASTER", "VG_1", ("10.0.0.1/24",)), ("LAN", "MASTER", "VG_1", ("10.0.10.1/24",)),
+            ("IOT", "MASTER", "VG_1", ("10.0.30.1/24",))]
+        assert {v.split("/")[0] for i in fw1.instances for v in i.vips} <= {a.split("/")[0] for a in fw1.addresses}
+        await source.set_track("fw1", 1)
+        state = await _until(source, lambda s: all(i.state == "MASTER" for i in _fw(s, "fw2")[0].instances),
+                             "every member MASTER on fw2")
+        assert all(i.state == "FAULT" for i in _fw(state, "fw1")[0].instances)
+        await source.set_track("fw1", 0)
+    finally:
+        await pool.close()
 
 
 async def test_stopping_keepalived_and_the_track_file_move_the_vip(sim):

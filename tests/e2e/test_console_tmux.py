@@ -101,7 +101,7 @@ def _populated(screen: str) -> bool:
     """Every tile has its headline and no source dot says loading."""
     return (all(t in screen for t in TILES) and "loading" not in screen
             and "quorate" in screen and "running" in screen and "OSD" in screen
-            and "nodes 3/3 ready" in screen and "routers" in screen and "VI_1" in screen)
+            and "nodes 3/3 ready" in screen and "routers" in screen and "VG_1" in screen)
 
 
 def _sgr_codes(tm: TmuxSession) -> set[str]:
@@ -178,7 +178,7 @@ def test_demo_every_screen_and_injected_faults(sandbox):
         assert f"OSD {ceph['osds_up']}/{ceph['osds']} up {ceph['osds_in']} in" in screen, screen
         swarm = lab["swarm"]
         assert f"svc {swarm['services_converged']}/{swarm['services']} converged" in screen, screen
-        assert f"VI_1: {lab['vrrp']['vip_holder'][0]}" in screen, screen
+        assert f"VG_1: {lab['vrrp']['vip_holder'][0]}" in screen, screen  # the seed's sync group, one line
         assert "no findings" in screen, screen
         assert _extended_colours(_sgr_codes(tm)), "TERM=xterm-256color: expected 256-colour output"
 

@@ -111,7 +111,8 @@ def test_wizard_walks_pve3_through_maintenance(sandbox):
 
         def back(s: str) -> bool:
             row = _row(s, "pve3")
-            return "nodes 3/3 up" in s and "online" in row and "maint" not in row and row.split()[-2:-1] == ["0"]
+            return ("nodes 3/3 up" in s and "online" in row and "maint" not in row
+                    and re.search(r"\s0\s+(idle|active)\b", row) is not None)  # UPD 0, then HA/MAINT
 
         screen = tm.wait_until(back, 30, "Health to show pve3 back")
         kernel = re.search(r"6\.\d+\.\d+-\d+-pve", _row(screen, "pve3"))

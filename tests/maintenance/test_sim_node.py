@@ -58,6 +58,22 @@ async def test_full_maintenance_of_one_node(lab, node):
         assert lost.get(vmid, 0) > 0, "a guest that cannot move goes down with its node's reboot"
     assert av["service_seconds_total"] == 0, av["services"]
     assert av["vip_longest_gap"] <= 2.0, av
+    # the run's last step: the seed's sync group VG_1 is back on its preferred fw1
+    [fb] = [r["failback"] for r in recs if r["event"] == "vip-failback"]
+    assert lab.state()["vrrp"]["vip_holder"] == ["fw1"]
+    if node == "pve1":  # fw1 runs here: D1 moved VG_1 to fw2, the fail-back brought it home
+        [moved] = fb["moved"]
+        assert (moved["units"], moved["from"], moved["to"]) == (["VG_1 (WAN, LAN, IOT)"], "fw2", "fw1"), fb
+        assert 0 <= moved["gap_s"] <= 2.0, fb  # at most two adverts without a MASTER
+        assert moved["by"] == "vip failback action"  # console/ops/firewall.py did the hand-over
+        # its track-file writes are journaled like any step's
+        assert ("call-start", "VIP", "vrrp.set_track(fw2, 1)") in [
+            (r["event"], r.get("step"), r.get("call")) for r in recs], [r for r in recs if r.get("step") == "VIP"]
+        from console.maintenance.end_report import end_report
+
+        assert "VIP fail-back: VG_1 (WAN, LAN, IOT) fw2 -> fw1, no MASTER for" in end_report(run, state)
+    else:
+        assert fb == {"moved": [], "skipped": ["every VIP is already on its preferred firewall"]}, fb
 
 
 async def test_plan_is_readable_before_anything_runs(lab):

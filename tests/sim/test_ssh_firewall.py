@@ -31,12 +31,15 @@ async def test_keepalived_json_dump_like_real_keepalived(lab):
     r = await lab.run("fw1", "ka-state")
     assert r.exit_status == 0
     dump = json.loads(r.stdout)
-    assert isinstance(dump, list) and len(dump) == 1
-    assert set(dump[0]) == {"data", "stats"}
-    assert set(dump[0]["data"]) == KEEPALIVED_227_DATA_KEYS
-    assert set(dump[0]["stats"]) == KEEPALIVED_227_STATS_KEYS
+    # the seed lab: one instance per VLAN, one sync group (the JSON dump does not name it)
+    assert isinstance(dump, list) and [e["data"]["iname"] for e in dump] == ["WAN", "LAN", "IOT"]
+    assert [e["data"]["vrid"] for e in dump] == [51, 52, 53]
+    for entry in dump:
+        assert set(entry) == {"data", "stats"}
+        assert set(entry["data"]) == KEEPALIVED_227_DATA_KEYS
+        assert set(entry["stats"]) == KEEPALIVED_227_STATS_KEYS
     data = dump[0]["data"]
-    assert data["state"] == 2 and data["iname"] == "VI_1" and data["base_priority"] == 150
+    assert data["state"] == 2 and data["iname"] == "WAN" and data["base_priority"] == 150
     assert data["auth_data"]  # the real dump carries the VRRP password: consumers must hide it
     assert all(v.endswith(" set") for v in data["vips"])
     async with lab.connect("fw2") as conn:
@@ -49,21 +52,38 @@ async def test_keepalived_json_dump_like_real_keepalived(lab):
         r = await conn.run("rm -f /tmp/keepalived.json; kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid)")
         assert (r.exit_status, r.stdout, r.stderr) == (0, "", "")
         r = await conn.run("cat /tmp/keepalived.json")
-        assert json.loads(r.stdout)[0]["data"]["iname"] == "VI_1"
+        assert json.loads(r.stdout)[0]["data"]["iname"] == "WAN"
         r = await conn.run("rm /tmp/keepalived.json && cat /tmp/keepalived.json")
         assert r.exit_status == 1 and "No such file" in r.stderr
 
 
+async def test_keepalived_text_dump_names_the_sync_group(lab):
+    """SIGUSR1 writes keepalived.data: the instances with their group, and the group section;
+    the console's text-dump parser reads the group from it and never the password."""
+    from console.sources.vrrp_parse import parse_dump
+
+    async with lab.connect("fw2") as conn:
+        r = await conn.run("kill -s USR1 $(cat /run/keepalived.pid) && cat /tmp/keepalived.data")
+        assert r.exit_status == 0, r.stderr
+    assert " VRRP Sync Group = VG_1, BACKUP" in r.stdout
+    insts = parse_dump(r.stdout, "fw2")
+    assert [(i.name, i.vrid, i.state, i.sync_group) for i in insts] == [
+        ("WAN", 51, "BACKUP", "VG_1"), ("LAN", 52, "BACKUP", "VG_1"), ("IOT", 53, "BACKUP", "VG_1")]
+    assert insts[1].vips == ("10.0.10.1/24",)
+    assert "lab-vrrp-s3cret" not in repr(insts)
+
+
 async def test_ip_addr_has_the_vip_only_on_master(lab):
-    vip = lab.world.firewalls["fw1"].vips[0].split("/")[0]
+    vips = [v.split("/")[0] for i in lab.world.firewalls["fw1"].vrrp_instances() for v in i.vips]
+    assert len(vips) == 3
 
     async def addrs(fw: str) -> set[str]:
         r = await lab.run(fw, "ip -j addr show")
         assert r.exit_status == 0
         return {a["local"] for link in json.loads(r.stdout) for a in link["addr_info"]}
 
-    assert vip in await addrs("fw1")
-    assert vip not in await addrs("fw2")
+    assert set(vips) <= await addrs("fw1")
+    assert not set(vips) & await addrs("fw2")
 
 
 async def test_stop_keepalived_moves_the_vip(lab):
