@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from console.layers import LAYERS as LAYER_SPECS
 from console.layers import SOURCE_NAMES
-from console.model import Finding, VrrpState
+from console.model import Finding, VrrpInstance, VrrpState
 
 OK, WARN, CRIT, UNKNOWN, STALE, OFF = "ok", "warn", "crit", "unknown", "stale", "off"
 # worst first; "off" (not configured) never raises anything
@@ -128,7 +128,7 @@ def vrrp_instances(vrrp: VrrpState) -> list[InstanceView]:
     (vrrp.preferred_masters), else for its sync group, else the one member with the highest
     base priority when priorities differ (so each half of an active/active pair has its own),
     else the cluster's preferred_master."""
-    found: dict[str, list[tuple[str, object]]] = {}
+    found: dict[str, list[tuple[str, VrrpInstance]]] = {}
     for fw in vrrp.firewalls:
         if fw.answering:
             for inst in fw.instances:
