@@ -25,7 +25,7 @@ def test_plan_runs_preflight_and_lists_only_what_acts(lab, state_dir):
     doc = json.loads(r.stdout)
     assert doc["ok"] is True and doc["node"] == "pve2"
     assert {c["id"] for c in doc["preflight"]} == {"plan", "P1", "P2", "P2b", "P3", "P4", "P5", "P6",
-                                                   "P7"} and all(c["ok"] for c in doc["preflight"])
+                                                   "P7", "P8"} and all(c["ok"] for c in doc["preflight"])
     assert ["pve-manager", "8.2.4", "8.2.5"] in doc["plan"]["packages"]
     assert any("set-group noout pve2" in s for s in doc["steps"])
 
