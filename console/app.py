@@ -88,6 +88,7 @@ class ConsoleApp(App):
         self.command_history: list[str] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._gc_frozen = False
+        self._resume_pending = False  # the resume banner waits for the cluster to answer (its identity)
         self._ticks = 0
         self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)  # "title: message" of each notification
         self.maintenance: Any = None  # console.maintenance.session.WizardSession of the current cluster
@@ -170,6 +171,8 @@ class ConsoleApp(App):
             screen = self.screen
         except ScreenStackError:  # tearing down: a late snapshot (or history refresh) has no screen left
             return
+        if self._resume_pending and message.snap.source == "proxmox" and message.snap.data is not None:
+            self._offer_resume()  # now the cluster's identity is known
         if isinstance(screen, LayerScreen):
             screen.snapshot_arrived(message.snap.source)
 
@@ -263,11 +266,25 @@ class ConsoleApp(App):
     # ------------------------------------------------------------ maintenance runs
     # (console/maintenance/session.py, screens/maintenance*.py)
     def _offer_resume(self) -> None:
-        """The resume banner: the journal holds an unfinished maintenance run of this cluster."""
+        """The resume banner: the journal holds an unfinished maintenance run of this cluster.
+        Offered once the cluster has answered, so a run recorded on another cluster of the same
+        config name (another lab) is never offered here."""
+        from console.maintenance.identity import ClusterIdentity
         from console.maintenance.resume import unfinished_banner
 
+        snaps = self.hub.snapshots
+        pve = getattr(snaps.get("proxmox"), "data", None)
+        if pve is None and snaps.get("proxmox") is not None and snaps["proxmox"].configured:
+            self._resume_pending = True  # asked again by on_snapshot_arrived
+            return
+        self._resume_pending = False
+        identity = None
+        if pve is not None:
+            ceph = getattr(snaps.get("ceph"), "data", None)
+            identity = ClusterIdentity(pve.cluster_name, tuple(sorted(n.name for n in pve.nodes)),
+                                       getattr(ceph, "fsid", None))
         try:
-            text = unfinished_banner(self.cluster_name, self.read_only)
+            text = unfinished_banner(self.cluster_name, self.read_only, identity)
         except (ConsoleError, OSError) as exc:
             self.notify(f"cannot read the maintenance journal: {exc}", title="maintenance", severity="warning")
             return

@@ -295,6 +295,8 @@ async def test_resume_banner_on_start_then_resume_finishes_the_run(make_app, lab
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        assert not any("unfinished maintenance run" in n for n in notes(app))  # not before the cluster answered
+        await poll(app, pilot)
         assert any("unfinished maintenance run" in n and "pve3" in n and "7" in n for n in notes(app))
         app.maintenance = make_session(app, steps, lab)
         await poll(app, pilot)
@@ -421,6 +423,8 @@ async def test_a_run_of_another_cluster_with_the_same_name_is_not_offered(make_a
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await poll(app, pilot)
+        assert not any("unfinished maintenance run" in n for n in notes(app))  # the banner knows the cluster too
         app.maintenance = make_session(app, steps, lab)
         await open_wizard(app, pilot, steps, lab)  # planning reads the cluster's identity
         session = app.maintenance
