@@ -25,6 +25,7 @@ from console.maintenance.engine import Event
 from console.maintenance.events import event_line, names
 from console.maintenance.identity import ClusterIdentity, cluster_identity, recorded_identity
 from console.maintenance.journal import ClusterLock, latest_run, unfinished_runs
+from console.maintenance.observed import AvailabilityWatch
 from console.maintenance.preflight_run import CheckResult, preflight_text, run_preflight
 from console.maintenance.rolling import MaintenanceRun
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
@@ -194,8 +195,13 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
             run = MaintenanceRun.start(cluster.name, nodes, steps_for, svc, printer,
                                        "rolling" if args.all else "node", identity.to_dict())
             await lock.note(run.journal.run_id)
-            state = await _drive(run, args.on_failure)
-            print(inert_block(end_report(run, state)), file=out)
+            watch = AvailabilityWatch(svc)
+            await watch.start()
+            try:
+                state = await _drive(run, args.on_failure)
+            finally:
+                await watch.stop()
+            print(inert_block("\n".join([end_report(run, state), *watch.lines()])), file=out)
             return _exit_for(state)
         finally:
             await lock.release()

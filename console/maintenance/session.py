@@ -22,6 +22,7 @@ from console.maintenance.end_report import end_report
 from console.maintenance.engine import Event
 from console.maintenance.events import event_line, status_of
 from console.maintenance.identity import ClusterIdentity, cluster_identity
+from console.maintenance.observed import AvailabilityWatch
 from console.maintenance.preflight_run import CheckResult, run_preflight
 from console.maintenance.resume import Unfinished, find_unfinished
 from console.maintenance.rolling import MaintenanceRun
@@ -295,8 +296,13 @@ class WizardSession:
         self.phase, self.choices, self.outcome = "running", (), None
         self.message = "applying"
         self._changed()
+        watch = AvailabilityWatch(run.services)  # per drive: what this stretch of the run cost
+        await watch.start()
         try:
-            state = await call()
+            try:
+                state = await call()
+            finally:
+                await watch.stop()
             if state == "failed" and self._failed_in_preflight():
                 self.add_line("preflight failed: nothing was changed; closing the run")
                 state = await run.rollback()
@@ -321,7 +327,7 @@ class WizardSession:
                             if state == "failed" else f"{state} on {eng.node}: {eng.last_error or ''}")
             self._changed()
             return
-        self._stopped(end_report(run, state))
+        self._stopped("\n".join([end_report(run, state), *watch.lines()]))
 
     def _stopped(self, message: str) -> None:
         """The run ended (first line: the status bar; all of it: the log pane)."""

@@ -39,6 +39,8 @@ def test_run_shows_plan_and_preflight_first_and_skips_a_node_with_nothing_pendin
     assert "no content" not in out
     assert "maintenance done after" in out and "pve3: kernel 6.8.12-4-pve -> 6.8.12-5-pve" in out, out[-2000:]
     assert "ZFS snapshot rpool/ROOT/pve-1@labconsole-" in out and "zfs destroy" in out
+    # the report ends with what the console itself saw lost (tests/maintenance/test_observed.py counts it)
+    assert any(line.startswith("service-seconds lost as the console saw them") for line in out.splitlines())
     # rollback passes the read-only checks by: nothing to undo there
     again = cli(lab, state_dir, "run", "pve3", "--yes")
     assert again.returncode == 0 and "pve3 has nothing pending: skipped" in again.stdout, again.stdout[-2000:]
