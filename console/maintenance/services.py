@@ -29,7 +29,6 @@ DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0
                     "pgs_clean": 600.0, "traefik": 120.0, "apt_update": 300.0,
                     "api_errors": 60.0}  # a source failing without a break this long ends a wait
 MAX_WAIT_LINES = 20  # distinct statuses one wait prints at most
-NO_CONTENT = "no content"
 READ_ATTEMPTS = 4  # a read that fails is tried again this many times in all (API errors are often transient)
 
 
@@ -188,8 +187,6 @@ class MaintenanceServices:
             nonlocal seen
             st = await pve.task_status(node, upid)
             lines = await pve.task_log(node, upid, start=seen)
-            if lines == [NO_CONTENT]:  # PVE's answer for a log with nothing (yet) past `start`
-                lines = []
             for line in lines:
                 ctx.output(line)
             seen += len(lines)

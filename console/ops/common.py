@@ -66,8 +66,6 @@ async def follow(ops: Any, res: ActionResult, node: str, upid: str, progress: Pr
         if res.visible_after is None:
             res.visible_after = time.monotonic() - t0
         lines = await ops.task_log(node, upid, start=seen)
-        if lines == ["no content"] and seen == 0:
-            lines = []
         for line in lines:
             line = inert(line)
             res.log.append(line)

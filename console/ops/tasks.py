@@ -95,8 +95,6 @@ async def task_log(sources: Any, upid: str, follow: bool = False, on_line: Progr
     while True:
         st = await ops.task_status(node, upid)
         new = await ops.task_log(node, upid, start=len(lines))
-        if new == ["no content"] and not lines:
-            new = []
         for line in map(inert, new):
             lines.append(line)
             if on_line:

@@ -43,6 +43,8 @@ _NOT_THERE = (404, 501)  # pveproxy answers a path it does not have with 501 "Me
 _NO_RULES = object()  # /cluster/ha/rules is not there: PVE 8
 
 
+NO_TASK_LOG = "no content"  # PVE's answer for a task log with nothing past `start`
+
 class _Unreachable(Exception):
     """This endpoint did not answer; try the next one."""
 
@@ -298,8 +300,11 @@ class ProxmoxSource:
         return data if isinstance(data, dict) else {}
 
     async def task_log(self, node: str, upid: str, start: int = 0) -> list[str]:
+        """The task's log lines past `start`; [] when there are none (PVE then answers with
+        one placeholder line "no content", which is not part of the log)."""
         rows = await self._aget(f"nodes/{node}/tasks/{upid}/log", start=start, limit=500)
-        return [str(r.get("t", "")) for r in rows or [] if isinstance(r, dict)]
+        lines = [str(r.get("t", "")) for r in rows or [] if isinstance(r, dict)]
+        return [] if lines == [NO_TASK_LOG] else lines
 
     async def wait_task(self, node: str, upid: str, timeout: float,
                         on_line: Callable[[str], None] | None = None, poll: float = 0.5) -> str:
