@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from console import commands
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
-from console.layers import LAYERS, VIEWS, view_of
+from console.layers import COMMAND_VIEWS, LAYERS, VIEWS, view_of
 from console.memory import limit_malloc_arenas, release_free_memory
 from console.poller import Hub, Snapshot
 from screens.base import LayerScreen
@@ -44,10 +44,11 @@ def _lazy(module: str, name: str) -> Callable[[], Any]:
 
 
 def _modes() -> dict[str, Any]:
-    """Health, one mode per layer with a screen (console/layers.py), Maintenance."""
+    """Health, one mode per layer with a screen (console/layers.py), Maintenance, Events, the `:` views."""
     layer_modes = {layer.view: _lazy(*layer.screen.split(":")) for layer in LAYERS if layer.screen is not None}
+    command_modes = {v.name: _lazy(*v.screen.split(":")) for v in COMMAND_VIEWS}
     return {"health": HealthScreen, **layer_modes, "maintenance": _lazy("screens.maintenance", "MaintenanceScreen"),
-            "events": _lazy("screens.events", "EventsScreen")}  # h-events
+            "events": _lazy("screens.events", "EventsScreen"), **command_modes}
 
 
 class SnapshotArrived(Message):

@@ -4,7 +4,8 @@
     :q | :quit              quit (asks first during a maintenance run)
     :ctx | :context | :cluster [NAME]
                             without NAME: say where you are; with it: switch cluster
-    :VIEW or an alias       show a view (health, guests, ceph, swarm, traefik, vrrp, maintenance, events)
+    :VIEW or an alias       show a view (health, guests, ceph, swarm, traefik, vrrp, maintenance, events,
+                            and the views of console/layers.py COMMAND_VIEWS)
 
 The App (console/app.py) dispatches on Command.kind and does the side effects.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from console.layers import LAYER_VIEWS, VIEWS
+from console.layers import COMMAND_VIEWS, LAYER_VIEWS, VIEWS
 
 EMPTY, QUIT_NOW, QUIT, CTX, VIEW, UNKNOWN = "empty", "quit-now", "quit", "ctx", "view", "unknown"
 
@@ -30,8 +31,9 @@ ALIASES: dict[str, str] = {
     "ev": "events", "timeline": "events",
 }
 ALIASES.update({view: view for view in VIEWS})
+ALIASES.update({word: v.name for v in COMMAND_VIEWS for word in (v.name, *v.aliases)})
 # what completion offers first, before the clusters
-CANDIDATES = ("health", *LAYER_VIEWS, "maint", "events", "q")
+CANDIDATES = ("health", *LAYER_VIEWS, "maint", "events", *(v.name for v in COMMAND_VIEWS), "q")
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,20 @@ LAYER_VIEWS: tuple[str, ...] = tuple(layer.view for layer in LAYERS if layer.scr
 VIEWS: tuple[str, ...] = ("health", *LAYER_VIEWS, "maintenance", "events")
 
 
+@dataclass(frozen=True, slots=True)
+class CommandView:
+    """A view reached by `:name` (and the palette), not by a number key."""
+    name: str  # the App mode and the `:` word
+    screen: str  # "module:Class"
+    aliases: tuple[str, ...]  # other `:` words for it
+    help: str  # one line for the palette
+
+
+# one line per view; added by the issue that builds the screen
+COMMAND_VIEWS: tuple[CommandView, ...] = ()
+ALL_VIEWS: tuple[str, ...] = (*VIEWS, *(v.name for v in COMMAND_VIEWS))
+
+
 def view_of(name: str) -> str:
     """The view that shows a layer or a source ("proxmox" and "cluster" -> "health")."""
     if name in LAYER_BY_NAME:

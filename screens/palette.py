@@ -6,7 +6,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from console.layers import VIEWS
+from console.layers import COMMAND_VIEWS, VIEWS
 
 
 class ConsoleCommands(Provider):
@@ -14,6 +14,8 @@ class ConsoleCommands(Provider):
         app = self.app
         for n, view in enumerate(VIEWS, 1):
             yield f"View: {view} ({n})", partial(app.action_view, view), f"show the {view} screen"
+        for cview in COMMAND_VIEWS:
+            yield f"View: {cview.name} (:{cview.name})", partial(app.action_view, cview.name), cview.help
         for cluster in app.config.clusters:
             yield (f"Cluster: {cluster.name}", partial(app.run_console_command, f"ctx {cluster.name}"),
                    f"switch to cluster {cluster.name}")
