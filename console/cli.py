@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Exit 0 ok, 1 warning, 2 critical, 3 unknown.")
     _common(check, top=False)
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--all-clusters", action="store_true",  # h-ctx (issue 10.7)
+                       help="every configured cluster, polled concurrently; exit code of the worst")
     check.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="check the simulated lab")
     _demo_options(check, top=False)
 
@@ -255,14 +257,22 @@ def _demo_state(lab) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from console.check import run_check
+    from console.check import run_check, run_check_all
+
+    if args.all_clusters and args.cluster:  # h-ctx (issue 10.7)
+        print("labconsole: check: --all-clusters and --cluster exclude each other", file=sys.stderr)
+        return EXIT_CONFIG
 
     if args.demo:
         from console.demo import DemoLab
 
         with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
             _demo_state(lab)
+            if args.all_clusters:
+                return run_check_all(lab.config, as_json=args.json)
             return run_check(lab.config.cluster(args.cluster), as_json=args.json)
+    if args.all_clusters:
+        return run_check_all(_load(args), as_json=args.json)
     return run_check(_load(args).cluster(args.cluster), as_json=args.json)
 
 
