@@ -257,23 +257,26 @@ def _demo_state(lab) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from console.check import run_check, run_check_all
+    from console.check import run_check
 
-    if args.all_clusters and args.cluster:  # h-ctx (issue 10.7)
+    if args.all_clusters and args.cluster:  # h-ctx (issue 10.7): --all-clusters
         print("labconsole: check: --all-clusters and --cluster exclude each other", file=sys.stderr)
         return EXIT_CONFIG
+
+    def run(config: Config) -> int:
+        if args.all_clusters:
+            from console.check import run_check_all
+
+            return run_check_all(config, as_json=args.json)
+        return run_check(config.cluster(args.cluster), as_json=args.json)
 
     if args.demo:
         from console.demo import DemoLab
 
         with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
             _demo_state(lab)
-            if args.all_clusters:
-                return run_check_all(lab.config, as_json=args.json)
-            return run_check(lab.config.cluster(args.cluster), as_json=args.json)
-    if args.all_clusters:
-        return run_check_all(_load(args), as_json=args.json)
-    return run_check(_load(args).cluster(args.cluster), as_json=args.json)
+            return run(lab.config)
+    return run(_load(args))
 
 
 def _maintenance(args: argparse.Namespace) -> int:

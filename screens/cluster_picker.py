@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.console import Group
 from rich.errors import StyleSyntaxError
+from rich.padding import Padding
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -35,32 +37,32 @@ def _badge(color: str) -> Style:
         return Style.parse("bold")
 
 
-def render_row(row: ClusterRow, name_width: int) -> Text:
-    """Two lines: name, verdict, layer dots, age; then the top incident or why it cannot be read."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("▸ " if row.current else "  ")
-    text.append(row.name.ljust(name_width), style=_badge(row.color))
+def render_row(row: ClusterRow, name_width: int) -> Group:
+    """Two lines: name, verdict, layer dots, age; then (indented, wrapped) the top incident or why
+    the cluster cannot be read."""
+    head = Text(no_wrap=True, overflow="ellipsis")
+    head.append("▸ " if row.current else "  ")
+    head.append(row.name.ljust(name_width), style=_badge(row.color))
     if row.status is None:
-        text.append("  polling…", style="dim")
+        head.append("  polling…", style="dim")
     else:
         level = VERDICT_LEVEL.get(STATUS_LEVEL.get(row.status, "unknown"), UNKNOWN)
-        text.append(f"  {MARK[level]} {row.status.upper():<8}", style=STYLE[level])
+        head.append(f"  {MARK[level]} {row.status.upper():<8}", style=STYLE[level])
         for layer, lv in row.layers:
             dot = VERDICT_LEVEL.get(lv, UNKNOWN)
-            text.append(" ")
-            text.append(MARK[dot], style=STYLE[dot])
-            text.append(SHORT.get(layer, layer[:2]), style="dim")
-        text.append(f"  {age(row.age)}" if row.age is not None else "", style="dim")
+            head.append(" ")
+            head.append(MARK[dot], style=STYLE[dot])
+            head.append(SHORT.get(layer, layer[:2]), style="dim")
+        head.append(f"  {age(row.age)}" if row.age is not None else "", style="dim")
     if row.current:
-        text.append("  (current)", style="dim italic")
-    text.append("\n    ")
+        head.append("  (current)", style="dim italic")
     if row.error:
-        text.append(row.error, style="bold red")
+        detail = Text(row.error, style="bold red")
     elif row.top:
-        text.append(row.top, style=TOP_STYLE.get(row.top_severity or "", ""))
-    elif row.status is not None:
-        text.append("no problems found", style="green")
-    return text
+        detail = Text(row.top, style=TOP_STYLE.get(row.top_severity or "", ""))
+    else:
+        detail = Text("no problems found" if row.status is not None else "", style="green")
+    return Group(head, Padding(detail, (0, 0, 0, 4)))
 
 
 class ClusterPicker(ModalScreen[str | None]):
