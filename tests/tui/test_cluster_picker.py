@@ -120,3 +120,29 @@ async def test_palette_offers_the_glance(clock):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ClusterPicker)
+
+
+async def test_real_sources_one_sim_and_one_refused_cluster(seed_sim, tmp_path):
+    """The real path: build_hub for both clusters; the glance's cluster on a port where nothing
+    listens says so in its row, and quitting stops the glance and closes what it opened."""
+    from console.config import load_config
+    from console.sources import build_hub
+    from tests.data.test_check_all_clusters import config_with
+
+    cfg = tmp_path / "config.toml"
+    name = config_with(seed_sim, cfg, gone="gone")
+    app = ConsoleApp(load_config(cfg), name, lambda c: build_hub(c, read_only=True), start_polling=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.hub.poll_all_once()
+        await pilot.press("colon", *"ctx", "enter")
+        for _ in range(300):
+            if app.glance.rows["gone"].status is not None:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"▸ {name}" in text and "OK" in text
+        assert "cannot reach: proxmox: cannot connect to https://127.0.0.1:1" in text
+        glance = app.glance
+        assert glance.polled == ("gone",)
+    assert glance.polled == ()
