@@ -144,6 +144,7 @@ class ClusterGlance:
         self._tasks: dict[str, asyncio.Task] = {}
         self._built: dict[str, Any] = {}
         self._subscribers: list[Callable[[ClusterRow], Any]] = []
+        self._closing: set[asyncio.Task] = set()  # closes of clusters no longer polled (held: not collected)
 
     def subscribe(self, callback: Callable[[ClusterRow], Any]) -> Callable[[], None]:
         self._subscribers.append(callback)
@@ -166,8 +167,10 @@ class ClusterGlance:
         if task is not None:
             task.cancel()
         built = self._built.pop(name, None)
-        if built is not None:
-            asyncio.get_running_loop().create_task(_close(built))  # its connections go, the switch goes on
+        if built is not None:  # its connections go in the background: the switch goes on
+            closing = asyncio.get_running_loop().create_task(_close(built))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def poll_cluster(self, cluster: ClusterConfig) -> ClusterRow:
         """One round of the cluster's sources, judged as `check` judges it."""
@@ -209,7 +212,7 @@ class ClusterGlance:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         built, self._built = list(self._built.values()), {}
-        await asyncio.gather(*(_close(b) for b in built), return_exceptions=True)
+        await asyncio.gather(*(_close(b) for b in built), *self._closing, return_exceptions=True)
 
 
 async def all_clusters_round(config: Config, round_of: Callable[[ClusterConfig], Any] | None = None,

@@ -37,12 +37,13 @@ def _badge(color: str) -> Style:
         return Style.parse("bold")
 
 
-def render_row(row: ClusterRow, name_width: int) -> Group:
+def render_row(row: ClusterRow, name_width: int, read_only: bool = False) -> Group:
     """Two lines: name, verdict, layer dots, age; then (indented, wrapped) the top incident or why
     the cluster cannot be read."""
     head = Text(no_wrap=True, overflow="ellipsis")
     head.append("▸ " if row.current else "  ")
     head.append(row.name.ljust(name_width), style=_badge(row.color))
+    head.append(" RO" if read_only else "   ", style="bold yellow")
     if row.status is None:
         head.append("  polling…", style="dim")
     else:
@@ -91,7 +92,7 @@ class ClusterPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         rows = self.rows()
         width = max(len(r.name) for r in rows)
-        options = OptionList(*(Option(render_row(r, width), id=r.name) for r in rows))
+        options = OptionList(*(Option(self._prompt(r, width), id=r.name) for r in rows))
         options.border_title = "clusters"
         options.border_subtitle = "enter switches · esc closes"
         yield options
@@ -117,7 +118,11 @@ class ClusterPicker(ModalScreen[str | None]):
         rows = self.rows()
         width = max(len(r.name) for r in rows)
         for r in rows:
-            options.replace_option_prompt(r.name, render_row(r, width))
+            options.replace_option_prompt(r.name, self._prompt(r, width))
+
+    def _prompt(self, row: ClusterRow, width: int) -> Group:
+        read_only = any(c.read_only for c in self.glance.config.clusters if c.name == row.name)
+        return render_row(row, width, read_only)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

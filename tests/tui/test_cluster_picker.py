@@ -56,7 +56,7 @@ async def test_picker_lists_both_clusters_and_says_why_one_cannot_be_reached(clo
         assert "(current)" in lines[home] and "OK" in lines[home]
         assert "no problems found" in lines[home + 1]
         lab2 = next(i for i, line in enumerate(lines) if "lab2" in line)
-        assert "UNKNOWN" in lines[lab2]
+        assert "UNKNOWN" in lines[lab2] and "lab2 RO" in lines[lab2]  # read_only = true in its config
         assert f"cannot reach: proxmox: {REFUSED}"[:60] in lines[lab2 + 1]  # readable at 80 columns
         assert "ConsoleError" not in text and "Traceback" not in text
         assert app.glance.polled == ("lab2",)  # the current cluster is never polled twice
