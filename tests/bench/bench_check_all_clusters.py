@@ -5,6 +5,10 @@ configured timeout (the sim's own 5 s; the hanging cluster has TIMEOUT) plus a s
 whatever the count. Note the machine's load when reading the figures: every copy of the lab is
 answered by one sim process.
 
+Then the cost of the picker's background polling (console/cluster_glance.py): one round of the
+`seed` and the `large` lab as the glance runs it (every 30 s), its wall time, and the longest
+the event loop (the UI's) was held meanwhile, measured by a 10 ms ticker.
+
 Run: .venv/bin/python -m tests.bench.bench_check_all_clusters
 (prints figures against the target; asserts nothing).
 """
@@ -59,5 +63,54 @@ def main_bench() -> None:
     hang.close()
 
 
+async def longest_stall(done) -> float:
+    """The longest the event loop was held (beyond a 10 ms sleep) until `done` is set."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    stall = 0.0
+    while not done.is_set():
+        before = loop.time()
+        await asyncio.sleep(0.01)
+        stall = max(stall, loop.time() - before - 0.01)
+    return stall
+
+
+async def glance_rounds(lab: SimLab, rounds: int = 3) -> list[tuple[float, float, str]]:
+    """(seconds, longest event-loop stall, status) of each glance round of the lab, one glance
+    (its connections kept between rounds, as in the console)."""
+    import asyncio
+
+    from console.cluster_glance import ClusterGlance
+    from console.config import load_config
+    from console.sources import build_hub
+
+    config = load_config(lab.config_path)
+    glance = ClusterGlance(config, lambda c: build_hub(c, read_only=True))
+    out = []
+    for _ in range(rounds):
+        done = asyncio.Event()
+        tick = asyncio.create_task(longest_stall(done))
+        started = time.monotonic()
+        row = await glance.poll_cluster(config.clusters[0])
+        took = time.monotonic() - started
+        done.set()
+        out.append((took, await tick, row.status or "-"))
+    await glance.stop()  # closes the sources it built
+    return out
+
+
+def glance_bench() -> None:
+    import asyncio
+
+    print(f"\n{'lab':>8} {'round':>5} {'took':>7} {'loop held':>10}  status (load average {os.getloadavg()[0]:.1f})")
+    for scenario in ("seed", "large"):
+        with SimLab(scenario, speed=10.0, ready_timeout=120.0) as lab:
+            # the first round also pays the imports and the connections
+            for n, (took, stall, status) in enumerate(asyncio.run(glance_rounds(lab)), 1):
+                print(f"{scenario:>8} {n:>5} {took:>6.2f}s {stall * 1000:>8.0f}ms  {status}")
+
+
 if __name__ == "__main__":
     main_bench()
+    glance_bench()
