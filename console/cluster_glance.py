@@ -47,9 +47,13 @@ class ClusterRow:
     layers: tuple[tuple[str, str], ...] = ()  # (layer, verdict level) in tile order
     top: str | None = None  # the top incident, one line: "CRIT [cluster] pve3 is offline (+7 effects)"
     top_severity: str | None = None
-    age: float | None = None  # s since the oldest configured source's last good data
+    data_at: float | None = None  # clock() of the oldest configured source's last good data
     error: str | None = None  # "cannot reach: ..." when no source answered
     current: bool = False
+
+    def age(self, now: float) -> float | None:
+        """Seconds since its data was read (grows between the glance's slow rounds)."""
+        return None if self.data_at is None else max(0.0, now - self.data_at)
 
     @property
     def exit_code(self) -> int:
@@ -75,12 +79,12 @@ def row_of(cluster: ClusterConfig, snaps: Mapping[str, Snapshot], story: Story, 
         severity = inc.severity
         top = f"{SEVERITY_LABEL.get(severity, 'UNKN')} [{inert(f.layer)}] {inert(f.text)}{more}"
     configured = [s for s in snaps.values() if s.configured]
-    ages = [a for s in configured if (a := s.age(now)) is not None]
+    read_at = [s.ok_at for s in configured if s.ok_at is not None]
     error = None
     if configured and all(s.data is None and s.error for s in configured):
         error = "cannot reach: " + cap(inert(_first_error(configured)), REASON_CHARS)
     return ClusterRow(cluster.name, cluster.color, story.status, layers, top, severity,
-                      max(ages) if ages else None, error, current)
+                      min(read_at) if read_at else None, error, current)
 
 
 def _first_error(snaps: list[Snapshot]) -> str:

@@ -37,7 +37,7 @@ def _badge(color: str) -> Style:
         return Style.parse("bold")
 
 
-def render_row(row: ClusterRow, name_width: int, read_only: bool = False) -> Group:
+def render_row(row: ClusterRow, name_width: int, now: float, read_only: bool = False) -> Group:
     """Two lines: name, verdict, layer dots, age; then (indented, wrapped) the top incident or why
     the cluster cannot be read."""
     head = Text(no_wrap=True, overflow="ellipsis")
@@ -54,7 +54,8 @@ def render_row(row: ClusterRow, name_width: int, read_only: bool = False) -> Gro
             head.append(" ")
             head.append(MARK[dot], style=STYLE[dot])
             head.append(SHORT.get(layer, layer[:2]), style="dim")
-        head.append(f"  {age(row.age)}" if row.age is not None else "", style="dim")
+        seconds = row.age(now)
+        head.append(f"  {age(seconds)}" if seconds is not None else "", style="dim")
     if row.current:
         head.append("  (current)", style="dim italic")
     if row.error:
@@ -122,7 +123,7 @@ class ClusterPicker(ModalScreen[str | None]):
 
     def _prompt(self, row: ClusterRow, width: int) -> Group:
         read_only = any(c.read_only for c in self.glance.config.clusters if c.name == row.name)
-        return render_row(row, width, read_only)
+        return render_row(row, width, self.glance.clock(), read_only)  # the App's clock
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -33,6 +33,12 @@ def test_healthy_cluster_row_is_ok_with_a_dot_per_layer_and_no_incident():
     assert {level for _, level in row.layers} == {"ok"}
 
 
+def test_row_age_is_the_oldest_sources_and_grows_between_rounds():
+    snaps = {**lab(), "ceph": Snapshot("ceph", lab()["ceph"].data, ok_at=NOW - 4)}
+    row = row_of(HOME, snaps, tell(snaps, NOW), NOW)
+    assert row.age(NOW) == 4 and row.age(NOW + 30) == 34  # read at round time, shown as of now
+
+
 def test_node_down_row_names_the_root_cause_with_the_check_verdict():
     snaps = lab(pve_kw={"down": ("pve3",)}, ceph_kw={"down_osds": (2,)}, swarm_kw={"down": ("swarm3",)})
     story = tell(snaps, NOW)
