@@ -45,6 +45,11 @@ def story_of(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], 
 
 
 def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float) -> str:
+    return json.dumps(report_doc(cluster, snaps, story, now), indent=2)
+
+
+def report_doc(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float) -> dict:
+    """What `check --json` prints of one cluster."""
     layers = {}
     for name, s in snaps.items():
         v = story.sources.get(name) or story.layers.get(name)
@@ -66,7 +71,7 @@ def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: flo
            "incidents": [i.to_dict() for i in story.incidents],
            "maintenance": [{"run": r.run_id, "nodes": list(r.nodes), "state": r.state, "error": r.error}
                            for r in story.runs]}
-    return json.dumps(doc, indent=2)
+    return doc
 
 
 def _label(a) -> tuple[str, str]:
@@ -143,3 +148,21 @@ def run_check(cluster: ClusterConfig, as_json: bool = False, out: TextIO | None 
     else:
         report_text(cluster.name, snaps, story, out)
     return story.exit_code
+
+
+def run_check_all(config, as_json: bool = False, out: TextIO | None = None) -> int:
+    """`check --all-clusters`: every configured cluster polled concurrently, one block each (JSON: a
+    list of what `check --json` prints of each); the exit code is the worst cluster's."""
+    from console.cluster_glance import all_clusters_round, judge, worst_status
+
+    out = out or sys.stdout
+    stories = [(c, snaps, judge(c.name, snaps, now), now) for c, snaps, now in asyncio.run(all_clusters_round(config))]
+    if as_json:
+        print(json.dumps([report_doc(c.name, snaps, story, now) for c, snaps, story, now in stories], indent=2),
+              file=out)
+    else:
+        for i, (c, snaps, story, _) in enumerate(stories):
+            if i:
+                print(file=out)
+            report_text(c.name, snaps, story, out)
+    return EXIT_CODES[worst_status(story.status for _, _, story, _ in stories)]

@@ -16,6 +16,7 @@ class ConsoleCommands(Provider):
             yield f"View: {view} ({n})", partial(app.action_view, view), f"show the {view} screen"
         for cview in COMMAND_VIEWS:
             yield f"View: {cview.name} (:{cview.name})", partial(app.action_view, cview.name), cview.help
+        yield "Clusters: all at a glance (:ctx)", app.open_cluster_picker, "every cluster's verdict; pick one to switch"
         for cluster in app.config.clusters:
             yield (f"Cluster: {cluster.name}", partial(app.run_console_command, f"ctx {cluster.name}"),
                    f"switch to cluster {cluster.name}")
