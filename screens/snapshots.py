@@ -62,7 +62,8 @@ class SnapshotFormModal(ModalScreen[tuple[str, str, bool] | None]):
         background: $surface; padding: 0 1; }
     SnapshotFormModal #snap-error { color: $error; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    # enter takes the snapshot from any field, the RAM checkbox too (space ticks it)
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "submit", "Take", priority=True)]
 
     def __init__(self, label: str, is_vm: bool) -> None:
         super().__init__()
@@ -79,15 +80,14 @@ class SnapshotFormModal(ModalScreen[tuple[str, str, bool] | None]):
             if self.is_vm:
                 yield Checkbox("include the RAM (the VM resumes as it was on rollback)", id="snap-ram")
             yield Static("", id="snap-error", markup=False)
-            yield Static("enter in a field: take it; esc cancels", markup=False)
+            yield Static("tab moves, space ticks, enter takes it; esc cancels", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#snap-name", Input).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def action_submit(self) -> None:
         from console.ops.snapshots import check_name
 
-        event.stop()
         name = self.query_one("#snap-name", Input).value.strip()
         try:
             check_name(name)
@@ -171,11 +171,15 @@ class SnapshotsModal(ModalScreen[None]):
         return snap
 
     # ------------------------------------------------------------ actions
-    def _start(self, title: str, ask) -> None:
+    def _refused(self, title: str) -> bool:
+        """Read-only: refused before anything is asked (the ops layer refuses again below)."""
         app = self.console_app
         if app.read_only:
             app.notify(f"refused: {title} (read-only)", title="read-only", severity="warning")
-            return
+        return bool(app.read_only)
+
+    def _start(self, title: str, ask) -> None:
+        app = self.console_app
         if self.busy:
             app.notify("a snapshot task of this guest is still running", severity="warning")
             return
@@ -208,6 +212,9 @@ class SnapshotsModal(ModalScreen[None]):
         self.reload()
 
     def action_take(self) -> None:
+        if self._refused(f"take a snapshot of {self.label}"):
+            return
+
         async def ask():
             from console.ops.snapshots import create_sentence
 
@@ -223,6 +230,8 @@ class SnapshotsModal(ModalScreen[None]):
         self._start("take snapshot", ask)
 
     def action_rollback(self) -> None:
+        if self._refused(f"roll {self.label} back"):
+            return
         snap = self._selected()
         if snap is None:
             return
@@ -239,6 +248,8 @@ class SnapshotsModal(ModalScreen[None]):
         self._start(f"roll back to {snap.name}", ask)
 
     def action_delete(self) -> None:
+        if self._refused(f"delete a snapshot of {self.label}"):
+            return
         snap = self._selected()
         if snap is None:
             return
