@@ -10,7 +10,7 @@ from typing import Any
 
 from console.errors import ConsoleError
 from console.inert import cap
-from widgets.format import age, size
+from widgets.format import duration, size
 
 KEEP_S = 15.0  # seconds a guest's detail is shown before it is read again
 LINE_CAP = 120
@@ -65,7 +65,7 @@ def detail_lines(d: Any, now: float | None = None) -> list[str]:
                                "not read" + (f" ({missing['snapshots']})" if "snapshots" in missing else "")))
     b = d.last_backup
     if b is not None:
-        when = age((now if now is not None else time.time()) - b.time) + " ago" if b.time else "?"
+        when = duration((now if now is not None else time.time()) - b.time) + " ago" if b.time else "?"
         out.append(cap(f"backup    {when} on {b.storage} ({size(b.size)})", LINE_CAP))
     else:
         out.append("backup    " + (f"not read ({missing['backups']})" if "backups" in missing else "none found"))

@@ -305,3 +305,20 @@ async def test_read_only_below_the_ui_fails_the_queued_item(lab, state_dir):
         assert row.state == "failed" and "refused: start VM 113 (debian-template) (read-only mode)" in row.message
         assert any(n.startswith("start 113 failed: refused") for n in notes(app))
     assert log_records(state_dir) == []
+
+
+async def test_detail_pane_shows_config_snapshots_and_backup(lab):
+    app = make_app(lab)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await guests_view(app, pilot, 110)  # homeassistant: HA, one snapshot in the seed lab
+        await pilot.press("d")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        pane = str(app.screen.query_one("#guest-detail").render())
+        assert "scsi0 ceph-vm:vm-110-disk-0 32G" in pane
+        assert "net0 vmbr0 untagged virtio" in pane
+        assert "snapshots 1" in pane
+        assert "HA        started" in pane
+        assert "addresses" in pane and "backup" in pane
+        print(pane)
