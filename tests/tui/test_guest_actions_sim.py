@@ -233,7 +233,8 @@ async def test_snapshot_take_roll_back_and_delete(lab, state_dir):
             await pilot.press("backspace")
         await pilot.press(*"before-upgrade", "tab", *"pre 9.1", "tab", "space", "enter")
         await pilot.pause()
-        assert app.screen.question == "Take snapshot 'before-upgrade' (pre 9.1) of VM 110 (homeassistant) including its RAM."
+        assert app.screen.question == ("Take snapshot 'before-upgrade' (pre 9.1) of VM 110 (homeassistant) "
+                                       "including its RAM.")
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -253,7 +254,8 @@ async def test_snapshot_take_roll_back_and_delete(lab, state_dir):
         await app.workers.wait_for_complete()
         await pilot.press("ctrl+d")
         await pilot.pause()
-        assert app.screen.question == "Delete snapshot 'before-upgrade' of VM 110 (homeassistant) (the guest keeps running)."
+        assert app.screen.question == ("Delete snapshot 'before-upgrade' of VM 110 (homeassistant) "
+                                       "(the guest keeps running).")
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -320,5 +322,4 @@ async def test_detail_pane_shows_config_snapshots_and_backup(lab):
         assert "net0 vmbr0 untagged virtio" in pane
         assert "snapshots 1" in pane
         assert "HA        started" in pane
-        assert "addresses" in pane and "backup" in pane
-        print(pane)
+        assert "addresses" in pane and "backup    " in pane
