@@ -82,7 +82,7 @@ class GuestQueue:
             if item.state == "running" and entry.started_at is None:
                 entry.started_at = time.monotonic()
             if item.state in ("done", "failed"):
-                app.hub.refresh()  # the table shows where the guest is now
+                poke_proxmox(app)  # the table shows where the guest is now
                 if entry.single:
                     ok = item.state == "done"
                     app.notify(item.message or item.state, title=title if ok else f"{title} failed",
@@ -107,6 +107,15 @@ class GuestQueue:
     def _redraw(self) -> None:
         self._redraw_pending = False
         self.screen.show_queue(self.rows())
+
+
+def poke_proxmox(app) -> None:
+    """Poll PVE again now (only PVE: a batch ends items often, and the other layers did not change)."""
+    poller = app.hub.pollers.get("proxmox") if hasattr(app.hub, "pollers") else None
+    if poller is not None:
+        poller.poke()
+    else:
+        app.hub.refresh()
 
 
 # ------------------------------------------------------------------ the flows

@@ -186,7 +186,7 @@ class SnapshotsModal(ModalScreen[None]):
         self.run_worker(self._flow(title, ask), group="snapshots-op", exit_on_error=False)
 
     async def _flow(self, title: str, ask) -> None:
-        from screens.guest_actions import confirm
+        from screens.guest_actions import confirm, poke_proxmox
 
         app = self.console_app
         try:
@@ -208,7 +208,7 @@ class SnapshotsModal(ModalScreen[None]):
         self.status(f"{title}: {res.message}")
         app.notify(res.message or "done", title=title if res.ok else f"{title} failed",
                    severity="information" if res.ok else "error")
-        app.hub.refresh()
+        poke_proxmox(app)
         self.reload()
 
     def action_take(self) -> None:

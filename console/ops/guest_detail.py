@@ -88,11 +88,11 @@ def parse_addresses(kind: str, rows: list[dict]) -> list[str]:
         name = inert(r.get("name", "?"))
         if name == "lo":
             continue
-        if kind == "qemu":
-            for a in r.get("ip-addresses") or []:
-                if isinstance(a, dict) and a.get("ip-address") and not str(a["ip-address"]).startswith("fe80"):
-                    out.append(f"{name} {inert(a['ip-address'])}/{inert(a.get('prefix', '?'))}")
-        else:
+        listed = [a for a in r.get("ip-addresses") or [] if isinstance(a, dict) and a.get("ip-address")]
+        if listed:  # the agent's answer, and a CT's on PVE 8.1+
+            out += [f"{name} {inert(a['ip-address'])}/{inert(a.get('prefix', '?'))}" for a in listed
+                    if not str(a["ip-address"]).startswith("fe80")]
+        elif kind == "lxc":  # older PVE: inet/inet6 only
             out += [f"{name} {inert(r[k])}" for k in ("inet", "inet6") if r.get(k) and
                     not str(r[k]).startswith("fe80")]
     return out

@@ -102,10 +102,17 @@ async def list_nodes(sources: Any) -> list[NodeRef]:
 
 
 async def find_guest(sources: Any, vmid: int) -> GuestRef:
-    for g in await list_guests(sources):
-        if g.vmid == vmid:
-            return g
-    raise ConsoleError("guest", f"no guest {vmid} in the cluster", "labconsole guests lists them")
+    """One guest, fresh from the cluster; only its own row is parsed (a large cluster has thousands)."""
+    ops = pve(sources)
+    row = next((r for r in await ops.resources("vm")
+                if r.get("type") in ("qemu", "lxc") and _int(r.get("vmid"), -1) == vmid), None)
+    if row is None:
+        raise ConsoleError("guest", f"no guest {vmid} in the cluster", "labconsole guests lists them")
+    try:
+        ha = {inert(r.get("sid", "")) for r in await ops.ha_resources()}
+    except ConsoleError:
+        ha = set()
+    return guest_from(row, ha)
 
 
 # ---------------------------------------------------------------- lifecycle

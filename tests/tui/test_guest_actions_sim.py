@@ -322,4 +322,25 @@ async def test_detail_pane_shows_config_snapshots_and_backup(lab):
         assert "net0 vmbr0 untagged virtio" in pane
         assert "snapshots 1" in pane
         assert "HA        started" in pane
-        assert "addresses" in pane and "backup    " in pane
+        assert "addresses\n ens18 10.0.100.111/24" in pane  # from the guest agent
+        assert "backup    " in pane and " ago on " in pane
+
+
+async def test_evacuate_the_node_of_the_cursor_guest(lab, state_dir):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await guests_view(app, pilot, 111)  # jellyfin on pve3: its PCI device keeps it there
+        await pilot.press("ctrl+n")
+        for _ in range(100):  # the plan reads every guest's preconditions first
+            if isinstance(app.screen, ConfirmModal):
+                break
+            await pilot.pause(0.05)
+        question = app.screen.question
+        assert question.startswith("Move ") and " off pve3: " in question
+        assert "staying: 111 (local resources (hostpci0))" in question and "At most 3 at once." in question
+        await pilot.press("y")
+        await settle(app, pilot)
+        rows = queue_rows(app)
+        assert rows and all(r.state == "done" for r in rows), rows
+        assert [g.vmid for g in app.snapshots["proxmox"].data.guests if g.node == "pve3"] == [111]
+    assert all(r["call"].endswith("/migrate") for r in log_records(state_dir) if r["kind"] == "api")
