@@ -344,3 +344,29 @@ async def test_evacuate_the_node_of_the_cursor_guest(lab, state_dir):
         assert rows and all(r.state == "done" for r in rows), rows
         assert [g.vmid for g in app.snapshots["proxmox"].data.guests if g.node == "pve3"] == [111]
     assert all(r["call"].endswith("/migrate") for r in log_records(state_dir) if r["kind"] == "api")
+
+
+async def test_batch_migrate_picks_one_target_for_the_marked_guests(lab, state_dir):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await guests_view(app, pilot)
+        table.focus()
+        for vmid in (121, 122):  # swarm1 on pve1, swarm2 on pve2
+            assert table.move_cursor_to_key(guest_key(app, vmid))
+            await pilot.press("space")
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, MigrateModal) and modal.title_text == "migrate 2 guests"
+        assert [t[0] for t in modal.targets] == ["pve1", "pve2", "pve3"]
+        assert "each is checked as it goes" in screen_text(app)
+        modal.query_one("OptionList").highlighted = 2
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.question.startswith("Migrate 2 guests to pve3, at most 3 at once")
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert [r.state for r in queue_rows(app)] == ["done", "done"]
+        assert guest(app, 121).node == guest(app, 122).node == "pve3"
+    moved = sorted(r["call"] for r in log_records(state_dir) if r["call"].endswith("/migrate"))
+    assert moved == ["POST nodes/pve1/qemu/121/migrate", "POST nodes/pve2/qemu/122/migrate"]
