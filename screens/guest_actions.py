@@ -92,7 +92,7 @@ class GuestQueue:
         await app.actions.guest_batch([e.item for e in entries], on_change=changed,
                                       on_note=lambda _item: self._redraw_soon(), gate=self.gate)
         self._redraw()
-        if len(entries) > 1:
+        if not any(e.single for e in entries):  # a batch (or an evacuation) reports once, at its end
             failed = [e for e in entries if e.item.state == "failed"]
             text = f"{len(entries) - len(failed)} done, {len(failed)} failed" + (
                 ": " + "; ".join(f"{e.item.vmid} {e.item.message}" for e in failed[:3]) if failed else "")

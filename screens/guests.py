@@ -167,9 +167,11 @@ class GuestsScreen(LayerScreen):
             known = "not read" if self._ha_rules is None else "none"
             lines.append("HA rules" + ("" if rules else f"  {known}"))
             lines += [f" {cap(r.summary(), DETAIL_CAP)}" for r in rules]
-        lines += detail_lines(self.details.get(g))
-        if self.details.due(g) and getattr(self.app.actions, "guest_detail", None) is not None:
-            self.run_worker(partial(self._load_detail, g), group="guest-detail", exclusive=True, exit_on_error=False)
+        if getattr(self.app.actions, "guest_detail", None) is not None:  # config, addresses, snapshots, backup
+            lines += detail_lines(self.details.get(g))
+            if self.details.due(g):
+                self.run_worker(partial(self._load_detail, g), group="guest-detail", exclusive=True,
+                                exit_on_error=False)
         history = self.app.history  # h-events: the guest's RRD, read while its pane is open
         if history is not None and history.reader is not None:
             lines += ["", *guest_history_lines(history.cached_guest_series(g))]
@@ -186,7 +188,8 @@ class GuestsScreen(LayerScreen):
 
     async def _load_detail(self, g) -> None:
         await self.details.load(self.app.actions, g)
-        if self.guest(self.table.cursor_key) is g or getattr(self.guest(self.table.cursor_key), "vmid", None) == g.vmid:
+        shown = self.guest(self.table.cursor_key)
+        if shown is not None and shown.vmid == g.vmid:
             self._update_detail()
 
     # ------------------------------------------------------------ guest actions (screens/guest_actions.py)

@@ -77,8 +77,7 @@ def where(frame) -> str:
     stack = traceback.extract_stack(frame)
     ours = [f for f in stack if any(f"/{d}/" in f.filename for d in ("console", "screens", "widgets"))]
     picked = (ours or stack)[-3:]
-    return " < ".join(f"{f.filename.rsplit('/', 2)[-2]}/{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
-                      for f in reversed(picked))
+    return " < ".join(f"{'/'.join(f.filename.split('/')[-2:])}:{f.lineno} {f.name}" for f in reversed(picked))
 
 
 def pick(app, count: int):
