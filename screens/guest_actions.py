@@ -23,6 +23,8 @@ from widgets.batch_queue import QueueRow
 CONCURRENCY = 3  # guest tasks at once across every batch: PVE runs them in parallel, the network does not
 QUEUE_KEPT = 50  # finished items shown before the oldest go
 REDRAW_S = 0.1  # progress lines arrive fast during a batch; the panel redraws at most this often
+POKE_S = 2.0  # items ending one after another ask PVE for a fresh poll at most this often (a poll of a
+              # large cluster costs the event loop real time)
 POWER_WORDS = {"start": "start", "shutdown": "shut down", "reboot": "reboot", "stop": "STOP"}
 
 
@@ -51,6 +53,8 @@ class GuestQueue:
     entries: list[Queued] = field(default_factory=list)
     gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENCY))
     _redraw_pending: bool = False
+    _poke_at: float = float("-inf")
+    _poke_pending: bool = False
 
     def rows(self) -> list[QueueRow]:
         return [QueueRow(e.item.state, e.what, e.item.message) for e in self.entries]
@@ -82,7 +86,7 @@ class GuestQueue:
             if item.state == "running" and entry.started_at is None:
                 entry.started_at = time.monotonic()
             if item.state in ("done", "failed"):
-                poke_proxmox(app)  # the table shows where the guest is now
+                self._poke_soon()  # the table shows where the guest is now
                 if entry.single:
                     ok = item.state == "done"
                     app.notify(item.message or item.state, title=title if ok else f"{title} failed",
@@ -98,6 +102,19 @@ class GuestQueue:
                 ": " + "; ".join(f"{e.item.vmid} {e.item.message}" for e in failed[:3]) if failed else "")
             app.notify(text, title=title if not failed else f"{title}: some failed",
                        severity="error" if failed else "information")
+
+    def _poke_soon(self) -> None:
+        wait = self._poke_at + POKE_S - time.monotonic()
+        if wait <= 0:
+            self._poke()
+        elif not self._poke_pending:
+            self._poke_pending = True
+            self.screen.set_timer(wait, self._poke)
+
+    def _poke(self) -> None:
+        self._poke_pending = False
+        self._poke_at = time.monotonic()
+        poke_proxmox(self.screen.app)
 
     def _redraw_soon(self) -> None:
         if not self._redraw_pending:
