@@ -121,8 +121,8 @@ async def test_help_wraps_descriptions_in_their_column_at_80x24(make_app):
         # what stands in the key column is a key, the section name, or nothing
         modal = app.screen
         keys = {k for k, _ in modal.keys} | {w for k, w in modal.keys if not k} | {""}
-        start = next(line for line in lines if "ctrl+s" in line)
-        desc_col = start.index("start a stopped")
+        start = next(line for line in lines if "ctrl+k" in line)
+        desc_col = start.index("hard stop")
         box = [line for line in lines if line.lstrip().startswith("│")]
         assert len(box) >= len(modal.keys)
         for line in box:
