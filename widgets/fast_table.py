@@ -4,6 +4,13 @@ Each row's rendered line (a Strip) is cached by row key and dropped only when
 the row's content changes, so a poll that changes 5% of 2,000 rows re-renders
 ~100 cached-out rows at most and repaints only those that are on screen.
 Rows are matched by key: cursor, scroll and selection stay put across updates.
+
+Sorting as in k9s: shift + a column's initial sorts by it, the same key again
+reverses; a column whose initial an earlier one took gets the next free letter
+of its title (NAME N, NODE O); G stays "bottom". s cycles through the shown
+columns; S reverses when no column has S. The
+focused table shows it: a heavy top rule, a highlighted header and a bold
+title; the others keep their cursor row, dimmed.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -35,6 +43,9 @@ def _sort_value(value):
     return (0, value)
 
 
+SORT_LETTERS = "ABCDEFHIJKLMNOPQRSTUVWXYZ"  # shift + a column's initial; G is "bottom"
+
+
 class FastTable(TableNavigation, ScrollView, can_focus=True):
     DEFAULT_CSS = """
     FastTable {
@@ -47,8 +58,9 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         border-title-color: $text-muted;
         background: $surface;
     }
-    FastTable:focus { border-top: solid $primary; border-title-color: $text; }
-    FastTable > .fast-table--header { text-style: bold; color: $text; background: $panel; }
+    FastTable:focus { border-top: heavy $primary; border-title-color: $text; border-title-style: bold; }
+    FastTable > .fast-table--header { text-style: bold; color: $text-muted; background: $panel; }
+    FastTable:focus > .fast-table--header { color: $text; background: $primary-muted; }
     FastTable > .fast-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
         text-style: bold; }
     FastTable > .fast-table--cursor-blurred { background: $block-cursor-blurred-background; }
@@ -64,7 +76,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         Binding("end,G", "cursor_end", "Bottom", show=False),
         Binding("enter", "select", "Select", show=False),
         Binding("s", "cycle_sort", "Sort"),
-        Binding("S", "reverse_sort", "Reverse", show=False),
+        *(Binding(c, f"sort_initial('{c}')", f"Sort {c}", show=False) for c in SORT_LETTERS),
     ]
 
     class RowHighlighted(Message):
@@ -101,6 +113,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self._filter: RowFilter | None = None
         self.sort_column: int | None = None
         self.sort_reverse = False
+        self._sort_key_map: dict[str, int] | None = None  # shift+letter -> column (built on first use)
         self.group_column: int | None = None
         self.cursor = 0
         # True for ranked lists (findings by severity): a cursor on the first row stays on the first
@@ -211,6 +224,45 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         else:
             self.sort_reverse = not self.sort_reverse
         self._rebuild_view()
+
+    def sort_letters(self) -> list[tuple[str, str]]:
+        """(letter, column label) of each shift+letter that sorts this table, in column order; for `?`."""
+        return [(letter, self.columns[i].label) for letter, i in self._sort_keys.items()]
+
+    @property
+    def _sort_keys(self) -> dict[str, int]:
+        """letter -> column: a column's initial, or (taken by an earlier column) the next letter of
+        its title that is free, as k9s gives NODE shift+O beside NAME's shift+N."""
+        keys = self._sort_key_map
+        if keys is None:
+            keys = {}
+            for i, column in enumerate(self.columns):
+                letter = next((c for c in column.label.upper() if c in SORT_LETTERS and c not in keys), None)
+                if letter is not None:
+                    keys[letter] = i
+            self._sort_key_map = keys
+        return keys
+
+    def action_sort_initial(self, letter: str) -> None:
+        col = self._sort_keys.get(letter)
+        if col is None:
+            if letter == "S":  # no column starts with S: S reverses, as before
+                self.action_reverse_sort()
+                return
+            raise SkipAction()  # the key is free for the screen's own bindings
+        if col == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = col, False
+        self._rebuild_view()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._header = None  # the header's colours follow the focus
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._header = None
+        self.refresh()
 
     def _value(self, row: Row, col: int):
         if row.sort is not None and col < len(row.sort):
