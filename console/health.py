@@ -16,7 +16,10 @@ from console.layers import LAYER_OF_SOURCE, SOURCES
 from console.model import (
     CephState,
     Finding,
+    Guest,
+    Node,
     ProxmoxState,
+    SwarmService,
     SwarmState,
     TraefikState,
 )
@@ -41,7 +44,7 @@ def _capped(lines: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _node_evidence(pve: ProxmoxState, node) -> list[str]:
+def _node_evidence(pve: ProxmoxState, node: Node) -> list[str]:
     on_it = [g for g in pve.guests if g.node == node.name and not g.template]
     ha = {s.sid: s for s in (pve.ha.services if pve.ha else ())}
     lines = [f"status: {node.status} (as the cluster reports it{f' via {pve.endpoint}' if pve.endpoint else ''})",
@@ -54,7 +57,7 @@ def _node_evidence(pve: ProxmoxState, node) -> list[str]:
     return lines
 
 
-def _guest_evidence(pve: ProxmoxState, g) -> list[str]:
+def _guest_evidence(pve: ProxmoxState, g: Guest) -> list[str]:
     sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
     svc = next((s for s in (pve.ha.services if pve.ha else ()) if s.sid == sid), None)
     node = next((n for n in pve.nodes if n.name == g.node), None)
@@ -229,7 +232,7 @@ def swarm_rules(swarm: SwarmState) -> Iterable[Finding]:
                      evidence)
 
 
-def _task_evidence(swarm: SwarmState, s) -> list[str]:
+def _task_evidence(swarm: SwarmState, s: SwarmService) -> list[str]:
     """The service's tasks that are not running as desired, newest first: state, exit code, error."""
     bad = [t for t in swarm.tasks if t.service_id == s.id and t.state != "running"
            and (t.desired_state == "running" or t.state in ("failed", "rejected"))]

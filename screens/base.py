@@ -21,10 +21,8 @@ COMMON_KEYS = [
     ("1-8", "views: health guests ceph swarm traefik vrrp maint events"),  # h-events: 8 events
     (":", "command: a view, ctx NAME, q (tab completes, ↑ history)"),
     ("/", "filter: text, re:REGEX, !inverts; enter keeps it"),
-    ("s / S", "sort by the next column / reverse the sort (S: when no column starts with S)"),
-    ("shift+letter", "sort by that column (below), again: reverse, as k9s; G stays bottom"),
-    ("↑↓ jk PgUp/Dn gG", "move"),
-    ("tab", "next table: the focused one has a bold title, a heavy rule and a lit header"),
+    ("s  shift+A-Z", "sort: next column · the letter's column (sort line above; again: reverse; G: bottom)"),
+    ("↑↓ jk PgUp/Dn gG", "move; tab: next table (the focused one has a lit header)"),
     ("esc", "back out: clear filter, close pane, then to health"),
     ("ctrl+r", "refresh now"),
     ("ctrl+p", "command palette"),
@@ -205,7 +203,7 @@ class LayerScreen(Screen):
             letters = table.sort_letters()
             if letters:
                 name = table.title or table.id or "table"
-                out.append((f"sort {name}", "  ".join(f"{c} {label}" for c, label in letters)))
+                out.append((f"sort {name}", " ".join(f"{c}:{label}" for c, label in letters)))
         return out
 
     def action_help(self) -> None:

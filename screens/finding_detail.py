@@ -89,7 +89,8 @@ def detail_text(incident, assessed, started: float | None, now: float, silences=
         _section(out, f"effects ({len(incident.effects)})")
         for e in incident.effects:
             out.append(f"  {e.finding.severity[:4]:4} ", style=SEVERITY_STYLE.get(e.finding.severity, ""))
-            out.append(f"[{e.finding.layer}] {e.finding.text}\n", style="dim" if e.expected_run or e.silenced_by else "")
+            quiet = e.expected_run or e.silenced_by
+            out.append(f"[{e.finding.layer}] {e.finding.text}\n", style="dim" if quiet else "")
     objects = affected(incident, assessed)
     _section(out, "go to (closes this pane)")
     for key, (layer, subject, _) in zip(keys, objects, strict=False):

@@ -136,7 +136,7 @@ async def test_shift_letter_sorts_by_that_column_and_again_reverses(make_app):
         await pilot.pause()
         assert isinstance(app.screen, HelpModal)
         sort_line = dict(app.screen.keys)["sort guests"]
-        assert "N NAME" in sort_line and "O NODE" in sort_line and "S STATUS" in sort_line
+        assert "N:NAME" in sort_line and "O:NODE" in sort_line and "S:STATUS" in sort_line
 
 
 async def test_focused_table_is_marked_and_the_other_cursor_dimmed(make_app, lab):
