@@ -116,3 +116,15 @@ def test_check_reports_when_each_incident_started_from_the_recorded_timeline(tmp
     out = io.StringIO()
     report_text("home", snapshots, story, out, starts)
     assert "osd.1 on pve2 is down  (since " in out.getvalue()
+
+
+def test_vrrp_findings_carry_each_firewalls_view_of_the_instance():
+    from console.health_vrrp import vrrp_rules
+    from tests.unit.lab_models import vrrp
+
+    split = by_subject(vrrp_rules(vrrp(("VI_1", "MASTER", "MASTER", 150, 100))), "VI_1")
+    assert "SPLIT BRAIN" in split.text
+    assert split.evidence == ("fw1 VI_1: MASTER, priority 150/150, VIPs 10.0.0.1/24",
+                              "fw2 VI_1: MASTER, priority 100/100, VIPs 10.0.0.1/24")
+    silent = by_subject(vrrp_rules(vrrp(answering=(True, False))), "fw2")
+    assert silent.evidence[:2] == ("error: connection refused", "host: fw2")
