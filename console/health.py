@@ -21,6 +21,9 @@ from console.model import (
     ProxmoxState,
     SwarmService,
     SwarmState,
+    SwarmTask,
+    TraefikRouter,
+    TraefikService,
     TraefikState,
 )
 from console.poller import Snapshot
@@ -44,23 +47,39 @@ def _capped(lines: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _node_evidence(pve: ProxmoxState, node: Node) -> list[str]:
+def _sid(g: Guest) -> str:
+    return f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
+
+
+class _PveIndex:
+    """What the evidence looks up, indexed once per evaluation (a large cluster has thousands of guests)."""
+
+    def __init__(self, pve: ProxmoxState) -> None:
+        self.pve = pve
+        self.ha = {s.sid: s for s in (pve.ha.services if pve.ha else ())}
+        self.nodes = {n.name: n for n in pve.nodes}
+
+    def guest(self, sid: str) -> Guest | None:  # rare (a guest in HA error): no index of every guest
+        return next((g for g in self.pve.guests if _sid(g) == sid), None)
+
+
+def _node_evidence(ix: _PveIndex, node: Node) -> list[str]:
+    pve, ha = ix.pve, ix.ha
     on_it = [g for g in pve.guests if g.node == node.name and not g.template]
-    ha = {s.sid: s for s in (pve.ha.services if pve.ha else ())}
     lines = [f"status: {node.status} (as the cluster reports it{f' via {pve.endpoint}' if pve.endpoint else ''})",
              f"address: {node.ip}" if node.ip else "", f"HA LRM: {node.ha_lrm}" if node.ha_lrm else "",
              f"quorum: {pve.votes}/{pve.expected_votes} votes, {'quorate' if pve.quorate else 'NOT quorate'}",
              f"guests placed on it: {len(on_it)}"]
     for g in on_it:
-        svc = ha.get(f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}")
+        svc = ha.get(_sid(g))
         lines.append(f"  {g.name} ({g.vmid}) {g.status}" + (f", HA {svc.state}" if svc else ", not HA-managed"))
     return lines
 
 
-def _guest_evidence(pve: ProxmoxState, g: Guest) -> list[str]:
-    sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
-    svc = next((s for s in (pve.ha.services if pve.ha else ()) if s.sid == sid), None)
-    node = next((n for n in pve.nodes if n.name == g.node), None)
+def _guest_evidence(ix: _PveIndex, g: Guest) -> list[str]:
+    sid = _sid(g)
+    svc = ix.ha.get(sid)
+    node = ix.nodes.get(g.node)
     return [f"{'container' if g.type == 'lxc' else 'VM'} {g.vmid} {g.name}: {g.status}",
             f"node: {g.node} ({node.status if node else 'not listed'})",
             f"HA {sid}: state {svc.state} on {svc.node}, requested {svc.request_state or '?'}" if svc
@@ -72,6 +91,7 @@ def _guest_evidence(pve: ProxmoxState, g: Guest) -> list[str]:
 
 
 def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
+    ix = _PveIndex(pve)
     online = [n for n in pve.nodes if n.status == "online"]
     if not pve.quorate:
         yield _f("critical", "cluster", pve.cluster_name or "cluster",
@@ -85,7 +105,7 @@ def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
         if node.status != "online":
             yield _f("critical", "cluster", node.name, f"node {node.name} is {node.status}",
                      "check power and network of the node; its guests are unavailable unless HA moved them",
-                     _node_evidence(pve, node))
+                     _node_evidence(ix, node))
         elif node.ha_lrm and "maintenance" in node.ha_lrm:
             yield _f("info", "cluster", node.name, f"node {node.name} is in HA maintenance mode",
                      "disable with ha-manager crm-command node-maintenance disable when done")
@@ -96,23 +116,22 @@ def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
             yield _f("critical", "cluster", "ha", "HA manager has no quorum")
         for svc in pve.ha.services:
             if svc.state in BAD_HA_STATES:
-                guest = next((g for g in pve.guests if f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}" == svc.sid),
-                             None)
+                guest = ix.guest(svc.sid)
                 yield _f("critical", "guests", svc.sid, f"HA service {svc.sid} is in state {svc.state} on {svc.node}",
                          f"inspect the guest, then `ha-manager set {svc.sid} --state disabled` and re-enable",
-                         _guest_evidence(pve, guest) if guest else
+                         _guest_evidence(ix, guest) if guest else
                          [f"HA {svc.sid}: state {svc.state} on {svc.node}, requested {svc.request_state or '?'}"])
     ha_wanted = {s.sid: s.request_state for s in (pve.ha.services if pve.ha else ())}
     offline = {n.name for n in pve.nodes if n.status != "online"}
     for g in pve.guests:
-        sid = f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}"
+        sid = _sid(g)
         wanted = ha_wanted.get(sid)
         if g.template:
             continue
         if wanted == "started" and g.status != "running":
             yield _f("critical", "guests", f"{g.vmid}",
                      f"{g.name} ({g.vmid}) should run but is {g.status} on {g.node}",
-                     "HA should restart it; check the HA log and the node", _guest_evidence(pve, g))
+                     "HA should restart it; check the HA log and the node", _guest_evidence(ix, g))
         elif wanted is None and g.node in offline and g.status not in ("running", "stopped", "paused"):
             # not HA-managed on a node that is down: nothing will start it elsewhere. Its config
             # (onboot) lives on that node, so "was it meant to run" is unknowable; it is
@@ -120,7 +139,7 @@ def cluster_rules(pve: ProxmoxState) -> Iterable[Finding]:
             yield _f("warning", "guests", f"{g.vmid}",
                      f"{g.name} ({g.vmid}) is unavailable: its node {g.node} is down and HA does not manage it",
                      f"it stays down until {g.node} is back, or migrate it by hand if its disks are shared",
-                     _guest_evidence(pve, g))
+                     _guest_evidence(ix, g))
         elif wanted is None and g.status not in ("running", "stopped", "paused"):
             yield _f("warning", "guests", f"{g.vmid}", f"{g.name} ({g.vmid}) is in state {g.status} on {g.node}",
                      f"{g.node} does not report it: check pvestatd on {g.node}")
@@ -213,28 +232,31 @@ def swarm_rules(swarm: SwarmState) -> Iterable[Finding]:
     elif managers and len(reachable) - 1 <= len(managers) // 2 and len(managers) > 1:
         yield _f("warning", "swarm", "managers",
                  f"{len(reachable)}/{len(managers)} managers reachable: one more loss ends the majority")
+    by_service: dict[str, list[SwarmTask]] = {}
+    for t in swarm.tasks:
+        by_service.setdefault(t.service_id, []).append(t)
     for s in swarm.services:
         state = s.update_state or ""
-        evidence = _task_evidence(swarm, s)
+        tasks = by_service.get(s.id, ())
         if state in ("paused", "rollback_paused"):
             yield _f("critical", "swarm", s.name, f"service {s.name}: update {state.replace('_', ' ')}",
-                     s.update_message or f"`docker service rollback {s.name}`", evidence)
+                     s.update_message or f"`docker service rollback {s.name}`", _task_evidence(tasks, s))
         elif state == "rollback_completed":
             yield _f("warning", "swarm", s.name, f"service {s.name} was rolled back",
-                     s.update_message or "the last update failed", evidence)
+                     s.update_message or "the last update failed", _task_evidence(tasks, s))
         if s.replicas_desired and s.replicas_running == 0:
             yield _f("critical", "swarm", s.name,
                      f"service {s.name} has no running task (0/{s.replicas_desired})", "see its tasks and logs",
-                     evidence)
+                     _task_evidence(tasks, s))
         elif s.replicas_running < s.replicas_desired and state not in ("updating", "rollback_started"):
             yield _f("warning", "swarm", s.name,
                      f"service {s.name} is under-replicated ({s.replicas_running}/{s.replicas_desired})", None,
-                     evidence)
+                     _task_evidence(tasks, s))
 
 
-def _task_evidence(swarm: SwarmState, s: SwarmService) -> list[str]:
+def _task_evidence(tasks: Iterable[SwarmTask], s: SwarmService) -> list[str]:
     """The service's tasks that are not running as desired, newest first: state, exit code, error."""
-    bad = [t for t in swarm.tasks if t.service_id == s.id and t.state != "running"
+    bad = [t for t in tasks if t.state != "running"
            and (t.desired_state == "running" or t.state in ("failed", "rejected"))]
     bad.sort(key=lambda t: t.timestamp or "", reverse=True)
     lines = [f"image: {s.image}", f"replicas: {s.replicas_running}/{s.replicas_desired} running"]
@@ -250,31 +272,38 @@ def _task_evidence(swarm: SwarmState, s: SwarmService) -> list[str]:
 # ------------------------------------------------------------------ Traefik
 
 
+def _router_evidence(r: TraefikRouter) -> list[str]:
+    return [*(f"error: {e}" for e in r.errors), f"status: {r.status}", f"rule: {r.rule}" if r.rule else "",
+            f"service: {r.service}" if r.service else "", f"entrypoints: {', '.join(r.entrypoints)}",
+            f"middlewares: {', '.join(r.middlewares)}" if r.middlewares else "",
+            f"provider: {r.provider}" if r.provider else ""]
+
+
+def _service_evidence(s: TraefikService) -> list[str]:
+    servers = (f"server {srv.url}: {srv.status or 'no status'}" for srv in s.servers)
+    return [*(f"error: {e}" for e in s.errors), *servers, f"used by: {', '.join(s.used_by)}" if s.used_by else ""]
+
+
 def traefik_rules(tr: TraefikState) -> Iterable[Finding]:
     for r in tr.routers:
-        evidence = [*(f"error: {e}" for e in r.errors), f"status: {r.status}", f"rule: {r.rule}" if r.rule else "",
-                    f"service: {r.service}" if r.service else "", f"entrypoints: {', '.join(r.entrypoints)}",
-                    f"middlewares: {', '.join(r.middlewares)}" if r.middlewares else "",
-                    f"provider: {r.provider}" if r.provider else ""]
         if r.status == "disabled" or (r.errors and r.status != "enabled"):
             yield _f("critical", "traefik", r.name,
-                     f"router {r.name} is {r.status}: {'; '.join(r.errors) or 'no reason given'}", None, evidence)
+                     f"router {r.name} is {r.status}: {'; '.join(r.errors) or 'no reason given'}", None,
+                     _router_evidence(r))
         elif r.errors or r.status == "warning":
             yield _f("warning", "traefik", r.name, f"router {r.name}: {'; '.join(r.errors) or r.status}", None,
-                     evidence)
+                     _router_evidence(r))
     for s in tr.services:
         down = [srv.url for srv in s.servers if srv.status == "DOWN"]
-        servers = [f"server {srv.url}: {srv.status or 'no status'}" for srv in s.servers]
-        used = [f"used by: {', '.join(s.used_by)}"] if s.used_by else []
         if s.servers and len(down) == len(s.servers):
             yield _f("critical", "traefik", s.name, f"service {s.name}: all {len(down)} servers DOWN",
-                     "check the backend (Swarm tasks) behind it", [*servers, *used])
+                     "check the backend (Swarm tasks) behind it", _service_evidence(s))
         elif down:
             yield _f("warning", "traefik", s.name, f"service {s.name}: {len(down)}/{len(s.servers)} servers DOWN: "
-                     + ", ".join(down[:3]), None, [*servers, *used])
+                     + ", ".join(down[:3]), None, _service_evidence(s))
         if s.errors:
             yield _f("warning" if s.status != "disabled" else "critical", "traefik", s.name,
-                     f"service {s.name}: {'; '.join(s.errors)}", None, [*(f"error: {e}" for e in s.errors), *servers])
+                     f"service {s.name}: {'; '.join(s.errors)}", None, _service_evidence(s))
 
 
 # -------------------------------------------------------------------- driver

@@ -384,6 +384,6 @@ class Finding:
     text: str
     hint: str | None = None
     # what the finding was read from, line by line, for the detail pane: Ceph's check detail, the
-    # router's errors, the failed tasks' errors and exit codes, ... Stable across polls (no ages),
-    # so an unchanged fact stays the same Finding.
-    evidence: tuple[str, ...] = ()
+    # router's errors, the failed tasks' errors and exit codes, ... Supporting detail, not part of
+    # the fact: findings are equal (and hash) without it, so the story's look-ups stay cheap.
+    evidence: tuple[str, ...] = field(default=(), compare=False)

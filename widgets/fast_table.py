@@ -30,7 +30,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from widgets.row_filter import RowFilter, parse_filter
-from widgets.table_columns import Column, Row, cell_text, fit_columns, parse_style, render_cells, shown_text
+from widgets.table_columns import (
+    Column,
+    Row,
+    cell_text,
+    fit_columns,
+    parse_style,
+    render_cells,
+    shown_text,
+    sort_letters,
+)
 from widgets.table_navigation import TableNavigation
 
 
@@ -231,17 +240,9 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
 
     @property
     def _sort_keys(self) -> dict[str, int]:
-        """letter -> column: a column's initial, or (taken by an earlier column) the next letter of
-        its title that is free, as k9s gives NODE shift+O beside NAME's shift+N."""
-        keys = self._sort_key_map
-        if keys is None:
-            keys = {}
-            for i, column in enumerate(self.columns):
-                letter = next((c for c in column.label.upper() if c in SORT_LETTERS and c not in keys), None)
-                if letter is not None:
-                    keys[letter] = i
-            self._sort_key_map = keys
-        return keys
+        if self._sort_key_map is None:
+            self._sort_key_map = sort_letters(self.columns, SORT_LETTERS)
+        return self._sort_key_map
 
     def action_sort_initial(self, letter: str) -> None:
         col = self._sort_keys.get(letter)
@@ -255,14 +256,6 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         else:
             self.sort_column, self.sort_reverse = col, False
         self._rebuild_view()
-
-    def _on_focus(self, event: events.Focus) -> None:
-        self._header = None  # the header's colours follow the focus
-        self.refresh()
-
-    def _on_blur(self, event: events.Blur) -> None:
-        self._header = None
-        self.refresh()
 
     def _value(self, row: Row, col: int):
         if row.sort is not None and col < len(row.sort):
