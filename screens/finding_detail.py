@@ -56,12 +56,26 @@ def _section(out: Text, title: str) -> None:
     out.append(f"\n{title}\n", style="bold underline")
 
 
+def _key(out: Text, key: str | None) -> None:
+    if key is None:
+        out.append("    ")
+    else:
+        out.append(f" {key} ", style="bold reverse")
+        out.append(" ")
+
+
 def detail_text(incident, assessed, started: float | None, now: float, silences=(),
                 keys: tuple[str, ...] = JUMP_KEYS) -> Text:
-    """The pane's text. `assessed` None: the incident itself (its root, impact and effects)."""
+    """The pane's text. `assessed` None: the incident itself (its root, impact and effects).
+    Each object to go to shows its key where it is named: the subject at the top, each effect
+    in the list of effects; the rest under "also go to"."""
     a = assessed if assessed is not None else incident.root
     f = a.finding
+    objects = affected(incident, assessed)
+    key_of = {(layer, subject): key for key, (layer, subject, _) in zip(keys, objects, strict=False)}
+    shown: set[tuple[str, str]] = {(f.layer, f.subject)}
     out = Text()
+    _key(out, key_of.get((f.layer, f.subject)))
     out.append(f"{f.severity.upper()} ", style=SEVERITY_STYLE.get(f.severity, ""))
     out.append(f"[{f.layer}] {f.subject}\n", style="bold")
     out.append(f"{f.text}\n")
@@ -88,16 +102,20 @@ def detail_text(incident, assessed, started: float | None, now: float, silences=
     if incident is not None and assessed is None and incident.effects:
         _section(out, f"effects ({len(incident.effects)})")
         for e in incident.effects:
-            out.append(f"  {e.finding.severity[:4]:4} ", style=SEVERITY_STYLE.get(e.finding.severity, ""))
+            where = (e.finding.layer, e.finding.subject)
+            shown.add(where)
+            _key(out, key_of.get(where))
+            out.append(f"{e.finding.severity[:4]:4} ", style=SEVERITY_STYLE.get(e.finding.severity, ""))
             quiet = e.expected_run or e.silenced_by
             out.append(f"[{e.finding.layer}] {e.finding.text}\n", style="dim" if quiet else "")
-    objects = affected(incident, assessed)
-    _section(out, "go to (closes this pane)")
-    for key, (layer, subject, _) in zip(keys, objects, strict=False):
-        out.append(f"  {key} ", style="bold reverse")
-        out.append(f" {layer}: {subject}\n")
+    rest = [(k, o) for k, o in zip(keys, objects, strict=False) if (o[0], o[1]) not in shown]
+    if rest:
+        _section(out, "its incident (root first)" if assessed is not None else "also go to")
+        for key, (layer, _subject, text) in rest:
+            _key(out, key)
+            out.append(f"[{layer}] {text}\n")
     if len(objects) > len(keys):
-        out.append(f"  ... and {len(objects) - len(keys)} more: jump from the list\n", style="dim")
+        out.append(f"  ... and {len(objects) - len(keys)} more: go to them from the list\n", style="dim")
     return out
 
 
@@ -132,7 +150,7 @@ class FindingDetail(ModalScreen[tuple[str, str] | None]):
         with VerticalScroll() as box:
             f = (self.assessed or self.incident.root).finding
             box.border_title = Text(f"{'finding' if self.assessed else 'incident'}: {f.subject}")
-            box.border_subtitle = "1-9 go to · j/k scroll · esc closes"
+            box.border_subtitle = "1-9 a-z: go to the marked object · enter: its subject · j/k · esc"
             yield Static(detail_text(self.incident, self.assessed, self.started, self.now, self.silences),
                          id="detail-text")
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from textual.containers import VerticalScroll
 
-from console.model import CephCheck
+from console.model import CephCheck, Guest
 from screens.finding_detail import FindingDetail
 from screens.modals import HelpModal
 from widgets.fast_table import FastTable
@@ -38,10 +38,10 @@ async def test_incident_pane_at_80x24_shows_root_effects_start_and_closes(make_a
         await pilot.pause()
         assert isinstance(app.screen, FindingDetail)
         text = screen_text(app)
-        for part in ("incident: osd.1", "osd.1 on pve2 is down", "hint: check the ceph-osd@1 service on pve2",
-                     "started: ", "(0s ago)", "evidence", "host: pve2", OSD_DOWN_DETAIL, "effects (2)",
-                     "[ceph] Ceph is HEALTH_WARN", "[ceph] OSD_DOWN: 1 osds down", "1  ceph: osd.1",
-                     "3  ceph: OSD_DOWN"):
+        for part in ("incident: osd.1", " 1  WARNING [ceph] osd.1", "osd.1 on pve2 is down",
+                     "hint: check the ceph-osd@1 service on pve2", "started: ", "(0s ago)", "evidence", "host: pve2",
+                     OSD_DOWN_DETAIL, "effects (2)", " 2  warn [ceph] Ceph is HEALTH_WARN",
+                     " 3  warn [ceph] OSD_DOWN: 1 osds down"):
             assert part in text, (part, text)
         await pilot.press("escape")
         await pilot.pause()
@@ -50,10 +50,11 @@ async def test_incident_pane_at_80x24_shows_root_effects_start_and_closes(make_a
 
 
 async def test_pane_scrolls_when_it_does_not_fit(make_app, lab):
-    """Node pve3 offline with every guest listed: more lines than 24 rows; j/G scroll, esc closes."""
+    """Node pve3 offline with its twelve guests listed: more lines than 24 rows; G scrolls, esc closes."""
     pve = lab.data["proxmox"]
+    extra = tuple(Guest(400 + i, f"ct{i}", "lxc", "pve3", "stopped") for i in range(10))
     lab.update("proxmox", nodes=tuple(replace(n, status="offline") if n.name == "pve3" else n for n in pve.nodes),
-               votes=2)
+               votes=2, guests=pve.guests + extra)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await poll(app, pilot)
@@ -67,7 +68,8 @@ async def test_pane_scrolls_when_it_does_not_fit(make_app, lab):
         await pilot.press("G")
         await pilot.pause()
         assert box.scroll_y == box.max_scroll_y
-        assert "go to (closes this pane)" in screen_text(app)
+        assert "ct9 (409) stopped, not HA-managed" in screen_text(app)
+        assert " 2  warn [cluster] quorum at risk" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
         assert app.current_mode == "health" and not isinstance(app.screen, FindingDetail)
@@ -87,7 +89,8 @@ async def test_finding_pane_shows_its_evidence_and_jump_keys_land_filtered(make_
         text = screen_text(app)
         assert "finding: OSD_DOWN" in text and "OSD_DOWN: 1 osds down" in text and OSD_DOWN_DETAIL in text
         # its own subject first, then the incident's root
-        assert "1  ceph: OSD_DOWN" in text and "2  ceph: osd.1" in text
+        assert " 1  WARNING [ceph] OSD_DOWN" in text and "its incident (root first)" in text
+        assert " 2  [ceph] osd.1 on pve2 is down" in text
         await pilot.press("2")
         await pilot.pause()
         assert app.current_mode == "ceph"
@@ -165,3 +168,23 @@ async def test_focused_table_is_marked_and_the_other_cursor_dimmed(make_app, lab
         assert header_bg(nodes) == lit and header_bg(findings) == plain
         assert cursor_bg(nodes) == focused_cursor and cursor_bg(findings) == blurred_cursor
         assert "━nodes" in screen_text(app) and "─incidents" in screen_text(app)
+
+
+def test_pane_text_marks_quiet_findings_and_runs_out_of_keys_clearly():
+    from console.incidents import Assessed, Incident
+    from console.model import Finding
+    from console.silences import Silence
+    from screens.finding_detail import JUMP_KEYS, detail_text
+
+    root = Assessed(Finding("critical", "cluster", "pve3", "node pve3 is offline"), silenced_by="s1")
+    effects = tuple(Assessed(Finding("warning", "guests", str(100 + i), f"guest {100 + i} is unavailable"))
+                    for i in range(40))
+    incident = Incident(root, effects, ("down: whoami.lab.home",))
+    silence = Silence("s1", "pve3", 10_000.0, "power work", 0.0)
+    text = detail_text(incident, None, None, 0.0, (silence,)).plain
+    assert "silenced by s1 (power work): reported, not counted" in text
+    assert "down: whoami.lab.home" in text and "started: not known" in text
+    assert f" {JUMP_KEYS[-1]}  warn [guests] guest {100 + len(JUMP_KEYS) - 2} is unavailable" in text
+    assert f"... and {41 - len(JUMP_KEYS)} more: go to them from the list" in text
+    expected = detail_text(incident, Assessed(effects[0].finding, expected_run="r1"), None, 0.0).plain
+    assert "caused on purpose by maintenance run r1" in expected
