@@ -9,6 +9,8 @@ screen filtered to it; enter jumps to the first (the row's own subject).
 
 The pane is a snapshot of the moment it opened; esc closes it and the list is live
 again. The keys j/k/g/G/q keep their usual meaning (scroll, close) and are no jump keys.
+The sources made every string inert where it entered; it goes through `inert` once more
+on its way to the screen (as `check` does) and is only ever appended as plain Text.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.inert import inert
 from widgets.format import duration
 
 # 1-9, then letters that mean nothing else here (j k g q scroll and close; d opened the pane)
@@ -77,11 +80,11 @@ def detail_text(incident, assessed, started: float | None, now: float, silences=
     out = Text()
     _key(out, key_of.get((f.layer, f.subject)))
     out.append(f"{f.severity.upper()} ", style=SEVERITY_STYLE.get(f.severity, ""))
-    out.append(f"[{f.layer}] {f.subject}\n", style="bold")
-    out.append(f"{f.text}\n")
+    out.append(f"[{inert(f.layer)}] {inert(f.subject)}\n", style="bold")
+    out.append(f"{inert(f.text)}\n")
     if f.hint:
         out.append("\nhint: ", style="bold")
-        out.append(f"{f.hint}\n")
+        out.append(f"{inert(f.hint)}\n")
     out.append("\nstarted: ", style="bold")
     out.append(_when(started, now) + "\n")
     if a.expected_run:
@@ -89,16 +92,16 @@ def detail_text(incident, assessed, started: float | None, now: float, silences=
                    style="dim")
     if a.silenced_by:
         silence = next((s for s in silences if s.id == a.silenced_by), None)
-        reason = f" ({silence.reason})" if silence is not None else ""
-        out.append(f"silenced by {a.silenced_by}{reason}: reported, not counted\n", style="dim")
+        reason = f" ({inert(silence.reason)})" if silence is not None else ""
+        out.append(f"silenced by {inert(a.silenced_by)}{reason}: reported, not counted\n", style="dim")
     if incident is not None and assessed is None and incident.impact:
         _section(out, "impact")
         for line in incident.impact:
-            out.append(f"  {line}\n", style="bold")
+            out.append(f"  {inert(line)}\n", style="bold")
     if f.evidence:
         _section(out, "evidence")
         for line in f.evidence:
-            out.append(f"  {line}\n")
+            out.append(f"  {inert(line)}\n")
     if incident is not None and assessed is None and incident.effects:
         _section(out, f"effects ({len(incident.effects)})")
         for e in incident.effects:
@@ -107,13 +110,13 @@ def detail_text(incident, assessed, started: float | None, now: float, silences=
             _key(out, key_of.get(where))
             out.append(f"{e.finding.severity[:4]:4} ", style=SEVERITY_STYLE.get(e.finding.severity, ""))
             quiet = e.expected_run or e.silenced_by
-            out.append(f"[{e.finding.layer}] {e.finding.text}\n", style="dim" if quiet else "")
+            out.append(f"[{inert(e.finding.layer)}] {inert(e.finding.text)}\n", style="dim" if quiet else "")
     rest = [(k, o) for k, o in zip(keys, objects, strict=False) if (o[0], o[1]) not in shown]
     if rest:
         _section(out, "its incident (root first)" if assessed is not None else "also go to")
         for key, (layer, _subject, text) in rest:
             _key(out, key)
-            out.append(f"[{layer}] {text}\n")
+            out.append(f"[{inert(layer)}] {inert(text)}\n")
     if len(objects) > len(keys):
         out.append(f"  ... and {len(objects) - len(keys)} more: go to them from the list\n", style="dim")
     return out
@@ -149,7 +152,7 @@ class FindingDetail(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             f = (self.assessed or self.incident.root).finding
-            box.border_title = Text(f"{'finding' if self.assessed else 'incident'}: {f.subject}")
+            box.border_title = Text(f"{'finding' if self.assessed else 'incident'}: {inert(f.subject)}")
             box.border_subtitle = "1-9 a-z: go to the marked object · enter: its subject · j/k · esc"
             yield Static(detail_text(self.incident, self.assessed, self.started, self.now, self.silences),
                          id="detail-text")

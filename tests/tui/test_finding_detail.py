@@ -188,3 +188,22 @@ def test_pane_text_marks_quiet_findings_and_runs_out_of_keys_clearly():
     assert f"... and {41 - len(JUMP_KEYS)} more: go to them from the list" in text
     expected = detail_text(incident, Assessed(effects[0].finding, expected_run="r1"), None, 0.0).plain
     assert "caused on purpose by maintenance run r1" in expected
+
+
+async def test_hostile_text_in_a_finding_reaches_the_pane_inert_and_literal():
+    from textual.app import App
+
+    from console.hostile_corpus import CORPUS, OSC_TITLE
+    from console.incidents import Assessed, Incident
+    from console.model import Finding
+
+    finding = Finding("critical", "traefik", CORPUS[3], f"router {CORPUS[0]} is disabled", CORPUS[5],
+                      evidence=CORPUS)
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(FindingDetail(Incident(Assessed(finding)), None, None, 0.0))
+        await pilot.pause()
+        shot = app.export_screenshot()
+        text = screen_text(app)
+    assert OSC_TITLE not in shot and "\x1b" not in text and "\x07" not in text
+    assert "[bold red]x[/]" in text and "[link=https://evil.example]click[/link]" in text  # literal, not markup
