@@ -29,9 +29,10 @@ pytestmark = pytest.mark.slow
 FAULTS = {
     "node-down": ("pve3", 20), "osd-down": ("1", 5), "split-brain": (None, 5), "ha-error": ("110", 3),
     "traefik-backend-down": ("whoami", 5), "error-rate": ("traefik", 1), "latency": ("ceph", 1),
-    "guest-lock": ("112", 1),
+    "guest-lock": ("112", 1), "mon-down": ("pve2", 1),
 }
 NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/maintenance covers them)
+    "mon-up": "clears mon-down",
     "node-up": "clears node-down", "osd-up": "clears osd-down", "traefik-backend-up": "clears a backend fault",
     "apt-fail": "fails the upgrade step of a run", "no-return": "keeps a rebooting node away",
     "bad-kernel": "fails a run's verification", "migrate-fail": "fails a run's migration",
