@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from console.sim.ops_faults import OPS_FAULTS, clear_ops, inject_ops, ops_faults_dict
+from console.sim.registry_state import REGISTRY_FAULTS, clear_registry, inject_registry, registry_faults_dict
 from console.sim.sim_errors import SimError
 
-FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
+FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh", "registry")
 KINDS = (
     "node-down", "node-up", "osd-down", "osd-up", "latency", "error-rate", "apt-fail", "no-return",
     "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
     "migrate-fail", "osd-stuck", "vip-stuck", "ha-pin",
     *OPS_FAULTS,  # h-operate: console/sim/ops_faults.py
+    *REGISTRY_FAULTS,  # h-swarmimg: console/sim/registry_state.py
 )
 PIN_PREFIX = "pin-"  # fault ha-pin: a strict node-affinity rule "pin-VMID" to the guest's node
 
@@ -112,6 +114,8 @@ class FaultControl:
             self._pin(self._t_vmid(kind, target))
         elif kind in OPS_FAULTS:
             inject_ops(self, kind, target)
+        elif kind in REGISTRY_FAULTS:
+            inject_registry(self, kind, target)
         self._reconcile()
 
     def _pin(self, vmid: int) -> None:
@@ -176,6 +180,8 @@ class FaultControl:
                     self.ha_rules.pop(name, None)
             elif k in OPS_FAULTS:
                 clear_ops(self, k, target)
+            elif k in REGISTRY_FAULTS:
+                clear_registry(self, k, target)
         self._reconcile()
 
     def _pins(self) -> list[str]:
@@ -200,6 +206,7 @@ class FaultControl:
             "migrate_fail": sorted(f.migrate_fail),
             "ha_pinned": sorted(int(n.removeprefix(PIN_PREFIX)) for n in self._pins()),
             **ops_faults_dict(self),
+            **registry_faults_dict(self),
         }
 
     def backend_up(self, service_name: str) -> bool:
