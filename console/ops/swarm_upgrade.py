@@ -38,6 +38,7 @@ from console.ops.swarm import ServiceInfo, _swarm, find_service, info_from, shor
 DEFAULT_MONITOR = 5.0  # seconds a new task must keep running before Swarm counts it as good
 CONVERGED, ROLLED_BACK, PAUSED, TIMEOUT, VANISHED = "converged", "rolled back", "paused", "timeout", "vanished"
 _NS = 1_000_000_000
+_ENDED = ("shutdown", "failed", "rejected", "complete", "orphaned", "remove")
 
 
 def safe_configs(info: ServiceInfo, monitor: float = DEFAULT_MONITOR) -> tuple[dict, dict]:
@@ -174,7 +175,10 @@ async def _watch(sources: Any, before: ServiceInfo, old_tasks: set, res: Upgrade
         for t in sorted(await src.service_tasks(before.id), key=lambda t: (t.get("Slot") or 0, t.get("ID", ""))):
             key = ((t.get("Status") or {}).get("State"), t.get("DesiredState"))
             if seen.get(t.get("ID")) != key:
+                history = t.get("ID") not in seen and t.get("ID") in old_tasks and key[0] in _ENDED
                 seen[t.get("ID")] = key
+                if history:  # a task that ended before this update: not news
+                    continue
                 line(_task_line(before.name, t, hosts, t.get("ID") in old_tasks, res.image), task=True)
         if ours and state in ("completed", "rollback_completed", "paused", "rollback_paused"):
             _finish(res, now, state, t0)
@@ -207,7 +211,7 @@ def _finish(res: UpgradeResult, now: ServiceInfo, state: str, t0: float) -> None
 def _task_line(service: str, t: dict, hosts: dict[str, str], old: bool, target: str) -> str:
     status = t.get("Status") or {}
     slot = f".{t['Slot']}" if t.get("Slot") is not None else ""
-    node = hosts.get(t.get("NodeID") or "", (t.get("NodeID") or "?")[:12])
+    node = hosts.get(t.get("NodeID") or "", (t.get("NodeID") or "(not placed yet)")[:16])
     image = ((t.get("Spec") or {}).get("ContainerSpec") or {}).get("Image", "")
     digest = image.partition("@")[2]
     which = "old" if old else ("new" if image == target else "rollback")

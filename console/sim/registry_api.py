@@ -26,7 +26,17 @@ import re
 
 from aiohttp import web
 
-from console.sim.registry_state import LIST, PASSWORD, SCHEMA2, USER, new_token, registry_of
+from console.sim.registry_state import (
+    LIST,
+    PASSWORD,
+    SCHEMA1,
+    SCHEMA2,
+    USER,
+    new_token,
+    registry_of,
+    schema1_of,
+    sha,
+)
 
 SERVICE = "labsim-registry"
 _NAME = r"(?P<name>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
@@ -62,7 +72,7 @@ class RegistryFront:
         delay = self.world.fault_delay("registry")
         if delay > 0:
             await asyncio.sleep(delay)
-        for pattern, methods, handler in self.routes:
+        for pattern, methods, handler in self.routes:  # noqa: B007 - the route found is used after the loop
             match = re.fullmatch(pattern, request.path)
             if match:
                 break
@@ -147,10 +157,8 @@ class RegistryFront:
         denied = self._denied(request, name)
         if denied is not None:
             return denied
-        if name not in reg.tags:
-            return _errors(404, "NAME_UNKNOWN", "repository name not known to registry", {"name": name}, head=head)
-        digest = reg.digest_of(name, ref)
-        if digest is None:
+        digest = reg.digest_of(name, ref) if name in reg.tags else None
+        if digest is None:  # distribution 2.8 says MANIFEST_UNKNOWN for an unknown repository too
             detail = {"Tag": ref} if not ref.startswith("sha256:") else {"Digest": ref}
             return _errors(404, "MANIFEST_UNKNOWN", "manifest unknown", detail, head=head)
         media, body = reg.manifests[digest]
@@ -160,6 +168,9 @@ class RegistryFront:
             child = next(m for m in json.loads(body)["manifests"] if m["platform"]["architecture"] == "amd64")
             digest = child["digest"]
             media, body = reg.manifests[digest]
+        elif media == SCHEMA2 and not ({SCHEMA2, LIST, INDEX} & accepted):
+            media, body = SCHEMA1, schema1_of(name, ref, body)  # an old client: distribution converts
+            digest = sha(body)
         headers = {**API_HEADER, "Content-Type": media, "Docker-Content-Digest": digest, "Etag": f'"{digest}"',
                    "Content-Length": str(len(body))}
         return web.Response(status=200, body=None if head else body, headers=headers)

@@ -27,6 +27,7 @@ from console.sim.sim_errors import SimError
 REGISTRY_FAULTS = ("image-publish", "image-crash", "registry-private")
 USER, PASSWORD = "lab", "sim-registry-pass"
 SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
+SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 CONFIG = "application/vnd.docker.container.image.v1+json"
 LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
@@ -68,12 +69,12 @@ def split_name(image: str) -> tuple[str, str, str | None]:
     return repo, tag, digest or None
 
 
-def _sha(data: bytes) -> str:
+def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _put_blob(reg: SimRegistry, data: bytes) -> dict:
-    digest = _sha(data)
+    digest = sha(data)
     reg.blobs[digest] = data
     return {"digest": digest, "size": len(data)}
 
@@ -83,15 +84,23 @@ def _image_manifest(reg: SimRegistry, repo: str, tag: str, arch: str, crash: boo
     layer = _put_blob(reg, gzip.compress(f"{repo}:{tag} {arch} build {reg.generation}\n".encode(), mtime=0))
     cmd = ["sh", "-c", "exit 1"] if crash else ["/entrypoint"]
     config = json.dumps({"architecture": arch, "os": "linux", "config": {"Cmd": cmd},
-                         "rootfs": {"type": "layers", "diff_ids": [_sha(f"{reg.generation}".encode())]}},
+                         "rootfs": {"type": "layers", "diff_ids": [sha(f"{reg.generation}".encode())]}},
                         sort_keys=True).encode()
     cfg = _put_blob(reg, config)
     body = json.dumps({"schemaVersion": 2, "mediaType": SCHEMA2,
                        "config": {"mediaType": CONFIG, **cfg},
                        "layers": [{"mediaType": LAYER, **layer}]}, indent=3).encode()
-    digest = _sha(body)
+    digest = sha(body)
     reg.manifests[digest] = (SCHEMA2, body)
     return digest, len(body)
+
+
+def schema1_of(name: str, tag: str, schema2: bytes) -> bytes:
+    """The (unsigned) schema 1 form distribution 2.8 serves a client that accepts nothing newer."""
+    layers = json.loads(schema2)["layers"]
+    return json.dumps({"schemaVersion": 1, "name": name, "tag": tag, "architecture": "amd64",
+                       "fsLayers": [{"blobSum": x["digest"]} for x in reversed(layers)],
+                       "history": [{"v1Compatibility": "{}"} for _ in layers]}, indent=3).encode()
 
 
 def publish(world, image: str, crash: bool = False) -> str:
@@ -105,7 +114,7 @@ def publish(world, image: str, crash: bool = False) -> str:
             platform = {"architecture": arch, "os": "linux", **({"variant": variant} if variant else {})}
             children.append({"mediaType": SCHEMA2, "digest": digest, "size": size, "platform": platform})
         body = json.dumps({"schemaVersion": 2, "mediaType": LIST, "manifests": children}, indent=3).encode()
-        digest = _sha(body)
+        digest = sha(body)
         reg.manifests[digest] = (LIST, body)
     else:
         digest, _size = _image_manifest(reg, repo, tag, "amd64", crash)

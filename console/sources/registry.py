@@ -44,9 +44,10 @@ _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 class RegistryError(Exception):
     """A check that could not be made; `reason` says why, in words."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, status: int | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.status = status  # the registry's HTTP status, when it answered
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,13 @@ class RegistryClient:
     def tag_digest(self, ref: ImageRef) -> str:
         """The digest the tag points at now (HEAD; GET and hash the body when the header is missing)."""
         path = f"/v2/{ref.repository}/manifests/{ref.tag or ref.digest}"
-        res = self._request(ref, "HEAD", path)
+        try:
+            res = self._request(ref, "HEAD", path)
+        except RegistryError as exc:
+            if exc.status != 404:
+                raise
+            self.tags(ref)  # distribution answers MANIFEST_UNKNOWN for a repository it does not know too
+            raise
         digest = res.headers.get("Docker-Content-Digest", "")
         if _DIGEST.match(digest):
             return digest
@@ -198,7 +205,7 @@ class RegistryClient:
             return res
         if res.status_code == 404 and method == "HEAD":  # a HEAD has no body: a GET says which name is unknown
             res = send("GET")
-        raise RegistryError(_status_reason(ref, res))
+        raise RegistryError(_status_reason(ref, res), res.status_code)
 
     def _answer_challenge(self, base: str, ref: ImageRef, header: str, scope: str) -> dict[str, str]:
         scheme = header.split(" ", 1)[0].lower()
