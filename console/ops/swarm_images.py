@@ -107,11 +107,11 @@ async def service_image_updates(swarm_state: Any, client: RegistryClient | None 
     rows = []
     for svc in swarm_state.services:
         running = getattr(svc, "image_digest", None)
-        ref = parsed[svc.id]
-        if isinstance(ref, str):
-            rows.append(compare(svc.name, svc.image, running, None, ref))
+        target = parsed[svc.id]
+        if isinstance(target, str):
+            rows.append(compare(svc.name, svc.image, running, None, target))
             continue
-        answer = digests[ref]
+        answer = digests[target]
         if isinstance(answer, Exception):
             rows.append(compare(svc.name, svc.image, running, None, getattr(answer, "reason", str(answer))))
         else:

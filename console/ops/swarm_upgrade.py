@@ -199,6 +199,8 @@ def _finish(res: UpgradeResult, now: ServiceInfo, state: str, t0: float) -> None
         res.message = f"converged in {elapsed:.1f} s: runs {now.spec.words}"
     elif state == "rollback_completed":
         res.ok, res.outcome, res.rollback_done_s = False, ROLLED_BACK, elapsed
+        if res.rollback_seen_s is None:  # started and finished between two looks: seen now
+            res.rollback_seen_s = elapsed
         res.returned_to = now.spec.words
         why = res.rollback_reason or now.update_message
         res.message = f"rolled back by Swarm{f' ({why})' if why else ''}; runs again {now.spec.words}"
