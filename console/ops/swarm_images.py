@@ -28,6 +28,7 @@ from console.sources.registry import ImageRef, RegistryClient, RegistryError, pa
 UP_TO_DATE = "up to date"
 NEWER = "newer digest available"
 CANNOT = "cannot check"
+MAX_THREADS = 32  # distinct tags asked at once
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,29 @@ def compare(service: str, image: str, running: str | None, latest: str | None, r
 
 
 async def tag_digests(refs: list[ImageRef], client: RegistryClient, timeout: float) -> dict[ImageRef, str | Exception]:
-    """The digest of each (distinct) tag, or the RegistryError that says why not; asked concurrently."""
+    """The digest of each (distinct) tag, or the RegistryError that says why not; asked concurrently,
+    each in its own thread (not the loop's small default pool: a registry that hangs then costs one
+    timeout however many tags there are)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    unique = list(dict.fromkeys(refs))
+    if not unique:
+        return {}
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(unique)), thread_name_prefix="registry")
+
     async def one(ref: ImageRef) -> str | Exception:
         try:
-            return await asyncio.wait_for(asyncio.to_thread(client.tag_digest, ref), timeout)
+            return await asyncio.wait_for(loop.run_in_executor(pool, client.tag_digest, ref), timeout)
         except TimeoutError:
             return RegistryError(f"{ref.registry}: no answer within {timeout:g} s")
         except RegistryError as exc:
             return exc
 
-    unique = list(dict.fromkeys(refs))
-    answers = await asyncio.gather(*(one(r) for r in unique))
+    try:
+        answers = await asyncio.gather(*(one(r) for r in unique))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return dict(zip(unique, answers, strict=True))
 
 

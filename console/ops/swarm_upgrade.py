@@ -19,6 +19,7 @@ timings (seconds to converge, to the rollback being seen, to the rollback done).
     plan = await plan_upgrade(sources, "web", image=":2")      # what would be done (raises on bad input)
     res = await upgrade(sources, "web", plan=plan, progress=print)
     res.outcome in ("converged", "rolled back", "paused", "timeout", "vanished")
+    await follow_upgrade(sources, "web", plan.info.update_started)  # after a restart: watch it end
 
 Rollback on demand stays `console.ops.swarm.rollback` (it names the spec it returns to).
 """
@@ -138,6 +139,20 @@ async def upgrade(sources: Any, service: str, image: str | None = None, progress
     res.ok, res.message = True, "requested"
     if wait > 0:
         await _watch(sources, s, before_tasks, res, say, wait, poll, t0)
+    res.duration = time.monotonic() - t0
+    return res
+
+
+async def follow_upgrade(sources: Any, service: str, before_started: str | None, progress: Progress | None = None,
+                         wait: float = 300.0, poll: float = 0.25) -> UpgradeResult:
+    """Follow an upgrade sent earlier (a resumed run: Swarm carried on without us) to its end.
+    `before_started` is the service's UpdateStatus.StartedAt read before the upgrade was sent."""
+    s = await find_service(sources, service)
+    res = UpgradeResult("upgrade", s.name, f"Follow the upgrade of service {s.name} to its end.", ok=True,
+                        image=f"{s.spec.image}@{s.spec.digest}" if s.spec.digest else s.spec.image)
+    before = ServiceInfo(s.id, s.name, s.version, s.spec, s.previous, update_started=before_started)
+    t0 = time.monotonic()
+    await _watch(sources, before, set(), res, progress or (lambda _: None), wait, poll, t0)
     res.duration = time.monotonic() - t0
     return res
 

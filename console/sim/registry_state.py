@@ -129,7 +129,9 @@ def seed_registry(world) -> None:
     for svc in world.services.values():
         if "@" in svc.image:
             continue
-        pinned = f"{svc.image}@{publish(world, svc.image)}"
+        repo, tag, _ = split_name(svc.image)
+        known = registry_of(world).digest_of(repo, tag)  # services sharing a tag run the same image
+        pinned = f"{svc.image}@{known or publish(world, svc.image)}"
         _repin(world, svc, pinned)
     reg = registry_of(world)
     for svc in world.services.values():  # one tag re-pushed since: the demo has an image update pending

@@ -128,3 +128,22 @@ def test_bad_input_is_refused_with_nothing_sent(cli, state_dir):
     code, out, err = cli("--read-only", "swarm", "upgrade", "grafana", "--yes")
     assert code == 2 and "(read-only mode)" in err
     assert log_records(state_dir) == []
+
+
+def test_an_upgrade_sent_before_a_restart_is_followed_to_its_end(lab):
+    from console.ops import swarm_upgrade as su
+
+    async def run() -> tuple:
+        sources = build_sources(load_config(lab.config_path).cluster(None))
+        try:
+            plan = await su.plan_upgrade(sources, "prometheus", ":v2.55.0")
+            sent = await su.upgrade(sources, "prometheus", plan=plan, wait=0)  # the console "dies" here
+            followed = await su.follow_upgrade(sources, "prometheus", plan.info.update_started, wait=60)
+            return plan, sent, followed
+        finally:
+            await sources.close()
+
+    lab.control("image-publish", "prom/prometheus:v2.55.0")
+    plan, sent, followed = asyncio.run(run())
+    assert plan.digest and sent.ok and sent.outcome == "" and sent.message == "requested"
+    assert followed.outcome == "converged" and plan.digest[:19] in followed.running, followed.log
