@@ -112,6 +112,7 @@ class UpgradeResult(ActionResult):
     rollback_done_s: float | None = None  # from the request to rollback_completed
     returned_to: str | None = None  # the spec a rollback returned to, in words
     rollback_reason: str | None = None  # Swarm's message when the rollback started
+    first_failure: str | None = None  # the first new task that failed, in words
     running: str | None = None  # what the service runs at the end, in words
     tasks: list[str] = field(default_factory=list)  # the per-task lines
 
@@ -194,7 +195,10 @@ async def _watch(sources: Any, before: ServiceInfo, old_tasks: set, res: Upgrade
                 seen[t.get("ID")] = key
                 if history:  # a task that ended before this update: not news
                     continue
-                line(_task_line(before.name, t, hosts, t.get("ID") in old_tasks, res.image), task=True)
+                text = _task_line(before.name, t, hosts, t.get("ID") in old_tasks, res.image)
+                line(text, task=True)
+                if key[0] in ("failed", "rejected") and "[new " in text and res.first_failure is None:
+                    res.first_failure = text.removeprefix("task ")
         if ours and state in ("completed", "rollback_completed", "paused", "rollback_paused"):
             _finish(res, now, state, t0)
             return
@@ -217,7 +221,8 @@ def _finish(res: UpgradeResult, now: ServiceInfo, state: str, t0: float) -> None
         if res.rollback_seen_s is None:  # started and finished between two looks: seen now
             res.rollback_seen_s = elapsed
         res.returned_to = now.spec.words
-        why = res.rollback_reason or now.update_message
+        why = res.rollback_reason or (f"a new task failed: {res.first_failure}" if res.first_failure
+                                      else now.update_message)
         res.message = f"rolled back by Swarm{f' ({why})' if why else ''}; runs again {now.spec.words}"
     else:
         res.ok, res.outcome = False, PAUSED

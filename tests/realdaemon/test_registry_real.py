@@ -35,20 +35,16 @@ from console.ops.swarm_images import CANNOT, NEWER, UP_TO_DATE, service_image_up
 from console.sources import Sources
 from console.sources.registry import RegistryClient, RegistryError, parse_reference
 from console.sources.swarm import SwarmSource
+from tests.realdaemon.docker_harness import SCRIPTS, cannot_start, docker_up
 
 pytestmark = pytest.mark.realdaemon
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
 PORT = os.environ.get("LAB_REGISTRY_PORT", "5055")
 REG = f"127.0.0.1:{PORT}"
 SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
-def _cannot_start(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"dockerd + registry could not start under CI: {reason}")
-    pytest.skip(f"dockerd + registry could not start: {reason}")
+WHAT = "dockerd + docker-registry"
 
 
 def _docker(env: dict, *args: str, check: bool = True) -> str:
@@ -73,21 +69,11 @@ def lab():
     env = dict(os.environ, LAB_DOCKER_DIR=str(base / "docker"), LAB_REGISTRY_DIR=str(base / "registry"),
                LAB_DOCKER_PULL="1", LAB_REGISTRY_PORT=PORT)
     try:
-        if os.geteuid() != 0:
-            _cannot_start("needs root (dockerd)")
-        up = None
-        for _ in range(10):  # another dockerd may hold the swarm ports: wait, then retry
-            up = subprocess.run([str(SCRIPTS / "docker-up.sh")], env=env, capture_output=True, text=True, timeout=900)
-            if up.returncode == 0:
-                break
-            subprocess.run([str(SCRIPTS / "docker-down.sh")], env=env, capture_output=True, timeout=120)
-            time.sleep(30)
-        if up.returncode != 0:
-            _cannot_start(f"docker-up.sh exited {up.returncode}: {up.stderr.strip()[-1500:]}")
+        docker_up(env, WHAT)
         env["DOCKER_HOST"] = f"unix://{base}/docker/docker.sock"
         reg = subprocess.run([str(SCRIPTS / "registry-up.sh")], env=env, capture_output=True, text=True, timeout=900)
         if reg.returncode != 0:
-            _cannot_start(f"registry-up.sh exited {reg.returncode}: {reg.stderr.strip()[-1500:]}")
+            cannot_start(WHAT, f"registry-up.sh exited {reg.returncode}: {reg.stderr.strip()[-1500:]}")
         t0 = time.monotonic()
         _docker(env, "service", "create", "-d", "--name", "app", "--replicas", "2", "--init",
                 "--stop-grace-period", "1s", f"{REG}/lab/app:stable")
