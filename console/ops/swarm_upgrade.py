@@ -18,7 +18,7 @@ timings (seconds to converge, to the rollback being seen, to the rollback done).
 
     plan = await plan_upgrade(sources, "web", image=":2")      # what would be done (raises on bad input)
     res = await upgrade(sources, "web", plan=plan, progress=print)
-    res.outcome in ("converged", "rolled back", "paused", "timeout", "vanished")
+    res.outcome in ("converged", "rolled back", "paused", "timeout", "vanished")   ("" when wait=0)
     await follow_upgrade(sources, "web", plan.info.update_started)  # after a restart: watch it end
 
 Rollback on demand stays `console.ops.swarm.rollback` (it names the spec it returns to).
@@ -38,6 +38,7 @@ from console.ops.swarm import ServiceInfo, _swarm, find_service, info_from, shor
 
 DEFAULT_MONITOR = 5.0  # seconds a new task must keep running before Swarm counts it as good
 CONVERGED, ROLLED_BACK, PAUSED, TIMEOUT, VANISHED = "converged", "rolled back", "paused", "timeout", "vanished"
+NOT_SENT = "not sent"
 _NS = 1_000_000_000
 _ENDED = ("shutdown", "failed", "rejected", "complete", "orphaned", "remove")
 
@@ -151,6 +152,10 @@ async def follow_upgrade(sources: Any, service: str, before_started: str | None,
     s = await find_service(sources, service)
     res = UpgradeResult("upgrade", s.name, f"Follow the upgrade of service {s.name} to its end.", ok=True,
                         image=f"{s.spec.image}@{s.spec.digest}" if s.spec.digest else s.spec.image)
+    if s.update_started == before_started:  # the run stopped before its update reached the swarm
+        res.ok, res.outcome = False, NOT_SENT
+        res.message = f"no upgrade of {s.name} reached the swarm (its update status is as before); nothing to follow"
+        return res
     before = ServiceInfo(s.id, s.name, s.version, s.spec, s.previous, update_started=before_started)
     t0 = time.monotonic()
     await _watch(sources, before, set(), res, progress or (lambda _: None), wait, poll, t0)
@@ -172,14 +177,25 @@ async def _watch(sources: Any, before: ServiceInfo, old_tasks: set, res: Upgrade
         if task:
             res.tasks.append(stamped)
 
+    failed_read = ""
     while True:
         try:
             now = info_from(await src.service_inspect(before.id))
+            tasks = await src.service_tasks(before.id)
         except ConsoleError as exc:
             if "404" in exc.message or "not found" in exc.message:
                 res.ok, res.outcome, res.message = False, VANISHED, f"service {before.name} vanished while upgrading"
                 return
-            raise
+            if exc.message != failed_read:  # a manager away for a moment: Swarm carries on, so do we
+                line(f"cannot read the service now: {exc.message}")
+                failed_read = exc.message
+            if time.monotonic() - t0 >= wait:
+                res.ok, res.outcome = False, TIMEOUT
+                res.message = f"not settled after {wait:g} s; the last read failed: {exc.message}"
+                return
+            await asyncio.sleep(poll)
+            continue
+        failed_read = ""
         ours = now.update_started is not None and now.update_started != before.update_started
         state = now.update_state if ours else "requested"
         if state != last_state:
@@ -188,7 +204,7 @@ async def _watch(sources: Any, before: ServiceInfo, old_tasks: set, res: Upgrade
             if state and state.startswith("rollback") and res.rollback_seen_s is None:
                 res.rollback_seen_s = time.monotonic() - t0
                 res.rollback_reason = now.update_message
-        for t in sorted(await src.service_tasks(before.id), key=lambda t: (t.get("Slot") or 0, t.get("ID", ""))):
+        for t in sorted(tasks, key=lambda t: (t.get("Slot") or 0, t.get("ID", ""))):
             key = ((t.get("Status") or {}).get("State"), t.get("DesiredState"))
             if seen.get(t.get("ID")) != key:
                 history = t.get("ID") not in seen and t.get("ID") in old_tasks and key[0] in _ENDED

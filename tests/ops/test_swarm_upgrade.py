@@ -151,3 +151,33 @@ def test_an_upgrade_sent_before_a_restart_is_followed_to_its_end(lab):
     plan, sent, followed = asyncio.run(run())
     assert plan.digest and sent.ok and sent.outcome == "" and sent.message == "requested"
     assert followed.outcome == "converged" and plan.digest[:19] in followed.running, followed.log
+
+
+def test_a_manager_away_during_the_watch_is_waited_out(lab):
+    """The watch reads through a failing Engine API (error-rate 1 for a while): Swarm carries on, the
+    console says it cannot read, then reports the end; an update that never went out is not followed."""
+    from console.ops import swarm_upgrade as su
+
+    async def run() -> tuple:
+        sources = build_sources(load_config(lab.config_path).cluster(None))
+        lines: list[str] = []
+        try:
+            plan = await su.plan_upgrade(sources, "uptime-kuma", ":1.23.15", monitor=60)  # 3 s real at speed 20
+            nothing = await su.follow_upgrade(sources, "uptime-kuma", plan.info.update_started)
+            await su.upgrade(sources, "uptime-kuma", plan=plan, wait=0)
+            follow = asyncio.create_task(su.follow_upgrade(sources, "uptime-kuma", plan.info.update_started,
+                                                           progress=lines.append, wait=60))
+            while not lines:
+                await asyncio.sleep(0.05)
+            lab.control("error-rate", "docker", 1.0)
+            await asyncio.sleep(1.0)
+            lab.clear("error-rate", "docker")
+            return nothing, await follow, lines
+        finally:
+            await sources.close()
+
+    lab.control("image-publish", "louislam/uptime-kuma:1.23.15")
+    nothing, followed, lines = asyncio.run(run())
+    assert nothing.outcome == "not sent" and not nothing.ok
+    assert any("cannot read the service now" in x for x in lines), lines
+    assert followed.outcome == "converged", followed.log
