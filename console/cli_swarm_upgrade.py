@@ -41,8 +41,10 @@ async def images(sources: Any, args: Any) -> int:
     src = sources.get("swarm")
     if src is None:
         return fail("swarm: not configured for this cluster")
+    from console.sources.registry import docker_credentials
+
     rows = await service_image_updates(await src.fetch(), mirrors=dict(src.cfg.registry_mirrors),
-                                      timeout=src.cfg.timeout)
+                                      credentials=docker_credentials(), timeout=src.cfg.timeout)
     if args.json:
         emit_json([r.to_dict() for r in rows])
         return 0

@@ -8,7 +8,8 @@ tag points at now (console/sources/registry.py). Rows:
   cannot check: REASON     no registry answer, a private image without credentials, TLS,
                            an unpinned service, ... (never blocks the other rows)
 
-    rows = await service_image_updates(swarm_state, mirrors=dict(cfg.swarm.registry_mirrors))
+    rows = await service_image_updates(swarm_state, mirrors=dict(cfg.swarm.registry_mirrors),
+                                       credentials=docker_credentials())   # console.sources.registry
 
 Each distinct tag is asked once; the asks run in threads, concurrently, each
 within `timeout` seconds, so a registry that hangs costs one timeout, not one

@@ -90,6 +90,33 @@ def parse_reference(text: str) -> ImageRef:
     return ImageRef(registry, path, tag or (None if digest else "latest"), digest or None)
 
 
+def docker_credentials(path: str | None = None) -> dict[str, tuple[str, str]]:
+    """Registry -> (user, password) from the Docker CLI's config (`docker login` writes it:
+    $DOCKER_CONFIG/config.json or ~/.docker/config.json, "auths" entries with a base64 "auth").
+    Credential helpers (credsStore) are not asked. A missing or unreadable file gives none."""
+    import base64
+    import json
+    import os
+    from pathlib import Path
+
+    file = Path(path) if path else Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+    try:
+        auths = json.loads(file.read_text()).get("auths") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for key, entry in auths.items() if isinstance(auths, dict) else ():
+        host = str(key).split("://", 1)[-1].split("/", 1)[0]
+        host = DOCKER_HUB if host in ("index.docker.io", "registry-1.docker.io", "docker.io") else host
+        try:
+            user, _, password = base64.b64decode((entry or {}).get("auth", "")).decode().partition(":")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            continue
+        if user and password:
+            out[host] = (user, password)
+    return out
+
+
 def _loopback(host: str) -> bool:
     name = host.rsplit(":", 1)[0].strip("[]") if host.count(":") <= 1 or host.startswith("[") else host
     if name == "localhost":

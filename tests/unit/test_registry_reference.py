@@ -65,3 +65,22 @@ def test_safe_update_config_orders_by_replicas():
     assert rollback["FailureAction"] == "pause" and rollback["Order"] == "start-first"
     assert safe_configs(_info("replicated", 1))[0]["Order"] == "stop-first"
     assert safe_configs(_info("global", None))[0]["Order"] == "stop-first"
+
+
+def test_docker_login_credentials_are_read_and_never_shown(tmp_path, monkeypatch):
+    import base64
+    import json
+
+    from console.sources.registry import docker_credentials
+
+    def auth(text: str) -> dict:
+        return {"auth": base64.b64encode(text.encode()).decode()}
+
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {
+        "https://index.docker.io/v1/": auth("hub:pw1"), "ghcr.io": auth("me:pw:with:colons"),
+        "broken.example": {"auth": "%%%"}, "empty.example": {}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert docker_credentials() == {"docker.io": ("hub", "pw1"), "ghcr.io": ("me", "pw:with:colons")}
+    (tmp_path / "config.json").write_text("not json")
+    assert docker_credentials() == {}
+    assert docker_credentials(str(tmp_path / "absent.json")) == {}
