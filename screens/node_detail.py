@@ -17,6 +17,7 @@ Strings were made inert by the sources; they are only ever appended as plain Tex
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -171,7 +172,7 @@ class NodeDetail(ModalScreen[tuple[str, str] | None]):
 
     def on_mount(self) -> None:
         self.box.focus()
-        self.software = self.cache.get(self.app.cluster_name, self.node)
+        self.software = self.cache.get(self.console_app.cluster_name, self.node)
         self.render_text(loading=self.software is None)
         if self.software is None:
             self.read()
@@ -180,8 +181,13 @@ class NodeDetail(ModalScreen[tuple[str, str] | None]):
     def box(self) -> VerticalScroll:
         return self.query_one(VerticalScroll)
 
+    @property
+    def console_app(self) -> Any:
+        """The ConsoleApp (actions, snapshots, read_only), typed loosely: Textual types self.app as App."""
+        return self.app
+
     def facts(self) -> NodeFacts:
-        snaps = self.app.snapshots
+        snaps = self.console_app.snapshots
         return node_facts(self.node, getattr(snaps.get("proxmox"), "data", None),
                           getattr(snaps.get("ceph"), "data", None))
 
@@ -192,13 +198,13 @@ class NodeDetail(ModalScreen[tuple[str, str] | None]):
         self.run_worker(self._read(), group="node-software", exclusive=True, exit_on_error=False)
 
     async def _read(self) -> None:
-        reader = getattr(self.app.actions, "node_software", None)
+        reader = getattr(self.console_app.actions, "node_software", None)
         try:
             if reader is None:
                 raise ConsoleError("node", "the node's software cannot be read for this cluster (no Proxmox API)")
             self.software = await reader(self.node)
             self.error = None
-            self.cache.put(self.app.cluster_name, self.node, self.software)
+            self.cache.put(self.console_app.cluster_name, self.node, self.software)
         except ConsoleError as exc:
             self.software, self.error = None, exc.message
         except Exception as exc:  # noqa: BLE001 - a read that breaks is shown as a reason, in words
@@ -220,7 +226,7 @@ class NodeDetail(ModalScreen[tuple[str, str] | None]):
         open_shell(self, self.node, "a node")
 
     def action_evacuate(self) -> None:
-        if self.app.read_only:
+        if self.console_app.read_only:
             self.notify(f"refused: evacuate {self.node} (read-only)", title="read-only", severity="warning")
             return
         self.dismiss(("evacuate", self.node))

@@ -75,8 +75,8 @@ async def test_pane_shows_versions_subscription_repos_guests_and_ceph(lab):
                      "(the newest installed)", "package(s) pending", "subscription", "notfound",
                      "There is no subscription key", "APT repositories", "pve-no-subscription",
                      "on http://download.proxmox.com/debian/pve bookworm pve-no-subscription",
-                     "/etc/apt/sources.list.d/pve-enterprise.list off https://enterprise.proxmox.com/debian/pve bookworm "
-                     "pve-enterprise",
+                     "/etc/apt/sources.list.d/pve-enterprise.list off "
+                     "https://enterprise.proxmox.com/debian/pve bookworm pve-enterprise",
                      "no problem with the repositories",
                      "guests", " running, ", "LRM active", "Ceph daemons", "mon.pve2", "in quorum", "up, in"):
             assert part in text, (part, text)
