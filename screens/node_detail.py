@@ -23,12 +23,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.errors import ConsoleError, plain_reason
 from console.inert import inert
 from console.ops.node_facts import NodeFacts, node_facts
+from screens.detail_pane import DetailPane
 
 CACHE_SECONDS = 30.0
 PROBLEM_STYLE = {"critical": "bold red", "warning": "yellow", "info": "dim"}
@@ -137,24 +137,14 @@ def detail_text(facts: NodeFacts, software, error: str | None = None, loading: b
     return out
 
 
-class NodeDetail(ModalScreen[tuple[str, str] | None]):
+class NodeDetail(DetailPane[tuple[str, str] | None]):
     """Dismissed with ("guests", node), ("evacuate", node) or None."""
 
-    DEFAULT_CSS = """
-    NodeDetail { align: center middle; }
-    NodeDetail > VerticalScroll { width: 100%; max-width: 110; height: auto; max-height: 100%;
-        border: round $primary; background: $surface; padding: 0 1; }
-    """
     BINDINGS = [
-        Binding("escape,q,d", "dismiss_pane", "Close"),
         Binding("enter", "guests", "Guests", show=False),
         Binding("x", "shell", "Shell", show=False),
         Binding("ctrl+n", "evacuate", "Evacuate", show=False),
         Binding("r", "reread", "Re-read", show=False),
-        Binding("j,down", "scroll(1)", "Down", show=False), Binding("k,up", "scroll(-1)", "Up", show=False),
-        Binding("pagedown,space", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("g,home", "home", "Top", show=False), Binding("G,end", "end", "Bottom", show=False),
     ]
 
     def __init__(self, node: str, cache: NodeSoftwareCache) -> None:
@@ -170,16 +160,11 @@ class NodeDetail(ModalScreen[tuple[str, str] | None]):
             box.border_subtitle = "enter guests · x shell · ctrl+n evacuate · r re-read · esc"
             yield Static("", id="detail-text")
 
-    def on_mount(self) -> None:
-        self.box.focus()
+    def on_mount(self) -> None:  # DetailPane.on_mount focuses the box
         self.software = self.cache.get(self.console_app.cluster_name, self.node)
         self.render_text(loading=self.software is None)
         if self.software is None:
             self.read()
-
-    @property
-    def box(self) -> VerticalScroll:
-        return self.query_one(VerticalScroll)
 
     @property
     def console_app(self) -> Any:
@@ -231,20 +216,6 @@ class NodeDetail(ModalScreen[tuple[str, str] | None]):
             return
         self.dismiss(("evacuate", self.node))
 
-    def action_scroll(self, step: int) -> None:
-        self.box.scroll_relative(y=step, animate=False)
-
-    def action_page(self, step: int) -> None:
-        self.box.scroll_relative(y=step * max(1, self.box.size.height - 2), animate=False)
-
-    def action_home(self) -> None:
-        self.box.scroll_home(animate=False)
-
-    def action_end(self) -> None:
-        self.box.scroll_end(animate=False)
-
-    def action_dismiss_pane(self) -> None:
-        self.dismiss(None)
 
 
 async def after_detail(app, intent: tuple[str, str] | None) -> None:
