@@ -72,21 +72,27 @@ def _versions(out: Text, f: NodeFacts, sw) -> None:
                + "\n")
 
 
-def _software(out: Text, sw, error: str | None, loading: bool) -> None:
-    _section(out, "subscription")
-    if sw is None:
-        out.append(f"  not read: {error}\n" if error else "  reading...\n" if loading else "  not read\n",
-                   style="yellow" if error else "dim")
-    else:
-        level = f" ({inert(sw.subscription_level)})" if sw.subscription_level else ""
-        out.append(f"  {inert(sw.subscription)}{level}", style="green" if sw.subscription == "active" else "")
-        if sw.subscription_message:
-            out.append(f": {inert(sw.subscription_message)}")
-        out.append(f", next due {inert(sw.next_due)}\n" if sw.next_due else "\n")
-    _section(out, "APT repositories")
-    if sw is None:
-        out.append("  reading...\n" if loading else "  not read\n", style="dim")
+def _unread(sw) -> dict[str, str]:
+    """What of the software could not be read ({"subscription": why, ...}; NodeSoftware.errors)."""
+    unread: dict[str, str] = {}
+    for e in sw.errors:
+        what, _, why = e.partition(": ")
+        unread[what] = why
+    return unread
+
+
+def _subscription(out: Text, sw, unread: dict[str, str]) -> None:
+    if "subscription" in unread:
+        out.append("  not read\n", style="yellow")
         return
+    level = f" ({inert(sw.subscription_level)})" if sw.subscription_level else ""
+    out.append(f"  {inert(sw.subscription)}{level}", style="green" if sw.subscription == "active" else "")
+    if sw.subscription_message:
+        out.append(f": {inert(sw.subscription_message)}")
+    out.append(f", next due {inert(sw.next_due)}\n" if sw.next_due else "\n")
+
+
+def _repos(out: Text, sw, unread: dict[str, str]) -> None:
     for p in sw.problems:  # first: the trap must show without scrolling
         out.append(f"  {p.severity.upper()} ", style=PROBLEM_STYLE.get(p.severity, ""))
         out.append(f"{inert(p.text)}\n")
@@ -103,9 +109,24 @@ def _software(out: Text, sw, error: str | None, loading: bool) -> None:
         out.append("    on  " if r.enabled else "    off ", style="green" if r.enabled else "dim")
         out.append(f"{inert(r.line)}\n", style="" if r.enabled else "dim")
     if not sw.repos:
-        out.append("  none listed\n", style="dim")
-    for e in sw.errors:
-        out.append(f"  not read: {inert(e)}\n", style="yellow")
+        out.append("  not read\n" if "repositories" in unread else "  none listed\n", style="dim")
+    if unread:  # an unreachable node fails every read the same way: the reason once
+        why = next(iter(unread.values()))
+        out.append(f"  not read: {inert(', '.join(unread))}: {inert(why)}\n", style="yellow")
+
+
+def _software(out: Text, sw, error: str | None, loading: bool) -> None:
+    _section(out, "subscription")
+    if sw is None:
+        out.append(f"  not read: {inert(error)}\n" if error else "  reading...\n" if loading else "  not read\n",
+                   style="yellow" if error else "dim")
+        _section(out, "APT repositories")
+        out.append("  reading...\n" if loading else "  not read\n", style="dim")
+        return
+    unread = _unread(sw)
+    _subscription(out, sw, unread)
+    _section(out, "APT repositories")
+    _repos(out, sw, unread)
 
 
 def _cluster(out: Text, f: NodeFacts) -> None:
@@ -162,8 +183,10 @@ class NodeDetail(DetailPane[tuple[str, str] | None]):
 
     def on_mount(self) -> None:  # DetailPane.on_mount focuses the box
         self.software = self.cache.get(self.console_app.cluster_name, self.node)
-        self.render_text(loading=self.software is None)
-        if self.software is None:
+        if self.software is None and self.facts().status == "offline":  # every read would time out
+            self.error = f"{self.node} is offline in the last poll; r reads anyway"
+        self.render_text(loading=self.software is None and self.error is None)
+        if self.software is None and self.error is None:
             self.read()
 
     @property

@@ -124,6 +124,30 @@ async def test_x_opens_the_shell_on_the_node(make_app, monkeypatch):
         assert isinstance(app.screen, NodeDetail)  # back in the pane after the shell
 
 
+async def test_an_offline_node_is_not_read_until_r(make_app, lab):
+    lab.update("proxmox", nodes=tuple(replace(n, status="offline") if n.name == "pve3" else n
+                                      for n in lab.data["proxmox"].nodes))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        actions = with_actions(app, SoftwareActions())
+        await open_pane(app, pilot, "pve3")
+        assert actions.reads == [] and "not read: pve3 is offline in the last poll; r reads anyway" in screen_text(app)
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert actions.reads == ["pve3"] and "notfound: There is no subscription key" in screen_text(app)
+
+
+def test_an_unreachable_node_gives_its_reason_once():
+    why = "none of the 3 endpoints answered; first: 595 No route to host"
+    sw = NodeSoftware("pve3", errors=[f"{what}: {why}" for what in ("version", "subscription", "repositories",
+                                                                    "packages")])
+    text = detail_text(node_facts("pve3", seed_proxmox(), None), sw).plain
+    assert text.count("No route to host") == 1, text
+    assert f"not read: version, subscription, repositories, packages: {why}" in text
+    assert "subscription\n  not read\n" in text and "unknown" not in text and "none listed" not in text
+
+
 def test_facts_count_guests_ha_and_find_the_nodes_ceph_daemons():
     pve = replace(seed_proxmox(), ha=HaStatus(True, "pve1", "active", (("pve2", "active"),),
                                               (HaService("vm:101", "started", "pve2"),
