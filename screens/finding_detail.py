@@ -21,10 +21,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.inert import inert
+from screens.detail_pane import DetailPane
 from widgets.format import duration
 
 # 1-9, then letters that mean nothing else here (j k g q scroll and close; d opened the pane)
@@ -122,21 +122,11 @@ def detail_text(incident, assessed, started: float | None, now: float, silences=
     return out
 
 
-class FindingDetail(ModalScreen[tuple[str, str] | None]):
+class FindingDetail(DetailPane[tuple[str, str] | None]):
     """Dismissed with (layer, subject) to jump to, or None."""
 
-    DEFAULT_CSS = """
-    FindingDetail { align: center middle; }
-    FindingDetail > VerticalScroll { width: 100%; max-width: 110; height: auto; max-height: 100%;
-        border: round $primary; background: $surface; padding: 0 1; }
-    """
     BINDINGS = [
-        Binding("escape,q,d", "dismiss_pane", "Close"),
         Binding("enter", "jump('1')", "Go to", show=False),
-        Binding("j,down", "scroll(1)", "Down", show=False), Binding("k,up", "scroll(-1)", "Up", show=False),
-        Binding("pagedown,space", "page(1)", "Page down", show=False), Binding("pageup", "page(-1)", "Page up",
-                                                                                 show=False),
-        Binding("g,home", "home", "Top", show=False), Binding("G,end", "end", "Bottom", show=False),
         *(Binding(k, f"jump('{k}')", "Go to", show=False) for k in JUMP_KEYS),
     ]
 
@@ -156,28 +146,6 @@ class FindingDetail(ModalScreen[tuple[str, str] | None]):
             box.border_subtitle = "1-9 a-z: go to the marked object · enter: its subject · j/k · esc"
             yield Static(detail_text(self.incident, self.assessed, self.started, self.now, self.silences),
                          id="detail-text")
-
-    def on_mount(self) -> None:
-        self.query_one(VerticalScroll).focus()
-
-    @property
-    def box(self) -> VerticalScroll:
-        return self.query_one(VerticalScroll)
-
-    def action_scroll(self, step: int) -> None:
-        self.box.scroll_relative(y=step, animate=False)
-
-    def action_page(self, step: int) -> None:
-        self.box.scroll_relative(y=step * max(1, self.box.size.height - 2), animate=False)
-
-    def action_home(self) -> None:
-        self.box.scroll_home(animate=False)
-
-    def action_end(self) -> None:
-        self.box.scroll_end(animate=False)
-
-    def action_dismiss_pane(self) -> None:
-        self.dismiss(None)
 
     def action_jump(self, key: str) -> None:
         i = JUMP_KEYS.index(key)

@@ -1,9 +1,12 @@
 """Health (home): a tile per layer (its verdict), the node table, and the incidents: one row
 each, root cause first, with how long ago it started, expandable to its effects
 (console.incidents). Enter or d on an incident or a finding opens its detail pane
-(screens/finding_detail.py), which jumps to the objects it names."""
+(screens/finding_detail.py), which jumps to the objects it names; d on a node opens the node's
+(screens/node_detail.py: versions, subscription, APT repositories, guests, HA, Ceph daemons)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import ComposeResult
@@ -20,6 +23,9 @@ from widgets.fast_table import FastTable
 from widgets.history_cells import NODE_HISTORY_COLUMNS, with_node_history  # h-events: sparklines
 from widgets.table_columns import Column
 from widgets.tile import Tile
+
+if TYPE_CHECKING:
+    from screens.node_detail import NodeSoftwareCache
 
 NODE_COLUMNS = (
     Column("node", "NODE", min_width=4, max_width=14),
@@ -44,6 +50,8 @@ class HealthScreen(LayerScreen):
                       "there 1-9 go to the objects it names, enter to its own subject (as k9s: d describes)"),
         ("space", "on an incident: show or hide its effects"),
         ("enter", "on a node: its guests"),
+        ("d", "on a node: its detail (versions, subscription, APT repositories, Ceph, HA); "
+              "there enter its guests, x shell, ctrl+n evacuate"),
         ("tab", "move between the node table and the incidents"),
     ]
     BINDINGS = [Binding("space", "toggle_incident", "Expand", show=False),
@@ -56,6 +64,7 @@ class HealthScreen(LayerScreen):
         self.starts: dict[str, float] = {}  # incident key -> epoch seconds it started (event timeline)
         self.expanded: set[str] = set()  # incident keys shown with their effects
         self.incident_keys: set[str] = set()
+        self.node_software: NodeSoftwareCache | None = None  # the node pane's reads, kept briefly
 
     def compose_body(self) -> ComposeResult:
         with Container(id="tiles"):
@@ -131,6 +140,10 @@ class HealthScreen(LayerScreen):
             self.toggle(table.cursor_key)
 
     def action_detail(self) -> None:
+        nodes = self.query_one("#nodes", FastTable)
+        if nodes.has_focus and nodes.cursor_key is not None:
+            self.open_node_detail(nodes.cursor_key)
+            return
         table = self.query_one("#findings", FastTable)
         if table.has_focus and table.cursor_key is not None:
             self.open_detail(table.cursor_key)
@@ -145,6 +158,14 @@ class HealthScreen(LayerScreen):
         silences = self.silences()
         self.app.push_screen(FindingDetail(incident, assessed, self.starts.get(incident.key), self.app.wall_clock(),
                                            silences), self.jump_from_detail)
+
+    def open_node_detail(self, node: str) -> None:
+        from screens.node_detail import NodeDetail, NodeSoftwareCache, after_detail
+
+        if self.node_software is None:
+            self.node_software = NodeSoftwareCache(self.app.clock)
+        self.app.push_screen(NodeDetail(node, self.node_software),
+                             lambda intent: self.app.call_later(after_detail, self.app, intent))
 
     def jump_from_detail(self, target: tuple[str, str] | None) -> None:
         if target is not None:
