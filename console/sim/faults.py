@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from console.sim.guest_pkgs import GUEST_FAULTS
+from console.sim.guest_pkgs import clear as clear_guest
+from console.sim.guest_pkgs import faults_dict as guest_faults_dict
+from console.sim.guest_pkgs import inject as inject_guest
 from console.sim.ops_faults import OPS_FAULTS, clear_ops, inject_ops, ops_faults_dict
 from console.sim.sim_errors import SimError
 
@@ -11,6 +15,7 @@ KINDS = (
     "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
     "migrate-fail", "osd-stuck", "vip-stuck", "ha-pin",
     *OPS_FAULTS,  # h-operate: console/sim/ops_faults.py
+    *GUEST_FAULTS,  # h-upgguest: console/sim/guest_pkgs.py
 )
 PIN_PREFIX = "pin-"  # fault ha-pin: a strict node-affinity rule "pin-VMID" to the guest's node
 
@@ -112,6 +117,8 @@ class FaultControl:
             self._pin(self._t_vmid(kind, target))
         elif kind in OPS_FAULTS:
             inject_ops(self, kind, target)
+        elif kind in GUEST_FAULTS:
+            inject_guest(self, kind, target)
         self._reconcile()
 
     def _pin(self, vmid: int) -> None:
@@ -176,6 +183,8 @@ class FaultControl:
                     self.ha_rules.pop(name, None)
             elif k in OPS_FAULTS:
                 clear_ops(self, k, target)
+            elif k in GUEST_FAULTS:
+                clear_guest(self, k, target)
         self._reconcile()
 
     def _pins(self) -> list[str]:
@@ -200,6 +209,7 @@ class FaultControl:
             "migrate_fail": sorted(f.migrate_fail),
             "ha_pinned": sorted(int(n.removeprefix(PIN_PREFIX)) for n in self._pins()),
             **ops_faults_dict(self),
+            **guest_faults_dict(self),
         }
 
     def backend_up(self, service_name: str) -> bool:
