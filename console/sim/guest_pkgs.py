@@ -185,7 +185,6 @@ def _firewall_follows(world, g, state: GuestPkgs) -> None:
 def apply_upgrade(world, g) -> list[str]:
     """Install every pending version; the names of what changed. The fault decides whether
     the guest's service survives it."""
-    lab = lab_of(world)
     p = pkgs(world, g.vmid)
     changed = sorted(p.pending())
     for name in changed:

@@ -7,7 +7,6 @@ running, agent not answering."""
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 from console.sim import guest_pkgs as GP

@@ -11,8 +11,8 @@ import hashlib
 import re
 
 from console.sim import pve_render
-from console.sim.sim_errors import SimCommandFailed, SimError
 from console.sim.guest_shell import cmd_pct
+from console.sim.sim_errors import SimCommandFailed, SimError
 from console.sim.ssh_cmd_apt import cmd_apt_get, cmd_dpkg_query, version_key
 from console.sim.ssh_cmd_ceph import cmd_ceph
 from console.sim.ssh_cmd_pmxcfs import PMXCFS_COMMANDS

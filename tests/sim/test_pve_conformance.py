@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from console.sim.pve_api import make_pve_app
 from console.sim.pve_handlers import ROUTES
 from console.sim.world import World
-from tests.upgrade.agent_walk import walk_agent  # h-upgguest
 from tests.ops.pve_ops_walk import OPS_KNOWN_UNDOCUMENTED, walk_ops_reads, walk_ops_writes  # h-operate
+from tests.upgrade.agent_walk import walk_agent  # h-upgguest
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 APIDATA = SHARED / "upstream-fixtures" / "pve" / "apidata.json"
