@@ -242,7 +242,26 @@ async def cmd_df(sh: Shell, argv: list[str], io: Io) -> int:
     return 0
 
 
+def _tr_set(text: str) -> str:
+    """tr's escapes: \\n, \\t, \\\\ and octal \\NNN."""
+    import re
+
+    return re.sub(r"\\([0-7]{1,3}|.)", lambda m: {"n": "\n", "t": "\t", "\\": "\\"}.get(
+        m.group(1), chr(int(m.group(1), 8)) if m.group(1).isdigit() else m.group(1)), text)
+
+
+async def cmd_tr(sh: Shell, argv: list[str], io: Io) -> int:
+    if len(argv) != 3:
+        io.errln("tr: this lab's tr takes two sets")
+        return 1
+    a, b = _tr_set(argv[1]), _tr_set(argv[2])
+    b = (b + b[-1:] * len(a))[:len(a)]
+    io.out(io.stdin.translate(str.maketrans(a, b)))
+    return 0
+
+
 GUEST_COMMANDS = {
+    "tr": cmd_tr,
     **COMMON_COMMANDS,
     "apt-get": cmd_apt_get,
     "apt": cmd_apt,
