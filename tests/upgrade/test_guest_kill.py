@@ -1,0 +1,74 @@
+"""`labconsole upgrade run` SIGKILLed mid-upgrade (a subprocess killed when its journal shows a
+step's apply-start), then resumed or rolled back from the journal by a new console."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from tests.upgrade.conftest import (
+    REPO_ROOT,
+    cli_env,
+    guests,
+    journal_records,
+    snapshots_of,
+    upgrade_cli,
+    upgrade_cmd,
+)
+
+
+def run_and_kill_at(lab, state_dir, target: str, step: str, timeout: float = 60.0) -> list[dict]:
+    proc = subprocess.Popen(upgrade_cmd(lab, "run", target, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            recs = journal_records(state_dir)
+            if any(r["event"] == "apply-start" and r.get("step") == step for r in recs):
+                time.sleep(0.1)  # into the step: its remote call is under way
+                proc.kill()
+                proc.wait(10)
+                return journal_records(state_dir)
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode(errors="replace")
+                raise AssertionError(f"the run ended (exit {proc.returncode}) before {step}:\n{out[-3000:]}")
+            time.sleep(0.01)
+        raise AssertionError(f"{step} did not start within {timeout} s")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", ["G2", "G3"])
+def test_killed_guest_upgrade_is_resumed(lab, state_dir, step):
+    recs = run_and_kill_at(lab, state_dir, "swarm3", step)
+    assert not any(r["event"] == "run-end" for r in recs)
+    r = upgrade_cli(lab, state_dir, "resume")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "123/swarm3 state interrupted" in r.stdout
+    g = guests(lab)["123"]
+    assert g["pending"] == 0 and g["kernel"] == "6.1.0-28-amd64" and not g["broken"], g
+    recs = journal_records(state_dir)
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "done"
+    again = [x["step"] for x in recs[[x["event"] for x in recs].index("resumed"):] if x["event"] == "apply-start"]
+    assert again[0] == step, again
+    assert upgrade_cli(lab, state_dir, "resume").stdout.startswith("no unfinished upgrade run")
+
+
+@pytest.mark.slow
+def test_killed_guest_upgrade_is_rolled_back(lab, state_dir):
+    run_and_kill_at(lab, state_dir, "db", "G3")
+    r = upgrade_cli(lab, state_dir, "rollback")
+    assert r.returncode == 1, (r.stdout + r.stderr)[-3000:]  # 1: stopped and safe (rolled back)
+    g = guests(lab)["201"]
+    assert g["pending"] == 7 and not g["broken"], g  # the packages before the upgrade
+    assert not [s for s in snapshots_of(lab, 201) if s.startswith("labconsole-")]
+    recs = journal_records(state_dir)
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "rolled_back"
+    r = upgrade_cli(lab, state_dir, "run", "db", "--yes")  # the lab is usable again: a new run works
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
