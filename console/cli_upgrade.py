@@ -161,7 +161,7 @@ async def _run(svc: Any, args: argparse.Namespace, out: TextIO) -> int:
     if not ok:
         print("preflight failed: nothing was changed", file=out)
         return EXIT_SAFE
-    if facts.get("nothing"):
+    if _nothing(facts):
         print(f"{label}: nothing pending, nothing to do", file=out)
         return EXIT_OK
     if not args.yes:
@@ -194,9 +194,26 @@ async def _drive(run: Any, on_failure: str, resume: bool = False) -> str:
     return state
 
 
+def _nothing(facts: dict) -> bool:
+    """Nothing pending for the item (a guest; both firewalls of the pair)."""
+    if "backup" in facts and "master" in facts:
+        return bool(facts["backup"].get("nothing") and facts["master"].get("nothing"))
+    return bool(facts.get("nothing"))
+
+
+def _last_facts(run: Any) -> dict:
+    facts: dict = {}
+    for r in run.journal.records():
+        if isinstance(r.get("facts"), dict):
+            facts = r["facts"]
+    return facts
+
+
 def _report(run: Any, state: str, seconds: float) -> str:
+    from console.upgrade.steps_firewall import vip_lines
+
     eng = run.engine
-    lines = [f"run {run.journal.run_id}: {state} after {seconds:.1f} s"]
+    lines = [f"run {run.journal.run_id}: {state} after {seconds:.1f} s", *vip_lines(_last_facts(run))]
     if eng is not None and eng.last_error and state != "done":
         lines.append(f"what failed: {eng.last_error}")
     if state == "rolled_back":

@@ -11,7 +11,7 @@ from console.errors import ConsoleError
 from console.maintenance.engine import StepContext, StepFailed
 from console.maintenance.services import MaintenanceServices
 from console.model import Guest
-from console.upgrade.guest_access import GuestShell, GuestTarget, vmid_of_label
+from console.upgrade.guest_access import GuestShell, GuestTarget
 from console.upgrade.inventory import guest_target
 
 SNAPSHOT_PREFIX = "labconsole-"
@@ -35,21 +35,20 @@ class UpgradeServices(MaintenanceServices):
     def settings(self) -> Any:
         return self.cluster.upgrade
 
-    async def guest(self, ctx: StepContext) -> Guest:
-        """The guest of this engine as the API shows it now (it may have moved node)."""
-        vmid = vmid_of_label(ctx.node)
+    async def guest(self, ctx: StepContext, vmid: int) -> Guest:
+        """The guest as the API shows it now (it may have moved node)."""
         pve = await self.pve()
         g = next((g for g in pve.guests if g.vmid == vmid), None)
         if g is None:
             raise StepFailed(ctx.step_id or "?", f"guest {vmid} is not in the cluster any more")
         return g
 
-    async def target(self, ctx: StepContext) -> tuple[Guest, GuestTarget]:
-        g = await self.guest(ctx)
+    async def target(self, ctx: StepContext, vmid: int) -> tuple[Guest, GuestTarget]:
+        g = await self.guest(ctx, vmid)
         return g, await guest_target(self.sources, self.cluster, g)
 
-    def snapshot_name(self, ctx: StepContext) -> str:
-        name = ctx.facts.get("snapshot")
+    def snapshot_name(self, facts: dict) -> str:
+        name = facts.get("snapshot")
         if name:
             return str(name)
         if not self.run_id:

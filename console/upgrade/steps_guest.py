@@ -20,8 +20,9 @@ from typing import Any
 
 from console.errors import ConsoleError
 from console.inert import cap, inert
-from console.maintenance.engine import BaseStep, StepContext, StepFailed
+from console.maintenance.engine import BaseStep, StepContext, StepFailed  # noqa: F401 - BaseStep: guest_steps
 from console.upgrade import apt_text as A
+from console.upgrade.guest_access import vmid_of_label
 from console.upgrade.inventory import inspect
 from console.upgrade.probes import all_problems, inside_problems
 from console.upgrade.services import UpgradeServices
@@ -37,12 +38,34 @@ def _svc(ctx: StepContext) -> UpgradeServices:
     return ctx.services
 
 
-class G0Preflight(BaseStep):
-    id, title, phase = "G0", "Preflight: running, reachable, Debian, space, snapshot possible, services", "preflight"
+class GuestStep(BaseStep):
+    """A step of one guest's upgrade. Alone (`key` None) the guest is the engine's item and its
+    facts are the run's; in the firewall pair each firewall's facts live under its key."""
+
+    number = 0
+
+    def __init__(self, key: str | None = None, prefix: str = "G", who: str = ""):
+        self.key = key
+        self.id = f"{prefix}{self.number}"
+        self.title = f"{who}: {type(self).title}" if who else type(self).title
+
+    def f(self, ctx: StepContext) -> dict:
+        return ctx.facts if self.key is None else ctx.facts.setdefault(self.key, {})
+
+    def vmid(self, ctx: StepContext) -> int:
+        return vmid_of_label(ctx.node) if self.key is None else int(self.f(ctx)["vmid"])
+
+    async def target(self, ctx: StepContext) -> tuple[Any, Any]:
+        return await _svc(ctx).target(ctx, self.vmid(ctx))
+
+
+class G0Preflight(GuestStep):
+    number, title, phase = 0, "Preflight: running, reachable, Debian, space, snapshot possible, services", "preflight"
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = _svc(ctx)
-        g, t = await svc.target(ctx)
+        f = self.f(ctx)
+        g, t = await self.target(ctx)
         problems: list[str] = []
         if g.template:
             raise StepFailed(self.id, f"{g.name} is a template: nothing to upgrade inside")
@@ -59,13 +82,13 @@ class G0Preflight(BaseStep):
         if facts.get("why_not"):
             raise StepFailed(self.id, f"{g.name}: {facts['why_not']}")
         pending: list[A.Pending] = facts["pending"]
-        ctx.facts.update(vmid=g.vmid, type=g.type, via=t.via, os=facts["os"], kernel_before=facts["kernel"],
+        f.update(vmid=g.vmid, type=g.type, via=t.via, os=facts["os"], kernel_before=facts["kernel"],
                          pending_count=len(pending), security=sum(p.security for p in pending),
                          pending=[p.name for p in pending][:100], restart_expected=_restart_needed(g.type, pending),
                          nothing=not pending)
         ctx.progress(f"{t.kind_word} {g.vmid} {g.name} on {g.node}, reached by {t.via}; {facts['os']}; kernel "
                      f"{facts['kernel']}")
-        ctx.progress(f"{len(pending)} packages pending ({ctx.facts['security']} security)"
+        ctx.progress(f"{len(pending)} packages pending ({f['security']} security)"
                      + (": " + ", ".join(p.name for p in pending[:12]) + (" ..." if len(pending) > 12 else "")
                         if pending else ""))
         if not pending:
@@ -77,13 +100,13 @@ class G0Preflight(BaseStep):
             problems.append(f"only {free // 1024} MiB free on / (needs {svc.settings.min_free_mb:g} MiB)")
         problems += await _snapshot_possible(svc, g)
         await _backup_note(ctx, svc, g.vmid)
-        ctx.facts["services"] = await _services_on(svc, g)
+        f["services"] = await _services_on(svc, g)
         probe = svc.settings.probe_for(g.vmid, g.name)
         ctx.progress("checks after the upgrade: is-system-running"
                      + (f", units {', '.join(probe.units)}" if probe and probe.units else "")
                      + (f", tcp {', '.join(probe.tcp)}" if probe and probe.tcp else "")
                      + (f", http {', '.join(probe.http)}" if probe and probe.http else "")
-                     + (f", routers of {', '.join(ctx.facts['services'])}" if ctx.facts["services"] else ""))
+                     + (f", routers of {', '.join(f['services'])}" if f["services"] else ""))
         if problems:
             raise StepFailed(self.id, "; ".join(problems), "nothing was changed")
         return {}
@@ -150,17 +173,18 @@ async def _services_on(svc: UpgradeServices, g: Any) -> list[str]:
     return sorted(s.name for s in swarm.services if s.id in ids)
 
 
-class G1Snapshot(BaseStep):
-    id, title, phase = "G1", "Snapshot labconsole-RUNID", "snapshot"
+class G1Snapshot(GuestStep):
+    number, title, phase = 1, "Snapshot labconsole-RUNID", "snapshot"
 
     async def apply(self, ctx: StepContext) -> dict:
-        if ctx.facts.get("nothing"):
+        f = self.f(ctx)
+        if f.get("nothing"):
             return {}
         from console.ops import snapshots as S
 
         svc = _svc(ctx)
-        name = svc.snapshot_name(ctx)
-        vmid = int(ctx.facts["vmid"])
+        name = svc.snapshot_name(f)
+        vmid = int(f["vmid"])
         have = await S.list_snapshots(svc.sources, vmid)
         if any(s.name == name for s in have.snapshots):
             ctx.progress(f"snapshot {name} exists already")
@@ -173,7 +197,7 @@ class G1Snapshot(BaseStep):
             if not res.ok:
                 raise StepFailed(self.id, f"snapshot {name} failed: {res.message}",
                                  "the guest was not touched; fix the storage or lock and run again")
-        ctx.facts["snapshot"] = name
+        f["snapshot"] = name
         ctx.progress(f"snapshot {name} taken")
         return {"snapshot": name}
 
@@ -181,10 +205,11 @@ class G1Snapshot(BaseStep):
         from console.ops import snapshots as S
 
         svc = _svc(ctx)
-        name = ctx.facts.get("snapshot") or data.get("snapshot")
-        if not name or "vmid" not in ctx.facts:
+        f = self.f(ctx)
+        name = f.get("snapshot") or data.get("snapshot")
+        if not name or "vmid" not in f:
             return
-        vmid = int(ctx.facts["vmid"])
+        vmid = int(f["vmid"])
         have = await S.list_snapshots(svc.sources, vmid)
         if not any(s.name == name for s in have.snapshots):
             return
@@ -195,14 +220,15 @@ class G1Snapshot(BaseStep):
         ctx.progress(f"snapshot {name} deleted")
 
 
-class G2Upgrade(BaseStep):
-    id, title, phase = "G2", "apt-get dist-upgrade inside the guest (noninteractive, confold)", "upgrade"
+class G2Upgrade(GuestStep):
+    number, title, phase = 2, "apt-get dist-upgrade inside the guest (noninteractive, confold)", "upgrade"
 
     async def apply(self, ctx: StepContext) -> dict:
-        if ctx.facts.get("nothing"):
+        f = self.f(ctx)
+        if f.get("nothing"):
             return {}
         svc = _svc(ctx)
-        _g, t = await svc.target(ctx)
+        _g, t = await self.target(ctx)
         ctx.progress(f"$ {UPGRADE_CMD}" + ("  (the guest agent gives the output when it ends)"
                                            if t.via == "agent" else ""))
         tail: list[str] = []
@@ -225,43 +251,45 @@ class G2Upgrade(BaseStep):
             raise StepFailed(self.id, f"dist-upgrade exited {code}: {quoted}", "it is rolled back to the snapshot")
         after = await inspect(svc.shell, t)
         left = after.get("pending") or []
-        ctx.facts["reboot_required"] = bool(after.get("reboot_required"))
+        f["reboot_required"] = bool(after.get("reboot_required"))
         ctx.progress(f"upgraded; {len(left)} still pending" + ("; the guest asks for a reboot"
                                                                if after.get("reboot_required") else ""))
         return {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
-        await rollback_guest(ctx, _svc(ctx))
+        await rollback_guest(ctx, _svc(ctx), self.f(ctx), self.id)
 
 
-async def rollback_guest(ctx: StepContext, svc: UpgradeServices) -> None:
+async def rollback_guest(ctx: StepContext, svc: UpgradeServices, f: dict, step: str = "G2") -> None:
     """Back to the snapshot, started, and checked again; what still fails is the error."""
     from console.ops import snapshots as S
 
-    name = ctx.facts.get("snapshot")
+    name = f.get("snapshot")
     if not name:
         ctx.progress("no snapshot was taken: nothing to roll back")
         return
-    vmid = int(ctx.facts["vmid"])
+    vmid = int(f["vmid"])
     ctx.progress(f"rolling {vmid} back to snapshot {name} and starting it")
     res = await S.rollback(svc.sources, vmid, str(name), start=True, progress=ctx.output,
                            follow_timeout=svc.timeout(svc.limit("snapshot")))
     if not res.ok:
-        raise StepFailed("G2", f"rollback to {name} failed: {res.message}", "roll it back by hand in PVE")
-    problems = await wait_healthy(ctx, svc, raise_on_timeout=False)
+        raise StepFailed(step, f"rollback to {name} failed: {res.message}", "roll it back by hand in PVE")
+    problems = await wait_healthy(ctx, svc, f, raise_on_timeout=False)
     if problems:
-        raise StepFailed("G2", f"rolled back to {name}, but it still fails: {'; '.join(problems)}",
+        raise StepFailed(step, f"rolled back to {name}, but it still fails: {'; '.join(problems)}",
                          "look at the guest; the snapshot is kept")
     ctx.progress(f"rolled back to {name}: running and its checks pass again")
 
 
-async def wait_healthy(ctx: StepContext, svc: UpgradeServices, raise_on_timeout: bool = True) -> list[str]:
-    """Wait until the guest runs, answers, and every check passes; the problems left at the deadline."""
+async def wait_healthy(ctx: StepContext, svc: UpgradeServices, f: dict, raise_on_timeout: bool = True,
+                       extra: Any = None) -> list[str]:
+    """Wait until the guest runs, answers, and every check passes (and `extra(guest)`, a coroutine
+    returning problems, finds none); the problems left at the deadline."""
     last: list[str] = []
 
     async def probe() -> str | None:
         nonlocal last
-        g, t = await svc.target(ctx)
+        g, t = await svc.target(ctx, int(f["vmid"]))
         if g.status != "running":
             last = [f"guest is {g.status}"]
             return last[0]
@@ -270,8 +298,10 @@ async def wait_healthy(ctx: StepContext, svc: UpgradeServices, raise_on_timeout:
             last = [f"does not answer: {why}"]
             return last[0]
         p = svc.settings.probe_for(g.vmid, g.name)
-        last = await all_problems(svc, svc.shell, t, p, list(ctx.facts.get("services") or ()),
+        last = await all_problems(svc, svc.shell, t, p, list(f.get("services") or ()),
                                   svc.settings.probe_timeout)
+        if extra is not None:
+            last += await extra(g)
         return "; ".join(last) or None
 
     try:
@@ -279,21 +309,22 @@ async def wait_healthy(ctx: StepContext, svc: UpgradeServices, raise_on_timeout:
                            errors_for=svc.limit("probe_settle"))
     except StepFailed:
         if raise_on_timeout:
-            raise StepFailed("G4", "checks fail after the upgrade: " + "; ".join(last or ["timed out"]),
+            raise StepFailed(ctx.step_id or "G4", "checks fail after the upgrade: " + "; ".join(last or ["timed out"]),
                              "it is rolled back to the snapshot") from None
         return last or ["timed out"]
     return []
 
 
-class G3Restart(BaseStep):
-    id, title, phase = "G3", "Restart the guest if its kernel or libc changed", "upgrade"
+class G3Restart(GuestStep):
+    number, title, phase = 3, "Restart the guest if its kernel or libc changed", "upgrade"
 
     async def apply(self, ctx: StepContext) -> dict:
-        if ctx.facts.get("nothing"):
+        f = self.f(ctx)
+        if f.get("nothing"):
             return {}
         svc = _svc(ctx)
-        g, t = await svc.target(ctx)
-        want = bool(ctx.facts.get("restart_expected") or (g.type == "qemu" and ctx.facts.get("reboot_required")))
+        g, t = await self.target(ctx)
+        want = bool(f.get("restart_expected") or (g.type == "qemu" and f.get("reboot_required")))
         if not want:
             ctx.progress("no kernel or libc change: no restart")
             return {}
@@ -306,7 +337,7 @@ class G3Restart(BaseStep):
             raise StepFailed(self.id, f"reboot failed: {res.message}", "it is rolled back to the snapshot")
 
         async def answers() -> str | None:
-            g2, t2 = await svc.target(ctx)
+            g2, t2 = await self.target(ctx)
             if g2.status != "running":
                 return f"guest is {g2.status}"
             return await svc.shell.ping(t2)
@@ -316,40 +347,46 @@ class G3Restart(BaseStep):
         if t.type == "qemu":
             r = await svc.shell.run(t, "uname -r", timeout=30)
             now = cap(inert(r.stdout.strip()), 60)
-            ctx.progress(f"{g.name} runs kernel {now} (was {ctx.facts.get('kernel_before')})")
+            ctx.progress(f"{g.name} runs kernel {now} (was {f.get('kernel_before')})")
         return {}
 
 
-class G4Verify(BaseStep):
-    id, title, phase = "G4", "Verify: running, answers, not degraded, probes, routers", "verify"
+class G4Verify(GuestStep):
+    number, title, phase = 4, "Verify: running, answers, not degraded, probes, routers", "verify"
+
+    async def extra(self, ctx: StepContext, g: Any) -> list[str]:
+        """More checks of this kind of guest (the firewall pair adds its keepalived's)."""
+        return []
 
     async def apply(self, ctx: StepContext) -> dict:
-        if ctx.facts.get("nothing"):
+        f = self.f(ctx)
+        if f.get("nothing"):
             return {}
         svc = _svc(ctx)
-        await wait_healthy(ctx, svc)
-        g, t = await svc.target(ctx)
+        await wait_healthy(ctx, svc, f, extra=lambda g: self.extra(ctx, g))
+        g, t = await self.target(ctx)
         left = await inspect(svc.shell, t)
         ctx.progress(f"{g.name}: running, checks pass; {len(left.get('pending') or [])} packages pending")
         return {}
 
 
-class G5Keep(BaseStep):
-    id, title, phase = "G5", "Keep the snapshot for the grace period", "done"
+class G5Keep(GuestStep):
+    number, title, phase = 5, "Keep the snapshot for the grace period", "done"
 
     async def apply(self, ctx: StepContext) -> dict:
-        name = ctx.facts.get("snapshot")
-        if ctx.facts.get("nothing") or not name:
+        f = self.f(ctx)
+        name = f.get("snapshot")
+        if f.get("nothing") or not name:
             return {}
         svc = _svc(ctx)
         hours = svc.settings.snapshot_grace_hours
         if hours <= 0:
-            await G1Snapshot().undo(ctx, {})
+            await G1Snapshot(self.key).undo(ctx, {})
             return {}
         ctx.progress(f"snapshot {name} kept {hours:g} h; a later run or `labconsole upgrade cleanup` removes it")
         from console.upgrade.cleanup import remove_expired
 
-        for line in await remove_expired(svc, vmids={int(ctx.facts["vmid"])}):
+        for line in await remove_expired(svc, vmids={int(f["vmid"])}):
             ctx.progress(line)
         return {}
 
