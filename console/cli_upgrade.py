@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 from console.errors import ConsoleError
 from console.inert import inert_block
-
-EXIT_OK, EXIT_SAFE, EXIT_ATTENTION = 0, 1, 2
+from console.maintenance.cli import EXIT_OK, EXIT_SAFE
+from console.maintenance.cli import _exit_for as _exit_for  # the same meaning of a run's end state
 
 
 def add_parsers(sub: Any, common) -> None:
@@ -46,11 +46,16 @@ def add_parsers(sub: Any, common) -> None:
 
 
 def run(args: argparse.Namespace, load) -> int:
+    from console.cli_ops import fail
+
     config = load(args)
     cluster = config.cluster(args.cluster)
-    if args.read_only and args.upgrade_cmd not in ("list", "plan"):
-        raise ConsoleError("read-only", f"upgrade {args.upgrade_cmd} refused: --read-only")
-    return asyncio.run(main(cluster, args, sys.stdout))
+    try:
+        if args.read_only and args.upgrade_cmd not in ("list", "plan"):
+            raise ConsoleError("read-only", f"upgrade {args.upgrade_cmd} refused: --read-only")
+        return asyncio.run(main(cluster, args, sys.stdout))
+    except ConsoleError as exc:  # one line, exit 2, as the other operations commands
+        return fail(str(exc))
 
 
 async def main(cluster: Any, args: argparse.Namespace, out: TextIO, **svc_options: Any) -> int:
@@ -119,14 +124,6 @@ async def _plan(svc: Any, args: argparse.Namespace, out: TextIO) -> int:
                                      "preflight passed" if ok else "preflight failed: nothing would be changed"])),
               file=out)
     return EXIT_OK if ok else EXIT_SAFE
-
-
-def _exit_for(state: str) -> int:
-    if state == "done":
-        return EXIT_OK
-    if state in ("rolled_back", "failed", "interrupted"):
-        return EXIT_SAFE
-    return EXIT_ATTENTION
 
 
 async def _lock(svc: Any) -> Any:

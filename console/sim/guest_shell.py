@@ -93,15 +93,20 @@ def _words(argv: list[str]) -> tuple[list[str], set[str]]:
     return words, flags
 
 
-def _not_debian(io: Io, name: str) -> int:
-    io.errln(f"bash: {name}: command not found")
-    return 127
+def debian_only(handler):
+    """apt and dpkg exist on a Debian guest only; elsewhere bash does not find them."""
+
+    async def run(sh: Shell, argv: list[str], io: Io) -> int:
+        if not _p(sh).debian:
+            io.errln(f"bash: {argv[0]}: command not found")
+            return 127
+        return await handler(sh, argv, io)
+
+    return run
 
 
 async def cmd_apt_get(sh: Shell, argv: list[str], io: Io) -> int:
     p = _p(sh)
-    if not p.debian:
-        return _not_debian(io, argv[0])
     words, flags = _words(argv[1:])
     op = words[0] if words else ""
     if op == "update":
@@ -169,8 +174,6 @@ async def _upgrade(sh: Shell, p: GP.GuestPkgs, pending: dict, io: Io) -> int:
 
 async def cmd_apt(sh: Shell, argv: list[str], io: Io) -> int:
     p = _p(sh)
-    if not p.debian:
-        return _not_debian(io, argv[0])
     words, flags = _words(argv[1:])
     if words[:1] != ["list"] or "--upgradable" not in flags:
         io.errln("E: this lab's apt answers `apt list --upgradable` only")
@@ -184,8 +187,6 @@ async def cmd_apt(sh: Shell, argv: list[str], io: Io) -> int:
 
 async def cmd_dpkg_query(sh: Shell, argv: list[str], io: Io) -> int:
     p = _p(sh)
-    if not p.debian:
-        return _not_debian(io, argv[0])
     fmt = "${binary:Package}\t${Version}\n"
     it = iter(argv[1:])
     for a in it:
@@ -263,9 +264,9 @@ async def cmd_tr(sh: Shell, argv: list[str], io: Io) -> int:
 GUEST_COMMANDS = {
     "tr": cmd_tr,
     **COMMON_COMMANDS,
-    "apt-get": cmd_apt_get,
-    "apt": cmd_apt,
-    "dpkg-query": cmd_dpkg_query,
+    "apt-get": debian_only(cmd_apt_get),
+    "apt": debian_only(cmd_apt),
+    "dpkg-query": debian_only(cmd_dpkg_query),
     "systemctl": cmd_systemctl,
     "needrestart": cmd_needrestart,
     "df": cmd_df,

@@ -60,17 +60,19 @@ def target_for(g: Guest, cluster: ClusterConfig, agent: bool | None = None) -> G
     """How `g` is reached; `agent` is whether its config enables the guest agent (None: not read)."""
     fw = next((f for f in (cluster.vrrp.firewalls if cluster.vrrp else ()) if f.vmid == g.vmid), None)
     probe = cluster.upgrade.probe_for(g.vmid, g.name)
-    base = dict(vmid=g.vmid, name=g.name, type=g.type, node=g.node, status=g.status)
+
+    def reached(via: str, ssh_host: str | None = None, firewall: str | None = None, why_not: str = "") -> GuestTarget:
+        return GuestTarget(g.vmid, g.name, g.type, g.node, g.status, via, ssh_host, firewall, why_not)
+
     if fw is not None:
-        return GuestTarget(**base, via="ssh", ssh_host=fw.ssh_host, firewall=fw.name)
+        return reached("ssh", fw.ssh_host, fw.name)
     if g.type == "lxc":
-        return GuestTarget(**base, via="pct")
+        return reached("pct")
     if probe is not None and probe.ssh_host:
-        return GuestTarget(**base, via="ssh", ssh_host=probe.ssh_host)
+        return reached("ssh", probe.ssh_host)
     if agent is False:
-        return GuestTarget(**base, via="", why_not="no guest agent and no SSH address (ssh_host in "
-                           "[[upgrade.guests]])")
-    return GuestTarget(**base, via="agent")
+        return reached("", why_not="no guest agent and no SSH address (ssh_host in [[upgrade.guests]])")
+    return reached("agent")
 
 
 async def agent_enabled(sources: Any, g: Guest) -> bool:

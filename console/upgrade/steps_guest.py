@@ -52,6 +52,11 @@ class GuestStep(BaseStep):
     def f(self, ctx: StepContext) -> dict:
         return ctx.facts if self.key is None else ctx.facts.setdefault(self.key, {})
 
+    def todo(self, ctx: StepContext) -> dict | None:
+        """This guest's facts, or None when preflight found nothing pending (the step has nothing to do)."""
+        f = self.f(ctx)
+        return None if f.get("nothing") else f
+
     def vmid(self, ctx: StepContext) -> int:
         return vmid_of_label(ctx.node) if self.key is None else int(self.f(ctx)["vmid"])
 
@@ -177,8 +182,8 @@ class G1Snapshot(GuestStep):
     number, title, phase = 1, "Snapshot labconsole-RUNID", "snapshot"
 
     async def apply(self, ctx: StepContext) -> dict:
-        f = self.f(ctx)
-        if f.get("nothing"):
+        f = self.todo(ctx)
+        if f is None:
             return {}
         from console.ops import snapshots as S
 
@@ -224,8 +229,8 @@ class G2Upgrade(GuestStep):
     number, title, phase = 2, "apt-get dist-upgrade inside the guest (noninteractive, confold)", "upgrade"
 
     async def apply(self, ctx: StepContext) -> dict:
-        f = self.f(ctx)
-        if f.get("nothing"):
+        f = self.todo(ctx)
+        if f is None:
             return {}
         svc = _svc(ctx)
         _g, t = await self.target(ctx)
@@ -319,8 +324,8 @@ class G3Restart(GuestStep):
     number, title, phase = 3, "Restart the guest if its kernel or libc changed", "upgrade"
 
     async def apply(self, ctx: StepContext) -> dict:
-        f = self.f(ctx)
-        if f.get("nothing"):
+        f = self.todo(ctx)
+        if f is None:
             return {}
         svc = _svc(ctx)
         g, t = await self.target(ctx)
@@ -359,8 +364,8 @@ class G4Verify(GuestStep):
         return []
 
     async def apply(self, ctx: StepContext) -> dict:
-        f = self.f(ctx)
-        if f.get("nothing"):
+        f = self.todo(ctx)
+        if f is None:
             return {}
         svc = _svc(ctx)
         await wait_healthy(ctx, svc, f, extra=lambda g: self.extra(ctx, g))

@@ -12,30 +12,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from console.config import load_config
 from console.config_model import ClusterConfig, GuestProbe
 from console.sim.control import call, control_url
-from tests.maintenance.conftest import CLUSTER, cli_env, journal_records  # noqa: F401 - re-exported
+from tests.maintenance import conftest as maintenance
+from tests.maintenance.conftest import CLUSTER, SPEED, cli_env, journal_records  # noqa: F401 - re-exported
 from tests.simlab import REPO_ROOT, SimLab
 
-SPEED = 60.0  # lab seconds per real second
+lab = maintenance.lab  # the fixtures: a fresh seed lab at SPEED; journals and locks in the test's own directory
+state_dir = maintenance.state_dir
+
 SCALE = 4 / SPEED
 TIMEOUTS = {"probe_settle": 20.0, "guest_boot": 60.0, "vip_move": 20.0, "api_errors": 20.0}
-
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "state"
-    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(d))
-    return d
-
-
-@pytest.fixture
-def lab():
-    with SimLab("seed", speed=SPEED) as lab:
-        yield lab
 
 
 def guests(lab: SimLab) -> dict[str, dict]:

@@ -3,14 +3,10 @@ step's apply-start), then resumed or rolled back from the journal by a new conso
 
 from __future__ import annotations
 
-import subprocess
-import time
-
 import pytest
 
+from tests.maintenance.conftest import spawn_and_kill_at
 from tests.upgrade.conftest import (
-    REPO_ROOT,
-    cli_env,
     guests,
     journal_records,
     snapshots_of,
@@ -19,28 +15,9 @@ from tests.upgrade.conftest import (
 )
 
 
-def run_and_kill_at(lab, state_dir, target: str, step: str, timeout: float = 60.0) -> list[dict]:
-    proc = subprocess.Popen(upgrade_cmd(lab, "run", target, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            recs = journal_records(state_dir)
-            if any(r["event"] == "apply-start" and r.get("step") == step for r in recs):
-                time.sleep(0.1)  # into the step: its remote call is under way
-                proc.kill()
-                proc.wait(10)
-                return journal_records(state_dir)
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode(errors="replace")
-                raise AssertionError(f"the run ended (exit {proc.returncode}) before {step}:\n{out[-3000:]}")
-            time.sleep(0.01)
-        raise AssertionError(f"{step} did not start within {timeout} s")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
+def run_and_kill_at(lab, state_dir, target: str, step: str) -> list[dict]:
+    """`upgrade run TARGET --yes` SIGKILLed just after the journal shows `step` starting."""
+    return spawn_and_kill_at(lab, state_dir, target, step, cmd=upgrade_cmd(lab, "run", target, "--yes"), linger=0.1)
 
 
 @pytest.mark.slow
@@ -72,3 +49,14 @@ def test_killed_guest_upgrade_is_rolled_back(lab, state_dir):
     assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "rolled_back"
     r = upgrade_cli(lab, state_dir, "run", "db", "--yes")  # the lab is usable again: a new run works
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+
+
+def test_maintenance_resume_sends_an_upgrade_run_to_upgrade_resume(lab, state_dir):
+    from tests.maintenance.conftest import cli
+
+    run_and_kill_at(lab, state_dir, "mail", "G2")
+    r = cli(lab, state_dir, "resume")
+    assert r.returncode == 1 and "is a guest upgrade" in r.stderr and "labconsole upgrade resume" in r.stderr, r
+    r = upgrade_cli(lab, state_dir, "run", "db", "--yes")  # one run at a time, whichever kind
+    assert r.returncode == 2 and "is unfinished" in r.stderr and "labconsole upgrade resume" in r.stderr, r
+    assert upgrade_cli(lab, state_dir, "resume").returncode == 0

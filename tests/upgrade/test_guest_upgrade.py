@@ -69,3 +69,15 @@ def test_plan_changes_nothing_and_refuses_what_cannot_be_upgraded(lab):
     assert guests(lab)["201"]["pending"] == 7
     with pytest.raises(ConsoleError, match="no guest named 'nosuchguest'"):  # the CLI prints it, exit 2
         upgrade(cluster_for(lab), "plan", "nosuchguest")
+
+
+def test_cleanup_keeps_snapshots_in_their_grace_period_and_removes_them_after(lab):
+    code, out = upgrade(cluster_for(lab, grace=72), "run", "db", "--yes")
+    assert code == 0, out[-2000:]
+    ours = [s for s in snapshots_of(lab, 201) if s.startswith("labconsole-")]
+    assert len(ours) == 1
+    code, out = upgrade(cluster_for(lab), "cleanup")
+    assert code == 0 and "no labconsole snapshot is due" in out and ours[0] in snapshots_of(lab, 201)
+    code, out = upgrade(cluster_for(lab), "cleanup", "--all")
+    assert code == 0 and f"deleted snapshot {ours[0]} of db (201)" in out
+    assert ours[0] not in snapshots_of(lab, 201) and "weekly" in snapshots_of(lab, 201)  # others' stay
