@@ -17,8 +17,15 @@ from typing import Any, TextIO
 
 from console.errors import ConsoleError
 from console.inert import inert_block
-from console.maintenance.cli import EXIT_OK, EXIT_SAFE
-from console.maintenance.cli import _exit_for as _exit_for  # the same meaning of a run's end state
+
+EXIT_OK, EXIT_SAFE = 0, 1  # as `labconsole maintenance` (console/maintenance/cli.py)
+
+
+def _exit_for(state: str) -> int:
+    """A run's end state as an exit code, as for node maintenance (imported late: --help stays light)."""
+    from console.maintenance.cli import _exit_for as exit_for
+
+    return exit_for(state)
 
 
 def add_parsers(sub: Any, common) -> None:

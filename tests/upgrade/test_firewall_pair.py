@@ -38,3 +38,19 @@ def test_a_backup_that_fails_its_check_is_rolled_back_and_the_master_untouched(l
     assert lab.availability()["vip_absent"] == 0.0
     steps = [r["step"] for r in journal_records(state_dir) if r["event"] == "apply-start"]
     assert not [s for s in steps if s.startswith("M") and s != "M0"] and "V1" not in steps, steps
+
+
+def test_a_former_master_that_fails_its_check_ends_with_the_vip_on_a_healthy_firewall(lab, state_dir):
+    lab.control("guest-upgrade-breaks-service", 101)  # fw1 (MASTER at the start) breaks when upgraded
+    lab.reset_availability()
+    code, out = upgrade(cluster_for(lab), "run", "firewalls", "--yes")
+    assert code == 1, out[-4000:]
+    g = guests(lab)
+    assert not g["101"]["broken"] and g["101"]["pending"] == 9, g["101"]  # fw1 back on its snapshot
+    assert g["102"]["pending"] == 9, g["102"]  # the whole pair is rolled back, fw2 too
+    state = lab.state()
+    assert state["vrrp"]["vip_holder"] == ["fw1"], state["vrrp"]
+    assert all(f["keepalived"] for f in state["vrrp"]["firewalls"].values()), state["vrrp"]
+    assert lab.availability()["vip_longest_gap"] <= 2.0
+    undone = [r["step"] for r in journal_records(state_dir) if r["event"] == "undo-done"]
+    assert undone.index("M2") < undone.index("V1") < undone.index("B2"), undone  # VIP home only once fw1 is healthy
