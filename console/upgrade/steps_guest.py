@@ -243,14 +243,15 @@ class G2Upgrade(GuestStep):
             del tail[:-KEEP_LINES]
             ctx.output(text)
 
-        for _attempt in range(30):  # a resumed run may find the first dist-upgrade still running inside
+        limit = svc.timeout(svc.limit("guest_upgrade"))
+        deadline = time.monotonic() + limit
+        while True:  # a resumed run may find the first dist-upgrade still running inside: wait for it
             tail.clear()
-            code = await svc.shell.stream(t, UPGRADE_CMD, line, timeout=svc.timeout(svc.limit("guest_upgrade")))
-            if code == 100 and any(APT_LOCKED in x for x in tail):
-                ctx.progress("another apt holds the lock (an earlier run still upgrading): waiting")
-                await _sleep(svc.timeout(2.0))
-                continue
-            break
+            code = await svc.shell.stream(t, UPGRADE_CMD, line, timeout=limit)
+            if code != 100 or not any(APT_LOCKED in x for x in tail) or time.monotonic() > deadline:
+                break
+            ctx.progress("another apt holds the lock (an earlier run still upgrading?): waiting")
+            await _sleep(svc.timeout(2.0))
         if code != 0:
             quoted = " | ".join(cap(inert(x), 160) for x in tail[-4:])
             raise StepFailed(self.id, f"dist-upgrade exited {code}: {quoted}", "it is rolled back to the snapshot")

@@ -122,3 +122,19 @@ def test_rows_read_as_lines_and_the_service_hook_adds_its_rows(monkeypatch):
     monkeypatch.setattr(I, "service_updates", services)
     got = asyncio.run(I.inventory(Sources(), None))
     assert [(r.kind, r.name) for r in got] == [("service", "whoami")]
+
+
+async def test_tcp_and_http_probes_say_what_fails():
+    from console.upgrade.probes import http_problem, tcp_problem
+
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        assert await tcp_problem(f"127.0.0.1:{port}", 2.0) is None
+    finally:
+        server.close()
+        await server.wait_closed()
+    problem = await tcp_problem(f"127.0.0.1:{port}", 2.0)
+    assert problem is not None and problem.startswith(f"tcp 127.0.0.1:{port}: ")
+    problem = await http_problem(f"http://127.0.0.1:{port}/", 2.0)
+    assert problem is not None and problem.startswith(f"http http://127.0.0.1:{port}/: ConnectionError")

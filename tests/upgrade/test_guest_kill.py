@@ -51,10 +51,15 @@ def test_killed_guest_upgrade_is_rolled_back(lab, state_dir):
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
 
 
+@pytest.mark.slow
 def test_maintenance_resume_sends_an_upgrade_run_to_upgrade_resume(lab, state_dir):
     from tests.maintenance.conftest import cli
 
     run_and_kill_at(lab, state_dir, "mail", "G2")
+    from console.maintenance.resume import unfinished_banner
+
+    banner = unfinished_banner("demo")
+    assert banner is not None and "unfinished upgrade run" in banner and "labconsole upgrade resume" in banner
     r = cli(lab, state_dir, "resume")
     assert r.returncode == 1 and "is a guest upgrade" in r.stderr and "labconsole upgrade resume" in r.stderr, r
     r = upgrade_cli(lab, state_dir, "run", "db", "--yes")  # one run at a time, whichever kind
