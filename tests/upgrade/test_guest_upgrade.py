@@ -81,3 +81,14 @@ def test_cleanup_keeps_snapshots_in_their_grace_period_and_removes_them_after(la
     code, out = upgrade(cluster_for(lab), "cleanup", "--all")
     assert code == 0 and f"deleted snapshot {ours[0]} of db (201)" in out
     assert ours[0] not in snapshots_of(lab, 201) and "weekly" in snapshots_of(lab, 201)  # others' stay
+
+
+def test_a_vm_with_an_ssh_host_is_upgraded_over_ssh_with_its_output_streamed(lab, state_dir):
+    cluster = cluster_for(lab, (GuestProbe("swarm1", ssh_host="swarm1", units=("docker",)),), grace=0)
+    code, out = upgrade(cluster, "run", "121", "--yes")
+    assert code == 0, out[-3000:]
+    assert "reached by ssh" in out and "Setting up docker-ce" in out
+    g = guests(lab)["121"]
+    assert g["pending"] == 0 and g["kernel"] == "6.1.0-28-amd64", g
+    calls = [r["call"] for r in journal_records(state_dir) if r["event"] == "call-start"]
+    assert any(c.startswith("ssh swarm1: apt-get update && DEBIAN_FRONTEND=noninteractive") for c in calls), calls
