@@ -55,7 +55,7 @@ def main() -> None:
             if vmid is None:
                 for line in out.splitlines():
                     if line.startswith("VIP "):
-                        print(f"{'':<15} console: {line}")
+                        print(f"{'':<15} console (wall s, to one poll of both firewalls): {line}")
                 print(f"{'':<15} sim: no VIP for {av['vip_absent']:.2f} s in all, longest gap "
                       f"{av['vip_longest_gap']:.2f} s (target: <= 2 adverts = 2 s)")
             if code != 0:
