@@ -19,8 +19,8 @@ LIBC = ("libc6", "libc-bin")
 MARK = "@@labconsole@@"
 INSPECT = (f"cat /etc/os-release 2>/dev/null; echo {MARK}; uname -r; echo {MARK}; "
            "LANG=C apt-get -s -o Debug::NoLocking=1 dist-upgrade 2>&1; echo \"exit=$?\"; "
-           f"echo {MARK}; test -f /var/run/reboot-required && echo reboot-required; echo {MARK}; "
-           "df -Pk / 2>/dev/null")
+           f"echo {MARK}; test -f /var/run/reboot-required && echo reboot-required; "
+           f"needrestart -b 2>/dev/null; echo {MARK}; df -Pk / 2>/dev/null")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,16 @@ def df_free_kb(text: str) -> int | None:
         return None
     cols = lines[-1].split()
     return int(cols[3]) if len(cols) >= 4 and cols[3].isdigit() else None
+
+
+def restart_asked(text: str) -> bool:
+    """/var/run/reboot-required exists, or `needrestart -b` says the running kernel is outdated
+    (NEEDRESTART-KSTA 2: ABI, 3: version)."""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if line.strip() == "reboot-required" or (key.strip() == "NEEDRESTART-KSTA" and value.strip() in ("2", "3")):
+            return True
+    return False
 
 
 def needs_reboot(pending: list[Pending]) -> bool:

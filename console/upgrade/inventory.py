@@ -159,7 +159,7 @@ async def inspect(shell: GuestShell, t: GuestTarget) -> dict:
         last = [ln for ln in sim.splitlines() if ln.strip() and not ln.startswith("exit=")]
         return {"why_not": f"apt-get -s dist-upgrade failed: {cap(inert(last[-1] if last else exit_line), 160)}"}
     return {"pending": A.parse_simulate(sim), "kernel": cap(inert(kernel.strip()), 60) or None,
-            "reboot_required": reboot.strip() == "reboot-required", "free_kb": A.df_free_kb(df),
+            "reboot_required": A.restart_asked(reboot), "free_kb": A.df_free_kb(df),
             "os": A.os_name(rel)}
 
 

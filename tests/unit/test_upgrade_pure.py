@@ -44,6 +44,8 @@ def test_os_release_free_space_and_sections():
     assert A.df_free_kb("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 40 60 40% /") == 60
     assert A.df_free_kb("garbage") is None
     assert A.sections(f"a{A.MARK}\nb\n{A.MARK}c", 4) == ["a", "b", "c", ""]
+    assert A.restart_asked("reboot-required\n") and A.restart_asked("NEEDRESTART-VER: 3.6\nNEEDRESTART-KSTA: 3\n")
+    assert not A.restart_asked("NEEDRESTART-KSTA: 1\n") and not A.restart_asked("")
 
 
 def test_agent_output_lines_and_exit_status_survive_the_inert_boundary():
