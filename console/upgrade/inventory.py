@@ -22,6 +22,7 @@ from console.upgrade import apt_text as A
 from console.upgrade.guest_access import GuestShell, GuestTarget, agent_enabled, target_for
 
 PARALLEL = 4  # guests read at the same time
+NAME_CAP = 60  # characters of a name in a text line (a hostile name may be thousands)
 KINDS_ORDER = {"node": 0, "firewall": 1, "ct": 2, "vm": 3, "service": 4}
 
 
@@ -44,7 +45,7 @@ class UpdateRow:
         return asdict(self)
 
     def line(self) -> str:
-        head = f"{self.kind:<8} {self.name}" + (f" ({self.vmid})" if self.vmid is not None else "")
+        head = f"{self.kind:<8} {cap(self.name, NAME_CAP)}" + (f" ({self.vmid})" if self.vmid is not None else "")
         head += f" on {self.where}" if self.where and self.kind != "node" else ""
         if not self.inspectable or self.pending is None:
             return f"{head}: {self.note}"

@@ -34,3 +34,15 @@ def test_list_in_words_and_after_an_upgrade(lab):
     code, out = upgrade(cluster_for(lab), "list")
     assert "ct       db (201) on pve2: up to date" in out
     assert "firewall fw1 (101) on pve1: 9 pending, 4 security; reboot needed" in out
+
+
+def test_hostile_names_are_shown_inert_and_capped():
+    from console.config import load_config
+    from tests.simlab import SimLab
+
+    with SimLab("hostile", speed=60) as lab:
+        code, out = upgrade(load_config(lab.config_path).cluster(None), "list")
+    assert code == 0
+    assert not any(c in out for c in "\x1b\x07\x00\x9b"), "a control character reached the output"
+    assert "g300-x␛]0;PWNED␇ (300)" in out and "… (10005 chars) (316)" in out
+    assert max(len(line) for line in out.splitlines()) < 200
