@@ -102,6 +102,7 @@ class SwarmConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     node_vms: tuple[tuple[str, int], ...] = ()  # (swarm hostname, vmid)
+    registry_mirrors: tuple[tuple[str, str], ...] = ()  # (registry as in image names, base URL to ask)
     interval: float = 2.0
     timeout: float = 5.0
 

@@ -187,8 +187,18 @@ def _swarm(t: Table, timing) -> SwarmConfig:
             vmid = table.int(host, None, 100)
             if vmid is not None:
                 node_vms.append((host, vmid))
+    mirrors: list[tuple[str, str]] = []
+    table = t.table("registry_mirrors")
+    if table is not None:
+        for host in list(table.data):
+            url = table.str(host)
+            if url is not None and not url.startswith(("http://", "https://")):
+                table.problem(table.key(host), f"{url!r}: give the registry's base URL (https://host[:port])")
+            elif url is not None:
+                mirrors.append((host, url))
     return SwarmConfig(managers=tuple(managers), remote_socket=t.str("remote_socket", "/var/run/docker.sock"),
-                       node_vms=tuple(node_vms), **tls, **_timing(t, timing, 2.0, 5.0))
+                       node_vms=tuple(node_vms), registry_mirrors=tuple(mirrors), **tls,
+                       **_timing(t, timing, 2.0, 5.0))
 
 
 def _manager(t: Table, key_path: str, url: str) -> str:

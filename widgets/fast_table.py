@@ -4,6 +4,13 @@ Each row's rendered line (a Strip) is cached by row key and dropped only when
 the row's content changes, so a poll that changes 5% of 2,000 rows re-renders
 ~100 cached-out rows at most and repaints only those that are on screen.
 Rows are matched by key: cursor, scroll and selection stay put across updates.
+
+Sorting as in k9s: shift + a column's initial sorts by it, the same key again
+reverses; a column whose initial an earlier one took gets the next free letter
+of its title (NAME N, NODE O); G stays "bottom". s cycles through the shown
+columns; S reverses when no column has S. The
+focused table shows it: a heavy top rule, a highlighted header and a bold
+title; the others keep their cursor row, dimmed.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -22,7 +30,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from widgets.row_filter import RowFilter, parse_filter
-from widgets.table_columns import Column, Row, cell_text, fit_columns, parse_style, render_cells, shown_text
+from widgets.table_columns import (
+    Column,
+    Row,
+    cell_text,
+    fit_columns,
+    parse_style,
+    render_cells,
+    shown_text,
+    sort_letters,
+)
 from widgets.table_navigation import TableNavigation
 
 
@@ -33,6 +50,9 @@ def _sort_value(value):
     if isinstance(value, str):
         return (1, value.lower())
     return (0, value)
+
+
+SORT_LETTERS = "ABCDEFHIJKLMNOPQRSTUVWXYZ"  # shift + a column's initial; G is "bottom"
 
 
 class FastTable(TableNavigation, ScrollView, can_focus=True):
@@ -47,14 +67,18 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         border-title-color: $text-muted;
         background: $surface;
     }
-    FastTable:focus { border-top: solid $primary; border-title-color: $text; }
-    FastTable > .fast-table--header { text-style: bold; color: $text; background: $panel; }
+    FastTable:focus { border-top: heavy $primary; border-title-color: $text; border-title-style: bold; }
+    FastTable > .fast-table--header { text-style: bold; color: $text-muted; background: $panel; }
+    FastTable:focus > .fast-table--header { color: $text; background: $primary-muted; }
     FastTable > .fast-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
         text-style: bold; }
     FastTable > .fast-table--cursor-blurred { background: $block-cursor-blurred-background; }
     FastTable > .fast-table--empty { color: $text-muted; text-style: italic; }
+    FastTable > .fast-table--marked { background: $accent 30%; text-style: bold; }
     """
-    COMPONENT_CLASSES = {"fast-table--header", "fast-table--cursor", "fast-table--cursor-blurred", "fast-table--empty"}
+    COMPONENT_CLASSES = {"fast-table--header", "fast-table--cursor", "fast-table--cursor-blurred", "fast-table--empty",
+                         "fast-table--marked"}
+    MARK_GLYPH = "●"  # drawn over a marked row's first cell (a right-aligned id column leaves it blank)
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
@@ -64,7 +88,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         Binding("end,G", "cursor_end", "Bottom", show=False),
         Binding("enter", "select", "Select", show=False),
         Binding("s", "cycle_sort", "Sort"),
-        Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("space", "toggle_mark", "Mark", show=False),  # only in tables made with markable=True
+        *(Binding(c, f"sort_initial('{c}')", f"Sort {c}", show=False) for c in SORT_LETTERS),
     ]
 
     class RowHighlighted(Message):
@@ -80,9 +105,21 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
     class RowSelected(RowHighlighted):
         pass
 
+    class MarksChanged(Message):
+        def __init__(self, table: FastTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> FastTable:
+            return self.table
+
     def __init__(self, columns: Sequence[Column], *, title: str = "", empty_text: str = "no rows",
-                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+                 name: str | None = None, id: str | None = None, classes: str | None = None,
+                 markable: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.markable = markable  # space marks rows (k9s); marks are keys, so they survive refresh/sort/filter
+        self._marked: set[str] = set()
         self.columns = tuple(columns)
         self.title = title
         self.empty_text = empty_text
@@ -101,6 +138,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self._filter: RowFilter | None = None
         self.sort_column: int | None = None
         self.sort_reverse = False
+        self._sort_key_map: dict[str, int] | None = None  # shift+letter -> column (built on first use)
         self.group_column: int | None = None
         self.cursor = 0
         # True for ranked lists (findings by severity): a cursor on the first row stays on the first
@@ -126,6 +164,9 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         structural = keys != self._input_keys
         self._rows = new
         self._input_keys = keys
+        if self._marked and structural and not self._marked <= new.keys():
+            self._marked &= new.keys()  # a guest that left the cluster is no longer marked
+            self.post_message(self.MarksChanged(self))
         if not changed and not structural:
             return
         removed = structural and any(k not in new for k in old)
@@ -212,6 +253,29 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             self.sort_reverse = not self.sort_reverse
         self._rebuild_view()
 
+    def sort_letters(self) -> list[tuple[str, str]]:
+        """(letter, column label) of each shift+letter that sorts this table, in column order; for `?`."""
+        return [(letter, self.columns[i].label) for letter, i in self._sort_keys.items()]
+
+    @property
+    def _sort_keys(self) -> dict[str, int]:
+        if self._sort_key_map is None:
+            self._sort_key_map = sort_letters(self.columns, SORT_LETTERS)
+        return self._sort_key_map
+
+    def action_sort_initial(self, letter: str) -> None:
+        col = self._sort_keys.get(letter)
+        if col is None:
+            if letter == "S":  # no column starts with S: S reverses, as before
+                self.action_reverse_sort()
+                return
+            raise SkipAction()  # the key is free for the screen's own bindings
+        if col == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = col, False
+        self._rebuild_view()
+
     def _value(self, row: Row, col: int):
         if row.sort is not None and col < len(row.sort):
             return row.sort[col]
@@ -258,6 +322,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             parts.append(f"/{self._filter.text}")
         if self.group_column is not None:
             parts.append(f"by {self.columns[self.group_column].label.lower()}")
+        if self._marked:
+            parts.append(f"{self.MARK_GLYPH}{len(self._marked)} marked")
         title = " ".join(parts)
         if title != self._title_plain:
             self._title_plain = title
@@ -335,11 +401,54 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             strip = Strip(segments, self._layout_cells).adjust_cell_length(width, base)
             self._strips[key] = strip
             self.paint_count += 1
+        if key in self._marked:
+            strip = self._marked_strip(strip)
         if index == self.cursor:
             name = "fast-table--cursor" if self.has_focus else "fast-table--cursor-blurred"
             # post_style: the cursor's colours win over the cells' own background
             strip = Strip(Segment.apply_style(strip, post_style=self.get_component_rich_style(name)), strip.cell_length)
         return strip
+
+    # ------------------------------------------------------------ marks (multi-select)
+    def _marked_strip(self, strip: Strip) -> Strip:
+        style = self.get_component_rich_style("fast-table--marked")
+        glyph = Strip([Segment(self.MARK_GLYPH, self._base_style + style)], 1)
+        rest = Strip(Segment.apply_style(strip.crop(1, strip.cell_length), post_style=style), strip.cell_length - 1)
+        return Strip.join([glyph, rest])
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "toggle_mark":
+            return self.markable  # not markable: space goes on to the screen's own binding
+        return True
+
+    def action_toggle_mark(self) -> None:
+        key = self.cursor_key
+        if key is None:
+            return
+        self._marked.symmetric_difference_update({key})
+        self._marks_changed()
+        self._set_cursor(self.cursor + 1)  # k9s: the cursor moves on, so space space marks two rows
+
+    def marked_keys(self) -> list[str]:
+        """The marked rows' keys, in the order they are shown (then any hidden by the filter)."""
+        shown = [k for k in self._view if k in self._marked]
+        return shown + sorted(self._marked.difference(shown))
+
+    def is_marked(self, key: str) -> bool:
+        return key in self._marked
+
+    def clear_marks(self) -> bool:
+        """Unmark every row; True if any was marked."""
+        if not self._marked:
+            return False
+        self._marked.clear()
+        self._marks_changed()
+        return True
+
+    def _marks_changed(self) -> None:
+        self.update_title()
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
 
     def _render_header(self, base: Style, width: int) -> Strip:
         labels = []

@@ -92,10 +92,10 @@ async def test_health_finding_jumps_to_its_subject(make_app, lab):
         assert keys == [target]  # one incident: osd.1, with "Ceph is HEALTH_WARN" beneath it
         assert "✖ crit" in screen_text(app) and "[+1]" in screen_text(app)
         findings.move_cursor_to_key(target)
-        await pilot.press("enter")  # opens the incident
+        await pilot.press("space")  # opens the incident
         await pilot.pause()
         assert any("Ceph is HEALTH_WARN" in k for k in findings.visible_keys)
-        await pilot.press("enter")  # on the open incident: goes to its subject
+        await pilot.press("enter", "enter")  # its detail pane, then its subject
         await pilot.pause()
         assert app.current_mode == "ceph"
         osd_table = app.screen.query_one("#osds", FastTable)
@@ -112,7 +112,7 @@ async def test_guest_finding_and_node_enter_filter_guests(make_app, lab):
         await poll(app, pilot)
         findings = app.screen.query_one("#findings", FastTable)
         findings.move_cursor_to_key(next(k for k in findings.visible_keys if "vm:101" in k))
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")  # the detail pane, then its subject
         await pilot.pause()
         assert app.current_mode == "guests"
         assert app.screen.query_one("#guests", FastTable).visible_keys == ["qemu/101"]
@@ -153,26 +153,21 @@ async def test_guests_group_detail_and_live_update(make_app, lab):
         assert not app.screen.has_class("-detail")
 
 
-async def test_guest_power_needs_confirmation(make_app):
+async def test_guest_keys_are_offered_and_need_the_guest_operations(make_app):
+    """The guest keys (h-guestui) run console/ops through Actions; a cluster without them says so
+    (tests/tui/test_guest_actions_sim.py drives every key against the simulated lab)."""
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await poll(app, pilot)
         await pilot.press("2")
         await pilot.pause()
-        assert "Start/stop" in app.screen.query_one(KeyBar).keys_text
-        await pilot.press("ctrl+s")
+        keys = app.screen.query_one(KeyBar).keys_text
+        assert "^o Start" in keys and "^e Reboot" in keys and "z Snapshots" in keys
+        await pilot.press("ctrl+e")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmModal)
-        assert "shutdown qemu 100 (fw1) on pve1" in app.screen.question
-        await pilot.press("n")
-        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmModal)
+        assert any("not available for this cluster" in n for n in notes(app))
         assert app.actions.calls == []
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        await pilot.press("y")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert app.actions.calls == [("guest_power", "pve1", 100, "qemu", "shutdown")]
 
 
 async def test_read_only_refuses_mutating_keys(make_app):
@@ -183,8 +178,8 @@ async def test_read_only_refuses_mutating_keys(make_app):
         await pilot.press("2")
         await pilot.pause()
         keys = app.screen.query_one(KeyBar).keys_text
-        assert "Start/stop" not in keys and "Detail" in keys  # mutating keys are not offered
-        await pilot.press("ctrl+s")
+        assert "Reboot" not in keys and "Detail" in keys  # mutating keys are not offered
+        await pilot.press("ctrl+e")
         await pilot.pause()
         await pilot.press("4", "ctrl+b")
         await pilot.pause()
