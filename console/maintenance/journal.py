@@ -56,6 +56,7 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "undo-start": {"node": str, "step": str}, "undo-done": {"node": str, "step": str},
     "undo-failed": {"node": str, "step": str}, "state": {"node": str, "state": str},
     "node-done": {"node": str}, "run-end": {"state": str},
+    "held": {"node": str, "step": str}, "released": {"node": str},
 }
 
 

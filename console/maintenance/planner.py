@@ -52,6 +52,7 @@ class Plan:
     noout: str = "group"  # "group": ceph osd set-group noout HOST over SSH; "global": cluster-wide via the API
     force_reboot: bool = False  # nothing pending, drained for a reboot anyway (--force)
     ha_stuck: list[dict] = field(default_factory=list)  # HA guests the rules leave no node (plan_ha)
+    drain_only: bool = False  # hardware work: drain, wait for the operator, rejoin (no upgrade, no reboot)
 
     @property
     def ok(self) -> bool:
@@ -72,8 +73,12 @@ class Plan:
 
     def text(self) -> str:
         gib = 1024**3
-        lines = [f"Maintenance plan for {self.node}"
-                 + (f" ({self.pending_updates} pending updates)" if self.pending_updates is not None else "")]
+        if self.drain_only:
+            lines = [f"Drain-only maintenance plan for {self.node}: no upgrade, no reboot; the run waits for you "
+                     "between drain and rejoin (guests that stay stop if you power the node off)"]
+        else:
+            lines = [f"Maintenance plan for {self.node}"
+                     + (f" ({self.pending_updates} pending updates)" if self.pending_updates is not None else "")]
         lines.append("Guests:")
         if not self.moves:
             lines.append("  none running on this node")
@@ -104,7 +109,9 @@ class Plan:
             spare = {None: "checked by preflight", True: "Ceph can spare them", False: "Ceph can NOT spare them"}
             lines.append(f"Ceph daemons stopping: {', '.join(daemons)} — {spare[self.ceph_can_spare]}")
             lines.extend(f"  - {r}" for r in self.ceph_reasons)
-        if self.packages:
+        if self.drain_only:
+            pass
+        elif self.packages:
             lines.append(f"Packages to upgrade ({len(self.packages)}):")
             lines.extend(f"  {name} {old or '(new)'} -> {new}" for name, old, new in self.packages)
         elif self.pending_updates == 0:
@@ -132,6 +139,11 @@ def _acting_steps(plan: Plan) -> list[str]:
     if plan.osds:
         steps.append(f"ceph osd set-group noout {plan.node}" if plan.noout == "group"
                      else "ceph osd set noout (cluster-wide: `ceph` over SSH is not available)")
+    if plan.drain_only:
+        steps.append(f"wait for you: do the hardware work, then rejoin {plan.node}")
+        steps.append("verify: node, HA, Ceph, Traefik")
+        steps.append("bring everything back in reverse order")
+        return steps
     if plan.pending_updates != 0:
         steps.append("apt-get dist-upgrade (a ZFS root is snapshotted first)")
         steps.append("reboot if the kernel changed or needrestart asks for it")

@@ -89,6 +89,13 @@ class MaintenanceRun:
         state = await self.engine.retry()
         return state if state != "done" else await self._continue()
 
+    async def rejoin(self) -> str:
+        """Drain-only: the operator's work is done; go on from the hold (verify, rejoin)."""
+        if self.engine is None:
+            raise ConsoleError("maintenance", "no node in progress to rejoin")
+        self.engine.release()
+        return await self.retry()
+
     async def skip(self) -> str:
         if self.engine is None:
             raise ConsoleError("maintenance", "nothing to skip")

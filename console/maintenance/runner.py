@@ -9,6 +9,7 @@ from console.errors import ConsoleError
 from console.inert import cap
 from console.maintenance.engine import BaseStep, StepContext
 from console.maintenance.planner import Plan, make_plan
+from console.maintenance.rolling import StepsFactory
 from console.maintenance.services import MaintenanceServices
 from console.maintenance.steps_drain import DRAIN
 from console.maintenance.steps_preflight import PREFLIGHT
@@ -40,6 +41,7 @@ async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
     if plan.osds:
         plan.noout = "group" if await svc.ceph_over_ssh(node) else "global"
     plan.force_reboot = node in getattr(svc, "force_reboot", ())
+    plan.drain_only = node in getattr(svc, "drain_only", ())
     return plan
 
 
@@ -71,9 +73,24 @@ class P0Plan(BaseStep):
         return {}
 
 
+class DrainPlan(P0Plan):
+    """P0 of a drain-only run (console/maintenance/drain_only.py): the plan says so."""
+
+    async def apply(self, ctx: StepContext) -> dict:
+        ctx.services.drain_only.add(ctx.node)
+        return await super().apply(ctx)
+
+
 def steps_for(node: str) -> list[BaseStep]:
     classes = (P0Plan, *PREFLIGHT, *DRAIN, *UPGRADE, *VERIFY, *REJOIN)
     return [c() for c in classes]
+
+
+def steps_for_kind(kind: str | None) -> StepsFactory:
+    """The steps of a run of this kind (the journal header's "kind"): drain-only or upgrade."""
+    from console.maintenance.drain_only import drain_steps_for
+
+    return drain_steps_for if kind == "drain" else steps_for
 
 
 def restore_plan(svc: MaintenanceServices, node: str, facts: dict) -> None:

@@ -43,6 +43,7 @@ class MaintenanceServices:
     timeouts: dict[str, float] = field(default_factory=dict)  # overrides of DEFAULT_TIMEOUTS / reboot / migrate
     force_reboot: set[str] = field(default_factory=set)  # nodes drained for a reboot although nothing is pending
     accept_downtime: set[int] = field(default_factory=set)  # guests whose HA rules keep them on the node: accepted
+    drain_only: set[str] = field(default_factory=set)  # nodes drained for hardware work, not upgraded
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:

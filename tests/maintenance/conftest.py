@@ -242,10 +242,11 @@ def journal_records(state_dir: Path) -> list[dict]:
     return out
 
 
-def spawn_and_kill_at(lab: SimLab, state_dir: Path, node: str, step: str, timeout: float = 60.0) -> list[dict]:
-    """Run `maintenance run NODE --yes` in a subprocess; SIGKILL it as soon as the journal shows
-    the apply-start of `step`. The journal records at the moment of the kill."""
-    proc = subprocess.Popen(cli_cmd(lab, "run", node, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
+def spawn_and_kill_at(lab: SimLab, state_dir: Path, node: str, step: str, timeout: float = 60.0,
+                      command: str = "run") -> list[dict]:
+    """Run `maintenance run NODE --yes` (or `drain`) in a subprocess; SIGKILL it as soon as the
+    journal shows the apply-start of `step`. The journal records at the moment of the kill."""
+    proc = subprocess.Popen(cli_cmd(lab, command, node, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     try:
