@@ -21,7 +21,7 @@ from textual.widgets import Static
 from console.maintenance.events import MARKS
 from console.maintenance.session import ALL, WizardSession
 from screens.base import LayerScreen
-from screens.maintenance_modals import TypeNameModal
+from screens.maintenance_modals import KindModal, TypeNameModal
 from widgets.fast_table import FastTable
 from widgets.format import mark
 from widgets.log_view import LogView
@@ -66,21 +66,23 @@ class MaintenanceScreen(LayerScreen):
     TITLE_TEXT = "maintenance"
     SOURCES = ("proxmox",)
     CSS_PATH = "maintenance.tcss"
-    MUTATING_ACTIONS = frozenset({"confirm", "retry", "resume", "rollback", "skip", "abort"})
+    MUTATING_ACTIONS = frozenset({"confirm", "retry", "resume", "rollback", "skip", "abort", "rejoin"})
     BINDINGS = [
         Binding("c", "confirm", "Confirm"),
         Binding("r", "recheck", "Re-check"),
         Binding("r", "retry", "Retry"),
         Binding("r", "resume", "Resume"),
+        Binding("r", "rejoin", "Rejoin"),
         Binding("b", "rollback", "Rollback"),
         Binding("s", "skip", "Skip"),
         Binding("a", "abort", "Abort"),
         Binding("d", "accept_downtime", "Accept downtime"),
     ]
     VIEW_KEYS = [
-        ("enter", "on a node (or all): plan it and run the preflight checks (changes nothing)"),
+        ("enter", "on a node (or all): plan it and run the preflight checks (changes nothing); on a node, choose "
+                  "upgrade (u) or drain only for hardware work (d)"),
         ("c", "confirm: type the node's name (the cluster's for all) to start"),
-        ("r", "re-check the plan / retry the failed step / resume an unfinished run"),
+        ("r", "re-check the plan / retry the failed step / resume an unfinished run / rejoin a drained node"),
         ("b", "roll back: undo the applied steps in reverse order"),
         ("s", "skip the failed step (only where the step says it is safe)"),
         ("a", "abort: stop here; the journal keeps the run for resume or rollback"),
@@ -251,7 +253,7 @@ class MaintenanceScreen(LayerScreen):
             where = f"{MARKS[current.status]} {current.id} {current.title}" if current else "starting"
             return f"{s.node}: {where} — a: abort"
         if s.phase == "waiting":
-            keys = {"retry": "r: retry", "rollback": "b: roll back", "skip": "s: skip"}
+            keys = {"retry": "r: retry", "rejoin": "r: rejoin", "rollback": "b: roll back", "skip": "s: skip"}
             return f"{s.message}\n" + " · ".join([keys[c] for c in s.choices if c in keys] + ["a: abort"])
         return f"{s.message} — esc: back"
 
@@ -316,6 +318,8 @@ class MaintenanceScreen(LayerScreen):
             return phase == "review" and s is not None and bool(s.downtime_to_accept)
         if action == "retry":
             return phase == "waiting" and "retry" in choices
+        if action == "rejoin":
+            return phase == "waiting" and "rejoin" in choices
         if action == "resume":
             return resumable
         if action == "rollback":
@@ -345,7 +349,16 @@ class MaintenanceScreen(LayerScreen):
         if s.active:
             self.app.notify("a maintenance run is in progress", title="maintenance", severity="warning")
             return
-        self._work(s.prepare(event.key), group="maintenance-plan")
+        if event.key == ALL:
+            self._work(s.prepare(ALL, drain_only=False), group="maintenance-plan")
+            return
+        node = event.key
+
+        def chosen(kind: str | None) -> None:
+            if kind is not None:
+                self._work(self.session.prepare(node, drain_only=kind == "drain"), group="maintenance-plan")
+
+        self.app.push_screen(KindModal(node), callback=chosen)
 
     def action_recheck(self) -> None:
         s = self.session
@@ -365,9 +378,13 @@ class MaintenanceScreen(LayerScreen):
             self.app.notify("preflight failed: fix what it names, then r to check again", title="maintenance",
                             severity="warning")
             return
-        what = (f"Rolling upgrade of {', '.join(s.nodes)} on {s.cluster_name}" if s.target == ALL
-                else f"Maintenance of {s.target} on {s.cluster_name}") + \
-            ": drain, upgrade, reboot, verify, rejoin. Guests move as the plan says."
+        if s.drain_only:
+            what = (f"Drain-only maintenance of {s.target} on {s.cluster_name}: drain, then wait for you (hardware "
+                    "work), rejoin when you press r. No upgrade, no reboot. Guests move as the plan says.")
+        else:
+            what = (f"Rolling upgrade of {', '.join(s.nodes)} on {s.cluster_name}" if s.target == ALL
+                    else f"Maintenance of {s.target} on {s.cluster_name}") + \
+                ": drain, upgrade, reboot, verify, rejoin. Guests move as the plan says."
         self.app.push_screen(TypeNameModal(what, s.confirm_word), callback=self._confirmed)
 
     def _confirmed(self, typed: str | None) -> None:
@@ -383,6 +400,11 @@ class MaintenanceScreen(LayerScreen):
     def action_retry(self) -> None:
         if not self._refused("retry"):
             self._work(self.session.retry())
+
+    def action_rejoin(self) -> None:
+        s = self.session
+        if not self._refused("rejoin"):
+            self._ask(f"Is the work on {s.node} done? Rejoin it: verify, then bring everything back.", s.rejoin)
 
     def action_resume(self) -> None:
         if not self._refused("resume"):

@@ -105,7 +105,8 @@ async def until(pilot, condition, what: str, tries: int = 1000) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-async def open_wizard(app, pilot, lab, fake_lab, node="pve3"):
+async def open_wizard(app, pilot, lab, fake_lab, node="pve3", kind="u"):
+    """Plan `node` (u: upgrade, d: drain only; "all" has no choice)."""
     app.maintenance = make_session(app, lab, fake_lab)
     await poll(app, pilot)
     await pilot.press("7")
@@ -113,6 +114,9 @@ async def open_wizard(app, pilot, lab, fake_lab, node="pve3"):
     table = app.screen.query_one("#maint-nodes")
     assert table.move_cursor_to_key(node)
     await pilot.press("enter")
+    if node != "all":
+        await until(pilot, lambda: type(app.screen).__name__ == "KindModal", "the upgrade / drain-only choice")
+        await pilot.press(kind)
     await until(pilot, lambda: app.maintenance.phase == "review", "plan and preflight")
     await pilot.pause()
 

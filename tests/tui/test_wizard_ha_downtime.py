@@ -55,6 +55,8 @@ async def test_accept_downtime_key_rechecks_with_the_guest_accepted(make_app, la
         await pilot.pause()
         app.screen.query_one("#maint-nodes").move_cursor_to_key("pve3")
         await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "KindModal", "the upgrade / drain-only choice")
+        await pilot.press("u")
         await until(pilot, lambda: app.maintenance.phase == "review", "plan and preflight")
         await pilot.pause()
         text = screen_text(app)
