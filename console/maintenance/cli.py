@@ -21,6 +21,7 @@ from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.inert import inert, inert_block, strip_sgr
 from console.maintenance.cluster_lock import ClusterDirLock, Holder, MaintenanceLock, died_here, online_nodes
+from console.maintenance.drain_only import drain_steps_for
 from console.maintenance.end_report import end_report
 from console.maintenance.engine import Event
 from console.maintenance.events import event_line, names
@@ -29,7 +30,6 @@ from console.maintenance.journal import ClusterLock, latest_run, unfinished_runs
 from console.maintenance.observed import AvailabilityWatch
 from console.maintenance.preflight_run import CheckResult, preflight_text, run_preflight
 from console.maintenance.rolling import MaintenanceRun
-from console.maintenance.drain_only import drain_steps_for
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for, steps_for_kind
 from console.maintenance.services import MaintenanceServices
 
@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("node", nargs="?")
     run.add_argument("--all", action="store_true", help="rolling upgrade of every node that has updates")
     run.add_argument("--order", help="comma-separated node order for --all")
+    run.add_argument("--return-guests", action="store_true",
+                     help="--all: move every guest back to the node it ran on before, at the end (default: guests "
+                          "stay on the upgraded nodes the run put them on, so each container restarts at most once)")
     run.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.add_argument("--force", action="store_true",
                      help="a node with nothing pending: drain and reboot it anyway (default: skip it)")
@@ -189,13 +192,17 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
         lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
         await lock.ensure_free()
         _refuse_if_unfinished(cluster, identity)
+        rolling = not drain and args.all
+        if rolling:
+            svc.rolling_run = (list(nodes), [])  # the plan parks guests as the run will (plan_park.py)
         plan, checks = await _review(svc, nodes[0], steps)
-        if len(nodes) > 1:
+        if rolling:
             print(f"Rolling upgrade, one node after another: {' -> '.join(nodes)}; each node is planned and "
-                  f"checked again just before its turn. Plan of {nodes[0]} now:", file=out)
+                  f"checked again just before its turn. {_parking(args.return_guests)} Plan of {nodes[0]} now:",
+                  file=out)
         print(inert_block(plan.text()), file=out)
         print(inert_block(preflight_text(checks)), file=out)
-        if not drain and not args.all and plan.pending_updates == 0 and not args.force:
+        if not drain and not rolling and plan.pending_updates == 0 and not args.force:
             print(f"{nodes[0]} has nothing pending: skipped (pass --force to drain it for a reboot anyway)",
                   file=out)
             return EXIT_OK
@@ -214,8 +221,9 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
         await lock.acquire()
         try:
             _refuse_if_unfinished(cluster, identity)  # again, under the lock
-            kind = "drain" if drain else "rolling" if args.all else "node"
-            run = MaintenanceRun.start(cluster.name, nodes, steps, svc, printer, kind, identity.to_dict())
+            kind = "drain" if drain else "rolling" if rolling else "node"
+            options = {"return_guests": True} if rolling and args.return_guests else None
+            run = MaintenanceRun.start(cluster.name, nodes, steps, svc, printer, kind, identity.to_dict(), options)
             await lock.note(run.journal.run_id)
             watch = AvailabilityWatch(svc)
             await watch.start()
@@ -235,6 +243,12 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
 def _say_if_paused(run: MaintenanceRun, state: str, out: TextIO) -> None:
     if state == "paused" and run.engine is not None:
         print(inert(run.engine.hold_text), file=out)
+
+
+def _parking(return_guests: bool) -> str:
+    return ("Guests stay on the upgraded nodes they move to (each container restarts at most once)"
+            + ("; at the end they all go back home (--return-guests)." if return_guests
+               else "; --return-guests would move them home at the end."))
 
 
 def _refuse_if_unfinished(cluster: ClusterConfig, identity: ClusterIdentity) -> None:

@@ -18,6 +18,7 @@ from console.config_model import ClusterConfig
 from console.errors import ConsoleError
 from console.inert import strip_sgr
 from console.maintenance.cluster_lock import MaintenanceLock, online_nodes
+from console.maintenance.drain_only import drain_steps_for
 from console.maintenance.end_report import end_report
 from console.maintenance.engine import Event
 from console.maintenance.events import event_line, status_of
@@ -26,7 +27,6 @@ from console.maintenance.observed import AvailabilityWatch
 from console.maintenance.preflight_run import CheckResult, run_preflight
 from console.maintenance.resume import Unfinished, find_unfinished
 from console.maintenance.rolling import MaintenanceRun
-from console.maintenance.drain_only import drain_steps_for
 from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
 from console.maintenance.services import MaintenanceServices
 from console.maintenance.step_lines import StepLine, steps_of
@@ -161,6 +161,8 @@ class WizardSession:
                 self.nodes = rolling_order(await svc.pve())
                 if not self.nodes:
                     raise ConsoleError("maintenance", "no node has pending updates")
+                if hasattr(svc, "rolling_run"):
+                    svc.rolling_run = (list(self.nodes), [])  # the plan parks guests as the run will
             else:
                 self.nodes = [target]
             first = self.nodes[0]
@@ -170,7 +172,10 @@ class WizardSession:
             head = ""
             if target == ALL:
                 head = (f"Rolling upgrade, one node after another: {' → '.join(self.nodes)}\n"
-                        f"Each node is planned and checked again just before its turn. Plan of {first} now:\n\n")
+                        f"Each node is planned and checked again just before its turn. Guests stay on the "
+                        f"upgraded nodes they move to (each container restarts at most once; "
+                        f"`labconsole maintenance run --all --return-guests` moves them home at the end).\n"
+                        f"Plan of {first} now:\n\n")
             self.plan_text = head + plan.text()
             self.ha_stuck = list(getattr(plan, "ha_stuck", []))
             self.reboot_only = (target != ALL and not self.drain_only
