@@ -116,8 +116,12 @@ class D3HaMaintenance(BaseStep):
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
-        if plan.park:  # a rolling run: to where they stay, by request (HA maintenance would bring them back)
-            await ha_move(ctx, svc, {m.vmid: m.target for m in plan.moves if m.method == "ha" and m.target})
+        if plan.park:
+            # a rolling run: the HA guests that stay away go there by request (HA maintenance would bring
+            # them back); those whose rules prefer this node leave with HA maintenance, which brings them
+            # back (asked to move elsewhere first, the CRM's failback would only return them at once)
+            await ha_move(ctx, svc, {m.vmid: m.target for m in plan.moves
+                                     if m.method == "ha" and m.target and not m.returns})
         await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}", privileged=True)
         ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}")
         ha_ids = {m.vmid for m in plan.moves if m.method == "ha"}
