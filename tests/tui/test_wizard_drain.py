@@ -9,8 +9,8 @@ from console.maintenance.journal import ClusterLock, unfinished_runs
 from console.maintenance.session import WizardSession
 from screens.modals import ConfirmModal
 
-from .helpers import poll, screen_text
-from .test_wizard import FakePlan, FakeServices, FakeStep, Lab, confirm, journals, until
+from .helpers import screen_text
+from .test_wizard import FakePlan, FakeServices, FakeStep, Lab, confirm, journals, plan_node, until
 
 
 class Hold(FakeStep):
@@ -50,15 +50,7 @@ async def test_drain_only_waits_drained_until_r_rejoins(make_app, lab):
     app, steps = make_app(), Lab()
     async with app.run_test(size=(100, 30)) as pilot:
         app.maintenance = session(app, steps, lab)
-        await poll(app, pilot)
-        await pilot.press("7")
-        await pilot.pause()
-        app.screen.query_one("#maint-nodes").move_cursor_to_key("pve3")
-        await pilot.press("enter")
-        await until(pilot, lambda: type(app.screen).__name__ == "KindModal", "the upgrade / drain-only choice")
-        assert "drain only, for hardware work" in screen_text(app)
-        await pilot.press("d")
-        await until(pilot, lambda: app.maintenance.phase == "review", "plan and preflight")
+        await plan_node(app, pilot, "pve3", "d")
         assert app.maintenance.drain_only and "plan pve3 drain=['pve3']" in steps.calls
         await confirm(app, pilot, "pve3")
         await until(pilot, lambda: app.maintenance.phase == "waiting", "the hold")
@@ -87,12 +79,5 @@ async def test_upgrade_choice_plans_no_drain_only(make_app, lab):
     app, steps = make_app(), Lab()
     async with app.run_test(size=(100, 30)) as pilot:
         app.maintenance = session(app, steps, lab)
-        await poll(app, pilot)
-        await pilot.press("7")
-        await pilot.pause()
-        app.screen.query_one("#maint-nodes").move_cursor_to_key("pve3")
-        await pilot.press("enter")
-        await until(pilot, lambda: type(app.screen).__name__ == "KindModal", "the choice")
-        await pilot.press("u")
-        await until(pilot, lambda: app.maintenance.phase == "review", "plan and preflight")
+        await plan_node(app, pilot, "pve3", "u")
         assert not app.maintenance.drain_only and "plan pve3 drain=[]" in steps.calls
