@@ -111,7 +111,11 @@ class D2SwarmDrain(BaseStep):
 
 
 class D3HaMaintenance(BaseStep):
-    id, title, phase = "D3", "HA node maintenance: HA guests leave the node", "drain"
+    """Requests only: HA maintenance (and, in a rolling run, HA migrations) start the HA guests
+    moving; D4 migrates the others meanwhile and waits for both (wait_ha_gone), so that the two
+    kinds of migration overlap instead of running one after the other."""
+
+    id, title, phase = "D3", "HA node maintenance: HA guests start leaving the node", "drain"
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
@@ -121,27 +125,33 @@ class D3HaMaintenance(BaseStep):
             # them back); those whose rules prefer this node leave with HA maintenance, which brings them
             # back (asked to move elsewhere first, the CRM's failback would only return them at once)
             await ha_move(ctx, svc, {m.vmid: m.target for m in plan.moves
-                                     if m.method == "ha" and m.target and not m.returns})
+                                     if m.method == "ha" and m.target and not m.returns}, wait=False)
         await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}", privileged=True)
-        ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}")
-        ha_ids = {m.vmid for m in plan.moves if m.method == "ha"}
-
-        async def gone() -> str | None:
-            pve = await svc.pve()
-            here = [g for g in pve.guests
-                    if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
-            return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
-
-        await svc.wait_for(ctx, "HA guests moved", gone, svc.limit("migrate"))
+        ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}: the HA guests leave while "
+                     "D4 migrates the others")
         return {"enabled": True}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
         await ha_maintenance_off(ctx, self.svc(ctx))
 
 
-async def ha_move(ctx: StepContext, svc: MaintenanceServices, targets: dict[int, str]) -> None:
-    """HA-migrate guests (vmid -> node) and wait until each runs there. Idempotent: a guest
-    there already is left alone; one still moving (a resumed run) is let finish first."""
+async def wait_ha_gone(ctx: StepContext, svc: MaintenanceServices) -> None:
+    """Until every HA guest of the plan runs, unlocked, on another node (D3's requests done)."""
+    ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
+
+    async def gone() -> str | None:
+        pve = await svc.pve()
+        here = [g for g in pve.guests
+                if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
+        return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
+
+    await svc.wait_for(ctx, "HA guests moved (D3)", gone, svc.limit("migrate"))
+
+
+async def ha_move(ctx: StepContext, svc: MaintenanceServices, targets: dict[int, str], wait: bool = True) -> None:
+    """HA-migrate guests (vmid -> node) and (unless `wait` is False) wait until each runs there.
+    Idempotent: a guest there already is left alone; one still moving (a resumed run) is let
+    finish first."""
     from console.ha_rules import sid_of
 
     for vmid, target in targets.items():
@@ -151,6 +161,8 @@ async def ha_move(ctx: StepContext, svc: MaintenanceServices, targets: dict[int,
         ctx.progress(f"HA-migrate {sid_of(g)} {g.name} {g.node} -> {target}"
                      + (" (restart)" if g.type == "lxc" else " (live)"))
         await svc.ha_migrate(sid_of(g), target)
+    if not wait:
+        return
 
     async def there() -> str | None:
         pve = await svc.pve()
@@ -208,7 +220,8 @@ async def wait_ha_back(ctx: StepContext, svc: MaintenanceServices, ha_ids: set[i
 
 
 class D4Migrate(BaseStep):
-    id, title, phase = "D4", "Migrate the non-HA guests (VMs live, containers restart)", "drain"
+    id, title, phase = ("D4", "Migrate the non-HA guests (VMs live, containers restart); the HA guests gone",
+                        "drain")
 
     async def apply(self, ctx: StepContext) -> dict:
         """Up to MIGRATE_WORKERS migrations at once (as PVE's migrateall with max_workers)."""
@@ -237,6 +250,7 @@ class D4Migrate(BaseStep):
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise failed[0]
+        await wait_ha_gone(ctx, svc)  # D3's HA guests left meanwhile
         return {"moved": moved}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
