@@ -62,4 +62,8 @@ def parked_lines(moves: list, rolling: Rolling | None) -> list[str]:
     if back:
         lines.append("  back to this node when it rejoins (their HA rules prefer it): "
                      + ", ".join(f"{m.kind_word} {m.vmid} {m.name}" for m in back))
+    again = [m for m in moves if m.target in rolling.later and not m.returns]
+    if again:  # no upgraded node could take them (none yet, no room, or their HA rules)
+        lines.append("  on a node still to be upgraded, so they move again at its turn: "
+                     + ", ".join(f"{m.kind_word} {m.vmid} {m.name} ({m.target})" for m in again))
     return lines

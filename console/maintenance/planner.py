@@ -90,7 +90,8 @@ class Plan:
         for m in self.moves:
             what = f"  {m.kind_word} {m.vmid} {m.name} ({m.maxmem / gib:.1f} GiB)"
             if m.method == "ha":
-                how = (f"HA-migrate to {m.target}, stays there" if self.park and not m.returns
+                how = (f"HA-migrate to {m.target}" + (", stays there" if m.target not in self.later else "")
+                       if self.park and not m.returns
                        else f"HA maintenance moves it to {m.target}") + (
                     f" (restart, ~{int(m.downtime_s)} s down)" if m.type == "lxc" else " (live)")
             elif m.method == "live":
@@ -141,7 +142,7 @@ def _acting_steps(plan: Plan) -> list[str]:
     ha = [m for m in plan.moves if m.method == "ha"]
     staying = [m for m in ha if not m.returns]
     if plan.park and staying:
-        steps.append(f"HA-migrate {len(staying)} HA guests to where they stay")
+        steps.append(f"HA-migrate {len(staying)} HA guests to the nodes named above (they do not come back)")
     steps.append(f"HA node maintenance on {plan.node}" + (f" ({len(ha)} HA guests leave)" if ha and not plan.park
                                                           else ""))
     other = [m for m in plan.moves if m.method in ("live", "restart")]

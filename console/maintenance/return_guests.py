@@ -63,7 +63,7 @@ async def settle_guests(services: Any, journal: Any, node: str, go_home: bool,
 
 
 async def _go_home(ctx: StepContext, services: Any, homes: dict[int, str]) -> None:
-    from console.maintenance.steps_drain import unlocked_guest
+    from console.maintenance.steps_drain import ha_move, unlocked_guest
 
     for _ in range(len(homes) + 1):  # a pass per HA guest at most: each waits for its partners to leave
         pve, away = await _away(services, homes)
@@ -78,8 +78,7 @@ async def _go_home(ctx: StepContext, services: Any, homes: dict[int, str]) -> No
                 others = {s: n for s, n in where.items() if s != sid}
                 if home not in placement(sid, pve.ha_rules, [home], others).nodes:
                     continue  # a partner its rules keep it apart from is still there: next pass
-                ctx.progress(f"HA-migrate {sid} {g.name} back {g.node} -> {home}")
-                await services.ha_migrate(sid, home)
+                await ha_move(ctx, services, {g.vmid: home})  # one at a time, each until it runs there
                 where[sid] = home
             else:
                 ctx.progress(f"migrate {g.vmid} {g.name} back {g.node} -> {home}")

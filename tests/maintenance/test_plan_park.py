@@ -62,6 +62,8 @@ def test_guests_that_fit_only_on_a_later_node_go_there():
     plan = make_plan("pve2", state, CLUSTER, rolling=Rolling(frozenset({"pve1"}), ("pve3",)))
     where = {m.vmid: m.target for m in plan.moves}
     assert where[122] == "pve3" and where[123] == "pve1", where  # the 4 GiB VM does not fit on pve1
+    text = plan.text()
+    assert "move again at its turn: " in text and "VM 122 vm (pve3)" in text and "CT 123 ct (pve1)" not in text
 
 
 def test_rolling_order_starts_with_the_node_with_fewest_containers():
