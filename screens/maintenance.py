@@ -9,10 +9,8 @@ renders only when it is the current screen.
 
 from __future__ import annotations
 
-import textwrap
 from itertools import islice
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,6 +20,7 @@ from console.maintenance.events import MARKS
 from console.maintenance.session import ALL, WizardSession
 from screens.base import LayerScreen
 from screens.maintenance_modals import KindModal, TypeNameModal
+from screens.maintenance_text import review_text, status_text, wrap_lines
 from widgets.fast_table import FastTable
 from widgets.format import mark
 from widgets.log_view import LogView
@@ -44,21 +43,6 @@ STEP_COLUMNS = (
     Column("title", "TITLE", min_width=10, max_width=60, stretch=True),
 )
 RENDER_DELAY = 0.05  # engine events within this time become one repaint
-
-
-def wrap_lines(lines: list[str], width: int) -> list[str]:
-    """Long lines wrapped to the pane (the Log widget would cut them), continuation indented."""
-    if width < 20:
-        return lines
-    out: list[str] = []
-    for line in lines:
-        if len(line) <= width:
-            out.append(line)
-            continue
-        indent = " " * min(len(line) - len(line.lstrip()) + 2, width // 2)
-        out.extend(textwrap.wrap(line, width, subsequent_indent=indent, drop_whitespace=False,
-                                 break_on_hyphens=False) or [line])
-    return out
 
 
 class MaintenanceScreen(LayerScreen):
@@ -189,7 +173,7 @@ class MaintenanceScreen(LayerScreen):
         log = self.query_one("#maint-log", LogView)
         follow = log.is_vertical_scroll_end  # the status above may change height: stay at the end
         self._render_banner(s)
-        self.query_one("#maint-status", Static).update(self._status_text(s))
+        self.query_one("#maint-status", Static).update(status_text(s))
         run_view = s.phase in ("running", "waiting", "ended") and s.run is not None
         panes = {"maint-choose": s.phase == "choose" or (s.phase == "ended" and s.run is None),
                  "maint-review": s.phase in ("planning", "review"), "maint-run": run_view}
@@ -200,7 +184,7 @@ class MaintenanceScreen(LayerScreen):
                 if show:
                     self._focus_pane(pane_id)
         if panes["maint-review"]:
-            self.query_one("#maint-plan", Static).update(self._review_text(s))
+            self.query_one("#maint-plan", Static).update(review_text(s))
         if run_view:
             self._render_steps(s)
             self._render_log(s)
@@ -232,49 +216,6 @@ class MaintenanceScreen(LayerScreen):
                         "r: resume · b: roll back")
         banner.update(text)
         banner.display = bool(text)
-
-    @staticmethod
-    def _status_text(s: WizardSession) -> str:
-        if s.phase == "choose":
-            return s.message or ("Maintenance wizard: choose a node (enter), or all for a rolling upgrade. "
-                                 "Nothing changes until you confirm.")
-        if s.phase == "planning":
-            return s.message
-        if s.phase == "review":
-            if s.downtime_to_accept:
-                names = ", ".join(f"{e['sid']} {e['name']} (rule {e['rule']})" for e in s.downtime_to_accept)
-                return (f"{s.message}: HA rules keep {names} on {s.nodes[0] if s.nodes else 'the node'}: it stops "
-                        "with the reboot. d: accept that downtime · r: re-check · esc: back")
-            if not s.preflight_ok:
-                return f"{s.message}: fix what failed, then r: re-check · esc: back"
-            return f"{s.message}. c: confirm by typing {s.confirm_word} · r: re-check · esc: back"
-        if s.phase == "running":
-            current = next((x for x in s.steps if x.status in ("running", "undoing")), None)
-            where = f"{MARKS[current.status]} {current.id} {current.title}" if current else "starting"
-            return f"{s.node}: {where} — a: abort"
-        if s.phase == "waiting":
-            keys = {"retry": "r: retry", "rejoin": "r: rejoin", "rollback": "b: roll back", "skip": "s: skip"}
-            return f"{s.message}\n" + " · ".join([keys[c] for c in s.choices if c in keys] + ["a: abort"])
-        return f"{s.message} — esc: back"
-
-    @staticmethod
-    def _review_text(s: WizardSession) -> Text:
-        text = Text()
-        if s.plan_text:
-            text.append("Plan\n", style="bold")
-            text.append(s.plan_text.rstrip() + "\n\n")
-        if s.checks:
-            text.append("Preflight (read-only checks, nothing changed)\n", style="bold")
-            for c in s.checks:
-                if c.ok:
-                    text.append(f"✔ {c.id} ", style="green")
-                    text.append(f"{c.title}\n")
-                else:
-                    text.append(f"✖ {c.id} {c.title}\n", style="bold red")
-                    text.append(f"    {c.reason}\n", style="red")
-                for note in c.notes:
-                    text.append(f"    {note}\n", style="dim")
-        return text
 
     def _render_steps(self, s: WizardSession) -> None:
         table = self.query_one("#maint-steps", FastTable)

@@ -289,48 +289,6 @@ async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str
     return await _with_sources(cluster, go)
 
 
-async def _rejoin(cluster: ClusterConfig, node: str, on_failure: str, out: TextIO) -> int:
-    """Release the hold of the drain-only run of `node` and go on: verify, rejoin."""
-    printer = Printer(out)
-
-    async def go(svc: MaintenanceServices) -> Any:
-        identity = await cluster_identity(svc)
-        runs = unfinished_runs(cluster.name, identity)
-        journal = runs[-1] if runs else None
-        head = journal.header() if journal is not None else {}
-        if journal is None or head.get("kind") != "drain" or list(head.get("nodes") or []) != [node]:
-            what = (f"the unfinished run {journal.run_id} is a {head.get('kind')} run of {names(head.get('nodes'))}"
-                    if journal is not None else "there is no unfinished maintenance run")
-            raise ConsoleError("maintenance", f"no drain-only run of {node} to rejoin: {what}",
-                               "`labconsole maintenance status` shows the latest run")
-        lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
-        await lock.acquire(journal.run_id)
-        try:
-            run = MaintenanceRun.resume(journal, drain_steps_for, svc, printer)
-            eng = run.engine
-            if eng is None:
-                state = await run.run()  # every node done: close the run
-            else:
-                restore_plan(svc, eng.node, eng.ctx.facts)
-                hold = next(i for i, s in enumerate(eng.steps) if s.id == "H1")
-                if eng.position < hold and not eng.ctx.facts.get("released"):
-                    at = eng.steps[eng.position].id
-                    print(f"{node} is not drained yet (the run stopped at {at}, state {eng.state}): "
-                          "`labconsole maintenance resume` finishes the drain, `labconsole maintenance rollback` "
-                          "undoes it", file=out)
-                    return EXIT_SAFE
-                print(f"rejoin {node}: run {journal.run_id}, state {eng.state}", file=out)
-                state = await run.rejoin()
-                if state == "failed" and on_failure == "rollback":
-                    state = await run.rollback()
-            print(inert_block(end_report(run, state)), file=out)
-            return _exit_for(state)
-        finally:
-            await lock.release()
-
-    return await _with_sources(cluster, go)
-
-
 async def _identity_and_holder(cluster: ClusterConfig) -> tuple[ClusterIdentity | None, Holder | None, str | None]:
     """This cluster's identity and who holds its cluster lock; (None, None, why) when unreachable."""
     async def go(svc: MaintenanceServices) -> Any:
@@ -408,7 +366,9 @@ def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) ->
     if args.maint_cmd in ("run", "drain"):
         return asyncio.run(_run(cluster, args, out))
     if args.maint_cmd == "rejoin":
-        return asyncio.run(_rejoin(cluster, args.node, args.on_failure, out))
+        from console.maintenance.cli_rejoin import rejoin
+
+        return asyncio.run(rejoin(cluster, args.node, args.on_failure, out))
     if args.maint_cmd in ("resume", "rollback"):
         return asyncio.run(_resume_or_rollback(cluster, args.maint_cmd, getattr(args, "on_failure", "stop"), out))
     raise ConsoleError("maintenance", f"unknown command {args.maint_cmd}")
