@@ -187,7 +187,7 @@ def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, sp
     print("  each container restart-migrated at most once over the run: "
           + ", ".join(f"{kinds.get(k, ('?', '?'))[1]} {v}x" for k, v in sorted(moves.items()))
           + (": MET" if not twice else f": MISSED for {', '.join(sorted(twice))}"
-             " (see the plan: an HA rule that prefers its node brings it back when the node rejoins)"))
+             " (an HA rule that prefers its node brings it back when the node rejoins, or --return-guests)"))
     print(f"  wall time <= 1.3x naive: {t_eng / t_naive:.2f}x " + ("MET" if t_eng <= 1.3 * t_naive else "MISSED"))
     for line in eng.get("parked") or ():
         print(f"  {line}")
