@@ -57,21 +57,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--return-guests", action="store_true",
                      help="--all: move every guest back to the node it ran on before, at the end (default: guests "
                           "stay on the upgraded nodes the run put them on, so each container restarts at most once)")
-    run.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.add_argument("--force", action="store_true",
                      help="a node with nothing pending: drain and reboot it anyway (default: skip it)")
-    run.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
-                     help="stop (default: node stays drained, resume or roll back later) or roll back at once")
-    run.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID",
-                     help=ACCEPT_HELP)
+    _starting_args(run)
     drain = sub.add_parser("drain", help="drain a node for hardware work (no upgrade, no reboot); the run then "
                            "waits until `rejoin NODE`")
     drain.add_argument("node")
-    drain.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    drain.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
-                       help="stop (default: resume or roll back later) or roll back at once")
-    drain.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID",
-                       help=ACCEPT_HELP)
+    _starting_args(drain)
     rejoin = sub.add_parser("rejoin", help="the hardware work on a drained node is done: verify it and bring "
                             "everything back")
     rejoin.add_argument("node")
@@ -80,6 +72,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     res.add_argument("--on-failure", choices=("stop", "rollback"), default="stop")
     sub.add_parser("rollback", help="roll back the node of an interrupted or stopped run")
     sub.add_parser("status", help="the state of the latest run of this cluster")
+
+
+def _starting_args(p: argparse.ArgumentParser) -> None:
+    """What `run` and `drain` (commands that start a run) both take."""
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
+                   help="stop (default: the node stays drained, resume or roll back later) or roll back at once")
+    p.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID", help=ACCEPT_HELP)
 
 
 class Printer:
