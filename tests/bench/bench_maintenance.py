@@ -61,7 +61,8 @@ def engine_run(lab: SimLab, target: tuple[str, ...] = ("--all",)) -> float:
         print(out.getvalue()[-3000:])
         raise SystemExit(f"the engine's run ({' '.join(target)}) ended with exit {code}")
     FAILBACK[:] = [line.strip() for line in out.getvalue().splitlines() if "VIP fail-back" in line]
-    PARKED[:] = [line.strip() for line in out.getvalue().splitlines() if line.strip().startswith("guests ")]
+    PARKED[:] = [line.strip() for line in out.getvalue().splitlines()
+                 if line.strip().startswith(("guests ", "Swarm manager VMs"))]
     return took
 
 
