@@ -306,4 +306,4 @@ def _maintenance(args: argparse.Namespace) -> int:
     return maintenance_cli.main(margs, config)
 
 
-MUTATING_MAINTENANCE = ("run", "resume", "rollback")
+MUTATING_MAINTENANCE = ("run", "drain", "rejoin", "resume", "rollback")

@@ -26,6 +26,7 @@ from console.inert import cap, inert
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 120.0  # after its end a run's effects take a few polls to clear: still expected meanwhile
 PAUSED_STATES = {"failed": "paused after a failure", "rollback_failed": "paused: rollback failed",
+                 "paused": "drained for hardware work, waiting for rejoin",
                  "interrupted": "interrupted"}
 
 

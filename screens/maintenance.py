@@ -9,10 +9,8 @@ renders only when it is the current screen.
 
 from __future__ import annotations
 
-import textwrap
 from itertools import islice
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -21,7 +19,8 @@ from textual.widgets import Static
 from console.maintenance.events import MARKS
 from console.maintenance.session import ALL, WizardSession
 from screens.base import LayerScreen
-from screens.maintenance_modals import TypeNameModal
+from screens.maintenance_modals import KindModal, TypeNameModal
+from screens.maintenance_text import review_text, status_text, wrap_lines
 from widgets.fast_table import FastTable
 from widgets.format import mark
 from widgets.log_view import LogView
@@ -46,41 +45,28 @@ STEP_COLUMNS = (
 RENDER_DELAY = 0.05  # engine events within this time become one repaint
 
 
-def wrap_lines(lines: list[str], width: int) -> list[str]:
-    """Long lines wrapped to the pane (the Log widget would cut them), continuation indented."""
-    if width < 20:
-        return lines
-    out: list[str] = []
-    for line in lines:
-        if len(line) <= width:
-            out.append(line)
-            continue
-        indent = " " * min(len(line) - len(line.lstrip()) + 2, width // 2)
-        out.extend(textwrap.wrap(line, width, subsequent_indent=indent, drop_whitespace=False,
-                                 break_on_hyphens=False) or [line])
-    return out
-
-
 class MaintenanceScreen(LayerScreen):
     VIEW = "maintenance"
     TITLE_TEXT = "maintenance"
     SOURCES = ("proxmox",)
     CSS_PATH = "maintenance.tcss"
-    MUTATING_ACTIONS = frozenset({"confirm", "retry", "resume", "rollback", "skip", "abort"})
+    MUTATING_ACTIONS = frozenset({"confirm", "retry", "resume", "rollback", "skip", "abort", "rejoin"})
     BINDINGS = [
         Binding("c", "confirm", "Confirm"),
         Binding("r", "recheck", "Re-check"),
         Binding("r", "retry", "Retry"),
         Binding("r", "resume", "Resume"),
+        Binding("r", "rejoin", "Rejoin"),
         Binding("b", "rollback", "Rollback"),
         Binding("s", "skip", "Skip"),
         Binding("a", "abort", "Abort"),
         Binding("d", "accept_downtime", "Accept downtime"),
     ]
     VIEW_KEYS = [
-        ("enter", "on a node (or all): plan it and run the preflight checks (changes nothing)"),
+        ("enter", "on a node (or all): plan it and run the preflight checks (changes nothing); on a node, choose "
+                  "upgrade (u) or drain only for hardware work (d)"),
         ("c", "confirm: type the node's name (the cluster's for all) to start"),
-        ("r", "re-check the plan / retry the failed step / resume an unfinished run"),
+        ("r", "re-check the plan / retry the failed step / resume an unfinished run / rejoin a drained node"),
         ("b", "roll back: undo the applied steps in reverse order"),
         ("s", "skip the failed step (only where the step says it is safe)"),
         ("a", "abort: stop here; the journal keeps the run for resume or rollback"),
@@ -187,7 +173,7 @@ class MaintenanceScreen(LayerScreen):
         log = self.query_one("#maint-log", LogView)
         follow = log.is_vertical_scroll_end  # the status above may change height: stay at the end
         self._render_banner(s)
-        self.query_one("#maint-status", Static).update(self._status_text(s))
+        self.query_one("#maint-status", Static).update(status_text(s))
         run_view = s.phase in ("running", "waiting", "ended") and s.run is not None
         panes = {"maint-choose": s.phase == "choose" or (s.phase == "ended" and s.run is None),
                  "maint-review": s.phase in ("planning", "review"), "maint-run": run_view}
@@ -198,7 +184,7 @@ class MaintenanceScreen(LayerScreen):
                 if show:
                     self._focus_pane(pane_id)
         if panes["maint-review"]:
-            self.query_one("#maint-plan", Static).update(self._review_text(s))
+            self.query_one("#maint-plan", Static).update(review_text(s))
         if run_view:
             self._render_steps(s)
             self._render_log(s)
@@ -230,49 +216,6 @@ class MaintenanceScreen(LayerScreen):
                         "r: resume · b: roll back")
         banner.update(text)
         banner.display = bool(text)
-
-    @staticmethod
-    def _status_text(s: WizardSession) -> str:
-        if s.phase == "choose":
-            return s.message or ("Maintenance wizard: choose a node (enter), or all for a rolling upgrade. "
-                                 "Nothing changes until you confirm.")
-        if s.phase == "planning":
-            return s.message
-        if s.phase == "review":
-            if s.downtime_to_accept:
-                names = ", ".join(f"{e['sid']} {e['name']} (rule {e['rule']})" for e in s.downtime_to_accept)
-                return (f"{s.message}: HA rules keep {names} on {s.nodes[0] if s.nodes else 'the node'}: it stops "
-                        "with the reboot. d: accept that downtime · r: re-check · esc: back")
-            if not s.preflight_ok:
-                return f"{s.message}: fix what failed, then r: re-check · esc: back"
-            return f"{s.message}. c: confirm by typing {s.confirm_word} · r: re-check · esc: back"
-        if s.phase == "running":
-            current = next((x for x in s.steps if x.status in ("running", "undoing")), None)
-            where = f"{MARKS[current.status]} {current.id} {current.title}" if current else "starting"
-            return f"{s.node}: {where} — a: abort"
-        if s.phase == "waiting":
-            keys = {"retry": "r: retry", "rollback": "b: roll back", "skip": "s: skip"}
-            return f"{s.message}\n" + " · ".join([keys[c] for c in s.choices if c in keys] + ["a: abort"])
-        return f"{s.message} — esc: back"
-
-    @staticmethod
-    def _review_text(s: WizardSession) -> Text:
-        text = Text()
-        if s.plan_text:
-            text.append("Plan\n", style="bold")
-            text.append(s.plan_text.rstrip() + "\n\n")
-        if s.checks:
-            text.append("Preflight (read-only checks, nothing changed)\n", style="bold")
-            for c in s.checks:
-                if c.ok:
-                    text.append(f"✔ {c.id} ", style="green")
-                    text.append(f"{c.title}\n")
-                else:
-                    text.append(f"✖ {c.id} {c.title}\n", style="bold red")
-                    text.append(f"    {c.reason}\n", style="red")
-                for note in c.notes:
-                    text.append(f"    {note}\n", style="dim")
-        return text
 
     def _render_steps(self, s: WizardSession) -> None:
         table = self.query_one("#maint-steps", FastTable)
@@ -316,6 +259,8 @@ class MaintenanceScreen(LayerScreen):
             return phase == "review" and s is not None and bool(s.downtime_to_accept)
         if action == "retry":
             return phase == "waiting" and "retry" in choices
+        if action == "rejoin":
+            return phase == "waiting" and "rejoin" in choices
         if action == "resume":
             return resumable
         if action == "rollback":
@@ -345,7 +290,16 @@ class MaintenanceScreen(LayerScreen):
         if s.active:
             self.app.notify("a maintenance run is in progress", title="maintenance", severity="warning")
             return
-        self._work(s.prepare(event.key), group="maintenance-plan")
+        if event.key == ALL:
+            self._work(s.prepare(ALL, drain_only=False), group="maintenance-plan")
+            return
+        node = event.key
+
+        def chosen(kind: str | None) -> None:
+            if kind is not None:
+                self._work(self.session.prepare(node, drain_only=kind == "drain"), group="maintenance-plan")
+
+        self.app.push_screen(KindModal(node), callback=chosen)
 
     def action_recheck(self) -> None:
         s = self.session
@@ -365,9 +319,13 @@ class MaintenanceScreen(LayerScreen):
             self.app.notify("preflight failed: fix what it names, then r to check again", title="maintenance",
                             severity="warning")
             return
-        what = (f"Rolling upgrade of {', '.join(s.nodes)} on {s.cluster_name}" if s.target == ALL
-                else f"Maintenance of {s.target} on {s.cluster_name}") + \
-            ": drain, upgrade, reboot, verify, rejoin. Guests move as the plan says."
+        if s.drain_only:
+            what = (f"Drain-only maintenance of {s.target} on {s.cluster_name}: drain, then wait for you (hardware "
+                    "work), rejoin when you press r. No upgrade, no reboot. Guests move as the plan says.")
+        else:
+            what = (f"Rolling upgrade of {', '.join(s.nodes)} on {s.cluster_name}" if s.target == ALL
+                    else f"Maintenance of {s.target} on {s.cluster_name}") + \
+                ": drain, upgrade, reboot, verify, rejoin. Guests move as the plan says."
         self.app.push_screen(TypeNameModal(what, s.confirm_word), callback=self._confirmed)
 
     def _confirmed(self, typed: str | None) -> None:
@@ -383,6 +341,11 @@ class MaintenanceScreen(LayerScreen):
     def action_retry(self) -> None:
         if not self._refused("retry"):
             self._work(self.session.retry())
+
+    def action_rejoin(self) -> None:
+        s = self.session
+        if not self._refused("rejoin"):
+            self._ask(f"Is the work on {s.node} done? Rejoin it: verify, then bring everything back.", s.rejoin)
 
     def action_resume(self) -> None:
         if not self._refused("resume"):

@@ -43,3 +43,32 @@ class TypeNameModal(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class KindModal(ModalScreen[str | None]):
+    """What to do with the chosen node: "upgrade" (u) or "drain" only, for hardware work (d);
+    None (esc). Nothing changes yet: the choice is planned and checked first."""
+
+    DEFAULT_CSS = """
+    KindModal { align: center middle; }
+    KindModal > Vertical { width: 72; max-width: 96%; height: auto; border: thick $primary; background: $surface;
+        padding: 1 1; }
+    """
+    BINDINGS = [Binding("u", "choose('upgrade')", "Upgrade"), Binding("d", "choose('drain')", "Drain only"),
+                Binding("escape", "choose('')", "Cancel")]
+
+    def __init__(self, node: str) -> None:
+        super().__init__()
+        self.node = node
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"maintenance of {self.node}"
+            yield Static(f"u  upgrade {self.node}: drain, upgrade, reboot, verify, rejoin\n"
+                         f"d  drain only, for hardware work: drain, wait for you (power it off and on if "
+                         f"you need to), rejoin when you press r\n\n"
+                         "Either is planned and checked first; nothing changes until you confirm. esc cancels.",
+                         markup=False)
+
+    def action_choose(self, kind: str) -> None:
+        self.dismiss(kind or None)

@@ -1,6 +1,7 @@
-"""`labconsole maintenance plan|run|resume|rollback|status`: the engine without a UI.
+"""`labconsole maintenance plan|run|drain|rejoin|resume|rollback|status`: the engine without a UI.
 
-Exit codes: 0 success; 1 stopped and safe (nothing changed, or rolled back, or
+Exit codes: 0 success (for `drain`: the node is drained and the run waits for `rejoin`);
+1 stopped and safe (nothing changed, or rolled back, or
 stopped with the node drained and every guest running elsewhere: resume or
 roll back later); 2 needs attention (a rollback failed, or the run is in an
 unknown state).
@@ -20,6 +21,7 @@ from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.inert import inert, inert_block, strip_sgr
 from console.maintenance.cluster_lock import ClusterDirLock, Holder, MaintenanceLock, died_here, online_nodes
+from console.maintenance.drain_only import drain_steps_for
 from console.maintenance.end_report import end_report
 from console.maintenance.engine import Event
 from console.maintenance.events import event_line, names
@@ -28,7 +30,7 @@ from console.maintenance.journal import ClusterLock, latest_run, unfinished_runs
 from console.maintenance.observed import AvailabilityWatch
 from console.maintenance.preflight_run import CheckResult, preflight_text, run_preflight
 from console.maintenance.rolling import MaintenanceRun
-from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for
+from console.maintenance.runner import build_plan, restore_plan, rolling_order, steps_for, steps_for_kind
 from console.maintenance.services import MaintenanceServices
 
 EXIT_OK, EXIT_SAFE, EXIT_ATTENTION = 0, 1, 2
@@ -41,7 +43,8 @@ T = TypeVar("T")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="maint_cmd", required=True, metavar="plan|run|resume|rollback|status")
+    sub = p.add_subparsers(dest="maint_cmd", required=True,
+                           metavar="plan|run|drain|rejoin|resume|rollback|status")
     plan = sub.add_parser("plan", help="plan a node and run its preflight checks; changes nothing")
     plan.add_argument("node")
     plan.add_argument("--json", action="store_true", help="machine-readable output")
@@ -51,17 +54,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("node", nargs="?")
     run.add_argument("--all", action="store_true", help="rolling upgrade of every node that has updates")
     run.add_argument("--order", help="comma-separated node order for --all")
-    run.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    run.add_argument("--return-guests", action="store_true",
+                     help="--all: move every guest back to the node it ran on before, at the end (default: guests "
+                          "stay on the upgraded nodes the run put them on, so each container restarts at most once)")
     run.add_argument("--force", action="store_true",
                      help="a node with nothing pending: drain and reboot it anyway (default: skip it)")
-    run.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
-                     help="stop (default: node stays drained, resume or roll back later) or roll back at once")
-    run.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID",
-                     help=ACCEPT_HELP)
+    _starting_args(run)
+    drain = sub.add_parser("drain", help="drain a node for hardware work (no upgrade, no reboot); the run then "
+                           "waits until `rejoin NODE`")
+    drain.add_argument("node")
+    _starting_args(drain)
+    rejoin = sub.add_parser("rejoin", help="the hardware work on a drained node is done: verify it and bring "
+                            "everything back")
+    rejoin.add_argument("node")
+    rejoin.add_argument("--on-failure", choices=("stop", "rollback"), default="stop")
     res = sub.add_parser("resume", help="continue an interrupted or stopped run")
     res.add_argument("--on-failure", choices=("stop", "rollback"), default="stop")
     sub.add_parser("rollback", help="roll back the node of an interrupted or stopped run")
     sub.add_parser("status", help="the state of the latest run of this cluster")
+
+
+def _starting_args(p: argparse.ArgumentParser) -> None:
+    """What `run` and `drain` (commands that start a run) both take."""
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--on-failure", choices=("stop", "rollback"), default="stop",
+                   help="stop (default: the node stays drained, resume or roll back later) or roll back at once")
+    p.add_argument("--accept-downtime", type=int, action="append", default=[], metavar="VMID", help=ACCEPT_HELP)
 
 
 class Printer:
@@ -85,7 +103,7 @@ class Printer:
 
 
 def _exit_for(state: str) -> int:
-    if state == "done":
+    if state in ("done", "paused"):  # paused: a drain-only run waits for `rejoin`, as asked
         return EXIT_OK
     if state in ("rolled_back", "failed", "interrupted"):
         return EXIT_SAFE
@@ -104,7 +122,8 @@ async def _with_sources(cluster: ClusterConfig, fn: Callable[[MaintenanceService
         await sources.close()
 
 
-async def _review(svc: MaintenanceServices, node: str) -> tuple[Any, list[CheckResult]]:
+async def _review(svc: MaintenanceServices, node: str, steps: Callable[[str], list] = steps_for
+                  ) -> tuple[Any, list[CheckResult]]:
     """The plan of `node` and its preflight results (read-only)."""
     pve = await svc.pve()
     if node not in {n.name for n in pve.nodes}:
@@ -112,7 +131,7 @@ async def _review(svc: MaintenanceServices, node: str) -> tuple[Any, list[CheckR
                            f"no node named {node} (known: {', '.join(sorted(n.name for n in pve.nodes))})")
     plan = await build_plan(svc, node)
     svc.plans[node] = plan
-    return plan, await run_preflight(svc, node, plan, steps_for)
+    return plan, await run_preflight(svc, node, plan, steps)
 
 
 async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO,
@@ -148,10 +167,15 @@ def _failed_in_preflight(run: MaintenanceRun) -> bool:
 
 async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) -> int:
     printer = Printer(out)
+    drain = args.maint_cmd == "drain"
+    steps = drain_steps_for if drain else steps_for
 
     async def go(svc: MaintenanceServices) -> Any:
         pve = await svc.pve()
-        if args.all:
+        if drain:
+            nodes = [args.node]
+            svc.drain_only.add(args.node)
+        elif args.all:
             order = [n.strip() for n in args.order.split(",")] if args.order else None
             nodes = rolling_order(pve, order)
             if not nodes:
@@ -161,20 +185,24 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
             nodes = [args.node]
         else:
             raise ConsoleError("maintenance", "name a node, or --all")
-        if args.force:
+        if getattr(args, "force", False):
             svc.force_reboot.update(nodes)
         svc.accept_downtime.update(args.accept_downtime)
         identity = await cluster_identity(svc)
         lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
         await lock.ensure_free()
         _refuse_if_unfinished(cluster, identity)
-        plan, checks = await _review(svc, nodes[0])
-        if len(nodes) > 1:
+        rolling = not drain and args.all
+        if rolling:
+            svc.rolling_run = (list(nodes), [])  # the plan parks guests as the run will (plan_park.py)
+        plan, checks = await _review(svc, nodes[0], steps)
+        if rolling:
             print(f"Rolling upgrade, one node after another: {' -> '.join(nodes)}; each node is planned and "
-                  f"checked again just before its turn. Plan of {nodes[0]} now:", file=out)
+                  f"checked again just before its turn. {_parking(args.return_guests)} Plan of {nodes[0]} now:",
+                  file=out)
         print(inert_block(plan.text()), file=out)
         print(inert_block(preflight_text(checks)), file=out)
-        if not args.all and plan.pending_updates == 0 and not args.force:
+        if not drain and not rolling and plan.pending_updates == 0 and not args.force:
             print(f"{nodes[0]} has nothing pending: skipped (pass --force to drain it for a reboot anyway)",
                   file=out)
             return EXIT_OK
@@ -185,15 +213,17 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
             if not sys.stdin.isatty():
                 raise ConsoleError("maintenance", "refusing to run without confirmation", "pass --yes")
             word = cluster.name if len(nodes) > 1 else nodes[0]
-            answer = input(f"Maintain {', '.join(nodes)} on {cluster.name}? Type {word} to confirm: ")
+            what = f"Drain {nodes[0]} for hardware work" if drain else f"Maintain {', '.join(nodes)}"
+            answer = input(f"{what} on {cluster.name}? Type {word} to confirm: ")
             if answer.strip() != word:
                 print("not confirmed; nothing done", file=out)
                 return EXIT_SAFE
         await lock.acquire()
         try:
             _refuse_if_unfinished(cluster, identity)  # again, under the lock
-            run = MaintenanceRun.start(cluster.name, nodes, steps_for, svc, printer,
-                                       "rolling" if args.all else "node", identity.to_dict())
+            kind = "drain" if drain else "rolling" if rolling else "node"
+            options = {"return_guests": True} if rolling and args.return_guests else None
+            run = MaintenanceRun.start(cluster.name, nodes, steps, svc, printer, kind, identity.to_dict(), options)
             await lock.note(run.journal.run_id)
             watch = AvailabilityWatch(svc)
             await watch.start()
@@ -202,11 +232,23 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
             finally:
                 await watch.stop()
             print(inert_block("\n".join([end_report(run, state), *watch.lines()])), file=out)
+            _say_if_paused(run, state, out)
             return _exit_for(state)
         finally:
             await lock.release()
 
     return await _with_sources(cluster, go)
+
+
+def _say_if_paused(run: MaintenanceRun, state: str, out: TextIO) -> None:
+    if state == "paused" and run.engine is not None:
+        print(inert(run.engine.hold_text), file=out)
+
+
+def _parking(return_guests: bool) -> str:
+    return ("Guests stay on the upgraded nodes they move to (each container restarts at most once)"
+            + ("; at the end they all go back home (--return-guests)." if return_guests
+               else "; --return-guests would move them home at the end."))
 
 
 def _refuse_if_unfinished(cluster: ClusterConfig, identity: ClusterIdentity) -> None:
@@ -232,7 +274,7 @@ async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str
         lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
         await lock.acquire(journal.run_id)
         try:
-            run = MaintenanceRun.resume(journal, steps_for, svc, printer)
+            run = MaintenanceRun.resume(journal, steps_for_kind(journal.header().get("kind")), svc, printer)
             if run.engine is not None:
                 restore_plan(svc, run.engine.node, run.engine.ctx.facts)
             print(f"{what} run {journal.run_id}: node {run.engine.node if run.engine else '-'} "
@@ -242,6 +284,7 @@ async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str
             else:
                 state = await _drive(run, on_failure, resume=True)
             print(inert_block(end_report(run, state)), file=out)
+            _say_if_paused(run, state, out)
             return _exit_for(state)
         finally:
             await lock.release()
@@ -295,6 +338,11 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
     if last:
         print(f"  last: {last['event']} {last.get('step')} on {last.get('node')}"
               + (f": {last['error']}" if last.get("error") else ""), file=out)
+    if state == "paused" and not j.finished():
+        held = next((r for r in reversed(recs) if r["event"] == "held"), None)
+        node = held.get("node") if held else head["nodes"][0]
+        print(f"  waiting for you: {node} is drained for hardware work; `labconsole maintenance rejoin {node}` "
+              "when done, or `labconsole maintenance rollback`", file=out)
     if remote is not None and dead:
         print(f"  cluster lock left by a console that is gone ({remote.describe()}): "
               "the next resume, rollback or run here takes it over", file=out)
@@ -308,7 +356,7 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
         return EXIT_OK
     if live and state in ("running", "rolling_back"):
         return EXIT_OK  # in progress elsewhere: nothing to do here
-    return EXIT_SAFE if state in ("rolled_back", "failed", "interrupted", "done") else EXIT_ATTENTION
+    return EXIT_SAFE if state in ("rolled_back", "failed", "interrupted", "done", "paused") else EXIT_ATTENTION
 
 
 def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) -> int:
@@ -318,8 +366,12 @@ def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) ->
         return status(cluster, out)
     if args.maint_cmd == "plan":
         return asyncio.run(_plan(cluster, args.node, args.json, out, tuple(args.accept_downtime)))
-    if args.maint_cmd == "run":
+    if args.maint_cmd in ("run", "drain"):
         return asyncio.run(_run(cluster, args, out))
+    if args.maint_cmd == "rejoin":
+        from console.maintenance.cli_rejoin import rejoin
+
+        return asyncio.run(rejoin(cluster, args.node, args.on_failure, out))
     if args.maint_cmd in ("resume", "rollback"):
         return asyncio.run(_resume_or_rollback(cluster, args.maint_cmd, getattr(args, "on_failure", "stop"), out))
     raise ConsoleError("maintenance", f"unknown command {args.maint_cmd}")

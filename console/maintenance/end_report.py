@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.maintenance.events import fmt_duration, names
+from console.maintenance.return_guests import report_lines as guest_lines
 from console.maintenance.vip_failback import report_lines
 
 
@@ -58,6 +59,7 @@ def end_report(run: Any, state: str) -> str:
     for node in run.nodes:
         if node in facts:
             lines.extend(node_lines(node, facts[node], node in run.done_nodes))
+    lines.extend(guest_lines(records))
     failback = next((r.get("failback") for r in reversed(records) if r.get("event") == "vip-failback"), None)
     lines.extend(report_lines(failback if isinstance(failback, dict) else None))
     return "\n".join(lines)

@@ -40,6 +40,12 @@ class Step(Protocol):
     async def undo(self, ctx: StepContext, data: dict) -> None: ...
 
 
+class HoldForOperator(Exception):  # noqa: N818 - not an error: the run waits, as planned
+    """Raised by a step's apply when the run must stop and wait for the operator (drain-only
+    maintenance: the hardware work between drain and rejoin). The engine records the run as
+    paused; `release()` lets the step pass at its next apply."""
+
+
 class StepFailed(ConsoleError):
     """Raised by a step's check/apply/undo with the reason the operator sees."""
 
@@ -112,8 +118,8 @@ class BaseStep:
 
 
 class Engine:
-    """Runs the steps of one node. States: new, running, failed, done, rolling_back,
-    rolled_back, rollback_failed, aborted."""
+    """Runs the steps of one node. States: new, running, failed, paused (a hold step waits for
+    the operator), done, rolling_back, rolled_back, rollback_failed, aborted."""
 
     def __init__(self, node: str, steps: Sequence[Step], ctx: StepContext, journal: Journal,
                  on_event: Callable[[Event], None] | None = None):
@@ -128,6 +134,7 @@ class Engine:
         self.in_flight: str | None = None  # a step whose apply started but did not finish
         self.state = "new"
         self.last_error: str | None = None
+        self.hold_text = ""  # what a paused run waits for
 
     # ------------------------------------------------------------ events
     def _emit(self, event: Event) -> None:
@@ -152,7 +159,14 @@ class Engine:
     def failed_step(self) -> Step | None:
         return self.steps[self.position] if self.state == "failed" and self.position < len(self.steps) else None
 
+    @property
+    def held_step(self) -> Step | None:
+        """The step the run is paused at, waiting for the operator."""
+        return self.steps[self.position] if self.state == "paused" and self.position < len(self.steps) else None
+
     def choices(self) -> tuple[str, ...]:
+        if self.state == "paused":
+            return ("rejoin", "rollback")
         if self.state != "failed":
             return ()
         step = self.failed_step
@@ -167,7 +181,12 @@ class Engine:
         self._emit(Event("run-started", self.node, state="running"))
         while self.position < len(self.steps):
             step = self.steps[self.position]
-            if not await self._apply(step):
+            outcome = await self._apply(step)
+            if outcome == "held":
+                self._set_state("paused")
+                self._emit(Event("waiting", self.node, step.id, step.title, self.hold_text, "paused", self.choices()))
+                return self.state
+            if outcome == "failed":
                 self._set_state("failed")
                 self._emit(Event("waiting", self.node, step.id, step.title, self.last_error, "failed", self.choices()))
                 return self.state
@@ -177,7 +196,8 @@ class Engine:
         self._emit(Event("run-ended", self.node, state="done"))
         return self.state
 
-    async def _apply(self, step: Step) -> bool:
+    async def _apply(self, step: Step) -> str:
+        """done | failed | held"""
         self.ctx.step_id = step.id
         self._emit(Event("step-started", self.node, step.id, step.title))
         try:
@@ -194,6 +214,11 @@ class Engine:
             self.journal.append("apply-done", node=self.node, step=step.id, undo=undo, facts=self.ctx.facts)
             self.in_flight = None
             self.applied.append((step.id, undo))
+        except HoldForOperator as hold:
+            self.in_flight = None  # a hold changes nothing: nothing half-done to undo
+            self.hold_text = cap(str(hold), LINE_CAP)
+            self.journal.append("held", node=self.node, step=step.id, text=self.hold_text, facts=self.ctx.facts)
+            return "held"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure stops the run safely
@@ -202,16 +227,22 @@ class Engine:
             self.journal.append("apply-failed", node=self.node, step=step.id, error=self.last_error,
                                 facts=self.ctx.facts)
             self._emit(Event("step-failed", self.node, step.id, step.title, self.last_error))
-            return False
+            return "failed"
         self._emit(Event("step-done", self.node, step.id, step.title))
-        return True
+        return "done"
 
     async def retry(self) -> str:
         """Try the failed step again, or continue an interrupted run from its journal position
         (the step caught mid-apply is applied again: applies are idempotent)."""
-        if self.state not in ("failed", "interrupted"):
+        if self.state not in ("failed", "interrupted", "paused"):
             raise ConsoleError("maintenance", f"nothing to retry (state {self.state})")
         return await self.run()
+
+    def release(self) -> None:
+        """The operator is done (drain-only: the hardware work): the hold step lets the run go on
+        at its next apply. Journaled, so a run that dies after this still goes on when resumed."""
+        self.ctx.facts["released"] = True
+        self.journal.append("released", node=self.node, facts=self.ctx.facts)
 
     async def skip(self) -> str:
         step = self.failed_step
@@ -225,7 +256,8 @@ class Engine:
     # ------------------------------------------------------------ backward
     async def rollback(self) -> str:
         """Undo every applied step (and a step caught mid-apply) in reverse order."""
-        failed = self.steps[self.position] if self.state == "failed" and self.position < len(self.steps) else None
+        failed = (self.steps[self.position] if self.state in ("failed", "paused") and self.position < len(self.steps)
+                  else None)
         self._set_state("rolling_back")
         todo = list(self.applied)
         if self.in_flight and self.in_flight not in {s for s, _ in todo}:
@@ -285,6 +317,10 @@ class Engine:
                 self.in_flight = None
                 self.applied = [(s, d) for s, d in self.applied if s != r["step"]] + [(r["step"], r.get("undo") or {})]
                 self.position = ids.index(r["step"]) + 1
+            elif ev == "held":
+                self.in_flight = None
+                self.position = ids.index(r["step"])
+                self.hold_text = r.get("text") or ""
             elif ev == "apply-failed":
                 self.in_flight = r["step"]
                 self.position = ids.index(r["step"])
@@ -305,4 +341,4 @@ class Engine:
 
     @property
     def interrupted(self) -> bool:
-        return self.state in ("interrupted", "failed", "rollback_failed")
+        return self.state in ("interrupted", "failed", "rollback_failed", "paused")

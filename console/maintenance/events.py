@@ -19,6 +19,8 @@ def event_line(e: Event) -> str | None:
     inert already (StepContext.progress/output, ConsoleError); output may carry SGR."""
     if e.kind in ("progress", "output"):
         return f"{INDENT}{e.text}"
+    if e.kind == "waiting" and e.state == "paused":  # drain-only: the run waits for the operator, as planned
+        return f"‖ {e.text}"
     return {
         "run-started": f"● {e.node}: maintenance",
         "step-started": f"▶ {e.step} {e.title}",

@@ -56,6 +56,7 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "undo-start": {"node": str, "step": str}, "undo-done": {"node": str, "step": str},
     "undo-failed": {"node": str, "step": str}, "state": {"node": str, "state": str},
     "node-done": {"node": str}, "run-end": {"state": str},
+    "held": {"node": str, "step": str}, "released": {"node": str},
 }
 
 
@@ -85,11 +86,15 @@ class Journal:
         self.path = path
 
     @classmethod
-    def create(cls, cluster: str, kind: str, nodes: list[str], identity: dict | None = None) -> Journal:
-        """A new run's journal; `identity` (ClusterIdentity.to_dict()) says which cluster it belongs to."""
+    def create(cls, cluster: str, kind: str, nodes: list[str], identity: dict | None = None,
+               options: dict | None = None) -> Journal:
+        """A new run's journal; `identity` (ClusterIdentity.to_dict()) says which cluster it belongs to,
+        `options` what the run was asked to do beyond its kind (return_guests)."""
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         j = cls(journal_dir(cluster) / f"{run_id}.jsonl")
-        extra = {"identity": identity} if identity else {}
+        extra: dict[str, Any] = {"identity": identity} if identity else {}
+        if options:
+            extra["options"] = options
         j.append("run-start", cluster=cluster, kind=kind, nodes=nodes, run=run_id, **extra)
         return j
 

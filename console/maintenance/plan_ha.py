@@ -10,16 +10,20 @@ VMID`, or the wizard's key).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from console.ha_rules import placement, sid_of
 from console.model import Guest, ProxmoxState
 
 
 def ha_placements(node: str, pve: ProxmoxState, guests: list[Guest],
-                  accepted: set[int] | frozenset[int]) -> tuple[dict[int, tuple[str, ...]], list[dict]]:
+                  accepted: set[int] | frozenset[int], rank: Callable[[str], int] | None = None
+                  ) -> tuple[dict[int, tuple[str, ...]], list[dict]]:
     """(vmid -> nodes the rules allow, preferred first; the stuck guests as plan entries).
 
     guests: the node's running HA guests. The CRM places them in VMID order, each
-    next to (or apart from) where the ones before it went."""
+    next to (or apart from) where the ones before it went. rank (a rolling run): among the
+    nodes the rules allow alike, the better-ranked first (plan_park.py)."""
     candidates = [n.name for n in pve.nodes if n.name != node and n.status == "online" and n.ha_lrm != "maintenance"]
     ha_sids = {s.sid for s in (pve.ha.services if pve.ha else ())}
     where = {sid_of(g): g.node for g in pve.guests if sid_of(g) in ha_sids or g.ha_state is not None}
@@ -30,8 +34,9 @@ def ha_placements(node: str, pve: ProxmoxState, guests: list[Guest],
         others = {s: n for s, n in where.items() if s != sid}
         p = placement(sid, pve.ha_rules, candidates, others)
         if p.nodes:
-            allowed[g.vmid] = p.nodes
-            where[sid] = p.nodes[0]
+            nodes = tuple(sorted(p.nodes, key=rank)) if rank else p.nodes  # stable: the rule's order within a rank
+            allowed[g.vmid] = nodes
+            where[sid] = nodes[0]
         elif p.narrowed_by is not None:
             stuck.append({"vmid": g.vmid, "name": g.name, "sid": sid, "rule": p.narrowed_by.name, "why": p.why,
                           "accepted": g.vmid in accepted})

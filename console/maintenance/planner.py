@@ -5,10 +5,12 @@ async facts (migrate preconditions, ok-to-stop answers) come in as arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from console.config_model import ClusterConfig
 from console.maintenance.plan_ha import ha_placements, stuck_lines, stuck_note
+from console.maintenance.plan_park import Rolling, parked_lines, returns_home
 from console.model import CephState, Guest, ProxmoxState, SwarmState, VrrpState
 
 LXC_RESTART_DOWNTIME_S = 15  # shutdown + move + start of a small container
@@ -25,6 +27,7 @@ class GuestMove:
     maxmem: int
     downtime_s: int = 0
     note: str = ""
+    returns: bool = True  # comes back to this node at rejoin (a rolling run parks guests: plan_park.py)
 
     @property
     def kind_word(self) -> str:
@@ -52,6 +55,9 @@ class Plan:
     noout: str = "group"  # "group": ceph osd set-group noout HOST over SSH; "global": cluster-wide via the API
     force_reboot: bool = False  # nothing pending, drained for a reboot anyway (--force)
     ha_stuck: list[dict] = field(default_factory=list)  # HA guests the rules leave no node (plan_ha)
+    drain_only: bool = False  # hardware work: drain, wait for the operator, rejoin (no upgrade, no reboot)
+    park: bool = False  # a rolling run: guests stay where they go, HA guests moved there by request
+    later: list[str] = field(default_factory=list)  # nodes of the rolling run still to come
 
     @property
     def ok(self) -> bool:
@@ -72,15 +78,21 @@ class Plan:
 
     def text(self) -> str:
         gib = 1024**3
-        lines = [f"Maintenance plan for {self.node}"
-                 + (f" ({self.pending_updates} pending updates)" if self.pending_updates is not None else "")]
+        if self.drain_only:
+            lines = [f"Drain-only maintenance plan for {self.node}: no upgrade, no reboot; the run waits for you "
+                     "between drain and rejoin (guests that stay stop if you power the node off)"]
+        else:
+            lines = [f"Maintenance plan for {self.node}"
+                     + (f" ({self.pending_updates} pending updates)" if self.pending_updates is not None else "")]
         lines.append("Guests:")
         if not self.moves:
             lines.append("  none running on this node")
         for m in self.moves:
             what = f"  {m.kind_word} {m.vmid} {m.name} ({m.maxmem / gib:.1f} GiB)"
             if m.method == "ha":
-                how = f"HA maintenance moves it to {m.target}" + (
+                how = (f"HA-migrate to {m.target}" + (", stays there" if m.target not in self.later else "")
+                       if self.park and not m.returns
+                       else f"HA maintenance moves it to {m.target}") + (
                     f" (restart, ~{int(m.downtime_s)} s down)" if m.type == "lxc" else " (live)")
             elif m.method == "live":
                 how = f"live-migrate to {m.target} (no downtime)"
@@ -90,6 +102,7 @@ class Plan:
                 how = f"stays: {m.note}"
             lines.append(f"{what}: {how}")
         lines.extend(stuck_lines(self.ha_stuck, self.node))
+        lines.extend(parked_lines(self.moves, Rolling(frozenset(), tuple(self.later))) if self.park else [])
         if self.firewall:
             lines.append(f"Firewall: {self.firewall} runs here"
                          + (f"; it is MASTER: the VIP moves to {self.peer_firewall} first" if self.vip_move
@@ -104,7 +117,9 @@ class Plan:
             spare = {None: "checked by preflight", True: "Ceph can spare them", False: "Ceph can NOT spare them"}
             lines.append(f"Ceph daemons stopping: {', '.join(daemons)} — {spare[self.ceph_can_spare]}")
             lines.extend(f"  - {r}" for r in self.ceph_reasons)
-        if self.packages:
+        if self.drain_only:
+            pass
+        elif self.packages:
             lines.append(f"Packages to upgrade ({len(self.packages)}):")
             lines.extend(f"  {name} {old or '(new)'} -> {new}" for name, old, new in self.packages)
         elif self.pending_updates == 0:
@@ -125,20 +140,30 @@ def _acting_steps(plan: Plan) -> list[str]:
     if plan.swarm_drain and plan.swarm_node:
         steps.append(f"drain Swarm node {plan.swarm_node}")
     ha = [m for m in plan.moves if m.method == "ha"]
-    steps.append(f"HA node maintenance on {plan.node}" + (f" ({len(ha)} HA guests leave)" if ha else ""))
+    staying = [m for m in ha if not m.returns]
+    if plan.park and staying:
+        steps.append(f"HA-migrate {len(staying)} HA guests to the nodes named above (they do not come back)")
+    steps.append(f"HA node maintenance on {plan.node}" + (f" ({len(ha)} HA guests leave)" if ha and not plan.park
+                                                          else ""))
     other = [m for m in plan.moves if m.method in ("live", "restart")]
     if other:
         steps.append(f"migrate {len(other)} other guests")
     if plan.osds:
         steps.append(f"ceph osd set-group noout {plan.node}" if plan.noout == "group"
                      else "ceph osd set noout (cluster-wide: `ceph` over SSH is not available)")
+    if plan.drain_only:
+        steps.append(f"wait for you: do the hardware work, then rejoin {plan.node}")
+        steps.append("verify: node, HA, Ceph, Traefik")
+        steps.append("bring everything back in reverse order")
+        return steps
     if plan.pending_updates != 0:
         steps.append("apt-get dist-upgrade (a ZFS root is snapshotted first)")
         steps.append("reboot if the kernel changed or needrestart asks for it")
     elif plan.force_reboot:
         steps.append("reboot")
     steps.append("verify: node, versions, HA, Ceph, Traefik")
-    steps.append("bring everything back in reverse order")
+    steps.append("bring everything back in reverse order" if not plan.park
+                 else "rejoin in reverse order (guests stay where they went, but those that return)")
     return steps
 
 
@@ -150,16 +175,19 @@ def _version_key(v: str | None) -> tuple:
 
 
 def place_guests(guests: list[Guest], targets: dict[str, int],
-                 allowed: dict[int, tuple[str, ...]] | None = None) -> dict[int, str | None]:
+                 allowed: dict[int, tuple[str, ...]] | None = None,
+                 rank: Callable[[str], int] | None = None) -> dict[int, str | None]:
     """Biggest guest first onto the target with the most free memory (P3: nothing
     in Proxmox checks this for us), among the nodes its HA rules allow where they
-    name some (`allowed`). Returns vmid -> target (None: does not fit)."""
+    name some (`allowed`); with `rank`, the best-ranked node it fits on first (a rolling
+    run: upgraded nodes). Returns vmid -> target (None: does not fit)."""
     free = dict(targets)
     placed: dict[int, str | None] = {}
     for g in sorted(guests, key=lambda g: -g.maxmem):
         fits = [n for n in (allowed or {}).get(g.vmid, ()) if n in free] or list(free)
-        best = max(fits, key=lambda n: free[n], default=None)
-        if best is None or free[best] < g.maxmem:
+        fits = [n for n in fits if free[n] >= g.maxmem]
+        best = min(fits, key=lambda n: (rank(n) if rank else 0, -free[n]), default=None)
+        if best is None:
             placed[g.vmid] = None
             continue
         free[best] -= g.maxmem
@@ -171,8 +199,9 @@ def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephSt
               swarm: SwarmState | None = None, vrrp: VrrpState | None = None,
               local_resources: dict[int, list[str]] | None = None,
               ceph_ok_to_stop: tuple[bool, list[str]] | None = None,
-              accept_downtime: set[int] | frozenset[int] = frozenset()) -> Plan:
-    plan = Plan(node)
+              accept_downtime: set[int] | frozenset[int] = frozenset(), rolling: Rolling | None = None) -> Plan:
+    """rolling: this node's place in a rolling run: guests are parked on upgraded nodes (plan_park.py)."""
+    plan = Plan(node, park=rolling is not None, later=list(rolling.later) if rolling else [])
     me = next((n for n in pve.nodes if n.name == node), None)
     if me is None:
         plan.problems.append(f"no node named {node} (known: {', '.join(n.name for n in pve.nodes)})")
@@ -189,12 +218,13 @@ def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephSt
     def is_ha(g: Guest) -> bool:
         return f"{'ct' if g.type == 'lxc' else 'vm'}:{g.vmid}" in ha_sids or g.ha_state is not None
 
-    allowed, plan.ha_stuck = ha_placements(node, pve, [g for g in running if is_ha(g)], accept_downtime)
+    rank = rolling.rank if rolling else None
+    allowed, plan.ha_stuck = ha_placements(node, pve, [g for g in running if is_ha(g)], accept_downtime, rank)
     stuck = {e["vmid"]: e for e in plan.ha_stuck}
     movable = [g for g in running if not local_resources.get(g.vmid) and g.vmid not in stuck]
     # memory the guests use now on each target, plus what we put there
     targets = {n.name: max(0, n.maxmem - n.mem) for n in others}
-    placed = place_guests(movable, targets, allowed)
+    placed = place_guests(movable, targets, allowed, rank)
     for g in running:
         if g.vmid in stuck:
             plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, None, "stays", g.maxmem,
@@ -215,7 +245,9 @@ def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephSt
             plan.problems.append(f"{g.name} ({g.vmid}) is locked ({g.lock})")
         method = "ha" if is_ha(g) else ("live" if g.type == "qemu" else "restart")
         downtime = LXC_RESTART_DOWNTIME_S if g.type == "lxc" else 0
-        plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, target, method, g.maxmem, downtime))
+        returns = rolling is None or (method == "ha" and returns_home(g, target, pve))
+        plan.moves.append(GuestMove(g.vmid, g.name, g.type, node, target, method, g.maxmem, downtime,
+                                    returns=returns))
     _plan_firewall(plan, cluster, pve, vrrp)
     _plan_swarm(plan, cluster, pve, swarm)
     _plan_ceph(plan, ceph, ceph_ok_to_stop)

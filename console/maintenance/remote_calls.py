@@ -36,12 +36,13 @@ def is_read_only_command(command: str) -> bool:
 async def journaled(call: str) -> AsyncIterator[None]:
     from console.ops.command_log import recorded, split_call  # h-operate: the console's command log
 
-    async with recorded(*split_call(call)), _journal_only(call):
+    async with recorded(*split_call(call)), journal_only(call):
         yield
 
 
 @asynccontextmanager
-async def _journal_only(call: str) -> AsyncIterator[None]:
+async def journal_only(call: str) -> AsyncIterator[None]:
+    """The call in the run's journal (a write the command log records already)."""
     here = current_step.get()
     if here is None:  # not inside a maintenance step (planning, tests of a single source)
         yield

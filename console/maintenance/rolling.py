@@ -18,7 +18,8 @@ StepsFactory = Callable[[str], Sequence[Step]]
 
 class MaintenanceRun:
     def __init__(self, cluster: str, nodes: list[str], steps_for: StepsFactory, services: Any,
-                 journal: Journal, on_event: Callable[[Event], None] | None = None):
+                 journal: Journal, on_event: Callable[[Event], None] | None = None, kind: str = "node",
+                 options: dict | None = None):
         if not nodes:
             raise ConsoleError("maintenance", "no node to maintain")
         self.cluster = cluster
@@ -29,21 +30,26 @@ class MaintenanceRun:
         self.on_event = on_event or (lambda e: None)
         self.done_nodes: list[str] = []
         self.engine: Engine | None = None
+        self.kind = kind
+        self.options = dict(options or {})  # return_guests (a rolling run)
 
     @classmethod
     def start(cls, cluster: str, nodes: list[str], steps_for: StepsFactory, services: Any,
               on_event: Callable[[Event], None] | None = None, kind: str = "node",
-              identity: dict | None = None) -> MaintenanceRun:
-        journal = Journal.create(cluster, kind, nodes, identity)
-        return cls(cluster, nodes, steps_for, services, journal, on_event)
+              identity: dict | None = None, options: dict | None = None) -> MaintenanceRun:
+        journal = Journal.create(cluster, kind, nodes, identity, options)
+        return cls(cluster, nodes, steps_for, services, journal, on_event, kind, options)
 
     @classmethod
     def resume(cls, journal: Journal, steps_for: StepsFactory, services: Any,
                on_event: Callable[[Event], None] | None = None) -> MaintenanceRun:
         head = journal.header()
-        run = cls(head["cluster"], list(head["nodes"]), steps_for, services, journal, on_event)
+        options = head.get("options") if isinstance(head.get("options"), dict) else None
+        run = cls(head["cluster"], list(head["nodes"]), steps_for, services, journal, on_event,
+                  str(head.get("kind") or "node"), options)
         records = list(journal.records())
         run.done_nodes = [r["node"] for r in records if r["event"] == "node-done"]
+        run._tell_rolling()
         current = run._next_node()
         if current is not None:
             run.engine = run._engine_for(current)
@@ -62,6 +68,16 @@ class MaintenanceRun:
         return Engine(node, self.steps_for(node), ctx, self.journal, self.on_event)
 
     @property
+    def parks(self) -> bool:
+        """A rolling run parks guests on upgraded nodes (plan_park.py); services without the
+        notion (test fakes) run every node on its own."""
+        return self.kind == "rolling" and hasattr(self.services, "rolling_run")
+
+    def _tell_rolling(self) -> None:
+        if self.parks:
+            self.services.rolling_run = (list(self.nodes), list(self.done_nodes))
+
+    @property
     def state(self) -> str:
         if self.engine is None:
             return "done" if self._next_node() is None else "new"
@@ -69,12 +85,22 @@ class MaintenanceRun:
 
     async def run(self) -> str:
         """Run (or continue) node after node; stop at the first node that does not finish."""
+        if self.parks:
+            from console.maintenance.return_guests import record_homes
+
+            await record_homes(self.services, self.journal)
         while True:
             node = self._next_node()
             if node is None:
+                if self.parks:
+                    from console.maintenance.return_guests import settle_guests
+
+                    await settle_guests(self.services, self.journal, self.nodes[-1],
+                                        bool(self.options.get("return_guests")), self.on_event)
                 await self.fail_back_vips()
                 self.finish("done")
                 return "done"
+            self._tell_rolling()
             if self.engine is None or self.engine.node != node:
                 self.engine = self._engine_for(node)
             state = await self.engine.run()
@@ -88,6 +114,13 @@ class MaintenanceRun:
             return await self.run()
         state = await self.engine.retry()
         return state if state != "done" else await self._continue()
+
+    async def rejoin(self) -> str:
+        """Drain-only: the operator's work is done; go on from the hold (verify, rejoin)."""
+        if self.engine is None:
+            raise ConsoleError("maintenance", "no node in progress to rejoin")
+        self.engine.release()
+        return await self.retry()
 
     async def skip(self) -> str:
         if self.engine is None:

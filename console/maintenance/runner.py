@@ -8,7 +8,9 @@ from typing import Any
 from console.errors import ConsoleError
 from console.inert import cap
 from console.maintenance.engine import BaseStep, StepContext
+from console.maintenance.plan_park import rolling_spot
 from console.maintenance.planner import Plan, make_plan
+from console.maintenance.rolling import StepsFactory
 from console.maintenance.services import MaintenanceServices
 from console.maintenance.steps_drain import DRAIN
 from console.maintenance.steps_preflight import PREFLIGHT
@@ -34,12 +36,15 @@ async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
     for g, p in zip(running_vms, pre, strict=True):
         if isinstance(p, dict) and p.get("local_resources"):
             local[g.vmid] = [str(x) for x in p["local_resources"]]
+    run = getattr(svc, "rolling_run", None)
+    rolling = rolling_spot(run[0], run[1], node, [n.name for n in pve.nodes]) if run else None
     plan = make_plan(node, pve, svc.cluster, reads.get("ceph"), reads.get("swarm"), reads.get("vrrp"), local,
-                     accept_downtime=frozenset(getattr(svc, "accept_downtime", ())))
+                     accept_downtime=frozenset(getattr(svc, "accept_downtime", ())), rolling=rolling)
     await _plan_packages(svc, plan)
     if plan.osds:
         plan.noout = "group" if await svc.ceph_over_ssh(node) else "global"
     plan.force_reboot = node in getattr(svc, "force_reboot", ())
+    plan.drain_only = node in getattr(svc, "drain_only", ())
     return plan
 
 
@@ -71,9 +76,24 @@ class P0Plan(BaseStep):
         return {}
 
 
+class DrainPlan(P0Plan):
+    """P0 of a drain-only run (console/maintenance/drain_only.py): the plan says so."""
+
+    async def apply(self, ctx: StepContext) -> dict:
+        ctx.services.drain_only.add(ctx.node)
+        return await super().apply(ctx)
+
+
 def steps_for(node: str) -> list[BaseStep]:
     classes = (P0Plan, *PREFLIGHT, *DRAIN, *UPGRADE, *VERIFY, *REJOIN)
     return [c() for c in classes]
+
+
+def steps_for_kind(kind: str | None) -> StepsFactory:
+    """The steps of a run of this kind (the journal header's "kind"): drain-only or upgrade."""
+    from console.maintenance.drain_only import drain_steps_for
+
+    return drain_steps_for if kind == "drain" else steps_for
 
 
 def restore_plan(svc: MaintenanceServices, node: str, facts: dict) -> None:
@@ -82,7 +102,9 @@ def restore_plan(svc: MaintenanceServices, node: str, facts: dict) -> None:
 
 
 def rolling_order(pve: ProxmoxState, order: list[str] | None = None) -> list[str]:
-    """Given order, else: nodes with pending updates (unknown counts as pending), fewest running guests first."""
+    """Given order, else: nodes with pending updates (unknown counts as pending), fewest running
+    containers first (the first node's guests find no upgraded node to stay on: they move twice,
+    plan_park.py), then fewest running guests."""
     if order:
         known = {n.name for n in pve.nodes}
         unknown = [n for n in order if n not in known]
@@ -91,8 +113,10 @@ def rolling_order(pve: ProxmoxState, order: list[str] | None = None) -> list[str
                                f"unknown node(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         return order
     running = {n.name: 0 for n in pve.nodes}
+    cts = dict(running)
     for g in pve.guests:
         if g.status == "running" and g.node in running:
             running[g.node] += 1
+            cts[g.node] += g.type == "lxc"
     todo = [n for n in pve.nodes if n.pending_updates is None or n.pending_updates > 0]
-    return [n.name for n in sorted(todo, key=lambda n: (running[n.name], n.name))]
+    return [n.name for n in sorted(todo, key=lambda n: (cts[n.name], running[n.name], n.name))]

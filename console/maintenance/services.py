@@ -18,7 +18,7 @@ from console.errors import ConsoleError, ReadOnlyError
 from console.inert import cap
 from console.maintenance.engine import StepContext, StepFailed
 from console.maintenance.planner import Plan
-from console.maintenance.remote_calls import JournaledSource, JournaledSsh
+from console.maintenance.remote_calls import JournaledSource, JournaledSsh, journal_only
 from console.model import CephState, ProxmoxState, SwarmState, VrrpState
 from console.ssh import SshResult
 
@@ -43,6 +43,8 @@ class MaintenanceServices:
     timeouts: dict[str, float] = field(default_factory=dict)  # overrides of DEFAULT_TIMEOUTS / reboot / migrate
     force_reboot: set[str] = field(default_factory=set)  # nodes drained for a reboot although nothing is pending
     accept_downtime: set[int] = field(default_factory=set)  # guests whose HA rules keep them on the node: accepted
+    drain_only: set[str] = field(default_factory=set)  # nodes drained for hardware work, not upgraded
+    rolling_run: tuple[list[str], list[str]] | None = None  # a rolling run's (order, nodes done): guests park
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:
@@ -73,6 +75,14 @@ class MaintenanceServices:
                     raise
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self.poll)
+
+    async def ha_migrate(self, sid: str, target: str) -> None:
+        """Ask the HA manager to move a resource (`POST /cluster/ha/resources/{sid}/migrate`;
+        a container restarts to move). Journaled; recorded in the command log by the ops client."""
+        from console.ops.common import pve
+
+        async with journal_only(f"proxmox.ha_migrate({sid}, {target})"):
+            await pve(self.sources).ha_migrate(sid, target)
 
     async def pve(self) -> ProxmoxState:
         return await self.read(self.src("proxmox").fetch)

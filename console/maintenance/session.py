@@ -18,6 +18,7 @@ from console.config_model import ClusterConfig
 from console.errors import ConsoleError
 from console.inert import strip_sgr
 from console.maintenance.cluster_lock import MaintenanceLock, online_nodes
+from console.maintenance.drain_only import drain_steps_for
 from console.maintenance.end_report import end_report
 from console.maintenance.engine import Event
 from console.maintenance.events import event_line, status_of
@@ -42,11 +43,14 @@ class WizardSession:
     def __init__(self, cluster: ClusterConfig, sources: Any, read_only: bool, *,
                  steps: Callable[[str], list] = steps_for,
                  plan_builder: Callable[[Any, str], Awaitable[Any]] = build_plan,
-                 services: Callable[..., Any] = MaintenanceServices) -> None:
+                 services: Callable[..., Any] = MaintenanceServices,
+                 drain_steps: Callable[[str], list] = drain_steps_for) -> None:
         self.cluster = cluster
         self.sources = sources
         self.read_only = read_only
-        self.steps_for = steps
+        self.upgrade_steps = steps
+        self.drain_steps = drain_steps
+        self.drain_only = False  # the operator chose drain only (hardware work) for the reviewed node
         self.plan_builder = plan_builder
         self.services_factory = services
         self.on_change: Callable[[], None] | None = None
@@ -71,6 +75,10 @@ class WizardSession:
         self.version = 0
         self.ha_stuck: list[dict] = []  # HA guests the rules leave no node (plan_ha), of the reviewed plan
         self.accept_downtime: set[int] = set()  # of those, the ones the operator accepted (key d)
+
+    @property
+    def steps_for(self) -> Callable[[str], list]:
+        return self.drain_steps if self.drain_only else self.upgrade_steps
 
     # ------------------------------------------------------------ what the screen asks
     @property
@@ -98,6 +106,8 @@ class WizardSession:
     def busy_text(self) -> str | None:
         if self.phase == "running":
             return f"Maintenance of {self.node or ', '.join(self.nodes)} is applying on {self.cluster.name}."
+        if self.phase == "waiting" and "rejoin" in self.choices:
+            return f"{self.node} on {self.cluster.name} is drained for hardware work, waiting for you to rejoin it."
         if self.phase == "waiting":
             return f"Maintenance of {self.node} on {self.cluster.name} is stopped, waiting for you."
         return None
@@ -131,20 +141,28 @@ class WizardSession:
         return svc
 
     # ------------------------------------------------------------ plan and preflight (read-only)
-    async def prepare(self, target: str) -> None:
-        """Plan `target` (a node, or ALL) and run the preflight checks; changes nothing."""
+    async def prepare(self, target: str, drain_only: bool | None = None) -> None:
+        """Plan `target` (a node, or ALL) and run the preflight checks; changes nothing.
+        drain_only: hardware work (drain, wait, rejoin) instead of an upgrade; None keeps the choice
+        made for this target before (a re-check)."""
         if self.active:
             return
+        if drain_only is not None:
+            self.drain_only = drain_only and target != ALL
         self.phase, self.target, self.nodes = "planning", target, []
         self.plan_text, self.checks, self.message = "", [], f"planning {target} ..."
         self._changed()
         try:
             svc = self._services(writable=False)
+            if self.drain_only and hasattr(svc, "drain_only"):
+                svc.drain_only.add(target)
             await self._read_identity(svc)
             if target == ALL:
                 self.nodes = rolling_order(await svc.pve())
                 if not self.nodes:
                     raise ConsoleError("maintenance", "no node has pending updates")
+                if hasattr(svc, "rolling_run"):
+                    svc.rolling_run = (list(self.nodes), [])  # the plan parks guests as the run will
             else:
                 self.nodes = [target]
             first = self.nodes[0]
@@ -154,10 +172,14 @@ class WizardSession:
             head = ""
             if target == ALL:
                 head = (f"Rolling upgrade, one node after another: {' → '.join(self.nodes)}\n"
-                        f"Each node is planned and checked again just before its turn. Plan of {first} now:\n\n")
+                        f"Each node is planned and checked again just before its turn. Guests stay on the "
+                        f"upgraded nodes they move to (each container restarts at most once; "
+                        f"`labconsole maintenance run --all --return-guests` moves them home at the end).\n"
+                        f"Plan of {first} now:\n\n")
             self.plan_text = head + plan.text()
             self.ha_stuck = list(getattr(plan, "ha_stuck", []))
-            self.reboot_only = target != ALL and getattr(plan, "pending_updates", None) == 0
+            self.reboot_only = (target != ALL and not self.drain_only
+                                and getattr(plan, "pending_updates", None) == 0)
             self.checks = await self._preflight(svc, first, plan)
         except ConsoleError as exc:
             self.phase, self.message = "choose", f"cannot plan {target}: {exc.message}"
@@ -207,9 +229,11 @@ class WizardSession:
             svc = self._services(writable=True)
             if self.reboot_only and hasattr(svc, "force_reboot"):
                 svc.force_reboot.update(self.nodes)
+            if self.drain_only and hasattr(svc, "drain_only"):
+                svc.drain_only.update(self.nodes)
             await self._read_identity(svc)
             await self._take_lock(svc, None)
-            kind = "rolling" if self.target == ALL else "node"
+            kind = "drain" if self.drain_only else "rolling" if self.target == ALL else "node"
             self.run = MaintenanceRun.start(self.cluster.name, list(self.nodes), self.steps_for, svc,
                                             self._on_event, kind, self.identity.to_dict() if self.identity else None)
             if self.lock is not None:  # _take_lock set it
@@ -239,6 +263,7 @@ class WizardSession:
             if u.elsewhere:
                 raise ConsoleError("maintenance", f"run {u.journal.run_id} is in progress in {u.elsewhere}")
             await self._take_lock(svc, u.journal.run_id)
+            self.drain_only = u.journal.header().get("kind") == "drain"
             self.run = MaintenanceRun.resume(u.journal, self.steps_for, svc, self._on_event)
         except ConsoleError as exc:
             self._release()
@@ -264,6 +289,13 @@ class WizardSession:
     async def retry(self) -> None:
         if self.phase == "waiting" and "retry" in self.choices and self.run is not None:
             await self._drive(self.run.retry)
+
+    async def rejoin(self) -> None:
+        """Drain-only: the operator's work is done; verify the node and bring everything back."""
+        if self.phase == "waiting" and "rejoin" in self.choices and self.run is not None:
+            self._refuse_if_read_only("rejoin")
+            self.add_line(f"» rejoin {self.node}: the operator's work is done")
+            await self._drive(self.run.rejoin)
 
     async def skip(self) -> None:
         if self.phase == "waiting" and "skip" in self.choices and self.run is not None:
@@ -318,6 +350,12 @@ class WizardSession:
             self._stopped(f"stopped: {text}; the journal keeps the run for resume or rollback")
             return
         self.outcome = state
+        if state == "paused" and run.engine is not None:  # drain-only: the hold, as planned
+            self.phase, self.choices = "waiting", run.engine.choices()
+            self.message = (f"{run.engine.node} is drained: do your work (power it off and on if you need to), "
+                            "then press r to rejoin; b rolls the drain back")
+            self._changed()
+            return
         if state in ("failed", "rollback_failed", "interrupted") and run.engine is not None:
             eng = run.engine
             self.phase = "waiting"

@@ -6,6 +6,7 @@ condition; every undo puts back what its apply changed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
@@ -14,6 +15,7 @@ from console.maintenance.steps_preflight import ceph_can_spare
 if TYPE_CHECKING:
     from console.maintenance.services import MaintenanceServices
 
+MIGRATE_WORKERS = 4  # migrations at once (PVE's datacenter max_workers default)
 
 
 class D1Vip(BaseStep):
@@ -109,32 +111,79 @@ class D2SwarmDrain(BaseStep):
 
 
 class D3HaMaintenance(BaseStep):
-    id, title, phase = "D3", "HA node maintenance: HA guests leave the node", "drain"
+    """Requests only: HA maintenance (and, in a rolling run, HA migrations) start the HA guests
+    moving; D4 migrates the others meanwhile and waits for both (wait_ha_gone), so that the two
+    kinds of migration overlap instead of running one after the other."""
+
+    id, title, phase = "D3", "HA node maintenance: HA guests start leaving the node", "drain"
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
+        if plan.park:
+            # a rolling run: the HA guests that stay away go there by request (HA maintenance would bring
+            # them back); those whose rules prefer this node leave with HA maintenance, which brings them
+            # back (asked to move elsewhere first, the CRM's failback would only return them at once)
+            await ha_move(ctx, svc, {m.vmid: m.target for m in plan.moves
+                                     if m.method == "ha" and m.target and not m.returns}, wait=False)
         await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance enable {ctx.node}", privileged=True)
-        ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}")
-        ha_ids = {m.vmid for m in plan.moves if m.method == "ha"}
-
-        async def gone() -> str | None:
-            pve = await svc.pve()
-            here = [g for g in pve.guests
-                    if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
-            return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
-
-        await svc.wait_for(ctx, "HA guests moved", gone, svc.limit("migrate"))
+        ctx.progress(f"ha-manager crm-command node-maintenance enable {ctx.node}: the HA guests leave while "
+                     "D4 migrates the others")
         return {"enabled": True}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
         await ha_maintenance_off(ctx, self.svc(ctx))
 
 
-async def ha_maintenance_off(ctx: StepContext, svc: MaintenanceServices) -> None:
-    """Disable HA maintenance and wait for the HA guests to come back. Migrations still
-    under way (a run interrupted mid-drain) are let finish first, so that no guest is
-    caught between the two requests."""
+async def wait_ha_gone(ctx: StepContext, svc: MaintenanceServices) -> None:
+    """Until every HA guest of the plan runs, unlocked, on another node (D3's requests done)."""
+    ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
+
+    async def gone() -> str | None:
+        pve = await svc.pve()
+        here = [g for g in pve.guests
+                if g.vmid in ha_ids and (g.node == ctx.node or g.status != "running" or g.lock)]
+        return f"{len(here)} HA guests still moving: " + ", ".join(str(g.vmid) for g in here) if here else None
+
+    await svc.wait_for(ctx, "HA guests moved (D3)", gone, svc.limit("migrate"))
+
+
+async def ha_move(ctx: StepContext, svc: MaintenanceServices, targets: dict[int, str], wait: bool = True) -> None:
+    """HA-migrate guests (vmid -> node) and (unless `wait` is False) wait until each runs there.
+    Idempotent: a guest there already is left alone; one still moving (a resumed run) is let
+    finish first."""
+    from console.ha_rules import sid_of
+
+    for vmid, target in targets.items():
+        g = await unlocked_guest(ctx, svc, vmid)
+        if g.node == target:
+            continue
+        ctx.progress(f"HA-migrate {sid_of(g)} {g.name} {g.node} -> {target}"
+                     + (" (restart)" if g.type == "lxc" else " (live)"))
+        await svc.ha_migrate(sid_of(g), target)
+    if not wait:
+        return
+
+    async def there() -> str | None:
+        pve = await svc.pve()
+        now = {g.vmid: g for g in pve.guests if g.vmid in targets}
+        away = [v for v, t in targets.items() if v in now and (now[v].node != t or now[v].lock
+                                                                or now[v].status != "running")]
+        return f"{len(away)} HA guests still moving: {', '.join(map(str, away))}" if away else None
+
+    await svc.wait_for(ctx, "HA guests moved", there, svc.limit("migrate"))
+
+
+def returning_ha(svc: MaintenanceServices, node: str, everyone: bool) -> set[int]:
+    """The HA guests that come back to `node`: all of them (HA maintenance brings them back, or a
+    rollback), or in a rolling run's rejoin only those whose rules prefer it (plan_park.py)."""
+    return {m.vmid for m in svc.plan(node).moves if m.method == "ha" and (everyone or m.returns)}
+
+
+async def ha_maintenance_off(ctx: StepContext, svc: MaintenanceServices, everyone: bool = True) -> None:
+    """Disable HA maintenance and wait for the HA guests to come back (in a rolling run's rejoin,
+    only those that return: `everyone` False). Migrations still under way (a run interrupted
+    mid-drain) are let finish first, so that no guest is caught between the two requests."""
     ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
 
     async def settled() -> str | None:
@@ -144,12 +193,20 @@ async def ha_maintenance_off(ctx: StepContext, svc: MaintenanceServices) -> None
 
     await svc.wait_for(ctx, "HA migrations under way to finish", settled, svc.limit("migrate"))
     await svc.sh(ctx.node, f"ha-manager crm-command node-maintenance disable {ctx.node}", privileged=True)
-    ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}: HA guests come back")
-    await wait_ha_back(ctx, svc)
+    plan = svc.plan(ctx.node)
+    back = returning_ha(svc, ctx.node, everyone)
+    if not plan.park:
+        ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}: HA guests come back")
+    else:  # they were moved by request: HA maintenance brings none back by itself
+        ctx.progress(f"ha-manager crm-command node-maintenance disable {ctx.node}"
+                     + ("" if back else ": the HA guests stay where they went"))
+        if back:
+            await ha_move(ctx, svc, dict.fromkeys(back, ctx.node))
+    await wait_ha_back(ctx, svc, back)
 
 
-async def wait_ha_back(ctx: StepContext, svc: MaintenanceServices) -> None:
-    ha_ids = {m.vmid for m in svc.plan(ctx.node).moves if m.method == "ha"}
+async def wait_ha_back(ctx: StepContext, svc: MaintenanceServices, ha_ids: set[int] | None = None) -> None:
+    ha_ids = returning_ha(svc, ctx.node, True) if ha_ids is None else ha_ids
 
     async def back() -> str | None:
         pve = await svc.pve()
@@ -163,28 +220,37 @@ async def wait_ha_back(ctx: StepContext, svc: MaintenanceServices) -> None:
 
 
 class D4Migrate(BaseStep):
-    id, title, phase = "D4", "Migrate the non-HA guests (VMs live, containers restart)", "drain"
+    id, title, phase = ("D4", "Migrate the non-HA guests (VMs live, containers restart); the HA guests gone",
+                        "drain")
 
     async def apply(self, ctx: StepContext) -> dict:
+        """Up to MIGRATE_WORKERS migrations at once (as PVE's migrateall with max_workers)."""
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         moved = dict(ctx.facts.get("moved", {}))
-        pve_src = svc.src("proxmox")
-        for m in plan.moves:
-            if m.method not in ("live", "restart"):
-                continue
-            g = await unlocked_guest(ctx, svc, m.vmid)  # a resumed run may find it mid-migration
-            if g.node != ctx.node:  # already moved (a resumed run)
-                moved[str(m.vmid)] = {"from": ctx.node, "to": g.node, "type": m.type}
-                continue
-            how = "online" if m.method == "live" else f"restart (~{m.downtime_s} s down)"
-            ctx.progress(f"migrate {m.kind_word} {m.vmid} {m.name} -> {m.target} ({how})")
-            upid = await pve_src.migrate(ctx.node, m.vmid, m.type, m.target, online=m.method == "live",
-                                         restart=m.method == "restart")
-            moved[str(m.vmid)] = {"from": ctx.node, "to": m.target, "type": m.type}
-            ctx.facts["moved"] = moved
-            await svc.wait_task(ctx, ctx.node, upid, f"migrate {m.vmid}", svc.limit("migrate"))
         ctx.facts["moved"] = moved
+        pve_src = svc.src("proxmox")
+        workers = asyncio.Semaphore(MIGRATE_WORKERS)
+
+        async def one(m: Any) -> None:
+            async with workers:
+                g = await unlocked_guest(ctx, svc, m.vmid)  # a resumed run may find it mid-migration
+                if g.node != ctx.node:  # already moved (a resumed run)
+                    moved[str(m.vmid)] = {"from": ctx.node, "to": g.node, "type": m.type}
+                    return
+                how = "online" if m.method == "live" else f"restart (~{m.downtime_s} s down)"
+                ctx.progress(f"migrate {m.kind_word} {m.vmid} {m.name} -> {m.target} ({how})")
+                upid = await pve_src.migrate(ctx.node, m.vmid, m.type, m.target, online=m.method == "live",
+                                             restart=m.method == "restart")
+                moved[str(m.vmid)] = {"from": ctx.node, "to": m.target, "type": m.type}
+                await svc.wait_task(ctx, ctx.node, upid, f"migrate {m.vmid}", svc.limit("migrate"))
+
+        results = await asyncio.gather(*(one(m) for m in plan.moves if m.method in ("live", "restart")),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
+        await wait_ha_gone(ctx, svc)  # D3's HA guests left meanwhile
         return {"moved": moved}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
@@ -207,12 +273,15 @@ async def unlocked_guest(ctx: StepContext, svc: MaintenanceServices, vmid: int) 
     return found["g"]
 
 
-async def migrate_back(ctx: StepContext, svc: MaintenanceServices, moved: dict) -> None:
-    """Every non-HA guest of the plan (and any recorded as moved) back to the node it left.
-    The plan counts too: a run killed mid-migration may not have recorded the move."""
-    todo = {str(m.vmid): {"from": ctx.node, "type": m.type} for m in svc.plan(ctx.node).moves
-            if m.method in ("live", "restart")}
-    todo.update(moved)
+async def migrate_back(ctx: StepContext, svc: MaintenanceServices, moved: dict, everyone: bool = True) -> None:
+    """Every non-HA guest of the plan (and any recorded as moved) back to the node it left;
+    in a rolling run's rejoin (`everyone` False) only those the plan says return (none: they
+    stay where they went). The plan counts too: a run killed mid-migration may not have
+    recorded the move."""
+    moves = [m for m in svc.plan(ctx.node).moves if m.method in ("live", "restart")]
+    todo = {str(m.vmid): {"from": ctx.node, "type": m.type} for m in moves if everyone or m.returns}
+    staying = {str(m.vmid) for m in moves if not (everyone or m.returns)}
+    todo.update({v: info for v, info in moved.items() if v not in staying})
     pve_src = svc.src("proxmox")
     for vmid, info in todo.items():
         g = await unlocked_guest(ctx, svc, int(vmid))

@@ -158,12 +158,13 @@ class R1Unset(BaseStep):
 
 
 class R2Guests(BaseStep):
-    id, title, phase = "R2", "HA maintenance off (HA guests return); migrate the others back", "rejoin"
+    id, title, phase = ("R2", "HA maintenance off; guests back (in a rolling run only those whose HA rules prefer "
+                        "this node)", "rejoin")
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
-        await ha_maintenance_off(ctx, svc)
-        await migrate_back(ctx, svc, ctx.facts.get("moved") or {})
+        await ha_maintenance_off(ctx, svc, everyone=False)
+        await migrate_back(ctx, svc, ctx.facts.get("moved") or {}, everyone=False)
         return {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:  # drain again before anything below is undone

@@ -57,6 +57,8 @@ def _choose_pve3(tm: TmuxSession) -> str:
     tm.send("7")
     tm.wait_until(lambda s: "Maintenance wizard" in s and _row(s, "pve3"), 20, "the wizard's node list")
     tm.send("Down", "Down", "Down", "Enter")  # rows: all, pve1, pve2, pve3
+    tm.wait_for("drain only, for hardware work", 10)
+    tm.send("u")  # upgrade (d: drain only)
     screen = tm.wait_until(lambda s: "preflight passed" in s or "checks failed" in s or "cannot plan" in s,
                            PLAN_BOUND, "plan and preflight")
     assert "preflight passed" in screen and "Maintenance plan for pve3" in screen, screen

@@ -243,10 +243,11 @@ def journal_records(state_dir: Path) -> list[dict]:
 
 
 def spawn_and_kill_at(lab: SimLab, state_dir: Path, node: str, step: str, timeout: float = 60.0,
-                      cmd: list[str] | None = None, linger: float = 0.0) -> list[dict]:
-    """Run `maintenance run NODE --yes` (or `cmd`) in a subprocess; SIGKILL it as soon as the journal
-    shows the apply-start of `step` (`linger` seconds later). The journal records at the moment of the kill."""
-    proc = subprocess.Popen(cmd or cli_cmd(lab, "run", node, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
+                      cmd: list[str] | None = None, linger: float = 0.0, command: str = "run") -> list[dict]:
+    """Run `maintenance COMMAND NODE --yes` (run or drain; or `cmd`) in a subprocess; SIGKILL it as soon as
+    the journal shows the apply-start of `step` (`linger` seconds later). The journal records at the moment
+    of the kill."""
+    proc = subprocess.Popen(cmd or cli_cmd(lab, command, node, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     try:

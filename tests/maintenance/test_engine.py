@@ -187,3 +187,43 @@ def test_lock_excludes_second_console_and_dies_with_its_holder(state_dir):
     lock = ClusterLock("lab")  # the holder was SIGKILLed: the lock is free again
     lock.acquire()
     lock.release()
+
+
+class HoldStep(FakeStep):
+    """Drain-only's hold (console/maintenance/drain_only.py), faked."""
+
+    async def apply(self, ctx):
+        from console.maintenance.engine import HoldForOperator
+
+        if not ctx.facts.get("released"):
+            raise HoldForOperator(f"{ctx.node} is drained")
+        return await super().apply(ctx)
+
+
+def drain_steps(node):
+    return [FakeStep("P1", "preflight"), FakeStep("D1"), HoldStep("H1", "hold"), FakeStep("R1", "rejoin")]
+
+
+async def test_a_hold_pauses_the_run_until_released_and_survives_a_new_console():
+    w = World()
+    events = []
+    run = MaintenanceRun.start("lab", ["pve1"], drain_steps, w, events.append, kind="drain")
+    assert await run.run() == "paused"
+    assert run.engine.choices() == ("rejoin", "rollback") and run.engine.held_step.id == "H1"
+    assert events[-1].kind == "waiting" and events[-1].state == "paused" and "pve1 is drained" in events[-1].text
+    assert w.log == ["apply pve1 P1", "apply pve1 D1"] and not run.journal.finished()
+    # a new console: the journal says paused, at the hold; run() stops there again
+    again = MaintenanceRun.resume(run.journal, drain_steps, w)
+    assert again.engine.state == "paused" and again.engine.position == 2 and again.kind == "drain"
+    assert await again.run() == "paused"
+    assert await again.rejoin() == "done"
+    assert w.log[-2:] == ["apply pve1 H1", "apply pve1 R1"] and again.journal.finished()
+
+
+async def test_rollback_from_a_hold_undoes_the_drain():
+    w = World()
+    run = MaintenanceRun.start("lab", ["pve1"], drain_steps, w, kind="drain")
+    assert await run.run() == "paused"
+    resumed = MaintenanceRun.resume(run.journal, drain_steps, w)
+    assert await resumed.rollback() == "rolled_back"
+    assert w.log[-2:] == ["undo pve1 D1", "undo pve1 P1"] and w.applied == set()  # the fakes undo checks too

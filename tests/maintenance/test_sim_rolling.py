@@ -34,7 +34,20 @@ def test_rolling_upgrade_of_all_nodes_through_the_cli(lab, state_dir, capsys):
     out = capsys.readouterr().out
     assert code == 0, out[-4000:]
     assert all(upgraded(lab, n) for n in ("pve1", "pve2", "pve3")), lab.state()["nodes"]
-    assert asyncio.run(problems_after(lab, before)) == []
+    assert asyncio.run(problems_after(lab, before, back_home=False)) == []
+
+    # guests stay on the upgraded nodes they went to (plan_park.py): each container moved once,
+    # but db, whose HA rule prefers pve2 (it returns there, as the CRM's failback would take it)
+    after = asyncio.run(guests_by_vmid(lab))
+    assert after[200]["node"] != "pve1" and after[201]["node"] == "pve2", after
+    assert after[101]["node"] != after[102]["node"]  # the firewalls-apart rule held
+    assert after[111]["node"] == "pve3"  # jellyfin (PCI passthrough) never moves
+    swarm = [after[v]["node"] for v in (121, 122, 123)]
+    assert len(set(swarm)) == 3, swarm  # manager VMs that had to share a node went home: one node's loss is fine
+    calls = [r["call"] for r in journal_records(state_dir) if r["event"] == "call-start"]
+    assert sum("ha_migrate(ct:200," in c for c in calls) == 1, calls
+    assert not [c for c in calls if "ha_migrate(ct:201," in c], calls  # HA maintenance moves db, and back
+    assert "guests left where the run placed them" in out and "CT 200 mail pve1 -> " in out
 
     # one node after another, each with its own preflight, fewest running guests first
     recs = journal_records(state_dir)
@@ -62,6 +75,19 @@ def test_rolling_upgrade_of_all_nodes_through_the_cli(lab, state_dir, capsys):
     # nothing left to upgrade: a second rolling run has no node to do
     assert main(["--config", str(fast_config(lab)), "maintenance", "run", "--all", "--yes"]) == 0
     assert "no node has pending updates" in capsys.readouterr().out
+
+
+def test_rolling_run_returns_guests_home_when_asked(lab, state_dir, capsys):
+    before = asyncio.run(guests_by_vmid(lab))
+    code = main(["--config", str(fast_config(lab)), "maintenance", "run", "--all", "--order", "pve3,pve1",
+                 "--return-guests", "--yes"])
+    out = capsys.readouterr().out
+    assert code == 0, out[-4000:]
+    assert upgraded(lab, "pve3") and upgraded(lab, "pve1")
+    assert asyncio.run(problems_after(lab, before)) == []  # every guest back where it ran
+    assert "guests moved back home (--return-guests)" in out, out[-2000:]
+    head = journal_records(state_dir)[0]
+    assert head["event"] == "run-start" and head["options"] == {"return_guests": True}
 
 
 def test_lock_keeps_a_second_run_out(lab, state_dir):

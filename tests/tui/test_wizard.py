@@ -105,16 +105,25 @@ async def until(pilot, condition, what: str, tries: int = 1000) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-async def open_wizard(app, pilot, lab, fake_lab, node="pve3"):
-    app.maintenance = make_session(app, lab, fake_lab)
+async def plan_node(app, pilot, node="pve3", kind="u"):
+    """7, then enter on `node` and choose u (upgrade) or d (drain only; "all" has no choice):
+    until the plan and preflight are shown."""
     await poll(app, pilot)
     await pilot.press("7")
     await pilot.pause()
     table = app.screen.query_one("#maint-nodes")
     assert table.move_cursor_to_key(node)
     await pilot.press("enter")
+    if node != "all":
+        await until(pilot, lambda: type(app.screen).__name__ == "KindModal", "the upgrade / drain-only choice")
+        await pilot.press(kind)
     await until(pilot, lambda: app.maintenance.phase == "review", "plan and preflight")
     await pilot.pause()
+
+
+async def open_wizard(app, pilot, lab, fake_lab, node="pve3", kind="u"):
+    app.maintenance = make_session(app, lab, fake_lab)
+    await plan_node(app, pilot, node, kind)
 
 
 async def confirm(app, pilot, word: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from console.maintenance.session import WizardSession
 
-from .helpers import poll, screen_text
-from .test_wizard import FakeServices, Lab, until
+from .helpers import screen_text
+from .test_wizard import FakeServices, Lab, plan_node, until
 
 STUCK = {"vmid": 110, "name": "homeassistant", "sid": "vm:110", "rule": "pin-110",
          "why": "strict rule pin-110 allows only pve3"}
@@ -50,13 +50,7 @@ async def test_accept_downtime_key_rechecks_with_the_guest_accepted(make_app, la
                                         plan_builder=plan_builder,
                                         services=lambda cluster, sources, writable: Services(lab.data, writable))
         app.maintenance.refresh_unfinished()
-        await poll(app, pilot)
-        await pilot.press("7")
-        await pilot.pause()
-        app.screen.query_one("#maint-nodes").move_cursor_to_key("pve3")
-        await pilot.press("enter")
-        await until(pilot, lambda: app.maintenance.phase == "review", "plan and preflight")
-        await pilot.pause()
+        await plan_node(app, pilot, "pve3")
         text = screen_text(app)
         assert "HA rules keep vm:110 homeassistant (rule pin-110) on pve3" in text and "d: accept" in text
         assert not app.maintenance.preflight_ok and steps.calls == ["P2b accepted=False"]
