@@ -57,6 +57,7 @@ class LayerScreen(Screen):
         self._ahead: dict[str, tuple[Any, Any]] = {}  # source -> (its data, what rows_ahead built of it)
         self._ahead_hub: Any = None
         self._ahead_unfollow: dict[str, Callable[[], None]] = {}
+        self._shown = True
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader()
@@ -74,7 +75,11 @@ class LayerScreen(Screen):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
+        self._shown = True  # read by rows_ahead's thread: rows are built ahead for the screen shown only
         self.refresh_data()
+
+    def on_screen_suspend(self) -> None:
+        self._shown = False
 
     def refresh_data(self) -> None:
         app = self.app
@@ -132,7 +137,9 @@ class LayerScreen(Screen):
                 self._ahead_hub = hub
             if source not in self._ahead_unfollow:
                 def work(_prev, snap, _all):
-                    return (snap.data, build(snap.data)) if snap.source == source and snap.data is not None else None
+                    if snap.source != source or snap.data is None or not self._shown:
+                        return None
+                    return snap.data, build(snap.data)
 
                 def keep(_snap, built) -> None:
                     if built is not None:

@@ -39,6 +39,7 @@ class LoopProbe:
 
     def __init__(self, why: bool = False) -> None:
         self.lags: list[float] = []
+        self.cpu: list[float] = []  # CPU the loop's thread used while each probe waited: work held on the loop
         self._task: asyncio.Task | None = None
         self.why = why
         self.beat = time.perf_counter()
@@ -47,10 +48,11 @@ class LoopProbe:
 
     async def _run(self) -> None:
         while True:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             self.beat = t
             await asyncio.sleep(TICK)
             self.lags.append(time.perf_counter() - t - TICK)
+            self.cpu.append(time.thread_time() - c)
 
     def _sampler(self, loop_thread: int) -> None:
         while not self._stop.wait(0.01):
@@ -93,6 +95,16 @@ def pick(app, count: int):
     return by_node[source][:count], source, target
 
 
+def cpu_line(cpu: list[float]) -> str:
+    """A stall is the loop busy (its thread's CPU) or the loop waiting for a core or the GIL
+    (a loaded machine, busy worker threads): this is the first part alone."""
+    ms = sorted(x * 1000 for x in cpu)
+    if not ms:
+        return "no probes"
+    over = sum(1 for x in ms if x > TARGET_MS)
+    return f"loop thread's CPU per probe: longest {ms[-1]:.1f} ms; {over} over {TARGET_MS:.0f} ms"
+
+
 def stall_line(lags: list[float]) -> str:
     ms = sorted(x * 1000 for x in lags)
     if not ms:
@@ -130,6 +142,7 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
             idle.start()
             await asyncio.sleep(idle_s)
             idle_lags = idle.stop()
+            idle_cpu = list(idle.cpu)
             probe = LoopProbe(why)
             probe.start()
             t0 = time.perf_counter()
@@ -154,7 +167,9 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
         print(f"  item start -> task visible (no queue wait): median {statistics.median(own) * 1000:.0f} ms, "
               f"worst {own[-1] * 1000:.0f} ms")
     print(f"  event loop, {idle_s:g} s before the batch (pollers only): {stall_line(idle_lags)}")
+    print(f"    {cpu_line(idle_cpu)}")
     print(f"  event loop while the batch ran: {stall_line(lags)} (target: none over {TARGET_MS:.0f} ms)")
+    print(f"    {cpu_line(probe.cpu)}")
     if probe.stalls:
         print("  where the loop was while overdue (samples every 10 ms):")
         for place, n in probe.stalls.most_common(8):
