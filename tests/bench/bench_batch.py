@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import statistics
 import sys
 import threading
@@ -31,6 +32,31 @@ from tests.simlab import SimLab
 
 TICK = 0.010
 TARGET_MS = 50.0
+
+
+class GcWatch:
+    """Full (generation 2) collections: how long each took, and whether the loop's thread ran it
+    (the collector stops every thread, so a long one is a stall wherever it runs)."""
+
+    def __init__(self) -> None:
+        self.full: list[tuple[float, bool]] = []
+        self._start = 0.0
+        self._loop_thread = threading.get_ident()
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.full.append((time.perf_counter() - self._start, threading.get_ident() == self._loop_thread))
+
+    def line(self) -> str:
+        if not self.full:
+            return "no full collections"
+        longest = max(ms for ms, _ in self.full) * 1000
+        on_loop = sum(1 for _, loop in self.full if loop)
+        return f"{len(self.full)} full collections ({on_loop} on the loop's thread), longest {longest:.0f} ms"
 
 
 class LoopProbe:
@@ -145,6 +171,8 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
             idle_cpu = list(idle.cpu)
             probe = LoopProbe(why)
             probe.start()
+            gc_watch = GcWatch()
+            gc.callbacks.append(gc_watch)
             t0 = time.perf_counter()
             await pilot.press("y")
             queue = app.get_screen_stack("guests")[-1].queue
@@ -152,6 +180,7 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
                 await pilot.pause(0.1)
             total = time.perf_counter() - t0
             lags = probe.stop()
+            gc.callbacks.remove(gc_watch)
             entries = list(queue.entries)
     visible = sorted(e.visible_after for e in entries if e.visible_after is not None)
     own = sorted(e.item.result.visible_after for e in entries if e.item.result and e.item.result.visible_after)
@@ -169,7 +198,7 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
     print(f"  event loop, {idle_s:g} s before the batch (pollers only): {stall_line(idle_lags)}")
     print(f"    {cpu_line(idle_cpu)}")
     print(f"  event loop while the batch ran: {stall_line(lags)} (target: none over {TARGET_MS:.0f} ms)")
-    print(f"    {cpu_line(probe.cpu)}")
+    print(f"    {cpu_line(probe.cpu)}; garbage collector: {gc_watch.line()}")
     if probe.stalls:
         print("  where the loop was while overdue (samples every 10 ms):")
         for place, n in probe.stalls.most_common(8):
