@@ -182,21 +182,20 @@ def keeper_for(owner, cluster: str) -> StoryKeeper:
 
 def _restatus(owner) -> None:
     """Stale data's age moved on: the live screen's header, tiles and banners show it."""
+    _on_screen(owner, "update_status", owner.clock())
+
+
+def _rerender(owner) -> None:
+    """A re-read brought a new run or silence: the live screen renders again."""
+    _on_screen(owner, "refresh_data")
+
+
+def _on_screen(owner, method: str, *args) -> None:
+    """Call `method` of the live screen, if there is one (duck-typed: no Textual here)."""
     try:
         screen = owner.screen
     except Exception:  # noqa: BLE001 - no screen (tearing down): nothing to show
         return
-    update = getattr(screen, "update_status", None)
-    if callable(update):
-        update(owner.clock())
-
-
-def _rerender(owner) -> None:
-    """A re-read brought a new run or silence: the live screen renders again (duck-typed: no Textual here)."""
-    try:
-        screen = owner.screen
-    except Exception:  # noqa: BLE001 - no screen (tearing down): nothing to render
-        return
-    refresh = getattr(screen, "refresh_data", None)
-    if callable(refresh):
-        refresh()
+    call = getattr(screen, method, None)
+    if callable(call):
+        call(*args)
