@@ -164,16 +164,25 @@ class EventRecorder:
                log: EventLog | None = None) -> EventRecorder:
         recorder = cls(log if log is not None else EventLog.for_cluster(cluster), cluster, wall_clock)
         recorder.last = dict(getattr(hub, "snapshots", {}) or {})
-        recorder._unsubscribe = hub.subscribe(recorder.on_snapshot)
+        if hasattr(hub, "derive"):  # h-loop: the diff in the Hub's worker thread, the recording on the loop
+            recorder._unsubscribe = hub.derive(lambda prev, snap, _all: recorder.events_between(prev, snap),
+                                               recorder.record)
+        else:
+            recorder._unsubscribe = hub.subscribe(recorder.on_snapshot)
         return recorder
 
-    def on_snapshot(self, snap) -> list[Event]:
-        prev = self.last.get(snap.source)
+    def events_between(self, prev, snap) -> list[Event]:
+        """Blocking and pure (run in a worker thread): the events from `prev` to `snap` of one source."""
+        return derive({snap.source: prev} if prev is not None else {}, {snap.source: snap}, self.wall_clock())
+
+    def record(self, snap, events: list[Event]) -> list[Event]:
         self.last[snap.source] = snap
-        events = derive({snap.source: prev} if prev is not None else {}, {snap.source: snap}, self.wall_clock())
         self.log.add(events)
         self._maybe_refresh_files()
         return events
+
+    def on_snapshot(self, snap) -> list[Event]:
+        return self.record(snap, self.events_between(self.last.get(snap.source), snap))
 
     def _maybe_refresh_files(self) -> None:
         mono = time.monotonic()

@@ -26,7 +26,8 @@ REREAD_SECONDS = 2.0  # one poll interval: a run that stops shows within one
 class StoryKeeper:
     def __init__(self, cluster: str, clock: Callable[[], float] = time.monotonic,
                  read_runs: Callable[[str], list] | None = None, read_silences: Callable[[str], list] | None = None,
-                 wall: Callable[[], float] = time.time, on_change: Callable[[], None] | None = None):
+                 wall: Callable[[], float] = time.time, on_change: Callable[[], None] | None = None,
+                 on_aged: Callable[[], None] | None = None):
         self.cluster = cluster
         self.clock = clock
         self.wall = wall  # epoch time: silences expire by it
@@ -39,6 +40,11 @@ class StoryKeeper:
         self._generation = 0  # bumped by invalidate(): a read begun before it is not trusted
         self._key: tuple | None = None
         self._story: Story | None = None
+        self._held: tuple = ()
+        self.on_aged = on_aged or self.on_change
+        self._aging: asyncio.Task | None = None
+        self._hub = None
+        self._unfollow: Callable[[], None] | None = None
 
     def _read(self) -> tuple:
         return tuple(self._read_runs(self.cluster)), tuple(self._read_silences(self.cluster))
@@ -82,15 +88,66 @@ class StoryKeeper:
 
     def story(self, snapshots: Mapping[str, object], now: float) -> Story:
         runs, silences = self.context()
-        snaps = tuple(sorted(snapshots.items()))
-        stale = tuple(bool(s is not None and s.is_stale(now)) for _, s in snaps)
-        # only staleness (and the age it reports) depends on the clock: recompute per second then
-        key = (tuple((k, id(s)) for k, s in snaps), stale, int(now) if any(stale) else None, runs, silences)
+        snaps, key = _key(snapshots, now, runs, silences)
         if self._story is None or key != self._key:
+            if self._story is not None and self._key is not None and _only_aged(key, self._key) \
+                    and self._age_off_loop(snapshots, now, key):
+                return self._story  # last second's story until this second's is back from the thread
             self._story = tell(dict(snapshots), now, runs, silences)
             self._key = key
             self._held = snaps  # keeps the snapshots alive so that their ids stay theirs
         return self._story
+
+    # ------------------------------------------------------------ off the event loop
+    def follow(self, hub) -> None:
+        """Tell the story of every new snapshot set in the Hub's worker thread (Hub.derive), so that
+        the screens find it ready; a keeper follows one Hub at a time."""
+        if self._hub is hub:
+            return
+        if self._unfollow is not None:
+            self._unfollow()
+        self._hub, self._unfollow = hub, hub.derive(self._tell_ahead, self._told)
+
+    def _tell_ahead(self, _prev, _snap, snapshots: Mapping[str, object]) -> tuple:
+        """Blocking (a worker thread): the story of `snapshots` with the runs and silences last read."""
+        runs, silences = self._context
+        now = self.clock()
+        snaps, key = _key(snapshots, now, runs, silences)
+        return key, snaps, tell(dict(snapshots), now, runs, silences)
+
+    def _told(self, _snap, told: tuple) -> None:
+        self._key, self._held, self._story = told
+
+    def _age_off_loop(self, snapshots: Mapping[str, object], now: float, key: tuple) -> bool:
+        """Only the age of stale data moved on: tell it again in a thread, then show it
+        (on_aged). False without a running loop: then it is told right away."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._aging is None or self._aging.done():
+            self._aging = loop.create_task(self._age(dict(snapshots), now, key))
+        return True
+
+    async def _age(self, snapshots: dict, now: float, key: tuple) -> None:
+        runs, silences = key[3], key[4]
+        story = await asyncio.to_thread(tell, snapshots, now, runs, silences)
+        if self._key is not None and _only_aged(key, self._key):  # nothing newer was told meanwhile
+            self._key, self._held, self._story = key, tuple(sorted(snapshots.items())), story
+            self.on_aged()
+
+
+def _key(snapshots: Mapping[str, object], now: float, runs: tuple, silences: tuple) -> tuple[tuple, tuple]:
+    """(the snapshots in order, what the story depends on): only staleness, and the age it
+    reports, depends on the clock, so with stale data the story is told once a second."""
+    snaps = tuple(sorted(snapshots.items()))
+    stale = tuple(bool(s is not None and s.is_stale(now)) for _, s in snaps)
+    return snaps, (tuple((k, id(s)) for k, s in snaps), stale, int(now) if any(stale) else None, runs, silences)
+
+
+def _only_aged(key: tuple, last: tuple) -> bool:
+    """The same snapshots, staleness, runs and silences: only the second of the ages differs."""
+    return key[:2] == last[:2] and key[3:] == last[3:]
 
 
 def _runs(cluster: str) -> list:
@@ -114,17 +171,31 @@ def keeper_for(owner, cluster: str) -> StoryKeeper:
     keeper = getattr(owner, "_story_keeper", None)
     if keeper is None or keeper.cluster != cluster:
         keeper = StoryKeeper(cluster, getattr(owner, "clock", time.monotonic),
-                             wall=getattr(owner, "wall_clock", time.time), on_change=lambda: _rerender(owner))
+                             wall=getattr(owner, "wall_clock", time.time), on_change=lambda: _rerender(owner),
+                             on_aged=lambda: _restatus(owner))
         owner._story_keeper = keeper
+    hub = getattr(owner, "hub", None)
+    if hub is not None and hasattr(hub, "derive"):
+        keeper.follow(hub)
     return keeper
 
 
+def _restatus(owner) -> None:
+    """Stale data's age moved on: the live screen's header, tiles and banners show it."""
+    _on_screen(owner, "update_status", owner.clock())
+
+
 def _rerender(owner) -> None:
-    """A re-read brought a new run or silence: the live screen renders again (duck-typed: no Textual here)."""
+    """A re-read brought a new run or silence: the live screen renders again."""
+    _on_screen(owner, "refresh_data")
+
+
+def _on_screen(owner, method: str, *args) -> None:
+    """Call `method` of the live screen, if there is one (duck-typed: no Textual here)."""
     try:
         screen = owner.screen
-    except Exception:  # noqa: BLE001 - no screen (tearing down): nothing to render
+    except Exception:  # noqa: BLE001 - no screen (tearing down): nothing to show
         return
-    refresh = getattr(screen, "refresh_data", None)
-    if callable(refresh):
-        refresh()
+    call = getattr(screen, method, None)
+    if callable(call):
+        call(*args)

@@ -12,11 +12,12 @@ socket can neither delay another source nor keep the process alive at exit.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
@@ -127,7 +128,9 @@ class Poller(Generic[T]):
 
     async def run(self, publish: Callable[[Snapshot[T]], Any]) -> None:
         while True:
-            publish(await self.poll_once())
+            published = publish(await self.poll_once())
+            if inspect.isawaitable(published):  # Hub.publish_derived: derived work in a thread first
+                await published
             self._wake.clear()
             try:
                 async with asyncio.timeout(self.next_delay()):
@@ -205,8 +208,33 @@ def ensure_thread_pool(workers: int = 32) -> None:
     loop._labconsole_pool = True  # type: ignore[attr-defined]
 
 
+# blocking, pure work on (previous, new snapshot, every latest snapshot with the new one) -> result
+DeriveWork = Callable[[Snapshot | None, Snapshot, Mapping[str, Snapshot]], Any]
+Deriver = tuple[DeriveWork, Callable[[Snapshot, Any], Any]]
+
+
+_FAILED = object()
+
+
+def _derive_all(derivers: list[Deriver], prev: Snapshot | None, snap: Snapshot,
+                snapshots: Mapping[str, Snapshot]) -> dict[int, Any]:
+    """Blocking: id(deriver) -> its work's result on one snapshot (_FAILED, logged, if it raised)."""
+    out: dict[int, Any] = {}
+    for d in derivers:
+        try:
+            out[id(d)] = d[0](prev, snap, snapshots)
+        except Exception:  # noqa: BLE001 - one bad deriver must not stop the others
+            log.exception("derived work failed for %s", snap.source)
+            out[id(d)] = _FAILED
+    return out
+
+
 class Hub:
-    """Latest snapshot per source, and the subscribers to tell."""
+    """Latest snapshot per source, and the subscribers to tell.
+
+    Work derived from each snapshot (the events diff, the health story) is registered with
+    derive(): while polling, all of it runs in one worker thread per snapshot, one snapshot at a
+    time, and its results are applied on the loop before the subscribers are told."""
 
     def __init__(self, pollers: list[Poller] | None = None, unconfigured: tuple[str, ...] = ()):
         self.pollers = {p.source: p for p in pollers or []}
@@ -214,14 +242,45 @@ class Hub:
         for name in unconfigured:
             self.snapshots[name] = Snapshot(name, configured=False)
         self._subscribers: list[Callable[[Snapshot], Any]] = []
+        self._derivers: list[Deriver] = []
+        self._derive_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
 
     def subscribe(self, callback: Callable[[Snapshot], Any]) -> Callable[[], None]:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
-    def publish(self, snap: Snapshot) -> None:
+    def derive(self, work: DeriveWork, apply: Callable[[Snapshot, Any], Any]) -> Callable[[], None]:
+        """`work(previous, snap, snapshots)` must only read the frozen snapshots it is given (it runs
+        in a worker thread); `apply(snap, result)` runs on the loop, before the subscribers."""
+        pair = (work, apply)
+        self._derivers.append(pair)
+        return lambda: self._derivers.remove(pair) if pair in self._derivers else None
+
+    async def publish_derived(self, snap: Snapshot) -> None:
+        """publish(), with the derived work done in a worker thread instead of on the event loop."""
+        async with self._derive_lock:  # one at a time: each one's work sees what the one before left
+            derived = None
+            if self._derivers:
+                derived = await asyncio.to_thread(_derive_all, list(self._derivers), self.snapshots.get(snap.source),
+                                                  snap, {**self.snapshots, snap.source: snap})
+            self.publish(snap, derived)
+
+    def publish(self, snap: Snapshot, derived: dict[int, Any] | None = None) -> None:
+        derivers = list(self._derivers)
+        missing = [d for d in derivers if derived is None or id(d) not in derived]
+        if missing:  # headless, a test, or registered while the thread ran: the derived work right here
+            derived = {**(derived or {}), **_derive_all(missing, self.snapshots.get(snap.source), snap,
+                                                        {**self.snapshots, snap.source: snap})}
         self.snapshots[snap.source] = snap
+        for d in derivers:  # only those still registered: a detached one gets nothing
+            result = derived[id(d)] if derived is not None else _FAILED
+            if result is _FAILED:
+                continue
+            try:
+                d[1](snap, result)
+            except Exception:  # noqa: BLE001 - as for subscribers
+                log.exception("applying derived work failed for %s", snap.source)
         for callback in list(self._subscribers):
             try:
                 callback(snap)
@@ -239,7 +298,7 @@ class Hub:
     def start(self) -> None:
         ensure_thread_pool()
         for p in self.pollers.values():
-            self._tasks.append(asyncio.create_task(p.run(self.publish), name=f"poll-{p.source}"))
+            self._tasks.append(asyncio.create_task(p.run(self.publish_derived), name=f"poll-{p.source}"))
 
     async def stop(self) -> None:
         for t in self._tasks:

@@ -7,6 +7,9 @@ snapshots when it is resumed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -51,6 +54,10 @@ class LayerScreen(Screen):
         super().__init__()
         self._filter_target: FastTable | None = None
         self.render_count = 0  # how often render_data ran; tests check hidden screens stay idle
+        self._ahead: dict[str, tuple[Any, Any]] = {}  # source -> (its data, what rows_ahead built of it)
+        self._ahead_hub: Any = None
+        self._ahead_unfollow: dict[str, Callable[[], None]] = {}
+        self._shown = True
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader()
@@ -68,7 +75,11 @@ class LayerScreen(Screen):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
+        self._shown = True  # read by rows_ahead's thread: rows are built ahead for the screen shown only
         self.refresh_data()
+
+    def on_screen_suspend(self) -> None:
+        self._shown = False
 
     def refresh_data(self) -> None:
         app = self.app
@@ -114,6 +125,40 @@ class LayerScreen(Screen):
 
         app = self.app
         return keeper_for(app, app.cluster_name).story(app.snapshots, app.clock() if now is None else now)
+
+    def rows_ahead(self, source: str, data: Any, build: Callable[[Any], Any]) -> Any:
+        """`build(data)`: pure (a RowMemo's rows), and from the first call on made in the Hub's
+        worker thread for every new snapshot of `source`, so that 2,000 guests' rows are not
+        built on the event loop; made here when the thread's are not for this `data`."""
+        hub = getattr(self.app, "hub", None)
+        if hub is not None and hasattr(hub, "derive"):
+            if self._ahead_hub is not hub:  # a cluster switch: follow the new Hub
+                self._stop_ahead()
+                self._ahead_hub = hub
+            if source not in self._ahead_unfollow:
+                def work(_prev, snap, _all):
+                    if snap.source != source or snap.data is None or not self._shown:
+                        return None
+                    return snap.data, build(snap.data)
+
+                def keep(_snap, built) -> None:
+                    if built is not None:
+                        self._ahead[source] = built
+
+                self._ahead_unfollow[source] = hub.derive(work, keep)
+        got = self._ahead.get(source)
+        if got is not None and got[0] is data:
+            return got[1]
+        return build(data)
+
+    def _stop_ahead(self) -> None:
+        for unfollow in self._ahead_unfollow.values():
+            unfollow()
+        self._ahead_unfollow.clear()
+        self._ahead.clear()
+
+    def on_unmount(self) -> None:
+        self._stop_ahead()
 
     def data_of(self, source: str):
         snap = self.app.snapshots.get(source)

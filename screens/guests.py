@@ -103,7 +103,7 @@ class GuestsScreen(LayerScreen):
             return
         self._guest_list = pve.guests
         self._ha_rules = pve.ha_rules
-        self.table.set_rows(self.memo.rows(pve.guests))
+        self.table.set_rows(self.rows_ahead("proxmox", pve, lambda data: self.memo.rows(data.guests)))  # h-loop
         self._update_detail()
 
     def guest(self, key: str | None):

@@ -124,6 +124,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self.title = title
         self.empty_text = empty_text
         self._rows: dict[str, Row] = {}
+        self._rows_given: object = None  # the list last given to set_rows
         self._input_keys: list[str] = []
         self._view: list[str] = []
         self._pos: dict[str, int] = {}
@@ -150,7 +151,11 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
 
     # ------------------------------------------------------------ data in
     def set_rows(self, rows: Iterable[Row]) -> None:
-        """Replace the contents; rows are matched by key and only changed ones repaint."""
+        """Replace the contents; rows are matched by key and only changed ones repaint.
+        The very list given last time (rows built once per snapshot) is not compared again."""
+        if rows is self._rows_given:
+            return
+        self._rows_given = rows if isinstance(rows, list) else None
         old = self._rows
         new: dict[str, Row] = {}
         changed: list[str] = []
@@ -177,15 +182,21 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             self._recompute_content()
         strips, hay, pos = self._strips, self._hay, self._pos
         order_cols = [c for c in (self.sort_column, self.group_column) if c is not None]
+        repaint: list[str] = []
         for key in changed:
-            strips.pop(key, None)
-            had = hay.pop(key, None)
             row = new[key]
-            self._grow_content(row)
+            prev = old.get(key)
+            # only a sort value moved (an uptime's seconds): the same text, nothing to repaint or re-measure
+            text_changed = prev is None or prev[1] != row[1] or prev[3] != row[3]
+            if text_changed:
+                strips.pop(key, None)
+                had = hay.pop(key, None)
+                self._grow_content(row)
+                repaint.append(key)
             if structural:
                 continue
-            prev = old.get(key)
-            if self._filter is not None and (had is None or self._filter(had) != self._filter(self._haystack(key))):
+            if text_changed and self._filter is not None and \
+                    (had is None or self._filter(had) != self._filter(self._haystack(key))):
                 structural = True
             elif order_cols and prev is not None and any(self._value(prev, c) != self._value(row, c)
                                                          for c in order_cols):
@@ -198,7 +209,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         top = int(self.scroll_y)
         height = self.size.height
         width = self.size.width
-        for key in changed:
+        for key in repaint:
             i = pos.get(key)
             if i is not None and top <= i < top + height:
                 self.refresh(Region(0, i - top + 1, width, 1))

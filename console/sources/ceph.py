@@ -89,29 +89,13 @@ class CephSource:
         for result in (status, tree, flags):  # the status error first: it says the most
             if isinstance(result, BaseException):
                 raise result
-        state = cp.parse_status(status, where="ceph /cluster/ceph/status")
-        osds, tree_flags = tree
-        all_flags = state.flags | tree_flags | (flags if flags is not None else frozenset())
-        state = replace(state, osds=osds, flags=all_flags)
-        return await self._api_daemons(state)
-
-    async def _api_daemons(self, state: CephState) -> CephState:
-        """Pools and daemon names from PVE's per-node lists; optional (older PVE, or a node
-        that does not answer): without them the status JSON's counts stand."""
         node = self._tree_node
-        if node is None:
-            return state
-        lists = await asyncio.gather(*(self.proxmox.ceph_list_raw(node, w) for w in ("pool", "mgr", "mds", "mon")),
-                                     return_exceptions=True)
-        pool, mgr, mds, mon = (None if isinstance(x, BaseException) else x for x in lists)
-        try:
-            extra = cp.parse_pve_daemons(mgr, mds, mon, where=f"ceph /nodes/{node}/ceph/mgr|mds|mon")
-            if pool:
-                extra["pools"] = cp.parse_pve_pools(pool, where=f"ceph /nodes/{node}/ceph/pool")
-        except ShapeError as exc:  # optional facts: the status JSON's counts stand
-            log.info("%s", exc)
-            return state
-        return replace(state, **extra) if extra else state
+        lists: list = [None] * 4
+        if node is not None:
+            lists = await asyncio.gather(*(self.proxmox.ceph_list_raw(node, w) for w in ("pool", "mgr", "mds", "mon")),
+                                         return_exceptions=True)
+        # the parsing in a worker thread, never on the event loop
+        return await asyncio.to_thread(_api_state, status, tree, flags, node, lists)
 
     async def _api_osd_tree(self):
         """The OSD tree is cluster-wide: ask the first online node that answers."""
@@ -171,61 +155,11 @@ class CephSource:
         slow_due = now - self._slow_at >= SLOW_REFRESH
         commands = FAST_READS + (SLOW_READS if slow_due else ())
         host, results = await self._ssh_batch(commands, parallel=True)
-        out = dict(zip(commands, results, strict=True))
-
-        def on(cmd: str) -> str:
-            return f"ceph `{cmd}` on {host}"
-
-        def json_of(cmd: str, required: bool = False):
-            """The command's JSON; None when it failed, unless the layer needs it (then its error)."""
-            r = out.get(cmd)
-            if r is None:
-                return None
-            if r.exit_status != 0:
-                said = (r.stderr.strip() or r.stdout.strip()).splitlines()
-                if required:
-                    raise ConsoleError("ceph", f"`{cmd}` on {host} exited {r.exit_status}"
-                                       + (f": {said[-1][:200]}" if said else ""))
-                log.info("ceph: `%s` on %s exited %d: %s", cmd, host, r.exit_status, r.stderr.strip()[:200])
-                return None
-            try:
-                return cp.loads(r.stdout, f"ceph `{cmd}` on {host}")
-            except cp.CephParseError as exc:
-                if required:
-                    raise
-                log.info("%s", exc)
-                return None
-
-        first = out[FAST_READS[0]]
-        if first.exit_status != 0:
-            err = (first.stderr.strip() or first.stdout.strip()).splitlines()
-            raise ConsoleError("ceph", f"`{FAST_READS[0]}` on {host} exited {first.exit_status}"
-                               + (f": {err[-1][:200]}" if err else ""),
-                               "check that the ceph CLI on that host can reach the cluster (ceph.conf, keyring)")
-        where = f"ceph `{FAST_READS[0]}` on {host}"
-        state = cp.parse_status(cp.loads(first.stdout, where), where=where)
+        # the JSON decoding and parsing in a worker thread, never on the event loop
+        state, slow = await asyncio.to_thread(_ssh_state, host, commands, results, slow_due, self._slow)
         if slow_due:
-            self._slow = {cmd: json_of(cmd) for cmd in SLOW_READS}
-            self._slow_at = now
-        detail = json_of(FAST_READS[1])
-        if detail is not None:
-            state = cp.with_health_detail(state, cp.parse_health_detail(detail, where=on(FAST_READS[1])))
-        osds = cp.parse_osd_tree(json_of(FAST_READS[2], required=True), where=on(FAST_READS[2]))
-        usage = self._slow.get(SLOW_READS[0])
-        if usage is not None:
-            osds = cp.merge_osd_usage(osds, cp.parse_osd_tree(usage, where=on(SLOW_READS[0])))
-        dump = json_of(FAST_READS[3])
-        flags, sizes = state.flags, {}
-        if dump is not None:
-            osds, dump_flags, sizes = cp.merge_osd_dump(osds, dump, where=on(FAST_READS[3]))
-            flags = flags | dump_flags
-        df, mons, mgr = (self._slow.get(c) for c in SLOW_READS[1:])
-        return replace(
-            state, osds=osds, flags=flags,
-            pools=cp.parse_df_pools(df, sizes, where=on(SLOW_READS[1])) if df is not None else (),
-            mons=(cp.parse_mon_dump(mons, where=on(SLOW_READS[2])) if mons is not None else ()) or state.mons,
-            mgr_active=state.mgr_active
-            or (cp.parse_mgr_stat(mgr, where=on(SLOW_READS[3])) if mgr is not None else None))
+            self._slow, self._slow_at = slow, now
+        return state
 
     # ----------------------------------------------------------------- write
 
@@ -257,3 +191,88 @@ class CephSource:
         if r.exit_status != 0:
             raise ConsoleError("ceph", f"`{cmd}` on {host} exited {r.exit_status}: {r.stderr.strip()[:200]}",
                                "check the ceph CLI's permissions there")
+
+
+def _api_daemons(state: CephState, node: str | None, lists: list) -> CephState:
+    """Pools and daemon names from PVE's per-node lists; optional (older PVE, or a node
+    that does not answer): without them the status JSON's counts stand."""
+    if node is None:
+        return state
+    pool, mgr, mds, mon = (None if isinstance(x, BaseException) else x for x in lists)
+    try:
+        extra = cp.parse_pve_daemons(mgr, mds, mon, where=f"ceph /nodes/{node}/ceph/mgr|mds|mon")
+        if pool:
+            extra["pools"] = cp.parse_pve_pools(pool, where=f"ceph /nodes/{node}/ceph/pool")
+    except ShapeError as exc:  # optional facts: the status JSON's counts stand
+        log.info("%s", exc)
+        return state
+    return replace(state, **extra) if extra else state
+
+
+def _api_state(status, tree, flags, node: str | None, lists: list) -> CephState:
+    """Blocking (a worker thread): the layer's state from the API answers of one poll."""
+    state = cp.parse_status(status, where="ceph /cluster/ceph/status")
+    osds, tree_flags = tree
+    all_flags = state.flags | tree_flags | (flags if flags is not None else frozenset())
+    return _api_daemons(replace(state, osds=osds, flags=all_flags), node, lists)
+
+
+def _ssh_state(host: str, commands: tuple[str, ...], results: list[SshResult], slow_due: bool,
+               slow: dict[str, object]) -> tuple[CephState, dict[str, object]]:
+    """Blocking (a worker thread): the layer's state from one batch of `ceph` commands, and the
+    slow reads (re-parsed when they were due, else the ones given)."""
+    out = dict(zip(commands, results, strict=True))
+
+    def on(cmd: str) -> str:
+        return f"ceph `{cmd}` on {host}"
+
+    def json_of(cmd: str, required: bool = False):
+        """The command's JSON; None when it failed, unless the layer needs it (then its error)."""
+        r = out.get(cmd)
+        if r is None:
+            return None
+        if r.exit_status != 0:
+            said = (r.stderr.strip() or r.stdout.strip()).splitlines()
+            if required:
+                raise ConsoleError("ceph", f"`{cmd}` on {host} exited {r.exit_status}"
+                                   + (f": {said[-1][:200]}" if said else ""))
+            log.info("ceph: `%s` on %s exited %d: %s", cmd, host, r.exit_status, r.stderr.strip()[:200])
+            return None
+        try:
+            return cp.loads(r.stdout, f"ceph `{cmd}` on {host}")
+        except cp.CephParseError as exc:
+            if required:
+                raise
+            log.info("%s", exc)
+            return None
+
+    first = out[FAST_READS[0]]
+    if first.exit_status != 0:
+        err = (first.stderr.strip() or first.stdout.strip()).splitlines()
+        raise ConsoleError("ceph", f"`{FAST_READS[0]}` on {host} exited {first.exit_status}"
+                           + (f": {err[-1][:200]}" if err else ""),
+                           "check that the ceph CLI on that host can reach the cluster (ceph.conf, keyring)")
+    where = f"ceph `{FAST_READS[0]}` on {host}"
+    state = cp.parse_status(cp.loads(first.stdout, where), where=where)
+    if slow_due:
+        slow = {cmd: json_of(cmd) for cmd in SLOW_READS}
+    detail = json_of(FAST_READS[1])
+    if detail is not None:
+        state = cp.with_health_detail(state, cp.parse_health_detail(detail, where=on(FAST_READS[1])))
+    osds = cp.parse_osd_tree(json_of(FAST_READS[2], required=True), where=on(FAST_READS[2]))
+    usage = slow.get(SLOW_READS[0])
+    if usage is not None:
+        osds = cp.merge_osd_usage(osds, cp.parse_osd_tree(usage, where=on(SLOW_READS[0])))
+    dump = json_of(FAST_READS[3])
+    flags, sizes = state.flags, {}
+    if dump is not None:
+        osds, dump_flags, sizes = cp.merge_osd_dump(osds, dump, where=on(FAST_READS[3]))
+        flags = flags | dump_flags
+    df, mons, mgr = (slow.get(c) for c in SLOW_READS[1:])
+    return replace(
+        state, osds=osds, flags=flags,
+        pools=cp.parse_df_pools(df, sizes, where=on(SLOW_READS[1])) if df is not None else (),
+        mons=(cp.parse_mon_dump(mons, where=on(SLOW_READS[2])) if mons is not None else ()) or state.mons,
+        mgr_active=state.mgr_active
+        or (cp.parse_mgr_stat(mgr, where=on(SLOW_READS[3])) if mgr is not None else None)), slow
+

@@ -74,17 +74,8 @@ class TraefikSource:
         version_task = asyncio.to_thread(self._get_json, session, "/api/version", None, True)
         list_tasks = [asyncio.to_thread(self._get_all, session, path, optional) for path, optional in LISTS.values()]
         version, *lists = await asyncio.gather(version_task, *list_tasks)
-        got = dict(zip(LISTS, lists, strict=True))
-        return TraefikState(
-            version=tp.parse_version(version[0] if version else None),
-            routers=tp.parse_routers(got["http_routers"], "http") + tp.parse_routers(got["tcp_routers"], "tcp")
-            + tp.parse_routers(got["udp_routers"], "udp"),
-            services=tp.parse_services(got["http_services"], "http") + tp.parse_services(got["tcp_services"], "tcp")
-            + tp.parse_services(got["udp_services"], "udp"),
-            middlewares=tp.parse_middlewares(got["http_middlewares"], "http")
-            + tp.parse_middlewares(got["tcp_middlewares"], "tcp"),
-            entrypoints=tp.parse_entrypoints(got["entrypoints"]),
-        )
+        # parsing 600 routers takes tens of ms: in a worker thread, never on the event loop
+        return await asyncio.to_thread(_parse_answers, version, dict(zip(LISTS, lists, strict=True)))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -145,6 +136,20 @@ class TraefikSource:
         except ValueError:
             next_page = None
         return inert_tree(data), next_page  # the one boundary: Traefik's text is inert from here on
+
+
+def _parse_answers(version: Any, got: dict[str, list]) -> TraefikState:
+    """Blocking: the layer's state from one poll's answers (already inert)."""
+    return TraefikState(
+        version=tp.parse_version(version[0] if version else None),
+        routers=tp.parse_routers(got["http_routers"], "http") + tp.parse_routers(got["tcp_routers"], "tcp")
+        + tp.parse_routers(got["udp_routers"], "udp"),
+        services=tp.parse_services(got["http_services"], "http") + tp.parse_services(got["tcp_services"], "tcp")
+        + tp.parse_services(got["udp_services"], "udp"),
+        middlewares=tp.parse_middlewares(got["http_middlewares"], "http")
+        + tp.parse_middlewares(got["tcp_middlewares"], "tcp"),
+        entrypoints=tp.parse_entrypoints(got["entrypoints"]),
+    )
 
 
 def _body_hint(r: requests.Response) -> str:

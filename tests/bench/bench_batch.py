@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import statistics
 import sys
 import threading
@@ -33,12 +34,38 @@ TICK = 0.010
 TARGET_MS = 50.0
 
 
+class GcWatch:
+    """Full (generation 2) collections: how long each took, and whether the loop's thread ran it
+    (the collector stops every thread, so a long one is a stall wherever it runs)."""
+
+    def __init__(self) -> None:
+        self.full: list[tuple[float, bool]] = []
+        self._start = 0.0
+        self._loop_thread = threading.get_ident()
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.full.append((time.perf_counter() - self._start, threading.get_ident() == self._loop_thread))
+
+    def line(self) -> str:
+        if not self.full:
+            return "no full collections"
+        longest = max(ms for ms, _ in self.full) * 1000
+        on_loop = sum(1 for _, loop in self.full if loop)
+        return f"{len(self.full)} full collections ({on_loop} on the loop's thread), longest {longest:.0f} ms"
+
+
 class LoopProbe:
     """How late the loop runs a 10 ms sleeper: each lateness is time something else held the loop.
     With `why`, a thread samples the loop thread's stack while the probe is overdue."""
 
     def __init__(self, why: bool = False) -> None:
         self.lags: list[float] = []
+        self.cpu: list[float] = []  # CPU the loop's thread used while each probe waited: work held on the loop
         self._task: asyncio.Task | None = None
         self.why = why
         self.beat = time.perf_counter()
@@ -47,10 +74,11 @@ class LoopProbe:
 
     async def _run(self) -> None:
         while True:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             self.beat = t
             await asyncio.sleep(TICK)
             self.lags.append(time.perf_counter() - t - TICK)
+            self.cpu.append(time.thread_time() - c)
 
     def _sampler(self, loop_thread: int) -> None:
         while not self._stop.wait(0.01):
@@ -93,6 +121,16 @@ def pick(app, count: int):
     return by_node[source][:count], source, target
 
 
+def cpu_line(cpu: list[float]) -> str:
+    """A stall is the loop busy (its thread's CPU) or the loop waiting for a core or the GIL
+    (a loaded machine, busy worker threads): this is the first part alone."""
+    ms = sorted(x * 1000 for x in cpu)
+    if not ms:
+        return "no probes"
+    over = sum(1 for x in ms if x > TARGET_MS)
+    return f"loop thread's CPU per probe: longest {ms[-1]:.1f} ms; {over} over {TARGET_MS:.0f} ms"
+
+
 def stall_line(lags: list[float]) -> str:
     ms = sorted(x * 1000 for x in lags)
     if not ms:
@@ -130,8 +168,11 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
             idle.start()
             await asyncio.sleep(idle_s)
             idle_lags = idle.stop()
+            idle_cpu = list(idle.cpu)
             probe = LoopProbe(why)
             probe.start()
+            gc_watch = GcWatch()
+            gc.callbacks.append(gc_watch)
             t0 = time.perf_counter()
             await pilot.press("y")
             queue = app.get_screen_stack("guests")[-1].queue
@@ -139,6 +180,7 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
                 await pilot.pause(0.1)
             total = time.perf_counter() - t0
             lags = probe.stop()
+            gc.callbacks.remove(gc_watch)
             entries = list(queue.entries)
     visible = sorted(e.visible_after for e in entries if e.visible_after is not None)
     own = sorted(e.item.result.visible_after for e in entries if e.item.result and e.item.result.visible_after)
@@ -154,7 +196,9 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
         print(f"  item start -> task visible (no queue wait): median {statistics.median(own) * 1000:.0f} ms, "
               f"worst {own[-1] * 1000:.0f} ms")
     print(f"  event loop, {idle_s:g} s before the batch (pollers only): {stall_line(idle_lags)}")
+    print(f"    {cpu_line(idle_cpu)}")
     print(f"  event loop while the batch ran: {stall_line(lags)} (target: none over {TARGET_MS:.0f} ms)")
+    print(f"    {cpu_line(probe.cpu)}; garbage collector: {gc_watch.line()}")
     if probe.stalls:
         print("  where the loop was while overdue (samples every 10 ms):")
         for place, n in probe.stalls.most_common(8):

@@ -53,6 +53,30 @@ async def test_update_repaints_only_changed_visible_rows():
         assert table.paint_count == first + 1
 
 
+async def test_a_sort_value_alone_repaints_nothing_but_still_orders_the_rows():
+    """Every poll moves each guest's uptime by seconds while its cell shows minutes: such a row
+    is not painted again, yet a table sorted by that column follows the new values."""
+    app = TableApp()
+
+    def by_sort(order: dict[int, int]) -> list[Row]:
+        return [Row(r.key, r.cells, (order.get(i, i), *r.sort[1:])) for i, r in enumerate(rows(50))]
+
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(FastTable)
+        table.set_rows(by_sort({}))
+        await pilot.pause()
+        first = table.paint_count
+        table.set_rows(by_sort({3: 1003}))  # only row 3's sort value moved
+        await pilot.pause()
+        assert table.paint_count == first
+        table.sort_by("id", reverse=True)
+        await pilot.pause()
+        assert table.visible_keys[0] == "r3"
+        table.set_rows(by_sort({3: 3, 4: 2004}))  # sorted by it: the order follows the values
+        await pilot.pause()
+        assert table.visible_keys[:2] == ["r4", "r49"]
+
+
 async def test_cursor_and_scroll_stay_on_the_same_row_key():
     app = TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
