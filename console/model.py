@@ -231,6 +231,7 @@ class SwarmService:
     update_message: str | None = None
     version: int = 0
     labels: tuple[tuple[str, str], ...] = ()
+    image_digest: str | None = None  # the digest pinned in the spec (`image` is without it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from console.sim.guest_pkgs import GUEST_FAULTS
+from console.sim.guest_pkgs import clear as clear_guest
+from console.sim.guest_pkgs import faults_dict as guest_faults_dict
+from console.sim.guest_pkgs import inject as inject_guest
 from console.sim.ops_faults import OPS_FAULTS, clear_ops, inject_ops, ops_faults_dict
+from console.sim.registry_state import REGISTRY_FAULTS, clear_registry, inject_registry, registry_faults_dict
 from console.sim.sim_errors import SimError
 
-FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
+FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh", "registry")
 KINDS = (
     "node-down", "node-up", "osd-down", "osd-up", "latency", "error-rate", "apt-fail", "no-return",
     "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
     "migrate-fail", "osd-stuck", "vip-stuck", "ha-pin", "mon-down", "mon-up",
     *OPS_FAULTS,  # h-operate: console/sim/ops_faults.py
+    *GUEST_FAULTS,  # h-upgguest: console/sim/guest_pkgs.py
+    *REGISTRY_FAULTS,  # h-swarmimg: console/sim/registry_state.py
 )
 PIN_PREFIX = "pin-"  # fault ha-pin: a strict node-affinity rule "pin-VMID" to the guest's node
 
@@ -126,6 +133,10 @@ class FaultControl:
             f.mon_stopped.discard(self._t_mon(kind, target))
         elif kind in OPS_FAULTS:
             inject_ops(self, kind, target)
+        elif kind in GUEST_FAULTS:
+            inject_guest(self, kind, target)
+        elif kind in REGISTRY_FAULTS:
+            inject_registry(self, kind, target)
         self._reconcile()
 
     def _pin(self, vmid: int) -> None:
@@ -192,6 +203,10 @@ class FaultControl:
                     self.ha_rules.pop(name, None)
             elif k in OPS_FAULTS:
                 clear_ops(self, k, target)
+            elif k in GUEST_FAULTS:
+                clear_guest(self, k, target)
+            elif k in REGISTRY_FAULTS:
+                clear_registry(self, k, target)
         self._reconcile()
 
     def _pins(self) -> list[str]:
@@ -217,6 +232,8 @@ class FaultControl:
             "mon_down": sorted(f.mon_stopped),
             "ha_pinned": sorted(int(n.removeprefix(PIN_PREFIX)) for n in self._pins()),
             **ops_faults_dict(self),
+            **guest_faults_dict(self),
+            **registry_faults_dict(self),
         }
 
     def backend_up(self, service_name: str) -> bool:

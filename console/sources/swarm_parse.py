@@ -122,6 +122,7 @@ def parse_service(raw: dict, tasks: Iterable[SwarmTask] = (), down_nodes: frozen
         update_message=sh.opt_text(update.get("Message"), H, "UpdateStatus.Message"),
         version=_version(raw),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+        image_digest=image.partition("@")[2] or None,
     )
 
 

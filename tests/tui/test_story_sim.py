@@ -42,6 +42,10 @@ NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/main
     "ha-pin": "a strict HA rule: only changes what a maintenance plan can move (tests/maintenance/test_ha_rules_plan)",
     "enterprise-repo": "fails apt update and a run's P8 preflight; its finding needs the repos report, which no "
                        "poller feeds yet (tests/ops/test_node_detail.py)",  # h-operate2
+    # h-swarmimg: registry faults act on an image check or an upgrade (tests/ops/test_swarm_upgrade.py)
+    "image-publish": "a new digest for a tag: `swarm images` says newer digest available, nothing is down",
+    "image-crash": "a tag whose tasks crash: only an upgrade to it shows (Swarm rolls it back)",
+    "registry-private": "only the image inventory shows it (cannot check: private image)",
 }
 
 
