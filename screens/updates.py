@@ -112,9 +112,8 @@ class UpdatesScreen(LayerScreen):
         self.query_one("#upd-table", FastTable).focus()
         if self.session.phase == "idle":
             self._work(self.session.refresh(), "updates-read")
-        self._repaint()
 
-    def on_screen_resume(self) -> None:
+    def render_data(self, snapshots: dict, now: float) -> None:  # LayerScreen: on mount, resume, new data
         self._repaint()
 
     def _work(self, coro: Any, group: str) -> None:

@@ -42,7 +42,7 @@ class PlanItem:
 
     def line(self, n: int | None) -> str:
         head = f"{n:>3}. " if n is not None else "   - "
-        what = f"{self.layer:<9} {self.label}"
+        what = f"{self.layer:<9} {self.label}" if self.label != self.layer else self.label
         if self.action == UPGRADE:
             return f"{head}{what}: {self.reason}"
         if self.action == UP_TO_DATE:

@@ -109,3 +109,49 @@ def test_a_broken_guest_stops_the_run_with_it_rolled_back_and_the_rest_untouched
     assert {n: after.get(n) for n in vms_before} == vms_before  # after it: untouched
     assert newer_services(lab)
     assert journal_records(state_dir)[-1]["state"] == "rolled_back"
+
+
+@pytest.mark.slow
+def test_a_stopped_run_resumes_at_the_item_where_it_stopped(lab, state_dir):
+    lab.control("snapshot-fails", 201)
+    cluster = cluster_for(lab, grace=0)
+    code, out = upgrade(cluster, "run", "--all", "--yes", "--on-failure", "stop")
+    assert code == 1 and "201/db: failed" in out and "upgrade resume" in out, out[-3000:]
+    assert guests(lab)["201"]["pending"] == 7 and guests(lab)["112"]["pending"]  # not touched, nor what follows
+    done_before = [r["node"] for r in journal_records(state_dir) if r["event"] == "node-done"]
+    assert done_before[-1] == "200/mail", done_before
+
+    lab.clear("snapshot-fails", 201)
+    code, out = upgrade(cluster, "resume")
+    assert code == 0, out[-3000:]
+    assert out.startswith("resume run ") and "item 201/db state failed" in out, out[:300]
+    recs = journal_records(state_dir)
+    done = [r["node"] for r in recs if r["event"] == "node-done"]
+    assert done[:len(done_before)] == done_before and len(done) == len(set(done))  # nothing done twice
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "done"
+    assert set(pending_guests(lab)) <= NOT_RUN and not newer_services(lab)
+    assert upgrade(cluster, "resume") == (0, "no unfinished upgrade run of this cluster\n")
+
+
+def test_the_updates_session_reads_everything_and_refuses_to_run_read_only(lab):
+    from console.errors import ConsoleError
+    from console.upgrade.everything_session import UpdatesSession
+
+    async def go() -> UpdatesSession:
+        cluster = cluster_for(lab)
+        sources = build_sources(cluster)
+        try:
+            s = UpdatesSession(cluster, sources, read_only=True)
+            await s.refresh()
+            with pytest.raises(ConsoleError, match="read-only"):
+                await s.start()
+            return s
+        finally:
+            await sources.close()
+
+    s = asyncio.run(go())
+    assert s.phase == "ready" and s.plan is not None and s.message.startswith("11 item(s) to upgrade"), s.message
+    by_kind = {(r.kind, r.name): r for r in s.rows}
+    assert s.item_for(by_kind[("firewall", "fw2")]) == "firewalls"
+    assert s.item_for(by_kind[("vm", "homeassistant")]) is None  # skipped: not Debian
+    assert guests(lab)["200"]["pending"] == 7
