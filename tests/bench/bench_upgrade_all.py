@@ -17,11 +17,13 @@ import asyncio
 import contextlib
 import io
 import os
+import re
 import tempfile
 import time
 
 from console.config import load_config
 from console.sources import build_sources
+from console.upgrade.everything_run import layer_of
 from tests.bench.bench_maintenance import VIP_BUDGET, guest_types, naive_run, settled
 from tests.simlab import SimLab
 
@@ -102,15 +104,26 @@ def measure(kind: str, speed: float) -> tuple[dict, float, str]:
         else:
             t0 = time.monotonic()
             asyncio.run(naive_run(lab, running))
+            t_nodes = time.monotonic() - t0
             asyncio.run(naive_guests_and_services(lab))
-            took, out = time.monotonic() - t0, ""
+            took = time.monotonic() - t0
+            out = f"naive: nodes {t_nodes:.1f} s, guests and services {took - t_nodes:.1f} s"
         settled(lab, running)
         av = lab.availability()
         av["vip_holder_at_end"] = lab.state()["vrrp"]["vip_holder"]
         return av, took, out
 
 
-def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, speed: float, out: str) -> None:
+def item_times(out: str) -> dict[str, float]:
+    """Real seconds per item, from the engine's timestamped progress lines ("  12.3s [label] ...")."""
+    span: dict[str, list[float]] = {}
+    for m in re.finditer(r"^\s*([\d.]+)s \[([^\]]+)\]", out, re.M):
+        span.setdefault(m.group(2), []).append(float(m.group(1)))
+    return {label: max(ts) - min(ts) for label, ts in span.items()}
+
+
+def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, speed: float, out: str,
+           naive_out: str) -> None:
     print(f"Upgrade everything on the seed lab (`upgrade run --all --yes`) vs naive, sim speed {speed:g}")
     print(f"  wall time: engine {t_eng:.1f} s, naive {t_naive:.1f} s (real seconds); "
           f"ratio engine/naive {t_eng / t_naive if t_naive else 0:.2f}")
@@ -133,8 +146,16 @@ def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, sp
     print(f"  wall time target (issue 12): engine at most 1.3x naive: {t_eng / t_naive if t_naive else 0:.2f}x "
           + ("MET" if t_naive and t_eng <= 1.3 * t_naive else "MISSED"))
     for line in out.splitlines():
-        if line.startswith("run ") or line.lstrip().startswith(("✔", "✖", "·")):
+        if line.startswith("run "):
             print(f"  engine: {line.strip()}")
+    times = item_times(out)
+    layers: dict[str, float] = {}
+    for label, took in times.items():
+        layer = layer_of(label)
+        layers[layer] = layers.get(layer, 0.0) + took
+    print("  engine wall time per item (real s): " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
+    print("  engine wall time per layer (real s): " + ", ".join(f"{k} {v:.1f}" for k, v in layers.items())
+          + f"; {naive_out}")
 
 
 def main() -> None:
@@ -143,8 +164,8 @@ def main() -> None:
     args = ap.parse_args()
     kinds = guest_types(args.speed)
     eng, t_eng, out = measure("engine", args.speed)
-    naive, t_naive, _ = measure("naive", args.speed)
-    report(eng, naive, kinds, t_eng, t_naive, args.speed, out)
+    naive, t_naive, naive_out = measure("naive", args.speed)
+    report(eng, naive, kinds, t_eng, t_naive, args.speed, out, naive_out)
 
 
 if __name__ == "__main__":

@@ -155,3 +155,32 @@ def test_the_updates_session_reads_everything_and_refuses_to_run_read_only(lab):
     assert s.item_for(by_kind[("firewall", "fw2")]) == "firewalls"
     assert s.item_for(by_kind[("vm", "homeassistant")]) is None  # skipped: not Debian
     assert guests(lab)["200"]["pending"] == 7
+
+
+def test_one_rows_item_from_the_view_a_crashing_image_is_rolled_back_by_swarm(lab, state_dir):
+    from console.ops.swarm import find_service
+    from console.upgrade.everything_session import UpdatesSession
+    from tests.upgrade.conftest import SCALE, TIMEOUTS
+
+    lab.control("image-crash", "traefik/whoami:v1.10.3")  # the tag now points at an image whose tasks exit
+
+    async def go() -> tuple[UpdatesSession, str | None, str | None]:
+        cluster = cluster_for(lab)
+        sources = build_sources(cluster)
+        try:
+            before = (await find_service(sources, "whoami")).spec.digest
+            s = UpdatesSession(cluster, sources, read_only=False, poll=0.2, scale=SCALE, timeouts=dict(TIMEOUTS))
+            await s.refresh()
+            await s.start("service:whoami")
+            return s, before, (await find_service(sources, "whoami")).spec.digest
+        finally:
+            await sources.close()
+
+    s, before, after = asyncio.run(go())
+    assert s.outcome == "rolled_back", "\n".join(s.lines)
+    assert after == before  # Swarm returned it to the image it ran
+    text = "\n".join(s.lines)
+    assert "rolled back by Swarm" in text and "↺ service:whoami: rolled back" in text, text
+    recs = journal_records(state_dir)
+    assert recs[0]["nodes"] == ["service:whoami"] and recs[-1]["state"] == "rolled_back"
+    assert guests(lab)["200"]["pending"] == 7  # nothing else was touched
