@@ -44,6 +44,7 @@ def add_parsers(sub: Any, common) -> None:
                                   "or `firewalls`: the pair, BACKUP first")
     rn.add_argument("target", metavar="GUEST|firewalls", nargs="?")
     rn.add_argument("--all", action="store_true", help=ALL_HELP)  # h-upgall
+    rn.add_argument("--json", action="store_true", help="with --all: the outcome as JSON (progress on stderr)")
     rn.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     rn.add_argument("--on-failure", choices=("rollback", "stop"), default="rollback",
                     help="roll back to the snapshot at once (default) or stop for resume/rollback later")
@@ -60,6 +61,8 @@ ALL_HELP = "every node, CT, VM, the firewall pair and every Swarm service, one o
 def _target_or_all(args: argparse.Namespace) -> None:  # h-upgall
     if bool(args.target) == bool(args.all):
         raise ConsoleError("upgrade", f"upgrade {args.upgrade_cmd}: name one GUEST (or firewalls), or pass --all")
+    if args.upgrade_cmd == "run" and args.json and not args.all:
+        raise ConsoleError("upgrade", "upgrade run --json goes with --all")
 
 
 def run(args: argparse.Namespace, load) -> int:

@@ -47,23 +47,27 @@ async def run_all(svc: Any, args: Any, out: TextIO) -> int:
     from console.upgrade.everything_plan import build
     from console.upgrade.everything_run import EverythingRun
 
+    as_json = bool(getattr(args, "json", False))
+    text = sys.stderr if as_json else out  # with --json: progress on stderr, one document on stdout
     identity = await cluster_identity(svc)
     lock = await _lock(svc)
     await lock.ensure_free()
     _refuse_if_unfinished(svc.cluster.name, identity)
     plan = await build(svc.sources, svc.cluster)
-    print(inert_block(plan.text()), file=out)
+    print(inert_block(plan.text()), file=text)
     if not plan.todo:
-        print("nothing to upgrade", file=out)
+        print("nothing to upgrade", file=text)
+        if as_json:
+            print(json.dumps({"run": None, "state": "done", "exit_code": EXIT_OK, "items": []}), file=out)
         return EXIT_OK
-    if not args.yes and not _confirmed(svc.cluster.name, len(plan.todo), out):
+    if not args.yes and not _confirmed(svc.cluster.name, len(plan.todo), text):
         return EXIT_SAFE
     await lock.acquire()
     try:
         _refuse_if_unfinished(svc.cluster.name, identity)  # again, under the lock
-        run = EverythingRun.begin(svc.cluster.name, plan, svc, Printer(out), identity.to_dict())
+        run = EverythingRun.begin(svc.cluster.name, plan, svc, Printer(text), identity.to_dict())
         await lock.note(run.journal.run_id)
-        return await _carry_out(run, args.on_failure, out, resume=False)
+        return await _carry_out(run, args.on_failure, out, resume=False, as_json=as_json)
     finally:
         await lock.release()
 
@@ -95,7 +99,7 @@ async def resume_all(svc: Any, journal: Any, what: str, on_failure: str, out: Te
         await lock.release()
 
 
-async def _carry_out(run: Any, on_failure: str, out: TextIO, resume: bool) -> int:
+async def _carry_out(run: Any, on_failure: str, out: TextIO, resume: bool, as_json: bool = False) -> int:
     from console.cli_upgrade import _drive, _exit_for
     from console.maintenance.observed import AvailabilityWatch
 
@@ -106,7 +110,17 @@ async def _carry_out(run: Any, on_failure: str, out: TextIO, resume: bool) -> in
         state = await _drive(run, on_failure, resume=resume)
     finally:
         await watch.stop()
-    print(inert_block("\n".join([report(run, state, time.monotonic() - t0), *watch.lines()])), file=out)
+    seconds = time.monotonic() - t0
+    words = inert_block("\n".join([report(run, state, seconds), *watch.lines()]))
+    print(words, file=sys.stderr if as_json else out)
+    if as_json:
+        eng = run.engine
+        doc = {"run": run.journal.run_id, "state": state, "exit_code": _exit_for(state), "seconds": round(seconds, 1),
+               "items": [{"item": label, "state": st} for label, st in run.item_states()],
+               "stopped_at": eng.node if eng is not None and state != "done" else None,
+               "error": eng.last_error if eng is not None and state != "done" else None,
+               "availability": watch.lines()}
+        print(json.dumps(doc, indent=2), file=out)
     return _exit_for(state)
 
 

@@ -99,9 +99,13 @@ def test_a_broken_guest_stops_the_run_with_it_rolled_back_and_the_rest_untouched
     cluster = cluster_for(lab, (GuestProbe("201", http=(probe_url(lab, 201),)),), grace=0)
     vms_before = {n: p for n, p in pending_guests(lab).items() if n in VMS}
     assert len(vms_before) == len(VMS)
-    code, out = upgrade(cluster, "run", "--all", "--yes")
+    code, out = upgrade(cluster, "run", "--all", "--yes", "--json")  # progress on stderr, the outcome on stdout
     assert code == 1, out[-4000:]
-    assert "201/db: rolled back" in out and "checks fail after the upgrade" in out, out[-3000:]
+    doc = json.loads(out)
+    assert doc["state"] == "rolled_back" and doc["exit_code"] == 1 and doc["stopped_at"] == "201/db", doc
+    assert "checks fail after the upgrade" in doc["error"], doc
+    states = {i["item"]: i["state"] for i in doc["items"]}
+    assert states["201/db"] == "rolled_back" and states["200/mail"] == "done" and states["123/swarm3"] == "pending"
     db = guests(lab)["201"]
     assert db["pending"] == 7 and not db["broken"], db  # back on its snapshot
     assert all(upgraded(lab, n) for n in NODES) and guests(lab)["200"]["pending"] == 0  # before it: done
