@@ -75,6 +75,17 @@ class EverythingRun(MaintenanceRun):
             restore_plan(services, run.engine.node, run.engine.ctx.facts)
         return run
 
+    # h-drain (not on this branch yet) makes a "rolling" MaintenanceRun park each node's guests on
+    # nodes already upgraded, through these two; this run parks too, counting only its node items.
+    @property
+    def parks(self) -> bool:
+        return hasattr(self.services, "rolling_run")
+
+    def _tell_rolling(self) -> None:
+        if self.parks:
+            nodes = [n for n in self.nodes if layer_of(n) == "node"]
+            self.services.rolling_run = (nodes, [n for n in self.done_nodes if n in nodes])
+
     def item_states(self) -> list[tuple[str, str]]:
         """(label, state) of every item: done, the current one's engine state, or pending."""
         current = self.engine.node if self.engine else None
