@@ -37,11 +37,14 @@ def add_parsers(sub: Any, common) -> None:
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.add_argument("--verbose", "-v", action="store_true", help="every package")
     pl = s.add_parser("plan", help="one guest's (or the firewall pair's) preflight; changes nothing")
-    pl.add_argument("target", metavar="GUEST|firewalls")
+    pl.add_argument("target", metavar="GUEST|firewalls", nargs="?")
     pl.add_argument("--json", action="store_true")
+    pl.add_argument("--all", action="store_true", help=ALL_HELP)  # h-upgall
     rn = s.add_parser("run", help="upgrade one guest (snapshot, upgrade, verify; rollback on failure), "
                                   "or `firewalls`: the pair, BACKUP first")
-    rn.add_argument("target", metavar="GUEST|firewalls")
+    rn.add_argument("target", metavar="GUEST|firewalls", nargs="?")
+    rn.add_argument("--all", action="store_true", help=ALL_HELP)  # h-upgall
+    rn.add_argument("--json", action="store_true", help="with --all: the outcome as JSON (progress on stderr)")
     rn.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     rn.add_argument("--on-failure", choices=("rollback", "stop"), default="rollback",
                     help="roll back to the snapshot at once (default) or stop for resume/rollback later")
@@ -50,6 +53,16 @@ def add_parsers(sub: Any, common) -> None:
     s.add_parser("rollback", help="roll back the guest of an interrupted upgrade run")
     cl = s.add_parser("cleanup", help="remove labconsole-* snapshots whose grace period is over")
     cl.add_argument("--all", action="store_true", help="also those not yet due (of finished runs)")
+
+
+ALL_HELP = "every node, CT, VM, the firewall pair and every Swarm service, one ordered plan"  # h-upgall
+
+
+def _target_or_all(args: argparse.Namespace) -> None:  # h-upgall
+    if bool(args.target) == bool(args.all):
+        raise ConsoleError("upgrade", f"upgrade {args.upgrade_cmd}: name one GUEST (or firewalls), or pass --all")
+    if args.upgrade_cmd == "run" and args.json and not args.all:
+        raise ConsoleError("upgrade", "upgrade run --json goes with --all")
 
 
 def run(args: argparse.Namespace, load) -> int:
@@ -77,6 +90,12 @@ async def main(cluster: Any, args: argparse.Namespace, out: TextIO, **svc_option
     try:
         svc = UpgradeServices(cluster, sources, writable=writable, **svc_options)
         cmd = args.upgrade_cmd
+        if cmd in ("plan", "run"):  # h-upgall: --all is console/upgrade/everything_cli.py
+            _target_or_all(args)
+            if args.all:
+                from console.upgrade import everything_cli as every
+
+                return await (every.plan_all if cmd == "plan" else every.run_all)(svc, args, out)
         if cmd == "list":
             return await _list(svc, args, out)
         if cmd == "plan":
@@ -241,6 +260,12 @@ async def _resume(svc: Any, what: str, on_failure: str, out: TextIO) -> int:
         print("no unfinished upgrade run of this cluster", file=out)
         return EXIT_OK
     journal = runs[-1]
+    from console.upgrade.everything_run import is_everything  # h-upgall
+
+    if is_everything(journal):
+        from console.upgrade.everything_cli import resume_all
+
+        return await resume_all(svc, journal, what, on_failure, out)
     lock = await _lock(svc)
     await lock.acquire(journal.run_id)
     try:

@@ -79,7 +79,9 @@ class CommandView:
 
 
 # one line per view; added by the issue that builds the screen
-COMMAND_VIEWS: tuple[CommandView, ...] = ()
+COMMAND_VIEWS: tuple[CommandView, ...] = (
+    CommandView("updates", "screens.updates:UpdatesScreen", ("upd",), "pending updates everywhere; upgrade all"),
+)
 ALL_VIEWS: tuple[str, ...] = (*VIEWS, *(v.name for v in COMMAND_VIEWS))
 
 

@@ -1,0 +1,190 @@
+"""Upgrade everything against the sim: `upgrade plan --all` names every item in
+order and changes nothing; `upgrade run --all --yes` upgrades every node, CT,
+VM, the firewall pair and every Swarm service and leaves `check` at 0; a guest
+whose upgrade breaks its service stops the run with that guest rolled back,
+the items before it upgraded and the items after it untouched; the stopped
+run is finished (rolled back), nothing else is changed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+
+import pytest
+
+from console.config import load_config
+from console.config_model import GuestProbe
+from console.sources import build_sources
+from console.upgrade.everything_plan import service_rows
+from tests.maintenance.conftest import upgraded
+from tests.upgrade.conftest import cluster_for, guests, journal_records, probe_url, upgrade
+
+NODES = ("pve1", "pve2", "pve3")
+UNINSPECTABLE = {"homeassistant": "not Debian", "jellyfin": "no guest agent and no SSH address"}
+NOT_RUN = {"110", "111", "113"}  # homeassistant, jellyfin, the stopped debian-template
+VMS = ("112", "121", "122", "123")
+
+
+def newer_services(lab) -> set[str]:
+    async def go() -> set[str]:
+        sources = build_sources(load_config(lab.config_path).cluster(None))
+        try:
+            return {r.name for r in await service_rows(sources) if r.pending}
+        finally:
+            await sources.close()
+
+    return asyncio.run(go())
+
+
+def pending_guests(lab) -> dict[str, int]:
+    return {vmid: g["pending"] for vmid, g in guests(lab).items() if g.get("pending")}
+
+
+def test_plan_all_names_every_item_in_order_and_changes_nothing(lab):
+    before = guests(lab)
+    code, out = upgrade(cluster_for(lab), "plan", "--all", "--json")
+    assert code == 0, out[-3000:]
+    doc = json.loads(out)
+    layers = [i["layer"] for i in doc["items"] if i["action"] == "upgrade"]
+    assert layers == sorted(layers, key=("firewalls", "node", "ct", "vm", "service").index), layers
+    order = doc["order"]
+    assert order[0] == "firewalls" and set(order[1:4]) == set(NODES), order
+    assert "200/mail" in order and "201/db" in order and order.index("201/db") > order.index("pve3")
+    assert any(o.startswith("service:") for o in order) and order[-1].startswith("service:")
+    fw = doc["items"][0]
+    assert fw["label"] == "firewalls" and fw["members"][1] == "fw1", fw  # fw1 holds the VIPs: BACKUP goes first
+    skipped = {i["label"].split("/")[-1]: i["reason"] for i in doc["items"] if i["action"] == "skipped"}
+    for name, why in UNINSPECTABLE.items():
+        assert why in skipped.get(name, ""), skipped
+    assert doc["counts"]["upgrade"] == len(order)
+    assert guests(lab) == before  # nothing changed inside any guest
+
+    code, text = upgrade(cluster_for(lab), "plan", "--all")
+    assert code == 0 and text.splitlines()[0].startswith("Upgrade everything on demo:"), text
+    assert "  1. firewalls" in text and "fw1 (MASTER)" in text and "skipped: not Debian (Home Assistant OS)" in text
+
+
+def test_plan_needs_a_target_or_all(lab):
+    from console.errors import ConsoleError
+
+    with pytest.raises(ConsoleError, match="name one GUEST"):
+        upgrade(cluster_for(lab), "plan")
+    with pytest.raises(ConsoleError, match="name one GUEST"):
+        upgrade(cluster_for(lab), "run", "db", "--all", "--yes")
+
+
+@pytest.mark.slow
+def test_run_all_upgrades_every_layer_and_check_is_ok(lab, state_dir, capsys):
+    assert newer_services(lab), "the seed lab has a service with a newer image"
+    code, out = upgrade(cluster_for(lab, grace=0), "run", "--all", "--yes")
+    assert code == 0, out[-4000:]
+    assert all(upgraded(lab, n) for n in NODES), lab.state()["nodes"]
+    left = pending_guests(lab)
+    assert set(left) <= NOT_RUN, left  # every CT, VM and firewall that can be read is up to date
+    assert not newer_services(lab)
+    recs = journal_records(state_dir)
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "done"
+    from console.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["--config", str(lab.config_path), "check"]) == 0, buf.getvalue()
+
+
+@pytest.mark.slow
+def test_a_broken_guest_stops_the_run_with_it_rolled_back_and_the_rest_untouched(lab, state_dir):
+    lab.control("guest-upgrade-breaks-service", 201)
+    cluster = cluster_for(lab, (GuestProbe("201", http=(probe_url(lab, 201),)),), grace=0)
+    vms_before = {n: p for n, p in pending_guests(lab).items() if n in VMS}
+    assert len(vms_before) == len(VMS)
+    code, out = upgrade(cluster, "run", "--all", "--yes", "--json")  # progress on stderr, the outcome on stdout
+    assert code == 1, out[-4000:]
+    doc = json.loads(out)
+    assert doc["state"] == "rolled_back" and doc["exit_code"] == 1 and doc["stopped_at"] == "201/db", doc
+    assert "checks fail after the upgrade" in doc["error"], doc
+    states = {i["item"]: i["state"] for i in doc["items"]}
+    assert states["201/db"] == "rolled_back" and states["200/mail"] == "done" and states["123/swarm3"] == "pending"
+    db = guests(lab)["201"]
+    assert db["pending"] == 7 and not db["broken"], db  # back on its snapshot
+    assert all(upgraded(lab, n) for n in NODES) and guests(lab)["200"]["pending"] == 0  # before it: done
+    after = pending_guests(lab)
+    assert {n: after.get(n) for n in vms_before} == vms_before  # after it: untouched
+    assert newer_services(lab)
+    assert journal_records(state_dir)[-1]["state"] == "rolled_back"
+
+
+@pytest.mark.slow
+def test_a_stopped_run_resumes_at_the_item_where_it_stopped(lab, state_dir):
+    lab.control("snapshot-fails", 201)
+    cluster = cluster_for(lab, grace=0)
+    code, out = upgrade(cluster, "run", "--all", "--yes", "--on-failure", "stop")
+    assert code == 1 and "201/db: failed" in out and "upgrade resume" in out, out[-3000:]
+    assert guests(lab)["201"]["pending"] == 7 and guests(lab)["112"]["pending"]  # not touched, nor what follows
+    done_before = [r["node"] for r in journal_records(state_dir) if r["event"] == "node-done"]
+    assert done_before[-1] == "200/mail", done_before
+
+    lab.clear("snapshot-fails", 201)
+    code, out = upgrade(cluster, "resume")
+    assert code == 0, out[-3000:]
+    assert out.startswith("resume run ") and "item 201/db state failed" in out, out[:300]
+    recs = journal_records(state_dir)
+    done = [r["node"] for r in recs if r["event"] == "node-done"]
+    assert done[:len(done_before)] == done_before and len(done) == len(set(done))  # nothing done twice
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "done"
+    assert set(pending_guests(lab)) <= NOT_RUN and not newer_services(lab)
+    assert upgrade(cluster, "resume") == (0, "no unfinished upgrade run of this cluster\n")
+
+
+def test_the_updates_session_reads_everything_and_refuses_to_run_read_only(lab):
+    from console.errors import ConsoleError
+    from console.upgrade.everything_session import UpdatesSession
+
+    async def go() -> UpdatesSession:
+        cluster = cluster_for(lab)
+        sources = build_sources(cluster)
+        try:
+            s = UpdatesSession(cluster, sources, read_only=True)
+            await s.refresh()
+            with pytest.raises(ConsoleError, match="read-only"):
+                await s.start()
+            return s
+        finally:
+            await sources.close()
+
+    s = asyncio.run(go())
+    assert s.phase == "ready" and s.plan is not None and s.message.startswith("11 item(s) to upgrade"), s.message
+    by_kind = {(r.kind, r.name): r for r in s.rows}
+    assert s.item_for(by_kind[("firewall", "fw2")]) == "firewalls"
+    assert s.item_for(by_kind[("vm", "homeassistant")]) is None  # skipped: not Debian
+    assert guests(lab)["200"]["pending"] == 7
+
+
+def test_one_rows_item_from_the_view_a_crashing_image_is_rolled_back_by_swarm(lab, state_dir):
+    from console.ops.swarm import find_service
+    from console.upgrade.everything_session import UpdatesSession
+    from tests.upgrade.conftest import SCALE, TIMEOUTS
+
+    lab.control("image-crash", "traefik/whoami:v1.10.3")  # the tag now points at an image whose tasks exit
+
+    async def go() -> tuple[UpdatesSession, str | None, str | None]:
+        cluster = cluster_for(lab)
+        sources = build_sources(cluster)
+        try:
+            before = (await find_service(sources, "whoami")).spec.digest
+            s = UpdatesSession(cluster, sources, read_only=False, poll=0.2, scale=SCALE, timeouts=dict(TIMEOUTS))
+            await s.refresh()
+            await s.start("service:whoami")
+            return s, before, (await find_service(sources, "whoami")).spec.digest
+        finally:
+            await sources.close()
+
+    s, before, after = asyncio.run(go())
+    assert s.outcome == "rolled_back", "\n".join(s.lines)
+    assert after == before  # Swarm returned it to the image it ran
+    text = "\n".join(s.lines)
+    assert "rolled back by Swarm" in text and "↺ service:whoami: rolled back" in text, text
+    recs = journal_records(state_dir)
+    assert recs[0]["nodes"] == ["service:whoami"] and recs[-1]["state"] == "rolled_back"
+    assert guests(lab)["200"]["pending"] == 7  # nothing else was touched
