@@ -89,7 +89,7 @@ class UpdatesScreen(LayerScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._shown = 0
+        self._lines_shown = 0
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="upd-status", markup=False)
@@ -132,12 +132,12 @@ class UpdatesScreen(LayerScreen):
         log = self.query_one("#upd-log", LogView)
         if s.phase in ("running", "ended") and s.line_count:
             log.add_class("-open")
-        new = s.line_count - self._shown
+        new = s.line_count - self._lines_shown
         if new > 0:
             lines = list(islice(reversed(s.lines), min(new, len(s.lines))))
             lines.reverse()
             log.write_lines(wrap_lines(lines, max(log.size.width - 1, 40)))
-            self._shown = s.line_count
+            self._lines_shown = s.line_count
         log.border_title = f"output · {s.phase}"
 
     # ------------------------------------------------------------ keys
@@ -188,7 +188,7 @@ class UpdatesScreen(LayerScreen):
                 self.app.notify(f"not confirmed: you typed {typed!r}, not {s.cluster_name!r}; nothing was done",
                                 title="updates", severity="warning")
                 return
-            self._shown = 0
+            self._lines_shown = 0
             self.query_one("#upd-log", LogView).clear()
             self._work(self._run_then_reread(label), "updates-run")
 
