@@ -20,13 +20,13 @@ from widgets.key_bar import KeyBar
 from widgets.prompt_bar import PromptBar
 from widgets.stale_banner import StaleBanner
 
-COMMON_KEYS = [
-    ("1-8", "views: health guests ceph swarm traefik vrrp maint events"),  # h-events: 8 events
-    (":", "command: a view, ctx [NAME] (alone: all clusters), q (tab completes, ↑ history)"),
+COMMON_KEYS = [  # one line each at 80x24: the guests view's help fills the screen exactly
+    ("1-8", "health guests ceph swarm traefik vrrp maint events"),
+    (":", "a view, ctx [NAME] (alone: all clusters), q; tab, ↑"),
     ("/", "filter: text, re:REGEX, !inverts; enter keeps it"),
-    ("s  shift+A-Z", "sort: next column · the letter's column (sort line above; again: reverse; G: bottom)"),
-    ("↑↓ jk PgUp/Dn gG", "move; tab: next table (the focused one has a lit header)"),
-    ("esc", "back out: clear filter, close pane, then to health"),
+    ("s  shift+A-Z", "sort: next column / by letter (again: reverse)"),
+    ("↑↓ jk PgUp/Dn gG", "move; tab: next table (focused: lit header)"),
+    ("esc", "back out: clear filter, close pane, then health"),
     ("ctrl+r", "refresh now"),
     ("ctrl+p", "command palette"),
     ("?", "this help"),
