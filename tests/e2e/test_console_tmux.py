@@ -223,7 +223,7 @@ def test_demo_every_screen_and_injected_faults(sandbox):
 
         # `?` shows the keys of the current view; esc closes it
         tm.send("?")
-        tm.wait_until(lambda s: "guests — keys" in s and "this help" in s and "detail pane" in s, 10,
+        tm.wait_until(lambda s: "guests — keys" in s and "this help" in s and "detail: config" in s, 10,
                       what="the help of the guests view")
         tm.send("Escape")
         tm.wait_gone("guests — keys")
