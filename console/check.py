@@ -18,6 +18,7 @@ from console.config_model import ClusterConfig
 from console.health import evaluate
 from console.incidents import Story, tell
 from console.inert import inert
+from console.layers import LAYER_OF_SOURCE, REPORT_NAMES
 from console.model import Finding
 from console.poller import Snapshot
 
@@ -45,8 +46,12 @@ def story_of(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], 
 
 
 def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float) -> str:
-    layers = {}
+    layers, reports = {}, {}
     for name, s in snaps.items():
+        if name in REPORT_NAMES:  # no layer of its own: its findings count in the layer it feeds
+            reports[name] = {"layer": LAYER_OF_SOURCE[name], "ok": s.error is None and s.data is not None,
+                             "error": s.error, "age_s": None if (age := s.age(now)) is None else round(age, 1)}
+            continue
         v = story.sources.get(name) or story.layers.get(name)
         layers[name] = {
             "configured": s.configured,
@@ -58,6 +63,7 @@ def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: flo
             "summary": v.summary if v else "ok",
         }
     doc = {"cluster": cluster, "status": story.status, "exit_code": story.exit_code, "layers": layers,
+           "reports": reports,
            "vrrp_instances": {v.key.split("/", 1)[1]: {"level": v.level, "summary": v.summary}
                               for v in story.instances},
            "vrrp_sync_groups": {v.key.split("/", 1)[1]: {"level": v.level, "summary": v.summary}
@@ -95,6 +101,8 @@ def report_text(cluster: str, snaps: dict[str, Snapshot], story: Story, out: Tex
     con.print(Text.assemble(("labconsole check ", "bold"), (inert(cluster), "bold"), ": ", (status.upper(), colour)))
     table = Table(show_header=False, box=None, pad_edge=False)
     for name in snaps:
+        if name in REPORT_NAMES:  # their findings are listed below, under the layer they feed
+            continue
         v = story.sources.get(name) or story.layers.get(name)
         mark, style = DOT.get(v.level if v else "unknown", ("?", "magenta"))
         table.add_row(Text(mark, style=style), Text(name), Text(inert(v.summary if v else "")))
