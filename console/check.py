@@ -1,6 +1,7 @@
-"""`labconsole check`: one concurrent round of every source, the health rules, and the
-story they tell (console.incidents): verdicts per layer, incidents with their effects,
-maintenance-expected and silenced findings that do not count.
+"""`labconsole check`: one concurrent round of every source (then the slow reports read
+through them), the health rules, and the story they tell (console.incidents): verdicts
+per layer, incidents with their effects, maintenance-expected and silenced findings that
+do not count.
 
 Exit codes follow the monitoring-plugin convention: 0 OK, 1 WARNING,
 2 CRITICAL, 3 UNKNOWN.
@@ -18,7 +19,7 @@ from console.config_model import ClusterConfig
 from console.health import evaluate
 from console.incidents import Story, tell
 from console.inert import inert
-from console.layers import LAYER_OF_SOURCE, REPORT_NAMES
+from console.layers import LAYER_OF_SOURCE, REPORT_BY_NAME, REPORT_NAMES
 from console.model import Finding
 from console.poller import Snapshot
 
@@ -131,8 +132,10 @@ async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list
     from console.sources import build_hub
 
     hub, actions = build_hub(cluster, read_only=True)
+    reports = [hub.pollers.pop(name) for name in REPORT_NAMES if name in hub.pollers]
     try:
         snaps = await hub.poll_all_once()
+        snaps = await _read_reports(hub, reports, snaps)
     finally:
         try:  # closing is best effort and must not stretch the run past its timeout
             await asyncio.wait_for(actions.sources.close(), CLOSE_WAIT)
@@ -140,6 +143,17 @@ async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list
             pass
     now = time.monotonic()
     return snaps, evaluate(snaps, now), now
+
+
+async def _read_reports(hub, reports: list, snaps: dict[str, Snapshot]) -> dict[str, Snapshot]:
+    """The slow reports (backups, repos), after the sources and only through a source that
+    answered: they do not load the API while the sources are read, and a source that did not
+    answer is not asked again (its own finding says so; the report stays unread)."""
+    ready = [p for p in reports if (s := snaps.get(REPORT_BY_NAME[p.source].needs)) is not None
+             and s.error is None and s.data is not None]
+    for snap in await asyncio.gather(*(p.poll_once() for p in ready)):
+        hub.publish(snap)
+    return dict(hub.snapshots)
 
 
 def run_check(cluster: ClusterConfig, as_json: bool = False, out: TextIO | None = None) -> int:

@@ -71,8 +71,7 @@ class ReportSpec:
     needs: str  # the source it is read through; not polled when that source is not configured
     fetch: str  # "module:function", async (Sources, ClusterConfig) -> the report
     layer: str  # the layer its findings (and findings about reading it) go to
-    interval: float  # seconds between polls
-    timeout: float  # seconds one poll may take
+    interval: float  # seconds between polls (its timeout is its source's: `check` keeps its time limit)
 
     def load_fetch(self) -> Any:
         module, _, attr = self.fetch.partition(":")
@@ -80,12 +79,13 @@ class ReportSpec:
 
 
 REPORTS: tuple[ReportSpec, ...] = (
-    ReportSpec("backups", "Backups", "proxmox", "console.sources.reports:fetch_backups", "guests", 300.0, 60.0),
-    ReportSpec("repos", "APT repositories", "proxmox", "console.sources.reports:fetch_repos", "cluster", 300.0, 30.0),
+    ReportSpec("backups", "Backups", "proxmox", "console.sources.reports:fetch_backups", "guests", 300.0),
+    ReportSpec("repos", "APT repositories", "proxmox", "console.sources.reports:fetch_repos", "cluster", 300.0),
 )
 
 SOURCE_NAMES: tuple[str, ...] = tuple(s.name for s in SOURCES)
 REPORT_NAMES: tuple[str, ...] = tuple(r.name for r in REPORTS)
+REPORT_BY_NAME: dict[str, ReportSpec] = {r.name: r for r in REPORTS}
 LAYER_NAMES: tuple[str, ...] = tuple(layer.name for layer in LAYERS)
 SOURCE_BY_NAME: dict[str, SourceSpec] = {s.name: s for s in SOURCES}
 LAYER_BY_NAME: dict[str, LayerSpec] = {layer.name: layer for layer in LAYERS}

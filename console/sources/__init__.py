@@ -96,6 +96,6 @@ def build_hub(cluster: ClusterConfig, read_only: bool = False) -> tuple[Hub, Act
         pollers.append(Poller(name, src.fetch, interval=interval, timeout=timeout))
     from console.sources.reports import report_pollers
 
-    pollers += report_pollers(srcs, cluster)  # backups, repos: slow, through the Proxmox source
+    pollers += report_pollers(srcs, cluster, lambda name: _timing(cluster, name)[1])  # backups, repos: slow
     missing = tuple(n for n in SOURCES if srcs.get(n) is None)
     return Hub(pollers, unconfigured=missing), Actions(srcs)

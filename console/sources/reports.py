@@ -9,30 +9,47 @@ reads every backup storage and the first log line of the recent vzdump tasks.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from console.config_model import ClusterConfig
+from console.errors import ConsoleError
 from console.layers import REPORTS
 from console.poller import Poller
+
+log = logging.getLogger(__name__)
 
 
 async def fetch_backups(sources: Any, cluster: ClusterConfig) -> Any:
     """A console.ops.backups.BackupReport against the cluster's max_backup_age."""
     from console.ops.backups import backup_report
 
-    return await backup_report(sources, cluster.max_backup_age)
+    return await _readable("backups", backup_report(sources, cluster.max_backup_age))
 
 
 async def fetch_repos(sources: Any, cluster: ClusterConfig) -> Any:
     """A console.ops.node_detail.RepoReport: every online node's repositories and subscription."""
     from console.ops.node_detail import repo_report
 
-    return await repo_report(sources)
+    return await _readable("repos", repo_report(sources))
 
 
-def report_pollers(sources: Any, cluster: ClusterConfig) -> list[Poller]:
-    """One Poller per report whose source is configured (a cluster without Proxmox has none)."""
-    pollers = []
+async def _readable(name: str, report: Awaitable[Any]) -> Any:
+    """An answer of a shape the report cannot read is said as such, not as a Python error."""
+    try:
+        return await report
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        log.debug("%s: unreadable answer", name, exc_info=exc)
+        raise ConsoleError(name, "an answer of the Proxmox API has a shape the report cannot read; "
+                           "not read this time") from None
+
+
+def report_pollers(sources: Any, cluster: ClusterConfig, timeout_of: Callable[[str], float]) -> list[Poller]:
+    """One Poller per report whose source is configured (a cluster without Proxmox has none),
+    with its source's timeout."""
+    pollers: list[Poller] = []
     for spec in REPORTS:
         if sources.get(spec.needs) is None:
             continue
@@ -41,5 +58,17 @@ def report_pollers(sources: Any, cluster: ClusterConfig) -> list[Poller]:
         async def poll(fetch=fetch) -> Any:
             return await fetch(sources, cluster)
 
-        pollers.append(Poller(spec.name, poll, interval=spec.interval, timeout=spec.timeout))
+        pollers.append(ReportPoller(spec.name, poll, interval=spec.interval, timeout=timeout_of(spec.needs)))
     return pollers
+
+
+class ReportPoller(Poller):
+    """A report's Poller in the live console: its first read waits FIRST_READ_AFTER seconds, so
+    that the start-up reads of the sources (what the first screen shows) do not share the API
+    and the CPU with it. `check` calls poll_once itself, after the sources (console/check.py)."""
+
+    FIRST_READ_AFTER = 5.0
+
+    async def run(self, publish: Callable[[Any], Any]) -> None:
+        await asyncio.sleep(self.FIRST_READ_AFTER)
+        await super().run(publish)

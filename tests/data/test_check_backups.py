@@ -1,0 +1,49 @@
+"""Backups and APT repositories in `labconsole check` against the simulated lab: the slowly
+polled reports (console/layers.py REPORTS) feed the one evaluation, so their findings count
+in the layer they belong to, in the text, the JSON and the exit code."""
+
+import json
+import time
+
+from console.cli import main
+
+
+def test_a_stale_and_a_never_backed_up_guest_are_findings_of_the_guests_layer(sim, capsys):
+    code = main(["--config", str(sim.config_path), "check", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 2 and doc["status"] == "critical" and doc["exit_code"] == 2, (doc["reports"], doc["findings"])
+    found = {(f["layer"], f["severity"], f["text"]) for f in doc["findings"]}
+    assert ("guests", "critical", "debian-template (113) has never been backed up (no backup job covers it)") in found
+    assert ("guests", "warning", "jellyfin (111): last backup 20.0 days ago (limit 7 days)") in found
+    assert doc["layers"]["proxmox"]["level"] == "crit"  # the header's pve dot: the worst of cluster and guests
+    assert set(doc["layers"]) == {"proxmox", "ceph", "swarm", "traefik", "vrrp"}  # reports are not layers
+    assert doc["reports"]["backups"] == {"layer": "guests", "ok": True, "error": None,
+                                         "age_s": doc["reports"]["backups"]["age_s"]}
+    assert doc["reports"]["repos"]["ok"] and doc["reports"]["repos"]["layer"] == "cluster"
+    incident = next(i for i in doc["incidents"] if "113" in json.dumps(i))
+    assert incident["severity"] == "critical"
+
+    main(["--config", str(sim.config_path), "check"])
+    out = capsys.readouterr().out
+    assert "CRIT [guests] debian-template (113) has never been backed up" in out
+    assert "→ labconsole guest backup 113" in out
+    assert "backups" not in [line.split()[1] for line in out.splitlines()[1:6]]  # no row of its own
+
+
+def test_a_failed_backup_job_and_an_enterprise_repository_reach_check(sim, capsys):
+    sim.back_up_all()
+    sim.control("backup-fail", "daily-pbs")  # the job runs now and fails
+    sim.control("enterprise-repo", "pve2")
+    deadline = time.monotonic() + 30  # the job's vzdump tasks run a few seconds of real time
+    doc: dict = {}
+    while time.monotonic() < deadline:
+        code = main(["--config", str(sim.config_path), "check", "--json"])
+        doc = json.loads(capsys.readouterr().out)
+        if any("backup job daily-pbs" in f["text"] for f in doc["findings"]):
+            break
+    texts = {(f["layer"], f["severity"], f["text"].split(":")[0]) for f in doc["findings"]}
+    assert ("guests", "critical", "backup job daily-pbs (101,102,110,112,200,201 to pbs) failed its last run") \
+        in texts, texts
+    repo = [f for f in doc["findings"] if f["layer"] == "cluster" and f["subject"] == "pve2"]
+    assert repo and repo[0]["severity"] == "critical" and "enterprise" in repo[0]["text"], doc["findings"]
+    assert code == 2 and doc["layers"]["proxmox"]["level"] == "crit"
