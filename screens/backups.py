@@ -106,7 +106,7 @@ class BackupsScreen(LayerScreen):
         ("p", "problems only: failed jobs, stale and never backed-up guests, guests without a job"),
         ("/", "filter, e.g. /never /pbs /pve2 /no job"),
         ("f", "in the backup's log: keep the newest line in view on/off"),
-        ("", "read every few minutes (ctrl+r reads now); findings show on Health under guests"),
+        ("ctrl+r", "read the backups again now (else every 5 minutes); their findings: Health, guests"),
     ]
 
     def __init__(self) -> None:

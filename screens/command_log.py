@@ -76,7 +76,6 @@ class CommandLogScreen(ReadingScreen):
     CSS_PATH = "command_log.tcss"
     READ_EVERY = 2.0
     VIEW_KEYS = [
-        ("", "every call labconsole made that changes something (API, SSH, Docker), newest first"),
         ("/", "filter, e.g. /failed /pve2 /migrate /112 /!ok"),
         ("enter", "the whole record: the call as sent and its full result"),
     ]

@@ -86,7 +86,6 @@ class TasksScreen(ReadingScreen):
         Binding("f", "follow", "Follow"),  # only while a log is open (check_action)
     ]
     VIEW_KEYS = [
-        ("", "PVE tasks of the whole cluster; running ones first"),
         ("enter", "open the task's log; a running task is followed until it ends (esc closes)"),
         ("o", "order: running first / newest first"),
         ("f", "in a log: keep the newest line in view on/off"),
@@ -196,7 +195,6 @@ class ClusterLogScreen(ReadingScreen):
     CSS_PATH = "tasks.tcss"
     READ_EVERY = 5.0
     VIEW_KEYS = [
-        ("", f"the cluster log (/cluster/log), newest first, the last {CLUSTER_LOG_LINES} entries"),
         ("/", "filter, e.g. /error /pve2 /pvedaemon /!info"),
         (":tasks", "the PVE task list"),
     ]

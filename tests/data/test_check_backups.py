@@ -6,6 +6,9 @@ import json
 import time
 
 from console.cli import main
+from tests.simlab import SimLab
+
+FAST = 50.0  # lab seconds per real second: a backup job's run takes two
 
 
 def test_a_stale_and_a_never_backed_up_guest_are_findings_of_the_guests_layer(sim, capsys):
@@ -30,20 +33,26 @@ def test_a_stale_and_a_never_backed_up_guest_are_findings_of_the_guests_layer(si
     assert "backups" not in [line.split()[1] for line in out.splitlines()[1:6]]  # no row of its own
 
 
-def test_a_failed_backup_job_and_an_enterprise_repository_reach_check(sim, capsys):
-    sim.back_up_all()
-    sim.control("backup-fail", "daily-pbs")  # the job runs now and fails
-    sim.control("enterprise-repo", "pve2")
-    deadline = time.monotonic() + 30  # the job's vzdump tasks run a few seconds of real time
-    doc: dict = {}
-    while time.monotonic() < deadline:
-        code = main(["--config", str(sim.config_path), "check", "--json"])
-        doc = json.loads(capsys.readouterr().out)
-        if any("backup job daily-pbs" in f["text"] for f in doc["findings"]):
-            break
+def test_a_failed_backup_job_and_an_enterprise_repository_reach_check(capsys):
+    with SimLab("seed", speed=FAST) as lab:
+        code, doc = _failed_job_and_trap(lab, capsys)
     texts = {(f["layer"], f["severity"], f["text"].split(":")[0]) for f in doc["findings"]}
     assert ("guests", "critical", "backup job daily-pbs (101,102,110,112,200,201 to pbs) failed its last run") \
         in texts, texts
     repo = [f for f in doc["findings"] if f["layer"] == "cluster" and f["subject"] == "pve2"]
     assert repo and repo[0]["severity"] == "critical" and "enterprise" in repo[0]["text"], doc["findings"]
     assert code == 2 and doc["layers"]["proxmox"]["level"] == "crit"
+
+
+def _failed_job_and_trap(lab, capsys) -> tuple[int, dict]:
+    lab.back_up_all()
+    lab.control("backup-fail", "daily-pbs")  # the job runs now (90 s of lab time) and fails
+    lab.control("enterprise-repo", "pve2")
+    deadline = time.monotonic() + 20
+    code, doc = 0, {}
+    while time.monotonic() < deadline:
+        code = main(["--config", str(lab.config_path), "check", "--json"])
+        doc = json.loads(capsys.readouterr().out)
+        if any("backup job daily-pbs" in f["text"] for f in doc["findings"]):
+            break
+    return code, doc
