@@ -21,7 +21,7 @@ from screens import operate
 from screens.base import LayerScreen
 from screens.reading import app_of
 from widgets.fast_table import FastTable
-from widgets.format import BAD, OK, WARN, mark
+from widgets.format import BAD, OK, UNKNOWN, WARN, mark
 from widgets.log_view import LogView
 from widgets.table_columns import Column, Row
 
@@ -43,7 +43,8 @@ GUEST_COLUMNS = (
     Column("jobs", "JOBS", min_width=6, max_width=24, stretch=True),
     Column("state", "STATE", min_width=7, max_width=7),
 )
-STATE = {"fresh": OK, "stale": WARN, "never": BAD}
+STATE = {"fresh": OK, "stale": WARN, "never": BAD, "unknown": UNKNOWN}
+READ_AGAIN_AFTER = 60.0  # seconds
 PROBLEMS = "re:▲|✖"  # the warning / error marks every status cell carries
 
 
@@ -86,6 +87,8 @@ def summary(rep: BackupReport) -> str:
         parts.append(f"{len(rep.failed_jobs)} failed job{'s' if len(rep.failed_jobs) > 1 else ''}")
     if rep.errors:
         parts.append("unreadable: " + "; ".join(rep.errors))
+    if rep.unread_nodes:
+        parts.append("not read (offline): " + ",".join(rep.unread_nodes))
     return " · ".join(parts)
 
 
@@ -129,6 +132,20 @@ class BackupsScreen(LayerScreen):
 
     def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself
         self.guests_table.focus()
+        self.read_if_old()
+
+    def on_screen_resume(self) -> None:  # LayerScreen's re-render runs too
+        self.read_if_old()
+
+    def read_if_old(self) -> None:
+        """Opening the view asks for a new report when the last one is over READ_AGAIN_AFTER old
+        (the report is otherwise read every few minutes, or never yet in the first seconds)."""
+        app = app_of(self)
+        poller = app.hub.pollers.get("backups")
+        snap = app.snapshots.get("backups")
+        age = snap.age(app.clock()) if snap is not None else None
+        if poller is not None and (age is None or age > READ_AGAIN_AFTER):
+            poller.poke()
 
     def loading_widgets(self) -> list:
         # no report poller (no Proxmox source): nothing will arrive, so nothing is loading

@@ -65,10 +65,15 @@ def report_pollers(sources: Any, cluster: ClusterConfig, timeout_of: Callable[[s
 class ReportPoller(Poller):
     """A report's Poller in the live console: its first read waits FIRST_READ_AFTER seconds, so
     that the start-up reads of the sources (what the first screen shows) do not share the API
-    and the CPU with it. `check` calls poll_once itself, after the sources (console/check.py)."""
+    and the CPU with it, unless asked for (poke). `check` calls poll_once itself, after the
+    sources (console/check.py)."""
 
     FIRST_READ_AFTER = 5.0
 
     async def run(self, publish: Callable[[Any], Any]) -> None:
-        await asyncio.sleep(self.FIRST_READ_AFTER)
+        try:  # poke() (ctrl+r, opening the Backups view) reads at once
+            async with asyncio.timeout(self.FIRST_READ_AFTER):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
         await super().run(publish)

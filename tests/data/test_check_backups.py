@@ -56,3 +56,19 @@ def _failed_job_and_trap(lab, capsys) -> tuple[int, dict]:
         if any("backup job daily-pbs" in f["text"] for f in doc["findings"]):
             break
     return code, doc
+
+
+def test_guests_of_a_node_that_is_down_are_not_called_unbacked(sim, capsys):
+    """Their newest copy may be on the node's own storage, which cannot be read while it is down:
+    their backup state is unknown (the node's own finding says why), never "never backed up"."""
+    sim.control("node-down", "pve3")
+    sim.wait_until(lambda s: s["nodes"]["pve3"]["status"] == "offline", timeout=20)
+    code = main(["--config", str(sim.config_path), "check", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert not [f for f in doc["findings"] if "backed up" in f["text"] or "last backup" in f["text"]], doc["findings"]
+    code = main(["--config", str(sim.config_path), "backups", "--json"])
+    rep = json.loads(capsys.readouterr().out)
+    states = {g["vmid"]: g["state"] for g in rep["guests"]}
+    assert rep["unread_nodes"] == ["pve3"] and states[111] == states[113] == states[123] == "unknown"
+    assert states[110] == "fresh" and code == 1  # not all confirmed fresh
