@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.ops import command_log
+from screens.events import when  # one clock format for every list of times
 from screens.reading import ReadingScreen, app_of
 from widgets.fast_table import FastTable
 from widgets.format import BAD, OK, duration, mark
@@ -27,14 +28,6 @@ LOG_COLUMNS = (
     Column("detail", "DETAIL", min_width=10, max_width=60, priority=2),
 )
 SHOWN = 2000  # newest records shown (the file is bounded too: about two generations of MAX_BYTES)
-
-
-def when(t: float, now: float) -> str:
-    """'14:03:22' today, 'MM-DD 14:03' before (local time)."""
-    lt, ln = time.localtime(t), time.localtime(now)
-    if (lt.tm_year, lt.tm_yday) == (ln.tm_year, ln.tm_yday):
-        return time.strftime("%H:%M:%S", lt)
-    return time.strftime("%m-%d %H:%M", lt)
 
 
 def log_rows(records: list[dict], now: float) -> list[Row]:

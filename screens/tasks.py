@@ -5,8 +5,6 @@ text there is inert already."""
 
 from __future__ import annotations
 
-import time
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
@@ -14,6 +12,7 @@ from textual.widgets import Static
 from console.errors import ConsoleError
 from console.ops import tasks as pve_tasks
 from console.ops.tasks import LogRow, TaskRow
+from screens.events import when  # one clock format for every list of times
 from screens.reading import ReadingScreen, app_of
 from widgets.fast_table import FastTable
 from widgets.format import BAD, OFF, OK, WARN, duration, mark
@@ -40,14 +39,6 @@ CLOG_COLUMNS = (
 CLUSTER_LOG_LINES = 500
 RUNNING = ("▶ running", "cyan")
 SEVERITY = {"error": BAD, "warning": WARN, "notice": OK, "info": OFF, "debug": OFF}
-
-
-def when(t: float, now: float) -> str:
-    """'14:03:22' today, 'MM-DD 14:03' before (local time)."""
-    lt, ln = time.localtime(t), time.localtime(now)
-    if (lt.tm_year, lt.tm_yday) == (ln.tm_year, ln.tm_yday):
-        return time.strftime("%H:%M:%S", lt)
-    return time.strftime("%m-%d %H:%M", lt)
 
 
 def task_rows(tasks: list[TaskRow], now: float, running_first: bool = True) -> list[Row]:
