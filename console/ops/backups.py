@@ -259,6 +259,8 @@ async def preflight_warnings(sources: Any, node: str, max_age_days: float = 7.0)
             continue
         if g.state == "never":
             out.append(f"{g.name} ({g.vmid}) has never been backed up")
+        elif g.state == "unknown":
+            out.append(f"{g.name} ({g.vmid}): its backups are not known ({g.node} is down)")
         else:
             out.append(f"{g.name} ({g.vmid}): last backup {(g.age_s or 0.0) / DAY:.1f} days ago")
     return out

@@ -72,3 +72,12 @@ async def test_command_log_empty_and_hostile_text(make_app, state_dir):
         svg = app.export_screenshot()
         assert "\x1b" not in svg and "\x07" not in svg
         assert "evil" in screen_text(app) and "rename" in screen_text(app)
+
+
+async def test_pve_views_without_a_proxmox_source_say_so(make_app):
+    app = make_app()  # the fake lab's actions have no live sources
+    async with app.run_test(size=(80, 24)) as pilot:
+        for view in ("tasks", "clog"):
+            await pilot.press("colon", *view, "enter")
+            await until(pilot, lambda: getattr(app.screen, "reads", 0) > 0)
+            assert "✖ not available for this cluster (no Proxmox source)" in screen_text(app), view
