@@ -8,13 +8,14 @@ import logging
 
 from console.errors import ConsoleError, ReadOnlyError
 from console.ops.command_log import RecordingSource
+from console.ops.guest_actions import GuestActions  # h-guestui: guest lifecycle, migrate, batches, snapshots
 from console.ops.operate_actions import OperateActions  # h-operate2: swarm, vip, ceph flags, shells
 from console.sources import Sources
 
 log = logging.getLogger(__name__)
 
 
-class Actions(OperateActions):
+class Actions(OperateActions, GuestActions):
     def __init__(self, sources: Sources):
         self.sources = sources
 

@@ -95,6 +95,7 @@ class ConsoleApp(App):
         self.maintenance: Any = None  # console.maintenance.session.WizardSession of the current cluster
         self.timeline: Any = None  # h-events: console.event_recorder.EventRecorder of the current cluster
         self.history: Any = None  # h-events: console.history.History (sparklines) of the current cluster
+        self.glance: Any = None  # h-ctx: console.cluster_glance.ClusterGlance, started by the first `:ctx`
 
     # ------------------------------------------------------------ properties screens read
     @property
@@ -162,6 +163,8 @@ class ConsoleApp(App):
 
     async def on_unmount(self) -> None:
         await self._disconnect()
+        if self.glance is not None:  # h-ctx
+            await self.glance.stop()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         if message.snap.ok_at is not None and not self._gc_frozen:
@@ -198,6 +201,8 @@ class ConsoleApp(App):
             return
         await self._disconnect()
         self._connect(cluster, built)
+        if self.glance is not None:  # h-ctx: the new current cluster's row comes from the live Hub now
+            self.glance.watch(cluster.name)
         if self.maintenance is not None and not self.maintenance.active:
             self.maintenance = None  # the wizard starts over on the new cluster
         self._offer_resume()
@@ -243,17 +248,34 @@ class ConsoleApp(App):
             self._leave("quit", lambda: self.exit(0))
         elif cmd.kind == commands.CTX:
             if not cmd.args:
-                names = ", ".join(c.name for c in self.config.clusters)
-                self.notify(f"on {self.cluster_name}; clusters: {names}", title="ctx")
+                self.open_cluster_picker()
             else:
-                target = cmd.args[0]
-                self._leave(f"switch to {target}", lambda: self.run_worker(
-                    self.switch_cluster(target), group="ctx", exclusive=True, exit_on_error=False))
+                self.request_switch(cmd.args[0])
         elif cmd.kind == commands.VIEW:
             self.action_view(cmd.args[0])
         elif cmd.kind == commands.UNKNOWN:
             self.notify(f"unknown command {cmd.args[0]!r}; try: {', '.join(self.command_names()[:8])}",
                         title=":", severity="warning")
+
+    def request_switch(self, target: str) -> None:
+        """Switch cluster; during a maintenance run only once confirmed."""
+        self._leave(f"switch to {target}", lambda: self.run_worker(
+            self.switch_cluster(target), group="ctx", exclusive=True, exit_on_error=False))
+
+    def open_cluster_picker(self) -> None:
+        """h-ctx: every cluster at a glance (screens/cluster_picker.py); enter switches as `:ctx NAME` does."""
+        from console.cluster_glance import ClusterGlance
+        from screens.cluster_picker import ClusterPicker, live_row
+
+        if self.glance is None:
+            self.glance = ClusterGlance(self.config, self.hub_factory, clock=self.clock)
+        self.glance.watch(self.cluster_name)
+
+        def picked(name: str | None) -> None:
+            if name and name != self.cluster_name:
+                self.request_switch(name)
+
+        self.push_screen(ClusterPicker(self.glance, lambda: live_row(self)), picked)
 
     async def jump_to(self, layer: str, subject: str) -> None:
         """Show the screen for a finding's layer, filtered to its subject."""

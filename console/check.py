@@ -19,7 +19,7 @@ from console.config_model import ClusterConfig
 from console.health import evaluate
 from console.incidents import Story, tell
 from console.inert import inert
-from console.layers import LAYER_OF_SOURCE, REPORT_BY_NAME, REPORT_NAMES
+from console.layers import LAYER_OF_SOURCE, REPORT_NAMES
 from console.model import Finding
 from console.poller import Snapshot
 
@@ -47,6 +47,11 @@ def story_of(cluster: str, snaps: dict[str, Snapshot], findings: list[Finding], 
 
 
 def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float) -> str:
+    return json.dumps(report_doc(cluster, snaps, story, now), indent=2)
+
+
+def report_doc(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float) -> dict:
+    """What `check --json` prints of one cluster."""
     layers, reports = {}, {}
     for name, s in snaps.items():
         if name in REPORT_NAMES:  # no layer of its own: its findings count in the layer it feeds
@@ -73,7 +78,7 @@ def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: flo
            "incidents": [i.to_dict() for i in story.incidents],
            "maintenance": [{"run": r.run_id, "nodes": list(r.nodes), "state": r.state, "error": r.error}
                            for r in story.runs]}
-    return json.dumps(doc, indent=2)
+    return doc
 
 
 def _label(a) -> tuple[str, str]:
@@ -130,12 +135,11 @@ def report_text(cluster: str, snaps: dict[str, Snapshot], story: Story, out: Tex
 
 async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list[Finding], float]:
     from console.sources import build_hub
+    from console.sources.reports import poll_round
 
     hub, actions = build_hub(cluster, read_only=True)
-    reports = [hub.pollers.pop(name) for name in REPORT_NAMES if name in hub.pollers]
     try:
-        snaps = await hub.poll_all_once()
-        snaps = await _read_reports(hub, reports, snaps)
+        snaps = await poll_round(hub)  # the sources, then the slow reports through them
     finally:
         try:  # closing is best effort and must not stretch the run past its timeout
             await asyncio.wait_for(actions.sources.close(), CLOSE_WAIT)
@@ -143,17 +147,6 @@ async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list
             pass
     now = time.monotonic()
     return snaps, evaluate(snaps, now), now
-
-
-async def _read_reports(hub, reports: list, snaps: dict[str, Snapshot]) -> dict[str, Snapshot]:
-    """The slow reports (backups, repos), after the sources and only through a source that
-    answered: they do not load the API while the sources are read, and a source that did not
-    answer is not asked again (its own finding says so; the report stays unread)."""
-    ready = [p for p in reports if (s := snaps.get(REPORT_BY_NAME[p.source].needs)) is not None
-             and s.error is None and s.data is not None]
-    for snap in await asyncio.gather(*(p.poll_once() for p in ready)):
-        hub.publish(snap)
-    return dict(hub.snapshots)
 
 
 def run_check(cluster: ClusterConfig, as_json: bool = False, out: TextIO | None = None) -> int:
@@ -165,3 +158,21 @@ def run_check(cluster: ClusterConfig, as_json: bool = False, out: TextIO | None 
     else:
         report_text(cluster.name, snaps, story, out)
     return story.exit_code
+
+
+def run_check_all(config, as_json: bool = False, out: TextIO | None = None) -> int:
+    """`check --all-clusters`: every configured cluster polled concurrently, one block each (JSON: a
+    list of what `check --json` prints of each); the exit code is the worst cluster's."""
+    from console.cluster_glance import all_clusters_round, judge, worst_status
+
+    out = out or sys.stdout
+    stories = [(c, snaps, judge(c.name, snaps, now), now) for c, snaps, now in asyncio.run(all_clusters_round(config))]
+    if as_json:
+        print(json.dumps([report_doc(c.name, snaps, story, now) for c, snaps, story, now in stories], indent=2),
+              file=out)
+    else:
+        for i, (c, snaps, story, _) in enumerate(stories):
+            if i:
+                print(file=out)
+            report_text(c.name, snaps, story, out)
+    return EXIT_CODES[worst_status(story.status for _, _, story, _ in stories)]

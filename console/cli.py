@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Exit 0 ok, 1 warning, 2 critical, 3 unknown.")
     _common(check, top=False)
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--all-clusters", action="store_true",  # h-ctx (issue 10.7)
+                       help="every configured cluster, polled concurrently; exit code of the worst")
     check.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="check the simulated lab")
     _demo_options(check, top=False)
 
@@ -257,13 +259,24 @@ def _demo_state(lab) -> None:
 def _check(args: argparse.Namespace) -> int:
     from console.check import run_check
 
+    if args.all_clusters and args.cluster:  # h-ctx (issue 10.7): --all-clusters
+        print("labconsole: check: --all-clusters and --cluster exclude each other", file=sys.stderr)
+        return EXIT_CONFIG
+
+    def run(config: Config) -> int:
+        if args.all_clusters:
+            from console.check import run_check_all
+
+            return run_check_all(config, as_json=args.json)
+        return run_check(config.cluster(args.cluster), as_json=args.json)
+
     if args.demo:
         from console.demo import DemoLab
 
         with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
             _demo_state(lab)
-            return run_check(lab.config.cluster(args.cluster), as_json=args.json)
-    return run_check(_load(args).cluster(args.cluster), as_json=args.json)
+            return run(lab.config)
+    return run(_load(args))
 
 
 def _maintenance(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
     :q!                     quit at once (even during a maintenance run)
     :q | :quit              quit (asks first during a maintenance run)
     :ctx | :context | :cluster [NAME]
-                            without NAME: say where you are; with it: switch cluster
+                            without NAME: every cluster at a glance, pick one; with it: switch cluster
     :VIEW or an alias       show a view (health, guests, ceph, swarm, traefik, vrrp, maintenance, events,
                             and the views of console/layers.py COMMAND_VIEWS)
 

@@ -19,7 +19,7 @@ from widgets.stale_banner import StaleBanner
 
 COMMON_KEYS = [
     ("1-8", "views: health guests ceph swarm traefik vrrp maint events"),  # h-events: 8 events
-    (":", "command: a view, ctx NAME, q (tab completes, ↑ history)"),
+    (":", "command: a view, ctx [NAME] (alone: all clusters), q (tab completes, ↑ history)"),
     ("/", "filter: text, re:REGEX, !inverts; enter keeps it"),
     ("s / S", "sort by the next column / reverse the sort"),
     ("↑↓ jk PgUp/Dn gG", "move"),

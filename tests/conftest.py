@@ -33,3 +33,20 @@ def sim():
     """A fresh seed lab for a test that changes the lab's state."""
     with SimLab("seed", speed=10.0) as lab:
         yield lab
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`), every real-daemon test runs in one worker, one
+    after another: their scripts bind fixed resources (dockerd's socket, netns names, Ceph dirs)."""
+    for item in items:
+        if "tests/realdaemon/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group("realdaemon"))
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dirs(tmp_path_factory, monkeypatch):
+    """No test reads or writes the real user's state/config dirs, and parallel workers never share
+    a journal or lock (tests that need their own set LABCONSOLE_STATE_DIR again afterwards)."""
+    root = tmp_path_factory.mktemp("home-dirs")
+    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(root / "state"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(root / "xdg-state"))

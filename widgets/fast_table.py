@@ -53,8 +53,11 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         text-style: bold; }
     FastTable > .fast-table--cursor-blurred { background: $block-cursor-blurred-background; }
     FastTable > .fast-table--empty { color: $text-muted; text-style: italic; }
+    FastTable > .fast-table--marked { background: $accent 30%; text-style: bold; }
     """
-    COMPONENT_CLASSES = {"fast-table--header", "fast-table--cursor", "fast-table--cursor-blurred", "fast-table--empty"}
+    COMPONENT_CLASSES = {"fast-table--header", "fast-table--cursor", "fast-table--cursor-blurred", "fast-table--empty",
+                         "fast-table--marked"}
+    MARK_GLYPH = "●"  # drawn over a marked row's first cell (a right-aligned id column leaves it blank)
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
@@ -65,6 +68,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         Binding("enter", "select", "Select", show=False),
         Binding("s", "cycle_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("space", "toggle_mark", "Mark", show=False),  # only in tables made with markable=True
     ]
 
     class RowHighlighted(Message):
@@ -80,9 +84,21 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
     class RowSelected(RowHighlighted):
         pass
 
+    class MarksChanged(Message):
+        def __init__(self, table: FastTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> FastTable:
+            return self.table
+
     def __init__(self, columns: Sequence[Column], *, title: str = "", empty_text: str = "no rows",
-                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+                 name: str | None = None, id: str | None = None, classes: str | None = None,
+                 markable: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.markable = markable  # space marks rows (k9s); marks are keys, so they survive refresh/sort/filter
+        self._marked: set[str] = set()
         self.columns = tuple(columns)
         self.title = title
         self.empty_text = empty_text
@@ -126,6 +142,9 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         structural = keys != self._input_keys
         self._rows = new
         self._input_keys = keys
+        if self._marked and structural and not self._marked <= new.keys():
+            self._marked &= new.keys()  # a guest that left the cluster is no longer marked
+            self.post_message(self.MarksChanged(self))
         if not changed and not structural:
             return
         removed = structural and any(k not in new for k in old)
@@ -258,6 +277,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             parts.append(f"/{self._filter.text}")
         if self.group_column is not None:
             parts.append(f"by {self.columns[self.group_column].label.lower()}")
+        if self._marked:
+            parts.append(f"{self.MARK_GLYPH}{len(self._marked)} marked")
         title = " ".join(parts)
         if title != self._title_plain:
             self._title_plain = title
@@ -335,11 +356,54 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             strip = Strip(segments, self._layout_cells).adjust_cell_length(width, base)
             self._strips[key] = strip
             self.paint_count += 1
+        if key in self._marked:
+            strip = self._marked_strip(strip)
         if index == self.cursor:
             name = "fast-table--cursor" if self.has_focus else "fast-table--cursor-blurred"
             # post_style: the cursor's colours win over the cells' own background
             strip = Strip(Segment.apply_style(strip, post_style=self.get_component_rich_style(name)), strip.cell_length)
         return strip
+
+    # ------------------------------------------------------------ marks (multi-select)
+    def _marked_strip(self, strip: Strip) -> Strip:
+        style = self.get_component_rich_style("fast-table--marked")
+        glyph = Strip([Segment(self.MARK_GLYPH, self._base_style + style)], 1)
+        rest = Strip(Segment.apply_style(strip.crop(1, strip.cell_length), post_style=style), strip.cell_length - 1)
+        return Strip.join([glyph, rest])
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "toggle_mark":
+            return self.markable  # not markable: space goes on to the screen's own binding
+        return True
+
+    def action_toggle_mark(self) -> None:
+        key = self.cursor_key
+        if key is None:
+            return
+        self._marked.symmetric_difference_update({key})
+        self._marks_changed()
+        self._set_cursor(self.cursor + 1)  # k9s: the cursor moves on, so space space marks two rows
+
+    def marked_keys(self) -> list[str]:
+        """The marked rows' keys, in the order they are shown (then any hidden by the filter)."""
+        shown = [k for k in self._view if k in self._marked]
+        return shown + sorted(self._marked.difference(shown))
+
+    def is_marked(self, key: str) -> bool:
+        return key in self._marked
+
+    def clear_marks(self) -> bool:
+        """Unmark every row; True if any was marked."""
+        if not self._marked:
+            return False
+        self._marked.clear()
+        self._marks_changed()
+        return True
+
+    def _marks_changed(self) -> None:
+        self.update_title()
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
 
     def _render_header(self, base: Style, width: int) -> Strip:
         labels = []

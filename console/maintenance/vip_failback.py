@@ -31,6 +31,7 @@ from typing import Any
 
 from console.errors import ConsoleError
 from console.model import VrrpState
+from console.ops.firewall import wait_until_backup
 from console.verdict import group_views, vrrp_instances
 
 POLL = 0.05  # s between two reads of the firewalls while the VIP moves: the gap is measured to this
@@ -201,6 +202,8 @@ async def _own_hand_over(svc: Any, say: Callable[[str], None], holder: str, targ
     finally:
         await vrrp_src.set_track(holder, 0)  # healthy again (a BACKUP, nopreempt): also when the wait failed
     took = loop.time() - start
+    if not await wait_until_backup(vrrp_src, holder):
+        say(f"{holder} has not left FAULT yet after its track file went back to 0; see the VRRP screen")
     say(f"{target} is MASTER of {labels} after {took:.2f} s; no MASTER seen for {gap:.2f} s; "
         f"{holder}'s track file -> 0")
     return {"units": [u.label for u in units], "from": holder, "to": target, "gap_s": round(gap, 3),

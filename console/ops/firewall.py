@@ -51,6 +51,25 @@ def masters(state) -> list[str]:
     return [fw.name for fw in state.firewalls if fw.answering and any(i.state == "MASTER" for i in fw.instances)]
 
 
+async def wait_until_backup(src: Any, firewall: str, timeout: float = 10.0) -> bool:
+    """After its track file went back to 0, wait until `firewall` has left FAULT (an ordinary
+    BACKUP again), so an action or run ends with a healthy pair and no check sees a FAULT it left
+    behind. False when it did not within `timeout` (the caller says so; nothing is undone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            st = await src.fetch()
+        except ConsoleError:
+            st = None
+        if st is not None:
+            fw = next((f for f in st.firewalls if f.name == firewall), None)
+            if fw is not None and fw.answering and not any(i.state == "FAULT" for i in fw.instances):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(POLL)
+
+
 def plan_failback(sources: Any, state) -> FailbackPlan:
     cfg = sources.cluster.vrrp
     preferred = cfg.preferred_master if cfg else None
@@ -119,6 +138,8 @@ async def failback(sources: Any, progress: Progress | None = None, timeout: floa
         finally:
             if p.current:
                 await src.set_track(p.current, 0)
+        if p.current and not await wait_until_backup(src, p.current):
+            say(f"{p.current} has not left FAULT yet after its track file went back to 0; see the VRRP screen")
         if gap_start is not None:
             gap += (time.monotonic() - t0) - gap_start
         res.gap_s = round(gap, 3)

@@ -102,10 +102,17 @@ async def list_nodes(sources: Any) -> list[NodeRef]:
 
 
 async def find_guest(sources: Any, vmid: int) -> GuestRef:
-    for g in await list_guests(sources):
-        if g.vmid == vmid:
-            return g
-    raise ConsoleError("guest", f"no guest {vmid} in the cluster", "labconsole guests lists them")
+    """One guest, fresh from the cluster; only its own row is parsed (a large cluster has thousands)."""
+    ops = pve(sources)
+    row = next((r for r in await ops.resources("vm")
+                if r.get("type") in ("qemu", "lxc") and _int(r.get("vmid"), -1) == vmid), None)
+    if row is None:
+        raise ConsoleError("guest", f"no guest {vmid} in the cluster", "labconsole guests lists them")
+    try:
+        ha = {inert(r.get("sid", "")) for r in await ops.ha_resources()}
+    except ConsoleError:
+        ha = set()
+    return guest_from(row, ha)
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -345,32 +352,62 @@ class BatchItem:
     target: str | None = None
     state: str = "queued"  # queued | running | done | failed
     result: ActionResult | None = None
+    note: str = ""  # the latest progress line while it runs
+    timeout: int | None = None  # shutdown/reboot: seconds PVE waits for the guest
+
+    @property
+    def message(self) -> str:
+        return self.result.message if self.result is not None else self.note
 
 
 async def run_batch(sources: Any, items: list[BatchItem], progress: Progress | None = None,
-                    on_change: Any = None, follow_timeout: float = DEFAULT_TIMEOUT) -> list[BatchItem]:
-    """One item after the other (a visible queue); a failed item does not stop the rest."""
-    say = progress or (lambda _s: None)
-    for item in items:
-        item.state = "running"
-        if on_change:
-            on_change(item)
-        try:
-            if item.action == "migrate":
-                item.result = await migrate(sources, item.vmid, item.target or "", say, follow_timeout)
-            else:
-                item.result = await power(sources, item.vmid, item.action, progress=say, follow_timeout=follow_timeout)
-        except ConsoleError as exc:
-            item.result = failed(ActionResult(item.action, str(item.vmid), ""), exc, time.monotonic())
-        item.state = "done" if item.result.ok else "failed"
-        if on_change:
-            on_change(item)
+                    on_change: Any = None, follow_timeout: float = DEFAULT_TIMEOUT,
+                    concurrency: int = 1, on_note: Any = None, gate: Any = None) -> list[BatchItem]:
+    """A visible queue: at most `concurrency` items run at once, in order; a failed item does not stop the rest.
+    `on_change(item)` on each state change, `on_note(item)` on each progress line (item.note); `gate`, an
+    asyncio.Semaphore, shares one limit between batches (the TUI's queue)."""
+    import asyncio
+
+    gate = gate or asyncio.Semaphore(max(1, concurrency))
+
+    async def one(item: BatchItem) -> None:
+        async with gate:
+            await _run_item(sources, item, progress, on_change, on_note, follow_timeout)
+
+    await asyncio.gather(*(one(item) for item in items))
     return items
+
+
+async def _run_item(sources: Any, item: BatchItem, progress: Progress | None, on_change: Any, on_note: Any,
+                    follow_timeout: float) -> None:
+    def say(line: str) -> None:
+        item.note = line
+        if progress:
+            progress(line)
+        if on_note:
+            on_note(item)
+
+    item.state = "running"
+    if on_change:
+        on_change(item)
+    try:
+        if item.action == "migrate":
+            item.result = await migrate(sources, item.vmid, item.target or "", say, follow_timeout)
+        else:
+            item.result = await power(sources, item.vmid, item.action, item.timeout, say, follow_timeout)
+    except ConsoleError as exc:
+        item.result = failed(ActionResult(item.action, str(item.vmid), ""), exc, time.monotonic())
+    item.state = "done" if item.result.ok else "failed"
+    if on_change:
+        on_change(item)
+
+
+def evacuate_items(moves: list[Move]) -> list[BatchItem]:
+    return [BatchItem(m.guest.vmid, "migrate", m.target) for m in moves if m.target]
 
 
 async def evacuate(sources: Any, node: str, progress: Progress | None = None, on_change: Any = None,
                    follow_timeout: float = DEFAULT_TIMEOUT) -> list[BatchItem]:
     guard(sources, f"evacuate {node}")
     moves = await evacuate_plan(sources, node)
-    items = [BatchItem(m.guest.vmid, "migrate", m.target) for m in moves if m.target]
-    return await run_batch(sources, items, progress, on_change, follow_timeout)
+    return await run_batch(sources, evacuate_items(moves), progress, on_change, follow_timeout)

@@ -128,13 +128,16 @@ async def rollback(sources: Any, vmid: int, name: str, start: bool = False, prog
         return failed(res, exc, t0)
 
 
+def delete_sentence(g: GuestRef, name: str) -> str:
+    return f"Delete snapshot {name!r} of {g.label} (the guest keeps running)."
+
+
 async def delete(sources: Any, vmid: int, name: str, progress: Progress | None = None,
                  follow_timeout: float = DEFAULT_TIMEOUT) -> ActionResult:
     t0 = time.monotonic()
     lst = await list_snapshots(sources, vmid)
     g = lst.guest
-    res = ActionResult("delete-snapshot", str(vmid),
-                       f"Delete snapshot {name!r} of {g.label} (the guest keeps running).")
+    res = ActionResult("delete-snapshot", str(vmid), delete_sentence(g, name))
     guard(sources, f"delete snapshot {name} of {g.label}")
     try:
         if not any(s.name == name for s in lst.snapshots):

@@ -103,6 +103,41 @@ def config(kind):
     return handler
 
 
+def _mac(g) -> str:
+    return f"BC:24:11:{g.vmid % 256:02X}:00:01"  # as net0 in config()
+
+
+def _address(g) -> str:
+    return f"10.0.{100 + g.vmid // 256 % 100}.{g.vmid % 254 + 1}"
+
+
+async def agent_interfaces(ctx, p):
+    """GET .../qemu/{vmid}/agent/network-get-interfaces: the guest agent's answer (PVE passes it through)."""
+    g = guest(ctx, p["node"], p["vmid"], "qemu")
+    if not R.guest_running(ctx.world, g):
+        raise PveError(500, f"VM {g.vmid} is not running")
+    six = f"fe80::be24:11ff:fe{g.vmid % 256:02x}:1"
+    return {"result": [
+        {"name": "lo", "hardware-address": "00:00:00:00:00:00",
+         "ip-addresses": [{"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8}]},
+        {"name": "ens18", "hardware-address": _mac(g).lower(),
+         "ip-addresses": [{"ip-address": _address(g), "ip-address-type": "ipv4", "prefix": 24},
+                          {"ip-address": six, "ip-address-type": "ipv6", "prefix": 64}]}]}
+
+
+async def lxc_interfaces(ctx, p):
+    """GET .../lxc/{vmid}/interfaces: the running container's interfaces."""
+    g = guest(ctx, p["node"], p["vmid"], "lxc")
+    if not R.guest_running(ctx.world, g):
+        raise PveError(500, f"CT {g.vmid} not running")
+    mac = _mac(g).lower()
+    return [{"name": "lo", "hwaddr": "00:00:00:00:00:00", "hardware-address": "00:00:00:00:00:00",
+             "inet": "127.0.0.1/8", "ip-addresses": [{"ip-address": "127.0.0.1", "ip-address-type": "inet",
+                                                       "prefix": 8}]},
+            {"name": "eth0", "hwaddr": mac, "hardware-address": mac, "inet": f"{_address(g)}/24",
+             "ip-addresses": [{"ip-address": _address(g), "ip-address-type": "inet", "prefix": 24}]}]
+
+
 async def lxc_migrate_precondition(ctx, p):
     world, node = ctx.world, p["node"]
     g = guest(ctx, node, p["vmid"], "lxc")

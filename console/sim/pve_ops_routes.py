@@ -40,6 +40,10 @@ def _guest_routes(kind: str) -> list[Route]:
 OPS_ROUTES: list[Route] = [
     *_guest_routes("qemu"),
     *_guest_routes("lxc"),
+    # h-guestui: addresses for the guest detail pane (PVE 8 asks VM.Monitor for agent commands)
+    Route("GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces", G.agent_interfaces, _NV,
+          perm=("/vms/{vmid}", "VM.Monitor")),
+    Route("GET", "/nodes/{node}/lxc/{vmid}/interfaces", G.lxc_interfaces, _NV, perm=_AUDIT_VM),
     Route("GET", "/nodes/{node}/lxc/{vmid}/migrate", G.lxc_migrate_precondition,
           _NV | {"target": P("string", optional=True, format="pve-node")}, perm=("/vms/{vmid}", "VM.Migrate")),
     Route("GET", "/nodes/{node}/storage", B.node_storage, _N | {

@@ -59,6 +59,13 @@ class ProxmoxOps:
     async def guest_config(self, node: str, kind: str, vmid: int) -> dict:
         return _dict(await self._get(f"nodes/{node}/{_kind(kind)}/{vmid}/config"))
 
+    async def guest_interfaces(self, node: str, kind: str, vmid: int) -> list[dict]:
+        """A VM's addresses from its guest agent, a CT's from its interfaces (h-guestui: the detail pane)."""
+        if _kind(kind) == "qemu":
+            data = _dict(await self._get(f"nodes/{node}/qemu/{vmid}/agent/network-get-interfaces"))
+            return _list(data.get("result"))
+        return _list(await self._get(f"nodes/{node}/lxc/{vmid}/interfaces"))
+
     async def guest_status(self, node: str, kind: str, vmid: int) -> dict:
         return _dict(await self._get(f"nodes/{node}/{_kind(kind)}/{vmid}/status/current"))
 

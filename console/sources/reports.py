@@ -1,4 +1,5 @@
-"""The slow reports (console/layers.py REPORTS) as pollers: backups and APT repositories.
+"""The slow reports (console/layers.py REPORTS) as pollers: backups and APT repositories,
+and the round that reads them after the sources (`check`, the glance of other clusters).
 
 They are read through the Proxmox source like the operations are (console.ops),
 but on the Hub like every other source, so that their findings reach Health,
@@ -16,8 +17,8 @@ from typing import Any
 
 from console.config_model import ClusterConfig
 from console.errors import ConsoleError
-from console.layers import REPORTS
-from console.poller import Poller
+from console.layers import REPORT_BY_NAME, REPORTS
+from console.poller import Hub, Poller, Snapshot, ensure_thread_pool
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +78,25 @@ class ReportPoller(Poller):
         except TimeoutError:
             pass
         await super().run(publish)
+
+
+async def poll_round(hub: Hub) -> dict[str, Snapshot]:
+    """One round as `check` and the glance of other clusters make it: every source at once, then
+    the reports that are due (never read, or read an interval ago or longer), each only through a
+    source that answered this round. After the sources: the reports do not load the API while
+    the sources are read; and a source that did not answer is not asked again (its own finding
+    says so; the report keeps what it had)."""
+    ensure_thread_pool()
+    sources = [p for name, p in hub.pollers.items() if name not in REPORT_BY_NAME]
+    for snap in await asyncio.gather(*(p.poll_once() for p in sources)):
+        hub.publish(snap)
+    due = [p for name, p in hub.pollers.items() if name in REPORT_BY_NAME and _answered(hub, REPORT_BY_NAME[name].needs)
+           and (p.latest.polled_at is None or p.clock() - p.latest.polled_at >= p.interval)]
+    for snap in await asyncio.gather(*(p.poll_once() for p in due)):
+        hub.publish(snap)
+    return dict(hub.snapshots)
+
+
+def _answered(hub: Hub, source: str) -> bool:
+    snap = hub.snapshots.get(source)
+    return snap is not None and snap.error is None and snap.data is not None

@@ -52,24 +52,24 @@ async def test_two_consoles_on_different_nodes_exclude_each_other(lab):
 
 
 async def test_a_holder_that_stops_refreshing_loses_the_lock_after_the_timeout(lab):
-    lab.world.pmxcfs.timeout = 0.5
+    lab.world.pmxcfs.timeout = 1.5  # generous: a loaded machine may take a while between the two acquires
     dead = lock(lab, ["pve1"], refresh_every=3600)
     await dead.acquire("run-dead")
     dead._refresher.cancel()  # the console died: nobody touches the lock any more
     b = lock(lab, ["pve3"])
     with pytest.raises(ConsoleError):
         await b.acquire()  # still fresh: refused
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(1.7)
     await b.acquire("run-b")  # the unlock request dropped the expired lock
     assert (await b.holder()).run == "run-b"
     await b.release()
 
 
 async def test_a_live_holder_keeps_the_lock_past_the_timeout(lab):
-    lab.world.pmxcfs.timeout = 0.5
+    lab.world.pmxcfs.timeout = 1.5
     a = lock(lab, ["pve1"], refresh_every=0.1)
     await a.acquire("run-a")
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2.0)
     b = lock(lab, ["pve2"])
     with pytest.raises(ConsoleError, match="refreshed"):
         await b.acquire()

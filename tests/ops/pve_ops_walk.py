@@ -41,6 +41,9 @@ async def walk_ops_reads(rec: Any, world: Any) -> None:
             await rec.call("GET", f"/nodes/{{node}}/{g.type}/{{vmid}}/config", f"{base}/config")
             if g.type == "lxc":
                 await rec.call("GET", "/nodes/{node}/lxc/{vmid}/migrate", f"{base}/migrate")
+            if g.status == "running":  # h-guestui: the detail pane's addresses
+                path = "agent/network-get-interfaces" if g.type == "qemu" else "interfaces"
+                await rec.call("GET", f"/nodes/{{node}}/{g.type}/{{vmid}}/{path}", f"{base}/{path}")
 
 
 async def walk_ops_writes(rec: Any, world: Any) -> None:

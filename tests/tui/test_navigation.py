@@ -123,7 +123,7 @@ async def test_sort_help_palette_and_refresh(make_app):
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpModal)
-        assert any("ctrl+s" in k for k, _ in app.screen.keys)
+        assert any("ctrl+k" in k for k, _ in app.screen.keys)
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LayerScreen)

@@ -121,8 +121,8 @@ async def test_help_wraps_descriptions_in_their_column_at_80x24(make_app):
         # what stands in the key column is a key, the section name, or nothing
         modal = app.screen
         keys = {k for k, _ in modal.keys} | {w for k, w in modal.keys if not k} | {""}
-        start = next(line for line in lines if "ctrl+s" in line)
-        desc_col = start.index("start a stopped")
+        start = next(line for line in lines if "ctrl+k" in line)
+        desc_col = start.index("hard stop")
         box = [line for line in lines if line.lstrip().startswith("│")]
         assert len(box) >= len(modal.keys)
         for line in box:
@@ -234,25 +234,29 @@ async def test_a_command_runs_once_on_every_screen(make_app):
     """Textual calls each class's message handler along the MRO: a screen that also called
     super() ran LayerScreen's handler twice (`:ctx` answered twice on Swarm)."""
     app = make_app()
-    posted: list[str] = []
-    notify = app.notify
+    opened: list[str] = []  # `:ctx` opens the cluster picker (h-ctx): count the openings
+    open_picker = app.open_cluster_picker
 
-    def counting_notify(message, *args, **kwargs):  # counts posts: shown ones may expire under load
-        posted.append(str(message))
-        return notify(message, *args, **kwargs)
+    def counting_open() -> None:
+        opened.append(app.current_mode)
+        open_picker()
 
-    app.notify = counting_notify
+    app.open_cluster_picker = counting_open
     async with app.run_test(size=(80, 24)) as pilot:
         await poll(app, pilot)
         for key in "123456":
             await pilot.press(key)
             await pilot.pause()
-            before = len(posted)
-            mounts = app.screen.render_count
+            before = len(opened)
+            screen = app.screen
+            mounts = screen.render_count
             await pilot.press("colon", "c", "t", "x", "enter")
             await pilot.pause()
-            assert len(posted) == before + 1, (key, posted[before:])
-            assert app.screen.render_count == mounts
+            assert len(opened) == before + 1, (key, opened[before:])
+            assert screen.render_count == mounts
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen
 
 
 async def test_silent_firewall_keeps_its_last_known_state(make_app, lab):

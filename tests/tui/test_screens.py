@@ -153,26 +153,21 @@ async def test_guests_group_detail_and_live_update(make_app, lab):
         assert not app.screen.has_class("-detail")
 
 
-async def test_guest_power_needs_confirmation(make_app):
+async def test_guest_keys_are_offered_and_need_the_guest_operations(make_app):
+    """The guest keys (h-guestui) run console/ops through Actions; a cluster without them says so
+    (tests/tui/test_guest_actions_sim.py drives every key against the simulated lab)."""
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await poll(app, pilot)
         await pilot.press("2")
         await pilot.pause()
-        assert "Start/stop" in app.screen.query_one(KeyBar).keys_text
-        await pilot.press("ctrl+s")
+        keys = app.screen.query_one(KeyBar).keys_text
+        assert "^o Start" in keys and "^e Reboot" in keys and "z Snapshots" in keys
+        await pilot.press("ctrl+e")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmModal)
-        assert "shutdown qemu 100 (fw1) on pve1" in app.screen.question
-        await pilot.press("n")
-        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmModal)
+        assert any("not available for this cluster" in n for n in notes(app))
         assert app.actions.calls == []
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        await pilot.press("y")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert app.actions.calls == [("guest_power", "pve1", 100, "qemu", "shutdown")]
 
 
 async def test_read_only_refuses_mutating_keys(make_app):
@@ -183,8 +178,8 @@ async def test_read_only_refuses_mutating_keys(make_app):
         await pilot.press("2")
         await pilot.pause()
         keys = app.screen.query_one(KeyBar).keys_text
-        assert "Start/stop" not in keys and "Detail" in keys  # mutating keys are not offered
-        await pilot.press("ctrl+s")
+        assert "Reboot" not in keys and "Detail" in keys  # mutating keys are not offered
+        await pilot.press("ctrl+e")
         await pilot.pause()
         await pilot.press("4", "ctrl+b")
         await pilot.pause()
