@@ -18,6 +18,7 @@ from console.check import run_check
 from console.config import load_config
 from console.ops.command_log import read as read_command_log
 from console.sources import build_hub
+from console.sources.reports import poll_round
 from tests.simlab import SimLab
 from widgets.fast_table import FastTable
 from widgets.log_view import LogView
@@ -57,7 +58,7 @@ async def test_backups_view_jobs_guests_filter_and_the_health_story(capsys):
     with SimLab("seed", speed=10.0) as lab:
         app = console(lab, read_only=True)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.hub.poll_all_once()
+            await poll_round(app.hub)  # as check: the sources, then the reports
             await pilot.pause()
             await command(pilot, "backups")
             assert app.current_mode == "backups"
@@ -88,7 +89,7 @@ async def test_backup_now_follows_its_vzdump_task_and_is_in_the_command_log(stat
     with SimLab("seed", speed=FAST) as lab:
         app = console(lab)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.hub.poll_all_once()
+            await poll_round(app.hub)  # as check: the sources, then the reports
             await command(pilot, "backups")
             await filter_rows(pilot, "113")
             await pilot.press("ctrl+k")
@@ -102,7 +103,7 @@ async def test_backup_now_follows_its_vzdump_task_and_is_in_the_command_log(stat
                         "the vzdump task's end")
             assert any("starting new backup job: vzdump 113" in line for line in log.all_lines)
             assert "backup now: done" in notes(app)
-            await app.hub.poll_all_once()
+            app.hub.publish(await app.hub.pollers["backups"].poll_once())  # what the refresh after it asks for
             await pilot.pause()
             state = {g.vmid: g.state for g in app.snapshots["backups"].data.guests}
             assert state[113] == "fresh"
@@ -114,7 +115,7 @@ async def test_read_only_refuses_backup_now_and_starts_no_task():
     with SimLab("seed", speed=10.0) as lab:
         app = console(lab, read_only=True)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.hub.poll_all_once()
+            await poll_round(app.hub)  # as check: the sources, then the reports
             await command(pilot, "backups")
             await filter_rows(pilot, "113")
             before = len(lab.state().get("tasks", ()))
@@ -130,7 +131,7 @@ async def test_tasks_running_first_filter_and_a_followed_log():
     with SimLab("seed", speed=20.0) as lab:  # the job below runs for about 5 s
         app = console(lab, read_only=True)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.hub.poll_all_once()
+            await poll_round(app.hub)  # as check: the sources, then the reports
             await command(pilot, "tasks")
             screen = app.screen
             table = screen.query_one("#pve-tasks", FastTable)
@@ -177,7 +178,7 @@ async def test_cluster_log_view():
     with SimLab("seed", speed=10.0) as lab:
         app = console(lab, read_only=True)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.hub.poll_all_once()
+            await poll_round(app.hub)  # as check: the sources, then the reports
             await command(pilot, "clog")
             screen = app.screen
             await until(pilot, lambda: screen.reads > 0, 5, "the cluster log")

@@ -10,6 +10,7 @@ import pytest
 from console.app import ConsoleApp
 from console.config import load_config
 from console.sources import build_hub
+from console.sources.reports import poll_round
 from tests.simlab import SimLab
 
 from .test_ops_views import command, until
@@ -22,7 +23,7 @@ async def test_backups_tasks_and_cluster_log_views_draw_hostile_text_inert():
         config = load_config(lab.config_path)
         app = ConsoleApp(config, None, lambda c: build_hub(c, read_only=True), start_polling=False, read_only=True)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.hub.poll_all_once()
+            await poll_round(app.hub)  # as check: the sources, then the reports
             await pilot.pause()
             rep = app.snapshots["backups"].data
             assert rep is not None and rep.guests, app.snapshots["backups"].error
