@@ -63,3 +63,32 @@ async def test_an_answer_of_an_unreadable_shape_is_said_in_words():
         await reports._readable("backups", broken())
     assert "shape the report cannot read" in err.value.message
     assert "NoneType" not in str(err.value) and "TypeError" not in str(err.value)
+
+
+async def test_a_round_reads_the_sources_then_the_due_reports_through_one_that_answered():
+    from console.poller import Hub, Poller, Snapshot
+
+    order: list[str] = []
+    failing = {"proxmox": False}
+
+    def fetcher(name):
+        async def fetch():
+            order.append(name)
+            if failing.get(name):
+                raise ConsoleError(name, "cannot connect")
+            return name
+        return fetch
+
+    hub = Hub([Poller("proxmox", fetcher("proxmox")), Poller("ceph", fetcher("ceph")),
+               reports.ReportPoller("backups", fetcher("backups"), interval=300.0)])
+    snaps = await reports.poll_round(hub)
+    assert sorted(order[:2]) == ["ceph", "proxmox"] and order[2:] == ["backups"]  # the report after the sources
+    assert snaps["backups"].data == "backups"
+    order.clear()
+    await reports.poll_round(hub)
+    assert "backups" not in order  # read less than its interval ago: not due
+    hub.pollers["backups"].latest = Snapshot("backups")  # as if never read
+    failing["proxmox"] = True
+    order.clear()
+    snaps = await reports.poll_round(hub)
+    assert "backups" not in order and snaps["backups"].error is None  # its source did not answer: not asked
