@@ -126,7 +126,8 @@ async def _node(sources, args) -> int:
         emit_json(sw.to_dict())
         return 0
     con = console()
-    con.print(Text(f"{sw.node}: pve-manager {sw.pve_version or '?'}, kernel {sw.kernel or '?'}", style="bold"))
+    newer = "" if sw.kernel_installed in ("", sw.kernel) else f" (installed {sw.kernel_installed}: a reboot boots it)"
+    con.print(Text(f"{sw.node}: pve-manager {sw.pve_version or '?'}, kernel {sw.kernel or '?'}{newer}", style="bold"))
     sub = sw.subscription + (f" ({sw.subscription_level})" if sw.subscription_level else "")
     con.print(Text(f"  subscription: {sub}" + (f", next due {sw.next_due}" if sw.next_due else "")))
     con.print(Text("  repositories:"))

@@ -20,7 +20,8 @@ MODULES = {"guests": "console.cli_guest", "guest": "console.cli_guest", "backups
            "tasks": "console.cli_tasks", "log": "console.cli_log",
            # h-operate2: swarm, vip, ceph flags, shells, node software
            "swarm": "console.cli_swarm", "vip": "console.cli_operate", "ceph": "console.cli_operate",
-           "shell": "console.cli_operate", "node": "console.cli_operate"}
+           "shell": "console.cli_operate", "node": "console.cli_operate",
+           "upgrade": "console.cli_upgrade"}  # h-upgguest: guest and firewall-pair upgrades
 COMMANDS = tuple(MODULES)
 
 

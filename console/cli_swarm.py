@@ -1,6 +1,14 @@
 """`labconsole swarm ACTION ...`: scale SERVICE N | update SERVICE IMAGE[:TAG] |
-force-update SERVICE | rollback SERVICE | availability NODE active|pause|drain |
-logs SERVICE [--follow] | services.
+upgrade SERVICE [IMAGE|:TAG] | force-update SERVICE | rollback SERVICE |
+availability NODE active|pause|drain | logs SERVICE [--follow] | services | images.
+
+`update` changes the image with the service's own update settings (as
+`docker service update --image`); `upgrade` is the safe one
+(console/ops/swarm_upgrade.py): one task at a time, start-first with 2+
+replicas, Swarm rolls back by itself when a new task fails within --monitor
+seconds; without an image it takes the newest digest of the service's tag.
+It reports converged (exit 0) or rolled back / paused / not settled (exit 2).
+`images` asks the registry whether each service's tag has a newer digest.
 
 Each write says what it will do and asks first (--yes skips that), then follows
 the service until its update settles. Exit 0 when done, 2 when refused, bad
@@ -14,15 +22,16 @@ from typing import Any
 
 from console.cli_ops import confirm, console, emit_json, fail, progress_printer, with_sources
 
-ACTIONS = ("scale", "update", "force-update", "rollback", "availability", "logs", "services")
+ACTIONS = ("scale", "update", "upgrade", "force-update", "rollback", "availability", "logs", "services", "images")
 NEEDS = {"scale": "replica count N", "update": "IMAGE[:TAG] (or :TAG)", "availability": "active|pause|drain"}
 
 
 def add_parsers(sub: Any, common) -> None:
-    p = sub.add_parser("swarm", help="swarm: scale|update|force-update|rollback SERVICE, availability NODE, logs",
-                       description="scale SERVICE N | update SERVICE IMAGE[:TAG] | force-update SERVICE | "
-                                   "rollback SERVICE | availability NODE active|pause|drain | logs SERVICE "
-                                   "[--follow] | services")
+    p = sub.add_parser("swarm", help="swarm: scale|update|upgrade|force-update|rollback SERVICE, availability NODE, "
+                                     "logs, services, images",
+                       description="scale SERVICE N | update SERVICE IMAGE[:TAG] | upgrade SERVICE [IMAGE|:TAG] | "
+                                   "force-update SERVICE | rollback SERVICE | availability NODE active|pause|drain | "
+                                   "logs SERVICE [--follow] | services | images")
     common(p, False)
     p.add_argument("action", choices=ACTIONS, metavar="ACTION", help=", ".join(ACTIONS))
     p.add_argument("target", nargs="?", metavar="SERVICE|NODE")
@@ -32,10 +41,14 @@ def add_parsers(sub: Any, common) -> None:
     p.add_argument("--wait", type=float, default=300.0, metavar="S", help="how long to follow the update (0: not)")
     p.add_argument("--follow", "-f", action="store_true", help="logs: keep streaming (ctrl+c ends)")
     p.add_argument("--tail", type=int, default=100, metavar="N", help="logs: lines from before")
+    p.add_argument("--image", metavar="IMAGE|:TAG", help="upgrade: the image or tag to go to (default: the newest "
+                   "digest of the service's tag)")
+    p.add_argument("--monitor", type=float, default=5.0, metavar="S",
+                   help="upgrade: seconds a new task must run before it counts as good (default 5)")
 
 
 def run(args: argparse.Namespace, load) -> int:
-    if args.action != "services" and not args.target:
+    if args.action not in ("services", "images") and not args.target:
         return fail(f"swarm {args.action} needs a {'NODE' if args.action == 'availability' else 'SERVICE'}")
     if args.action in NEEDS and args.arg is None:
         return fail(f"swarm {args.action} {args.target} needs a {NEEDS[args.action]}")
@@ -59,7 +72,15 @@ async def _swarm(sources, args) -> int:
         return _services(args, await sources.get("swarm").fetch() if sources.get("swarm") else None)
     if action == "logs":
         return await _logs(sources, args)
+    if action == "images":
+        from console.cli_swarm_upgrade import images
+
+        return await images(sources, args)
     guard(sources, f"swarm {action} {args.target}")  # read-only: refused before any question
+    if action == "upgrade":
+        from console.cli_swarm_upgrade import upgrade
+
+        return await upgrade(sources, args)
     say = progress_printer(not args.json)
     if action == "availability":
         if args.arg not in sw.AVAILABILITIES:

@@ -102,6 +102,7 @@ class SwarmConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     node_vms: tuple[tuple[str, int], ...] = ()  # (swarm hostname, vmid)
+    registry_mirrors: tuple[tuple[str, str], ...] = ()  # (registry as in image names, base URL to ask)
     interval: float = 2.0
     timeout: float = 5.0
 
@@ -148,6 +149,30 @@ class MaintenanceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class GuestProbe:
+    """How to tell that one guest's service works after its upgrade (h-upgguest)."""
+
+    guest: str  # a vmid ("200") or a guest name ("mail")
+    tcp: tuple[str, ...] = ()  # "host:port" that must accept a connection
+    http: tuple[str, ...] = ()  # URLs that must answer 2xx/3xx
+    units: tuple[str, ...] = ()  # systemd units inside the guest that must be active
+    ssh_host: str | None = None  # a VM reached over SSH (this alias) instead of the guest agent
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeConfig:
+    """Guest and firewall upgrades (console/upgrade)."""
+
+    snapshot_grace_hours: float = 72.0  # labconsole-RUNID snapshots are removed after this
+    min_free_mb: float = 500.0  # free space a guest's root must have for its upgrade
+    probe_timeout: float = 5.0  # seconds per TCP/HTTP probe
+    guests: tuple[GuestProbe, ...] = ()
+
+    def probe_for(self, vmid: int, name: str) -> GuestProbe | None:
+        return next((g for g in self.guests if g.guest in (str(vmid), name)), None)
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterConfig:
     name: str
     color: str = "green"
@@ -162,6 +187,7 @@ class ClusterConfig:
     vrrp: VrrpConfig | None = None
     maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
     max_backup_age: float = 7.0  # days: a guest without a newer backup is a health finding
+    upgrade: UpgradeConfig = field(default_factory=UpgradeConfig)  # h-upgguest
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from console.config_model import (
     ClusterConfig,
     Config,
     FirewallConfig,
+    GuestProbe,
     MaintenanceConfig,
     ProxmoxConfig,
     SecretRef,
@@ -25,6 +26,7 @@ from console.config_model import (
     SwarmConfig,
     TlsConfig,
     TraefikConfig,
+    UpgradeConfig,
     VrrpConfig,
 )
 from console.config_reader import Table, resolve_path
@@ -84,6 +86,7 @@ def _cluster(name: str, t: Table) -> ClusterConfig:
     traefik = layer("traefik", _traefik)
     vrrp = layer("vrrp", _vrrp)
     maintenance = layer("maintenance", lambda s, _t: _maintenance(s)) or MaintenanceConfig()
+    upgrade = layer("upgrade", lambda s, _t: _upgrade(s)) or UpgradeConfig()
     max_backup_age = t.number("max_backup_age", 7.0)
     t.finish()
     if ceph is not None and ceph.via == "api" and proxmox is None:
@@ -93,7 +96,7 @@ def _cluster(name: str, t: Table) -> ClusterConfig:
         name=name, color=color, read_only=read_only,
         interval=own_interval or 2.0, timeout=own_timeout or 5.0,
         proxmox=proxmox, ssh=ssh, ceph=ceph, swarm=swarm, traefik=traefik, vrrp=vrrp,
-        maintenance=maintenance, max_backup_age=max_backup_age,
+        maintenance=maintenance, max_backup_age=max_backup_age, upgrade=upgrade,
     )
 
 
@@ -184,8 +187,18 @@ def _swarm(t: Table, timing) -> SwarmConfig:
             vmid = table.int(host, None, 100)
             if vmid is not None:
                 node_vms.append((host, vmid))
+    mirrors: list[tuple[str, str]] = []
+    table = t.table("registry_mirrors")
+    if table is not None:
+        for host in list(table.data):
+            url = table.str(host)
+            if url is not None and not url.startswith(("http://", "https://")):
+                table.problem(table.key(host), f"{url!r}: give the registry's base URL (https://host[:port])")
+            elif url is not None:
+                mirrors.append((host, url))
     return SwarmConfig(managers=tuple(managers), remote_socket=t.str("remote_socket", "/var/run/docker.sock"),
-                       node_vms=tuple(node_vms), **tls, **_timing(t, timing, 2.0, 5.0))
+                       node_vms=tuple(node_vms), registry_mirrors=tuple(mirrors), **tls,
+                       **_timing(t, timing, 2.0, 5.0))
 
 
 def _manager(t: Table, key_path: str, url: str) -> str:
@@ -291,3 +304,31 @@ def _maintenance(t: Table) -> MaintenanceConfig:
     return MaintenanceConfig(reboot_timeout=t.number("reboot_timeout", 600.0),
                              migrate_timeout=t.number("migrate_timeout", 600.0),
                              root_dataset=t.str("root_dataset", "auto", nonempty=False))
+
+
+def _upgrade(t: Table) -> UpgradeConfig:
+    """[clusters.NAME.upgrade] and its [[...upgrade.guests]] probes (h-upgguest)."""
+    probes: list[GuestProbe] = []
+    for gt in t.tables("guests") or ():
+        guest = gt.str("guest", required=True)
+        tcp = gt.str_list("tcp") or ()
+        for i, addr in enumerate(tcp):
+            host, sep, port = addr.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                gt.problem(f"{gt.key('tcp')}[{i}]", f"{addr!r} is not host:port")
+        http = gt.str_list("http") or ()
+        for i, url in enumerate(http):
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+                gt.problem(f"{gt.key('http')}[{i}]", f"{url!r} is not an http:// or https:// URL")
+        units = gt.str_list("units") or ()
+        ssh_host = gt.str("ssh_host")
+        gt.finish()
+        if guest is None:
+            continue
+        if any(p.guest == guest for p in probes):
+            gt.problem(gt.key("guest"), f"guest {guest!r} is listed twice")
+        probes.append(GuestProbe(guest=guest, tcp=tuple(tcp), http=tuple(http), units=tuple(units),
+                                 ssh_host=ssh_host))
+    return UpgradeConfig(snapshot_grace_hours=t.number("snapshot_grace_hours", 72.0, positive=False) or 0.0,
+                         min_free_mb=t.number("min_free_mb", 500.0, positive=False) or 0.0,
+                         probe_timeout=t.number("probe_timeout", 5.0) or 5.0, guests=tuple(probes))

@@ -18,13 +18,31 @@ from console.verdict import GroupView, InstanceView, group_views, vrrp_instances
 Raw = tuple[str, str, str, str | None]
 
 
+def evidence(vrrp: VrrpState, names: Iterable[str]) -> tuple[str, ...]:
+    """Each firewall's view of the instances `names`: state, priority, VIPs, and whether it holds them."""
+    wanted = set(names)
+    lines = []
+    for fw in vrrp.firewalls:
+        for inst in fw.instances:
+            if inst.name not in wanted:
+                continue
+            held = [v for v in inst.vips if v.split("/")[0] in {a.split("/")[0] for a in fw.addresses}]
+            lines.append(f"{fw.name} {inst.name}: {inst.state}, priority {inst.effective_priority}"
+                         f"/{inst.base_priority}, VIPs {', '.join(inst.vips) or 'none'}"
+                         + (f", holds {', '.join(held)}" if held else "")
+                         + ("" if fw.answering else " (last known: not answering)"))
+    return tuple(lines)
+
+
 def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
     for fw in vrrp.firewalls:
         if not fw.answering:
             yield Finding("critical", "vrrp", fw.name,
                           f"keepalived on {fw.name} is not answering: {fw.error or 'no reason'}",
                           "check keepalived and SSH on the firewall; its current state is unknown"
-                          + (" (its last known state is shown, marked stale)" if fw.instances else ""))
+                          + (" (its last known state is shown, marked stale)" if fw.instances else ""),
+                          (f"error: {fw.error or 'no reason'}", f"host: {fw.host}",
+                           *evidence(vrrp, (i.name for i in fw.instances))))
     views = vrrp_instances(vrrp)
     if not views and any(fw.answering for fw in vrrp.firewalls):
         yield Finding("critical", "vrrp", "vrrp", "no firewall reports any VRRP instance: who holds the VIP is unknown",
@@ -32,11 +50,12 @@ def vrrp_rules(vrrp: VrrpState) -> Iterable[Finding]:
     groups = group_views(vrrp, views)
     grouped = {v.name for g in groups for v in g.instances}
     for g in groups:
-        yield from _group_findings(g, len(vrrp.firewalls))
+        yield from _group_findings(g, len(vrrp.firewalls), vrrp)
     for view in views:
         if view.name not in grouped:
             for _kind, sev, text, hint in _instance_raw(view, len(vrrp.firewalls)):
-                yield Finding(sev, "vrrp", view.name, text.format(name=view.name), hint and hint.format(name=view.name))
+                yield Finding(sev, "vrrp", view.name, text.format(name=view.name), hint and hint.format(name=view.name),
+                              evidence(vrrp, (view.name,)))
 
 
 def _instance_raw(view: InstanceView, n_firewalls: int, preferred: str | None = "view") -> list[Raw]:
@@ -64,13 +83,14 @@ def _instance_raw(view: InstanceView, n_firewalls: int, preferred: str | None = 
     return out
 
 
-def _group_findings(g: GroupView, n_firewalls: int) -> Iterable[Finding]:
+def _group_findings(g: GroupView, n_firewalls: int, vrrp: VrrpState) -> Iterable[Finding]:
     label = f"sync group {g.name} ({', '.join(g.member_names)})"
+    members = evidence(vrrp, g.member_names)
     if g.split:
         held = ", ".join(f"{i} on {fw}" for i, fw in g.holders.items())
         yield Finding("critical", "vrrp", g.name, f"{label} is split across the firewalls: {held}",
                       "a sync group must fail over as a whole: check that every member is in the group in "
-                      "keepalived.conf on both firewalls, and the members' FAULT/track state")
+                      "keepalived.conf on both firewalls, and the members' FAULT/track state", members)
     # the group's preferred firewall applies to every member; a split group has no one holder to compare
     raws = {v.name: _instance_raw(v, n_firewalls, None if g.split else g.preferred) for v in g.instances}
     common = set.intersection(*({k for k, *_ in r} for r in raws.values())) if raws else set()
@@ -78,8 +98,9 @@ def _group_findings(g: GroupView, n_firewalls: int) -> Iterable[Finding]:
         for kind, sev, text, hint in raw:
             if kind in common:  # every member says it: said once below, about the group
                 continue
-            yield Finding(sev, "vrrp", name, text.format(name=name), hint and hint.format(name=name))
+            yield Finding(sev, "vrrp", name, text.format(name=name), hint and hint.format(name=name),
+                          evidence(vrrp, (name,)))
     first = next(iter(raws.values()), [])
     for kind, sev, text, hint in first:
         if kind in common:
-            yield Finding(sev, "vrrp", g.name, text.format(name=label), hint and hint.format(name=label))
+            yield Finding(sev, "vrrp", g.name, text.format(name=label), hint and hint.format(name=label), members)

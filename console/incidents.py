@@ -81,7 +81,8 @@ class Assessed:
     def to_dict(self) -> dict:
         f = self.finding
         return {"severity": f.severity, "layer": f.layer, "subject": f.subject, "text": f.text, "hint": f.hint,
-                "counted": self.counted, "expected_run": self.expected_run, "silenced_by": self.silenced_by}
+                "evidence": list(f.evidence), "counted": self.counted, "expected_run": self.expected_run,
+                "silenced_by": self.silenced_by}
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,6 +231,7 @@ class SwarmService:
     update_message: str | None = None
     version: int = 0
     labels: tuple[tuple[str, str], ...] = ()
+    image_digest: str | None = None  # the digest pinned in the spec (`image` is without it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +246,7 @@ class SwarmTask:
     error: str | None = None
     message: str | None = None
     timestamp: str | None = None  # Status.Timestamp as given
+    exit_code: int | None = None  # Status.ContainerStatus.ExitCode, when the task had a container
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,3 +384,7 @@ class Finding:
     subject: str  # what it is about: "pve2", "osd.3", "vm:101", "svc web", ...
     text: str
     hint: str | None = None
+    # what the finding was read from, line by line, for the detail pane: Ceph's check detail, the
+    # router's errors, the failed tasks' errors and exit codes, ... Supporting detail, not part of
+    # the fact: findings are equal (and hash) without it, so the story's look-ups stay cheap.
+    evidence: tuple[str, ...] = field(default=(), compare=False)

@@ -21,8 +21,8 @@ COMMON_KEYS = [
     ("1-8", "views: health guests ceph swarm traefik vrrp maint events"),  # h-events: 8 events
     (":", "command: a view, ctx [NAME] (alone: all clusters), q (tab completes, ↑ history)"),
     ("/", "filter: text, re:REGEX, !inverts; enter keeps it"),
-    ("s / S", "sort by the next column / reverse the sort"),
-    ("↑↓ jk PgUp/Dn gG", "move"),
+    ("s  shift+A-Z", "sort: next column · the letter's column (sort line above; again: reverse; G: bottom)"),
+    ("↑↓ jk PgUp/Dn gG", "move; tab: next table (the focused one has a lit header)"),
     ("esc", "back out: clear filter, close pane, then to health"),
     ("ctrl+r", "refresh now"),
     ("ctrl+p", "command palette"),
@@ -121,8 +121,11 @@ class LayerScreen(Screen):
 
     # ------------------------------------------------------------ subject jump
     def show_subject(self, subject: str) -> None:
-        """Focus the first table with a row about `subject`, filtered to it."""
-        for table in self.query(FastTable):
+        """Focus the table with a row about `subject`, filtered to it: the one whose row is keyed by
+        it (the OSD table for osd.1) before one that merely mentions it (a Ceph check's detail)."""
+        tables = list(self.query(FastTable))
+        keyed = [t for t in tables if t.get_row(subject) is not None]
+        for table in keyed + tables:
             if table.find(subject):
                 table.set_filter(subject)
                 table.focus()
@@ -193,10 +196,20 @@ class LayerScreen(Screen):
         if self.VIEW != "health":
             self.app.switch_mode("health")
 
+    def sort_help(self) -> list[tuple[str, str]]:
+        """One line per table of this view: its shift+letter sort keys, from its actual columns."""
+        out = []
+        for table in self.query(FastTable):
+            letters = table.sort_letters()
+            if letters:
+                name = table.title or table.id or "table"
+                out.append((f"sort {name}", " ".join(f"{c}:{label}" for c, label in letters)))
+        return out
+
     def action_help(self) -> None:
         from screens.modals import HelpModal
 
-        keys = list(self.VIEW_KEYS)
+        keys = list(self.VIEW_KEYS) + self.sort_help()
         if self.app.read_only and any(k.startswith("ctrl") for k, _ in keys):
             keys.append(("", "read-only: ctrl-keys that change the cluster are refused"))
         self.app.push_screen(HelpModal(self.TITLE_TEXT, keys + [("", "everywhere")] + COMMON_KEYS))

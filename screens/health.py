@@ -1,7 +1,12 @@
 """Health (home): a tile per layer (its verdict), the node table, and the incidents: one row
-each, root cause first, expandable to its effects (console.incidents)."""
+each, root cause first, with how long ago it started, expandable to its effects
+(console.incidents). Enter or d on an incident or a finding opens its detail pane
+(screens/finding_detail.py), which jumps to the objects it names; d on a node opens the node's
+(screens/node_detail.py: versions, subscription, APT repositories, guests, HA, Ceph daemons)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import ComposeResult
@@ -18,6 +23,9 @@ from widgets.fast_table import FastTable
 from widgets.history_cells import NODE_HISTORY_COLUMNS, with_node_history  # h-events: sparklines
 from widgets.table_columns import Column
 from widgets.tile import Tile
+
+if TYPE_CHECKING:
+    from screens.node_detail import NodeSoftwareCache
 
 NODE_COLUMNS = (
     Column("node", "NODE", min_width=4, max_width=14),
@@ -38,19 +46,25 @@ class HealthScreen(LayerScreen):
     SOURCES = ()  # all of them
     CSS_PATH = "health.tcss"
     VIEW_KEYS = [
+        ("enter / d", "on an incident or a finding: its detail pane (full text, hint, evidence, start); "
+                      "there 1-9 go to the objects it names, enter to its own subject (as k9s: d describes)"),
         ("space", "on an incident: show or hide its effects"),
-        ("enter", "on an incident: show its effects, again: go to its subject; on an effect: go to it; "
-                  "on a node: its guests"),
+        ("enter", "on a node: its guests"),
+        ("d", "on a node: its detail (versions, subscription, APT repositories, Ceph, HA); "
+              "there enter its guests, x shell, ctrl+n evacuate"),
         ("tab", "move between the node table and the incidents"),
     ]
-    BINDINGS = [Binding("space", "toggle_incident", "Expand", show=False)]
+    BINDINGS = [Binding("space", "toggle_incident", "Expand", show=False),
+                Binding("d", "detail", "Detail")]
 
     def __init__(self) -> None:
         super().__init__()
         self.node_memo = RowMemo(node_row, lambda n: n.name)
-        self.findings: dict[str, object] = {}  # row key -> the Finding it jumps to
+        self.findings: dict[str, tuple] = {}  # row key -> (incident, its Assessed finding or None)
+        self.starts: dict[str, float] = {}  # incident key -> epoch seconds it started (event timeline)
         self.expanded: set[str] = set()  # incident keys shown with their effects
         self.incident_keys: set[str] = set()
+        self.node_software: NodeSoftwareCache | None = None  # the node pane's reads, kept briefly
 
     def compose_body(self) -> ComposeResult:
         with Container(id="tiles"):
@@ -89,18 +103,29 @@ class HealthScreen(LayerScreen):
         nodes.set_rows(with_node_history(self.node_memo.rows(pve.nodes), self.app.history) if pve else ())  # h-events
         self.show_incidents(story)
 
-    def show_incidents(self, story) -> None:
+    def silences(self) -> tuple:
         from console.health_story import keeper_for
 
-        silences = keeper_for(self.app, self.app.cluster_name).context()[1]
+        return keeper_for(self.app, self.app.cluster_name).context()[1]
+
+    def show_incidents(self, story) -> None:
+        silences = self.silences()
         self.incident_keys = {i.key for i in story.incidents if i.effects or i.impact}
         self.expanded &= {i.key for i in story.incidents}
-        rows, self.findings = incident_rows(story.incidents, self.expanded, silences)
+        self.starts = self.incident_starts(story)
+        rows, self.findings = incident_rows(story.incidents, self.expanded, silences, self.starts,
+                                            self.app.wall_clock())
         self.query_one("#findings", FastTable).set_rows(rows)
         banner = self.query_one("#silences", Static)
         text = silence_line(silences, self.app.wall_clock())
         banner.display = bool(text)
         banner.update(text)
+
+    def incident_starts(self, story) -> dict[str, float]:
+        from console.incident_start import incident_starts
+
+        timeline = getattr(self.app, "timeline", None)
+        return incident_starts(story.incidents, timeline.timeline() if timeline is not None else ())
 
     def toggle(self, key: str | None) -> bool:
         if key not in self.incident_keys:
@@ -114,13 +139,40 @@ class HealthScreen(LayerScreen):
         if table.has_focus:
             self.toggle(table.cursor_key)
 
+    def action_detail(self) -> None:
+        nodes = self.query_one("#nodes", FastTable)
+        if nodes.has_focus and nodes.cursor_key is not None:
+            self.open_node_detail(nodes.cursor_key)
+            return
+        table = self.query_one("#findings", FastTable)
+        if table.has_focus and table.cursor_key is not None:
+            self.open_detail(table.cursor_key)
+
+    def open_detail(self, key: str) -> None:
+        from screens.finding_detail import FindingDetail
+
+        target = self.findings.get(key)
+        if target is None:
+            return
+        incident, assessed = target
+        silences = self.silences()
+        self.app.push_screen(FindingDetail(incident, assessed, self.starts.get(incident.key), self.app.wall_clock(),
+                                           silences), self.jump_from_detail)
+
+    def open_node_detail(self, node: str) -> None:
+        from screens.node_detail import NodeDetail, NodeSoftwareCache, after_detail
+
+        if self.node_software is None:
+            self.node_software = NodeSoftwareCache(self.app.clock)
+        self.app.push_screen(NodeDetail(node, self.node_software),
+                             lambda intent: self.app.call_later(after_detail, self.app, intent))
+
+    def jump_from_detail(self, target: tuple[str, str] | None) -> None:
+        if target is not None:
+            self.app.call_later(self.app.jump_to, *target)
+
     def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:
-        if event.table.id == "findings":
-            # enter on a collapsed incident opens it; on an open one (or an effect) goes to its subject
-            if event.key in self.incident_keys and event.key not in self.expanded and self.toggle(event.key):
-                return
-            finding = self.findings.get(event.key)
-            if finding is not None:
-                self.app.call_later(self.app.jump_to, finding.layer, finding.subject)
+        if event.table.id == "findings" and event.key is not None:
+            self.open_detail(event.key)
         elif event.table.id == "nodes":
             self.app.call_later(self.app.jump_to, "guests", event.key)

@@ -1,10 +1,11 @@
 """Rows of the Health screen's incident list: one row per incident (collapsed), its
-impact and effects beneath it when expanded. Effects a maintenance run causes on
+impact and effects beneath it when expanded, and how long ago it started (AGE, from
+the event timeline: console.incident_start). Effects a maintenance run causes on
 purpose, and silenced ones, are dimmed. Pure: no Textual."""
 
 from __future__ import annotations
 
-from widgets.format import mark
+from widgets.format import duration, mark
 from widgets.table_columns import Column, Row
 
 COLUMNS = (
@@ -12,6 +13,7 @@ COLUMNS = (
     Column("layer", "LAYER", min_width=5, max_width=7, priority=2),
     Column("subject", "SUBJECT", min_width=6, max_width=16),
     Column("text", "INCIDENT", min_width=40, max_width=90, stretch=True),  # at 80 columns the hint goes first
+    Column("age", "AGE", min_width=4, max_width=6, align="right", priority=1),
     Column("hint", "HINT", min_width=10, max_width=60, priority=3),
 )
 SEVERITY = {"critical": ("bad", "crit", 0), "unknown": ("unknown", "unkn", 1),
@@ -31,11 +33,14 @@ def finding_key(f) -> str:
     return f"{f.layer}|{f.subject}|{f.text}"
 
 
-def incident_rows(incidents, expanded: set[str], silences=()) -> tuple[list[Row], dict[str, object]]:
-    """(rows, key -> the Finding a row jumps to). Incident rows have the incident's key; an
-    incident row's sort values keep its effects right under it under any column sort."""
+def incident_rows(incidents, expanded: set[str], silences=(), starts: dict[str, float] | None = None,
+                  now: float = 0.0) -> tuple[list[Row], dict[str, tuple]]:
+    """(rows, key -> (incident, the Assessed finding of the row or None for the incident itself)).
+    Incident rows have the incident's key; an incident row's sort values keep its effects right
+    under it under any column sort. `starts`: incident key -> epoch start; `now`: epoch seconds."""
     rows: list[Row] = []
-    targets: dict[str, object] = {}
+    targets: dict[str, tuple] = {}
+    starts = starts or {}
     by_id = {s.id: s for s in silences}
     for n, inc in enumerate(incidents):
         root = inc.root.finding
@@ -50,23 +55,29 @@ def incident_rows(incidents, expanded: set[str], silences=()) -> tuple[list[Row]
             else mark(level, word)
         silence = by_id.get(inc.root.silenced_by) if inc.root.silenced_by else None
         hint = f"silenced: {silence.reason}" if silence is not None else (root.hint or "")
-        group = (rank, n)
-        rows.append(Row(inc.key, (sev, root.layer, root.subject, text, hint),
-                        tuple((group, 0) for _ in COLUMNS), "dim" if inc.root.silenced_by else ""))
-        targets[inc.key] = root
+        started = starts.get(inc.key)
+        age = duration(max(0.0, now - started)) if started is not None else ""
+        # per column: the incident's own value, then the story's order, then the row within the incident
+        own = (rank, root.layer.lower(), root.subject.lower(), root.text.lower(),
+               -started if started is not None else float("inf"), hint.lower())
+        group = tuple((v, rank, n) for v in own)
+        rows.append(Row(inc.key, (sev, root.layer, root.subject, text, age, hint),
+                        tuple((g, 0) for g in group), "dim" if inc.root.silenced_by else ""))
+        targets[inc.key] = (inc, None)
         if not is_open:
             continue
         for k, line in enumerate(inc.impact, 1):
-            rows.append(Row(f"{inc.key}#impact{k}", ("", "", "", f"   impact: {line}", ""),
-                            tuple((group, k) for _ in COLUMNS), "bold"))
+            rows.append(Row(f"{inc.key}#impact{k}", ("", "", "", f"   impact: {line}", "", ""),
+                            tuple((g, k) for g in group), "bold"))
+            targets[f"{inc.key}#impact{k}"] = (inc, None)
         base = len(inc.impact) + 1
         for k, a in enumerate(inc.effects):
             f = a.finding
             key = f"{inc.key}>{finding_key(f)}"
             dim = a.expected_run or a.silenced_by
-            rows.append(Row(key, (_sev_cell(a), f.layer, f.subject, f"   └ {f.text}", f.hint or ""),
-                            tuple((group, base + k) for _ in COLUMNS), "dim" if dim else ""))
-            targets[key] = f
+            rows.append(Row(key, (_sev_cell(a), f.layer, f.subject, f"   └ {f.text}", "", f.hint or ""),
+                            tuple((g, base + k) for g in group), "dim" if dim else ""))
+            targets[key] = (inc, a)
     return rows, targets
 
 

@@ -12,6 +12,8 @@
 # (ssh/known_hosts, ssh/client_ed25519, sshd.pid), so a test can reach the
 # Engine socket the way the console reaches a remote manager: ssh:// + a
 # forwarded unix socket.
+# LAB_DOCKER_PULL=1: let tasks pull their image (from a registry such as
+# scripts/registry-up.sh's) instead of preferring the local copy.
 # Installs docker.io + busybox-static with apt-get when missing (root only).
 # Exit 0 = ready; non-zero = could not start (reason on stderr).
 set -euo pipefail
@@ -33,8 +35,10 @@ if [ -s "$B/dockerd.pid" ] && kill -0 "$(cat "$B/dockerd.pid")" 2>/dev/null; the
   die "a dockerd from a previous run is still alive (pid $(cat "$B/dockerd.pid")); run scripts/docker-down.sh"
 fi
 mkdir -p "$B/data" "$B/exec"
-# No registry: tasks must use the local image instead of trying a pull first.
-DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid dockerd -H "unix://$SOCK" --data-root "$B/data" --exec-root "$B/exec" \
+# No registry: tasks must use the local image instead of trying a pull first
+# (with the variable set, swarm tasks never pull: LAB_DOCKER_PULL=1 leaves it out).
+offline=1; [ "${LAB_DOCKER_PULL:-0}" = 1 ] && offline=0
+DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=$offline setsid dockerd -H "unix://$SOCK" --data-root "$B/data" --exec-root "$B/exec" \
   --pidfile "$B/dockerd.pid" >"$B/dockerd.log" 2>&1 </dev/null &
 echo $! >"$B/dockerd.launch.pid"
 for _ in $(seq 1 300); do $D info >/dev/null 2>&1 && break; sleep 0.1; done

@@ -10,7 +10,7 @@ with_tests=false
 [ "${1:-}" = "--test" ] && with_tests=true
 
 base_pkgs="python3-venv"
-test_pkgs="docker.io busybox-static keepalived openssh-server iproute2 socat ceph-mon ceph-mgr ceph-osd ceph-common tmux uuid-runtime bc"
+test_pkgs="docker.io docker-registry busybox-static keepalived openssh-server iproute2 socat ceph-mon ceph-mgr ceph-osd ceph-common tmux uuid-runtime bc"
 pkgs=$base_pkgs
 $with_tests && pkgs="$pkgs $test_pkgs"
 

@@ -4,6 +4,13 @@ Each row's rendered line (a Strip) is cached by row key and dropped only when
 the row's content changes, so a poll that changes 5% of 2,000 rows re-renders
 ~100 cached-out rows at most and repaints only those that are on screen.
 Rows are matched by key: cursor, scroll and selection stay put across updates.
+
+Sorting as in k9s: shift + a column's initial sorts by it, the same key again
+reverses; a column whose initial an earlier one took gets the next free letter
+of its title (NAME N, NODE O); G stays "bottom". s cycles through the shown
+columns; S reverses when no column has S. The
+focused table shows it: a heavy top rule, a highlighted header and a bold
+title; the others keep their cursor row, dimmed.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -22,7 +30,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from widgets.row_filter import RowFilter, parse_filter
-from widgets.table_columns import Column, Row, cell_text, fit_columns, parse_style, render_cells, shown_text
+from widgets.table_columns import (
+    Column,
+    Row,
+    cell_text,
+    fit_columns,
+    parse_style,
+    render_cells,
+    shown_text,
+    sort_letters,
+)
 from widgets.table_navigation import TableNavigation
 
 
@@ -33,6 +50,9 @@ def _sort_value(value):
     if isinstance(value, str):
         return (1, value.lower())
     return (0, value)
+
+
+SORT_LETTERS = "ABCDEFHIJKLMNOPQRSTUVWXYZ"  # shift + a column's initial; G is "bottom"
 
 
 class FastTable(TableNavigation, ScrollView, can_focus=True):
@@ -47,8 +67,9 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         border-title-color: $text-muted;
         background: $surface;
     }
-    FastTable:focus { border-top: solid $primary; border-title-color: $text; }
-    FastTable > .fast-table--header { text-style: bold; color: $text; background: $panel; }
+    FastTable:focus { border-top: heavy $primary; border-title-color: $text; border-title-style: bold; }
+    FastTable > .fast-table--header { text-style: bold; color: $text-muted; background: $panel; }
+    FastTable:focus > .fast-table--header { color: $text; background: $primary-muted; }
     FastTable > .fast-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
         text-style: bold; }
     FastTable > .fast-table--cursor-blurred { background: $block-cursor-blurred-background; }
@@ -67,8 +88,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         Binding("end,G", "cursor_end", "Bottom", show=False),
         Binding("enter", "select", "Select", show=False),
         Binding("s", "cycle_sort", "Sort"),
-        Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("space", "toggle_mark", "Mark", show=False),  # only in tables made with markable=True
+        *(Binding(c, f"sort_initial('{c}')", f"Sort {c}", show=False) for c in SORT_LETTERS),
     ]
 
     class RowHighlighted(Message):
@@ -117,6 +138,7 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self._filter: RowFilter | None = None
         self.sort_column: int | None = None
         self.sort_reverse = False
+        self._sort_key_map: dict[str, int] | None = None  # shift+letter -> column (built on first use)
         self.group_column: int | None = None
         self.cursor = 0
         # True for ranked lists (findings by severity): a cursor on the first row stays on the first
@@ -229,6 +251,29 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             self.sort_column = ([i for i, _ in self._layout] or [0])[0]
         else:
             self.sort_reverse = not self.sort_reverse
+        self._rebuild_view()
+
+    def sort_letters(self) -> list[tuple[str, str]]:
+        """(letter, column label) of each shift+letter that sorts this table, in column order; for `?`."""
+        return [(letter, self.columns[i].label) for letter, i in self._sort_keys.items()]
+
+    @property
+    def _sort_keys(self) -> dict[str, int]:
+        if self._sort_key_map is None:
+            self._sort_key_map = sort_letters(self.columns, SORT_LETTERS)
+        return self._sort_key_map
+
+    def action_sort_initial(self, letter: str) -> None:
+        col = self._sort_keys.get(letter)
+        if col is None:
+            if letter == "S":  # no column starts with S: S reverses, as before
+                self.action_reverse_sort()
+                return
+            raise SkipAction()  # the key is free for the screen's own bindings
+        if col == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = col, False
         self._rebuild_view()
 
     def _value(self, row: Row, col: int):

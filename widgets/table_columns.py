@@ -56,6 +56,17 @@ def shown_text(text: str) -> str:
     return text if text.isprintable() else inert(text)
 
 
+def sort_letters(columns: Sequence[Column], letters: str) -> dict[str, int]:
+    """letter -> column index for shift+letter sorting: a column's initial, or (taken by an earlier
+    column) the next letter of its title that is free, as k9s gives NODE shift+O beside NAME's shift+N."""
+    keys: dict[str, int] = {}
+    for i, column in enumerate(columns):
+        letter = next((c for c in column.label.upper() if c in letters and c not in keys), None)
+        if letter is not None:
+            keys[letter] = i
+    return keys
+
+
 @lru_cache(maxsize=1024)
 def parse_style(style: str) -> Style:
     return Style.parse(style) if style else Style()

@@ -226,6 +226,9 @@ async def _resume_or_rollback(cluster: ClusterConfig, what: str, on_failure: str
             print("no unfinished maintenance run of this cluster", file=out)
             return EXIT_OK
         journal = runs[-1]
+        if journal.header().get("kind") == "upgrade":  # h-upgguest: guest/firewall upgrades have their own steps
+            raise ConsoleError("maintenance", f"run {journal.run_id} is a guest upgrade",
+                               f"`labconsole upgrade {what}` it")
         lock = MaintenanceLock(cluster.name, svc, await online_nodes(svc))
         await lock.acquire(journal.run_id)
         try:

@@ -61,8 +61,18 @@ def unfinished_banner(cluster: str, read_only: bool = False, identity: Any = Non
         return None
     if u.elsewhere:
         return f"maintenance run {u.journal.run_id} is in progress in {u.elsewhere}"
+    if _kind(u.journal) == "upgrade":  # h-upgguest: a guest/firewall upgrade resumes headless (for now)
+        return (f"unfinished upgrade run {u.journal.run_id} ({', '.join(u.nodes)}): {u.state}, last {u.last}. "
+                "`labconsole upgrade resume` or `labconsole upgrade rollback` it")
     what = f"unfinished maintenance run {u.journal.run_id} ({', '.join(u.nodes)}): {u.state}, last {u.last}"
     what += f" (recorded on {u.recorded_on}). " if u.recorded_on else ". "
     if read_only:
         return what + "Resume or roll it back from a console that is not read-only"
     return what + "Press 7: r resume, b roll back"
+
+
+def _kind(journal: Journal) -> str | None:
+    try:
+        return journal.header().get("kind")
+    except ConsoleError:
+        return None

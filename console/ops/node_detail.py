@@ -11,6 +11,7 @@ PVE's own warnings about the repositories); the health rule
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +41,16 @@ class Repo:
         return f"{' '.join(self.uris)} {' '.join(self.suites)} {' '.join(self.components)}".strip()
 
 
+KERNEL_PACKAGE = re.compile(r"^(?:proxmox|pve)-kernel-(\d+(?:\.\d+)*-\d+-pve)(?:-signed)?$")
+
+
+def newest_kernel(versions: list) -> str:
+    """The newest kernel release installed, from /nodes/{n}/apt/versions ("" when none is listed)."""
+    found = [m.group(1) for v in versions if isinstance(v, dict)
+             for m in [KERNEL_PACKAGE.match(str(v.get("Package", "")))] if m]
+    return inert(max(found, key=lambda r: tuple(int(x) for x in re.findall(r"\d+", r)), default=""))
+
+
 @dataclass(frozen=True)
 class RepoProblem:
     severity: str  # critical | warning | info
@@ -52,6 +63,7 @@ class NodeSoftware:
     node: str
     pve_version: str = ""
     kernel: str = ""
+    kernel_installed: str = ""  # the newest kernel package installed: booted after the next reboot
     subscription: str = "unknown"  # PVE's status: new notfound active invalid expired suspended
     subscription_level: str = ""
     subscription_message: str = ""
@@ -127,6 +139,7 @@ async def node_software(sources: Any, node: str) -> NodeSoftware:
     if isinstance(versions, list):
         mgr = next((v for v in versions if isinstance(v, dict) and v.get("Package") == "pve-manager"), {})
         out.kernel = inert(mgr.get("RunningKernel", ""))
+        out.kernel_installed = newest_kernel(versions)
         out.pve_version = out.pve_version or inert(mgr.get("Version", ""))
     if isinstance(sub, dict):  # the key and server id are not shown
         out.subscription = inert(sub.get("status", "unknown"))

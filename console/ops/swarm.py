@@ -54,6 +54,7 @@ class ServiceInfo:
     previous: ServiceSpec | None
     update_state: str | None = None
     update_started: str | None = None  # UpdateStatus.StartedAt: tells this update's status from the last one's
+    update_message: str | None = None  # UpdateStatus.Message
 
 
 def short_digest(digest: str | None) -> str:
@@ -87,7 +88,8 @@ def info_from(raw: dict) -> ServiceInfo:
                        spec=_spec_of(spec) or ServiceSpec("", None, "replicated", None),
                        previous=_spec_of(raw.get("PreviousSpec")),
                        update_state=inert((raw.get("UpdateStatus") or {}).get("State", "")) or None,
-                       update_started=inert((raw.get("UpdateStatus") or {}).get("StartedAt", "")) or None)
+                       update_started=inert((raw.get("UpdateStatus") or {}).get("StartedAt", "")) or None,
+                       update_message=inert((raw.get("UpdateStatus") or {}).get("Message", "")) or None)
 
 
 def _swarm(sources: Any):

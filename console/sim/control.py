@@ -79,6 +79,9 @@ def make_control_app(world) -> web.Application:
     app.router.add_post("/fault", fault)
     app.router.add_post("/clear", clear)
     app.router.add_post("/reset-availability", reset)
+    from console.sim.guest_probe import add_guest_routes  # h-upgguest: guest packages, service probes
+
+    add_guest_routes(app, world)
     return app
 
 

@@ -107,6 +107,7 @@ class DockerFront:
             ("POST", r"/services/(?P<ref>[^/]+)/update", self.service_update),
             ("GET", r"/services/(?P<ref>[^/]+)/logs", self.service_logs),
             ("GET", r"/tasks", self.tasks), ("GET", r"/tasks/(?P<ref>[^/]+)", self.task),
+            ("GET", r"/distribution/(?P<name>.+)/json", self.distribution),
         ]
 
     # -- plumbing ---------------------------------------------------------
@@ -257,6 +258,14 @@ class DockerFront:
 
     async def task(self, request, own, ref):
         return _json(obj.task_json(self.world, lookup_task(self.world, ref)))
+
+    # -- distribution -----------------------------------------------------
+
+    async def distribution(self, request, own, name):
+        """What `docker service create/update` asks to pin a tag's digest: the engine asks the registry."""
+        from console.sim.registry_state import distribution
+
+        return _json(distribution(self.world, name))
 
 
 def _sim_error(exc: SimError) -> web.Response:

@@ -209,7 +209,8 @@ class CephDynamics:
 
     # ------------------------------------------------------------ daemons
     def mon_quorum(self) -> list[str]:
-        up = sorted(m for m, h in self.ceph.mons.items() if self.node_online(h))
+        stopped = self.faults.mon_stopped  # fault mon-down
+        up = sorted(m for m, h in self.ceph.mons.items() if self.node_online(h) and m not in stopped)
         return up if len(up) * 2 > len(self.ceph.mons) else []
 
     def mgr_standbys(self) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from console.sim import guest_pkgs
 from console.sim.ops_state import SimSnapshot, add_backup, job_command, ops_of
 from console.sim.sim_errors import SimError
 
@@ -56,6 +57,10 @@ def snapshot_create(world, g, name: str, description: str = "", vmstate: bool = 
     if name in lab.snapshots.get(g.vmid, {}):
         world.finish_task(task, f"snapshot name '{name}' already used")
         return task.upid
+    refused = guest_pkgs.snapshot_error(world, g)  # h-upgguest: fault snapshot-fails
+    if refused:
+        world.finish_task(task, refused)
+        return task.upid
     vmstate = bool(vmstate) and g.type == "qemu" and g.status == "running"
     g.lock = "snapshot"
     task.log.append(f"snapshotting '{name}' ({'with' if vmstate else 'without'} RAM)")
@@ -65,6 +70,7 @@ def snapshot_create(world, g, name: str, description: str = "", vmstate: bool = 
         lab.snapshots.setdefault(g.vmid, {})[name] = SimSnapshot(name, lab.current.get(g.vmid), int(world._t),
                                                                 description, vmstate)
         lab.current[g.vmid] = name
+        guest_pkgs.capture(world, g, name)  # h-upgguest: the guest's packages as they are now
         return None
 
     _finish_later(world, task, VMSTATE_SECONDS if vmstate else SNAPSHOT_SECONDS, done)
@@ -88,6 +94,7 @@ def snapshot_delete(world, g, name: str) -> str:
     def done():
         g.lock = None
         gone = snaps.pop(name, None)
+        guest_pkgs.forget(world, g, name)  # h-upgguest
         parent = gone.parent if gone else None
         for s in snaps.values():  # children move up to the deleted one's parent, as in PVE
             if s.parent == name:
@@ -121,6 +128,7 @@ def snapshot_rollback(world, g, name: str, start: bool = False) -> str:
     def done():
         g.lock = None
         lab.current[g.vmid] = name
+        guest_pkgs.restore(world, g, name)  # h-upgguest: the packages as the snapshot has them
         if run_after:
             task.log.append(f"starting {_what(g)} {g.vmid}")
             world.desired_running.add(g.vmid)
@@ -151,6 +159,7 @@ def guest_reboot(world, g) -> str:
         if world.node_online(g.node):
             g.status = "running"
             g.started_at = world._t
+            guest_pkgs.booted(world, g)  # h-upgguest: a VM comes up on its newest kernel
         world.finish_task(task)
 
     world.schedule(world.duration("guest_shutdown"), down)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import zlib
 
+from console.sim.registry_state import crashes as registry_crashes
 from console.sim.sim_errors import SimError
 from console.sim.state import SimService, SimTask
 
@@ -59,7 +60,7 @@ class SwarmDynamics:
         return spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
 
     def _image_fails(self, svc: SimService, image: str) -> bool:
-        if "broken" in image or "failing" in image:
+        if "broken" in image or "failing" in image or registry_crashes(self, image):
             return True
         return svc.failing_image and image not in self._good_images.get(svc.id, set())
 
@@ -88,8 +89,7 @@ class SwarmDynamics:
             if new is not None:
                 for sid, sn in self.swarm_nodes.items():
                     sn.leader = sid == new
-        eligible = [sid for sid, sn in self.swarm_nodes.items()
-                    if sn.availability == "active" and sid not in self._swarm_noticed_down and self._swarm_vm_ok(sid)]
+        eligible = self._eligible_nodes()
         for task in list(self.tasks.values()):
             if task.desired_state != "running" or task.node_id is None:
                 continue
@@ -195,10 +195,12 @@ class SwarmDynamics:
             task.updated_at = self._t
             self._restart_wait.add((svc.id, task.slot))
             self.at(RESTART_DELAY, self._restart_slot, svc.id, task.slot)
+            self._replaced(task, ok=False)
             self._update_task_failed(svc, task)
             return
         task.container_id = self._hex_id()
         self._task_state(task, "running", "started")
+        self._replaced(task, ok=True)
         self._update_task_ok(svc)
 
     def _restart_slot(self, service_id: str, slot) -> None:
@@ -313,32 +315,59 @@ class SwarmDynamics:
         if svc.update_status["State"] not in ("updating", "rollback_started"):
             return
         want = self._template_version[svc.id]
+        being_replaced = set(self._replacing().values())
         outdated = [x for x in self.tasks.values()
-                    if x.service_id == svc.id and x.desired_state == "running" and x.spec_version != want]
+                    if x.service_id == svc.id and x.desired_state == "running" and x.spec_version != want
+                    and x.id not in being_replaced]
         in_flight = [x for x in self.tasks.values()
                      if x.service_id == svc.id and x.desired_state == "running" and x.spec_version == want
                      and x.state != "running"]
         if not outdated and not in_flight:
-            done = "rollback_completed" if svc.update_status["State"] == "rollback_started" else "completed"
-            svc.update_status = {"State": done, "StartedAt": svc.update_status["StartedAt"], "CompletedAt": self._t,
-                                 "Message": "rollback completed" if done == "rollback_completed"
-                                 else "update completed"}
+            # swarmkit keeps watching for failures one more monitor period before it declares the update done
+            monitor = float(self._update_config(svc).get("Monitor", 0) or 0) / 1e9
+            self.at(monitor, self._update_done, svc.id, gen)
             return
         if in_flight or not outdated:
             return  # wait for the new task to come up (_update_task_ok calls us again)
         cfg = self._update_config(svc)
         parallel = int(cfg.get("Parallelism", 1) or len(outdated))
         start_first = cfg.get("Order") == "start-first"
+        replacing = self._replacing()
         for old in sorted(outdated, key=lambda x: (x.slot or 0, x.node_id or ""))[:parallel]:
+            if start_first:  # the old task runs on until its replacement runs (and on, if that one fails)
+                node = old.node_id if svc.mode == "global" else self._pick_node(
+                    svc, self._eligible_nodes(), {svc.id: [x for x in self.tasks.values()
+                                                           if x.service_id == svc.id and x.desired_state == "running"]})
+                replacing[self._new_swarm_task(svc, old.slot, node).id] = old.id
+                continue
             old.desired_state = "shutdown"
-            if start_first:
-                self.at(self.duration("swarm_task_start"), self._task_stop_done, old.id)
-            else:
-                self.at(self.duration("swarm_task_stop") * 0.5, self._task_stop_done, old.id)
-            node = old.node_id if svc.mode == "global" else None
+            self.at(self.duration("swarm_task_stop") * 0.5, self._task_stop_done, old.id)
             if svc.mode == "global":
-                self._new_swarm_task(svc, None, node)
-        # replicated slots are refilled by _swarm_reconcile with the new template
+                self._new_swarm_task(svc, None, old.node_id)
+        # stop-first: replicated slots are refilled by _swarm_reconcile with the new template
+
+    def _replacing(self) -> dict[str, str]:
+        """start-first: new task id -> the old task it replaces once it runs."""
+        return self.__dict__.setdefault("_start_first_replacing", {})
+
+    def _eligible_nodes(self) -> list[str]:
+        return [sid for sid, sn in self.swarm_nodes.items()
+                if sn.availability == "active" and sid not in self._swarm_noticed_down and self._swarm_vm_ok(sid)]
+
+    def _replaced(self, task: SimTask, ok: bool) -> None:
+        old = self.tasks.get(self._replacing().pop(task.id, ""))
+        if ok and old is not None and old.desired_state == "running":
+            old.desired_state = "shutdown"
+            self.at(self.duration("swarm_task_stop") * 0.5, self._task_stop_done, old.id)
+
+    def _update_done(self, service_id: str, gen: int) -> None:
+        svc = self.services[service_id]
+        st = svc.update_status
+        if self._update_gen.get(service_id) != gen or not st or st["State"] not in ("updating", "rollback_started"):
+            return
+        done = "rollback_completed" if st["State"] == "rollback_started" else "completed"
+        svc.update_status = {"State": done, "StartedAt": st["StartedAt"], "CompletedAt": self._t,
+                             "Message": "rollback completed" if done == "rollback_completed" else "update completed"}
 
     def _update_task_ok(self, svc: SimService) -> None:
         gen = self._update_gen.get(svc.id)

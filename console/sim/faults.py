@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from console.sim.guest_pkgs import GUEST_FAULTS
+from console.sim.guest_pkgs import clear as clear_guest
+from console.sim.guest_pkgs import faults_dict as guest_faults_dict
+from console.sim.guest_pkgs import inject as inject_guest
 from console.sim.ops_faults import OPS_FAULTS, clear_ops, inject_ops, ops_faults_dict
+from console.sim.registry_state import REGISTRY_FAULTS, clear_registry, inject_registry, registry_faults_dict
 from console.sim.sim_errors import SimError
 
-FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh")
+FAMILIES = ("pve", "ceph", "docker", "traefik", "ssh", "registry")
 KINDS = (
     "node-down", "node-up", "osd-down", "osd-up", "latency", "error-rate", "apt-fail", "no-return",
     "bad-kernel", "traefik-backend-down", "traefik-backend-up", "split-brain", "ha-error",
-    "migrate-fail", "osd-stuck", "vip-stuck", "ha-pin",
+    "migrate-fail", "osd-stuck", "vip-stuck", "ha-pin", "mon-down", "mon-up",
     *OPS_FAULTS,  # h-operate: console/sim/ops_faults.py
+    *GUEST_FAULTS,  # h-upgguest: console/sim/guest_pkgs.py
+    *REGISTRY_FAULTS,  # h-swarmimg: console/sim/registry_state.py
 )
 PIN_PREFIX = "pin-"  # fault ha-pin: a strict node-affinity rule "pin-VMID" to the guest's node
 
@@ -39,6 +46,16 @@ class FaultControl:
         if osd not in self.osds:
             raise SimError(404, f"fault {kind}: no osd.{osd}")
         return osd
+
+    def _t_mon(self, kind: str, target) -> str:
+        """A mon by its name, or by the node that hosts it."""
+        mons = self.ceph.mons
+        name = str(target or "").removeprefix("mon.")
+        if name not in mons:
+            name = next((m for m, host in sorted(mons.items()) if host == name), name)
+        if name not in mons:
+            raise SimError(404, f"fault {kind}: no mon named {target!r} (known: {', '.join(sorted(mons))})")
+        return name
 
     def _t_vmid(self, kind: str, target) -> int:
         try:
@@ -110,8 +127,16 @@ class FaultControl:
             f.vip_stuck = True
         elif kind == "ha-pin":
             self._pin(self._t_vmid(kind, target))
+        elif kind == "mon-down":  # the ceph-mon daemon stops; its node stays up
+            f.mon_stopped.add(self._t_mon(kind, target))
+        elif kind == "mon-up":
+            f.mon_stopped.discard(self._t_mon(kind, target))
         elif kind in OPS_FAULTS:
             inject_ops(self, kind, target)
+        elif kind in GUEST_FAULTS:
+            inject_guest(self, kind, target)
+        elif kind in REGISTRY_FAULTS:
+            inject_registry(self, kind, target)
         self._reconcile()
 
     def _pin(self, vmid: int) -> None:
@@ -171,11 +196,17 @@ class FaultControl:
                 f.osd_stuck.discard(self._t_osd(k, target)) if target else f.osd_stuck.clear()
             elif k == "vip-stuck":
                 f.vip_stuck = False
+            elif k in ("mon-down", "mon-up"):
+                f.mon_stopped.discard(self._t_mon(k, target)) if target else f.mon_stopped.clear()
             elif k == "ha-pin":
                 for name in [f"{PIN_PREFIX}{int(target)}"] if target else self._pins():
                     self.ha_rules.pop(name, None)
             elif k in OPS_FAULTS:
                 clear_ops(self, k, target)
+            elif k in GUEST_FAULTS:
+                clear_guest(self, k, target)
+            elif k in REGISTRY_FAULTS:
+                clear_registry(self, k, target)
         self._reconcile()
 
     def _pins(self) -> list[str]:
@@ -198,8 +229,11 @@ class FaultControl:
             "traefik_backend_down": sorted(f.traefik_backend_down),
             "ha_error": sorted(f.ha_error),
             "migrate_fail": sorted(f.migrate_fail),
+            "mon_down": sorted(f.mon_stopped),
             "ha_pinned": sorted(int(n.removeprefix(PIN_PREFIX)) for n in self._pins()),
             **ops_faults_dict(self),
+            **guest_faults_dict(self),
+            **registry_faults_dict(self),
         }
 
     def backend_up(self, service_name: str) -> bool:

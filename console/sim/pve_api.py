@@ -103,7 +103,10 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
             params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         else:  # application/x-www-form-urlencoded, or whatever a client forgot to label
             raw = (await request.read()).decode("utf-8", "replace")
-            params.update(dict(parse_qsl(raw, keep_blank_values=True)))
+            form: dict[str, Any] = {}
+            for k, v in parse_qsl(raw, keep_blank_values=True):  # a repeated field is an array parameter
+                form[k] = [*form[k], v] if isinstance(form.get(k), list) else ([form[k], v] if k in form else v)
+            params.update(form)
     return params
 
 

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from console.sim import dynamics_ops as D
+from console.sim import guest_pkgs
 from console.sim import pve_render as R
 from console.sim.ops_state import ops_of
 from console.sim.pve_routes import PveError
@@ -82,7 +83,8 @@ def config(kind):
         out: dict[str, Any] = {"cores": g.cpus, "onboot": int(g.vmid in ctx.world.desired_running)}
         if kind == "qemu":
             out.update({"name": g.name, "memory": str(mem_mib), "sockets": 1, "ostype": "l26",
-                        "scsihw": "virtio-scsi-single", "boot": "order=scsi0;net0", "agent": "1",
+                        "scsihw": "virtio-scsi-single", "boot": "order=scsi0;net0",
+                        "agent": "1" if guest_pkgs.pkgs(ctx.world, g.vmid).agent else "0",  # h-upgguest
                         "scsi0": f"ceph-vm:vm-{g.vmid}-disk-0,iothread=1,size={g.maxdisk // 1024**3}G",
                         "net0": f"virtio=BC:24:11:{g.vmid % 256:02X}:00:01,bridge=vmbr0"})
             for i, _dev in enumerate(r for r in g.local_resources if r.startswith("hostpci")):

@@ -8,6 +8,7 @@ from console.sim import pve_ops_backup as B
 from console.sim import pve_ops_guests as G
 from console.sim import pve_ops_node as ND  # h-operate2: subscription, apt repositories
 from console.sim import pve_ops_tasks as T
+from console.sim.pve_ops_agent import AGENT_ROUTES
 from console.sim.pve_routes import NODE, OPT_BOOL, VMID, P, Route
 
 _N = {"node": NODE}
@@ -65,4 +66,5 @@ OPS_ROUTES: list[Route] = [
     # h-operate2: node software (versions are in pve_handlers)
     Route("GET", "/nodes/{node}/subscription", ND.subscription, _N, perm=("/nodes/{node}", "Sys.Audit")),
     Route("GET", "/nodes/{node}/apt/repositories", ND.apt_repositories, _N, perm=("/nodes/{node}", "Sys.Audit")),
+    *AGENT_ROUTES,  # h-upgguest: the QEMU guest agent (console/sim/pve_ops_agent.py)
 ]

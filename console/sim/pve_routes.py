@@ -50,7 +50,7 @@ class Result:
 class P:
     """One declared parameter (the subset of PVE's JSONSchema the sim needs)."""
 
-    type: str  # "string" | "integer" | "number" | "boolean"
+    type: str  # "string" | "integer" | "number" | "boolean" | "array" (of strings)
     optional: bool = False
     enum: tuple[str, ...] | None = None
     minimum: float | None = None
@@ -94,6 +94,9 @@ class Route:
 
 
 def _check_one(name: str, spec: P, raw: Any) -> tuple[Any, str | None]:
+    if spec.type == "array":  # h-upgguest: agent/exec `command` (repeated form fields, a JSON list, or one string)
+        items = raw if isinstance(raw, list) else [raw]
+        return [str(i) for i in items], (None if items else "property is missing and it is not optional")
     text = str(raw).strip() if not isinstance(raw, bool) else ("1" if raw else "0")
     value: Any = text
     if spec.type == "boolean":

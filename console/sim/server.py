@@ -137,6 +137,15 @@ class SimServer:
                 await self._serve(_call(make_docker, world=world, manager_hostname=sn.hostname), path=path)
                 self.docker_sockets[sn.hostname] = str(path)
 
+        make_registry = _front("registry_api", "make_registry_app")  # h-swarmimg: images for the Swarm services
+        if make_registry is not None and world.services:
+            from console.sim.registry_state import seed_registry
+
+            seed_registry(world)
+            sock = _bind(self.host)
+            url = f"http://{self._url_host()}:{sock.getsockname()[1]}"
+            self.ports["registry"] = await self._serve(make_registry(world, url), sock)
+
         make_traefik = _front("traefik_api", "make_traefik_app")
         if make_traefik is None:
             self.missing.append("traefik_api")
@@ -201,6 +210,9 @@ class SimServer:
                 "node_vms": {sn.hostname: world._guest_by_name[sn.hostname].vmid for sn in world.swarm_nodes.values()
                              if sn.hostname in world._guest_by_name},
             }
+            if "registry" in self.ports:  # the sim's registry stands in for Docker Hub
+                cluster["swarm"]["registry_mirrors"] = {"docker.io": f"http://{self._url_host()}:"
+                                                                     f"{self.ports['registry']}"}
         if "traefik" in self.ports:
             cluster["traefik"] = {"url": f"http://{self._url_host()}:{self.ports['traefik']}", "verify_tls": True}
         if self.ports["ssh"] and world.firewalls:

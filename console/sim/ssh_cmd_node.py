@@ -11,6 +11,7 @@ import hashlib
 import re
 
 from console.sim import pve_render
+from console.sim.guest_shell import cmd_pct
 from console.sim.sim_errors import SimCommandFailed, SimError
 from console.sim.ssh_cmd_apt import cmd_apt_get, cmd_dpkg_query, version_key
 from console.sim.ssh_cmd_ceph import cmd_ceph
@@ -321,4 +322,5 @@ NODE_COMMANDS = {
     "findmnt": cmd_findmnt,
     "systemctl": cmd_systemctl,
     **PMXCFS_COMMANDS,
+    "pct": cmd_pct,  # h-upgguest: commands inside a CT (console/sim/guest_shell.py)
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncssh
 
+from console.sim.guest_shell import GUEST_COMMANDS, firewall_commands, guest_file, guest_kernel
 from console.sim.ssh_cmd_common import COMMON_COMMANDS
 from console.sim.ssh_cmd_fw import FW_COMMANDS, PID_PATH, TRACK_PATH
 from console.sim.ssh_cmd_node import NODE_COMMANDS
@@ -43,7 +44,11 @@ class SimHost:
         self.name = name
         self.files: dict[str, str] = {}
         self.sudo_denied = False  # True: `sudo -n` answers "a password is required" (no NOPASSWD)
-        extra = {"node": NODE_COMMANDS, "firewall": FW_COMMANDS}.get(kind, {})
+        # h-upgguest: a firewall's or a Swarm VM's shell also has the guest's apt/systemd (console/sim/guest_shell.py)
+        vm = next((g for g in world.guests.values() if g.name == name), None) if kind == "swarm" else None
+        self.guest_vmid = vm.vmid if vm is not None else None
+        extra = {"node": NODE_COMMANDS, "firewall": firewall_commands(FW_COMMANDS),
+                 "swarm": GUEST_COMMANDS if vm is not None else {}}.get(kind, {})
         self.commands = {**COMMON_COMMANDS, **extra}
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._last_tick = 0.0
@@ -67,6 +72,10 @@ class SimHost:
         return g is None or bool(w.guest_available(g))
 
     def kernel(self) -> str:
+        if self.kind == "firewall":
+            return guest_kernel(self.world, self.world.firewalls[self.name].vmid)  # h-upgguest
+        if self.guest_vmid is not None:
+            return guest_kernel(self.world, self.guest_vmid)  # h-upgguest: a Swarm VM
         return self.world.nodes[self.name].kernel if self.kind == "node" else FIREWALL_KERNEL
 
     # files the shell sees ------------------------------------------------
@@ -79,6 +88,9 @@ class SimHost:
                 return f"{fw.pid}\n" if fw.keepalived_running else None
             if path == TRACK_PATH:
                 return self.files.get(TRACK_PATH, f"{fw.track_value}\n")
+            return guest_file(self.world, fw.vmid, path, self.files)  # h-upgguest: os-release, reboot-required
+        elif self.guest_vmid is not None:
+            return guest_file(self.world, self.guest_vmid, path, self.files)  # h-upgguest: a Swarm VM
         elif (lock := self.world.pmxcfs.split(path)) is not None:
             return self.world.pmxcfs.read(*lock) if lock[1] else None
         return self.files.get(path)

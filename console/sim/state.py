@@ -251,3 +251,4 @@ class Faults:
     traefik_backend_down: set[str] = field(default_factory=set)  # service names
     ha_error: set[int] = field(default_factory=set)  # vmids in HA error
     migrate_fail: set[int] = field(default_factory=set)  # vmids whose migration fails
+    mon_stopped: set[str] = field(default_factory=set)  # mon names whose daemon is stopped (fault mon-down)

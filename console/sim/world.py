@@ -68,8 +68,8 @@ World(scenario: str = "seed", speed: float = 1.0, seed: int = 1)
       kinds: node-down, node-up, osd-down, osd-up, latency (target=family, value=s),
              error-rate (target=family, value=0..1), apt-fail, no-return, bad-kernel,
              traefik-backend-down, traefik-backend-up, split-brain, ha-error, migrate-fail,
-             osd-stuck, vip-stuck, ha-pin, backup-fail, local-resource, guest-lock, enterprise-repo
-             (console/sim/ops_faults.py)
+             osd-stuck, vip-stuck, ha-pin, mon-down, mon-up (target: a mon or its node),
+             backup-fail, local-resource, guest-lock, enterprise-repo (console/sim/ops_faults.py)
   Operations state (snapshots, backup storages/content, backup jobs): world.ops, console/sim/ops_state.py
   summary() -> dict                     JSON-able overview for the control interface
 """

@@ -216,6 +216,25 @@ class SwarmSource:
 
         return (await self._run(op))[0]
 
+    async def service_tasks(self, service_id: str) -> list[dict]:
+        """The tasks of one service as the engine has them (with Spec.ContainerSpec.Image), text inert."""
+        async def op(api):
+            return inert_tree(await asyncio.to_thread(api.tasks, filters={"service": service_id}))
+
+        return (await self._run(op))[0]
+
+    async def image_digest(self, image: str) -> str:
+        """The digest `image`'s tag points at, as the manager resolves it (GET /distribution/{name}/json:
+        the engine asks the registry with its own credentials, as `docker service update` does)."""
+        async def op(api):
+            return inert_tree(await asyncio.to_thread(api.inspect_distribution, image))
+
+        raw = (await self._run(op))[0]
+        digest = ((raw or {}).get("Descriptor") or {}).get("digest", "")
+        if not str(digest).startswith("sha256:"):
+            raise ConsoleError("swarm", f"the manager resolved {image} without a digest")
+        return str(digest)
+
     async def task_inspect(self, task: str) -> dict:
         """One task as the engine has it (its container id is in Status.ContainerStatus), text inert."""
         async def op(api):
@@ -306,8 +325,10 @@ class SwarmSource:
         await self._run(op, write=True)
 
     async def service_update(self, service: str, *, image: str | None = None, replicas: int | None = None,
-                             force: bool = False) -> list[str]:
-        """Change a service's image and/or replicas, or force a redeploy; returns the engine's warnings."""
+                             force: bool = False, update_config: dict | None = None,
+                             rollback_config: dict | None = None) -> list[str]:
+        """Change a service's image and/or replicas, or force a redeploy; returns the engine's warnings.
+        update_config / rollback_config are merged into the spec's UpdateConfig / RollbackConfig."""
         if image is None and replicas is None and not force:
             raise ConsoleError("swarm", f"service {service}: nothing to update", "give image, replicas or force")
         self._guard(f"update swarm service {service}")
@@ -325,6 +346,9 @@ class SwarmSource:
                 replicated["Replicas"] = int(replicas)
             if force:
                 template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+            for key, given in (("UpdateConfig", update_config), ("RollbackConfig", rollback_config)):
+                if given:
+                    spec[key] = {**(spec.get(key) or {}), **given}
             return _post_update(api, raw, spec, rollback=False)
 
         async def op(api):

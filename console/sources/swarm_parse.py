@@ -68,7 +68,13 @@ def parse_task(raw: dict, node_names: dict[str, str] | None = None) -> SwarmTask
         error=sh.opt_text(status.get("Err"), H, "Err"),
         message=sh.opt_text(status.get("Message"), H, "Message"),
         timestamp=sh.opt_text(status.get("Timestamp"), H, "Timestamp"),
+        exit_code=_exit_code(status),
     )
+
+
+def _exit_code(status: dict) -> int | None:
+    code = _d(status.get("ContainerStatus"), "ContainerStatus").get("ExitCode")
+    return sh.integer(code, H, "ExitCode") if code is not None else None
 
 
 def service_mode(spec: dict) -> str:
@@ -116,6 +122,7 @@ def parse_service(raw: dict, tasks: Iterable[SwarmTask] = (), down_nodes: frozen
         update_message=sh.opt_text(update.get("Message"), H, "UpdateStatus.Message"),
         version=_version(raw),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+        image_digest=image.partition("@")[2] or None,
     )
 
 

@@ -102,7 +102,7 @@ def key_has(*parts):
 CASES = [
     Case("node down", fault("node-down", "pve3"), key_has("cluster|pve3|")),
     Case("OSD down", fault("osd-down", "1"), key_has("ceph|osd.1|")),
-    Case("mon down", fault("mon-down", "pve2"), key_has("mon")),
+    Case("mon down", fault("mon-down", "pve2"), key_has("ceph|mon|", "pve2")),  # ceph-mon stopped, node up
     Case("split brain", fault("split-brain"), key_has("vrrp|VG_1|SPLIT BRAIN")),
     Case("HA error", fault("ha-error", "110"), key_has("guests|vm:110|")),
     Case("Swarm node down (VM stopped)", swarm_vm_stopped, key_has("swarm|swarm2|")),

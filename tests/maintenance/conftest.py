@@ -242,16 +242,18 @@ def journal_records(state_dir: Path) -> list[dict]:
     return out
 
 
-def spawn_and_kill_at(lab: SimLab, state_dir: Path, node: str, step: str, timeout: float = 60.0) -> list[dict]:
-    """Run `maintenance run NODE --yes` in a subprocess; SIGKILL it as soon as the journal shows
-    the apply-start of `step`. The journal records at the moment of the kill."""
-    proc = subprocess.Popen(cli_cmd(lab, "run", node, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
+def spawn_and_kill_at(lab: SimLab, state_dir: Path, node: str, step: str, timeout: float = 60.0,
+                      cmd: list[str] | None = None, linger: float = 0.0) -> list[dict]:
+    """Run `maintenance run NODE --yes` (or `cmd`) in a subprocess; SIGKILL it as soon as the journal
+    shows the apply-start of `step` (`linger` seconds later). The journal records at the moment of the kill."""
+    proc = subprocess.Popen(cmd or cli_cmd(lab, "run", node, "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             recs = journal_records(state_dir)
             if any(r["event"] == "apply-start" and r.get("step") == step for r in recs):
+                time.sleep(linger)
                 proc.kill()
                 proc.wait(10)
                 return journal_records(state_dir)

@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,9 @@ from console.errors import ConsoleError
 from console.ops import swarm as sw
 from console.sources import Sources
 from console.sources.swarm import SwarmSource
+from tests.realdaemon.docker_harness import SCRIPTS, docker_up
 
 pytestmark = pytest.mark.realdaemon
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts"
-
-
-def _cannot_start(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"dockerd in swarm mode could not start under CI: {reason}")
-    pytest.skip(f"dockerd in swarm mode could not start: {reason}")
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +35,7 @@ def docker_lab():
     lab = Path(tempfile.mkdtemp(prefix="lcdops-", dir="/tmp"))
     env = dict(os.environ, LAB_DOCKER_DIR=str(lab))
     try:
-        if os.geteuid() != 0:
-            _cannot_start("needs root (dockerd)")
-        up = None
-        for _ in range(10):  # another session's dockerd may hold the swarm ports: wait, then retry
-            up = subprocess.run([str(SCRIPTS / "docker-up.sh")], env=env, capture_output=True, text=True,
-                                timeout=900)
-            if up.returncode == 0:
-                break
-            subprocess.run([str(SCRIPTS / "docker-down.sh")], env=env, capture_output=True, timeout=120)
-            time.sleep(30)
-        if up.returncode != 0:
-            _cannot_start(f"docker-up.sh exited {up.returncode}: {up.stderr.strip()[-1500:]}")
+        docker_up(env)
         yield lab
     finally:
         subprocess.run([str(SCRIPTS / "docker-down.sh")], env=env, capture_output=True, timeout=120)

@@ -20,6 +20,7 @@ from console.sim.pve_api import make_pve_app
 from console.sim.pve_handlers import ROUTES
 from console.sim.world import World
 from tests.ops.pve_ops_walk import OPS_KNOWN_UNDOCUMENTED, walk_ops_reads, walk_ops_writes  # h-operate
+from tests.upgrade.agent_walk import walk_agent  # h-upgguest
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 APIDATA = SHARED / "upstream-fixtures" / "pve" / "apidata.json"
@@ -325,6 +326,7 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
         await rec.call("POST", "/nodes/{node}/stopall", "/nodes/pve2/stopall", vms=str(down.vmid))
         await rec.call("POST", "/nodes/{node}/startall", "/nodes/pve2/startall", force=1)
         await walk_ops_writes(rec, world)
+        await walk_agent(rec, world)  # h-upgguest: the QEMU guest agent
         await _walk_reads(rec, world)  # mid-flight: locks, running tasks, flags, rules added
         await rec.call("DELETE", "/cluster/ha/rules/{rule}", "/cluster/ha/rules/home-with-mail")
 

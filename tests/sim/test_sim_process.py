@@ -98,7 +98,8 @@ def test_start_writes_config_files_and_stops_cleanly():
         allowed |= {"clusters.C.proxmox.fingerprint", "clusters.C.swarm.node_vms", "clusters.C.swarm.node_vms.swarm1",
                     "clusters.C.swarm.node_vms.swarm2",
                     # commented-out keys of the example
-                    "clusters.C.swarm.node_vms.swarm3", "clusters.C.ssh.hosts.H.port"}
+                    "clusters.C.swarm.node_vms.swarm3", "clusters.C.ssh.hosts.H.port",
+                    "clusters.C.swarm.registry_mirrors", "clusters.C.swarm.registry_mirrors.docker.io"}
         written = normalise(keys_of(cfg), "demo", ["pve1", "pve2", "pve3", "fw1", "fw2", "swarm1", "swarm2", "swarm3"])
         assert written - allowed == set()
         state = lab.state()

@@ -118,8 +118,9 @@ async def test_sort_help_palette_and_refresh(make_app):
         await pilot.press("s", "s")  # VMID, then NAME
         assert table.sort_column == 1
         assert table.visible_keys[0] == "lxc/301"  # backup-test sorts first by name
-        await pilot.press("S")
+        await pilot.press("N")  # shift+N: NAME is the sort column already, so it reverses (as k9s)
         assert table.visible_keys[0] == "qemu/112"  # swarm3
+        assert table.sort_column == 1 and table.sort_reverse
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpModal)

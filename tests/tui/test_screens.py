@@ -92,10 +92,10 @@ async def test_health_finding_jumps_to_its_subject(make_app, lab):
         assert keys == [target]  # one incident: osd.1, with "Ceph is HEALTH_WARN" beneath it
         assert "✖ crit" in screen_text(app) and "[+1]" in screen_text(app)
         findings.move_cursor_to_key(target)
-        await pilot.press("enter")  # opens the incident
+        await pilot.press("space")  # opens the incident
         await pilot.pause()
         assert any("Ceph is HEALTH_WARN" in k for k in findings.visible_keys)
-        await pilot.press("enter")  # on the open incident: goes to its subject
+        await pilot.press("enter", "enter")  # its detail pane, then its subject
         await pilot.pause()
         assert app.current_mode == "ceph"
         osd_table = app.screen.query_one("#osds", FastTable)
@@ -112,7 +112,7 @@ async def test_guest_finding_and_node_enter_filter_guests(make_app, lab):
         await poll(app, pilot)
         findings = app.screen.query_one("#findings", FastTable)
         findings.move_cursor_to_key(next(k for k in findings.visible_keys if "vm:101" in k))
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")  # the detail pane, then its subject
         await pilot.pause()
         assert app.current_mode == "guests"
         assert app.screen.query_one("#guests", FastTable).visible_keys == ["qemu/101"]

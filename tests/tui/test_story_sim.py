@@ -29,9 +29,10 @@ pytestmark = pytest.mark.slow
 FAULTS = {
     "node-down": ("pve3", 20), "osd-down": ("1", 5), "split-brain": (None, 5), "ha-error": ("110", 3),
     "traefik-backend-down": ("whoami", 5), "error-rate": ("traefik", 1), "latency": ("ceph", 1),
-    "guest-lock": ("112", 1), "enterprise-repo": ("pve2", 1),
+    "guest-lock": ("112", 1), "mon-down": ("pve2", 1), "enterprise-repo": ("pve2", 1),
 }
 NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/maintenance covers them)
+    "mon-up": "clears mon-down",
     "node-up": "clears node-down", "osd-up": "clears osd-down", "traefik-backend-up": "clears a backend fault",
     "apt-fail": "fails the upgrade step of a run", "no-return": "keeps a rebooting node away",
     "bad-kernel": "fails a run's verification", "migrate-fail": "fails a run's migration",
@@ -39,6 +40,10 @@ NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/main
     "backup-fail": "runs a whole backup job (minutes of lab time) before it shows; tests/data/test_check_backups.py",
     "local-resource": "only changes what a maintenance plan can move",
     "ha-pin": "a strict HA rule: only changes what a maintenance plan can move (tests/maintenance/test_ha_rules_plan)",
+    # h-swarmimg: registry faults act on an image check or an upgrade (tests/ops/test_swarm_upgrade.py)
+    "image-publish": "a new digest for a tag: `swarm images` says newer digest available, nothing is down",
+    "image-crash": "a tag whose tasks crash: only an upgrade to it shows (Swarm rolls it back)",
+    "registry-private": "only the image inventory shows it (cannot check: private image)",
 }
 
 
