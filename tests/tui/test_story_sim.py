@@ -44,6 +44,10 @@ NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/main
     "image-publish": "a new digest for a tag: `swarm images` says newer digest available, nothing is down",
     "image-crash": "a tag whose tasks crash: only an upgrade to it shows (Swarm rolls it back)",
     "registry-private": "only the image inventory shows it (cannot check: private image)",
+    # h-upgguest: faults that act on a guest or firewall upgrade (tests/upgrade)
+    "guest-upgrade-breaks-service": "breaks a guest only when an upgrade inside it runs (rolled back to its snapshot)",
+    "snapshot-fails": "fails an upgrade's snapshot step; the guest itself is untouched",
+    "backup-firewall-fails-check": "fails the BACKUP firewall's check after its upgrade; nothing is down before",
 }
 
 
