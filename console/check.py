@@ -1,6 +1,7 @@
-"""`labconsole check`: one concurrent round of every source, the health rules, and the
-story they tell (console.incidents): verdicts per layer, incidents with their effects,
-maintenance-expected and silenced findings that do not count.
+"""`labconsole check`: one concurrent round of every source (then the slow reports read
+through them), the health rules, and the story they tell (console.incidents): verdicts
+per layer, incidents with their effects, maintenance-expected and silenced findings that
+do not count.
 
 Exit codes follow the monitoring-plugin convention: 0 OK, 1 WARNING,
 2 CRITICAL, 3 UNKNOWN.
@@ -18,6 +19,7 @@ from console.config_model import ClusterConfig
 from console.health import evaluate
 from console.incidents import Story, tell
 from console.inert import inert
+from console.layers import LAYER_OF_SOURCE, REPORT_NAMES
 from console.model import Finding
 from console.poller import Snapshot
 
@@ -69,8 +71,12 @@ def report_json(cluster: str, snaps: dict[str, Snapshot], story: Story, now: flo
 def report_doc(cluster: str, snaps: dict[str, Snapshot], story: Story, now: float,
                starts: dict[str, float] | None = None) -> dict:
     """What `check --json` prints of one cluster."""
-    layers = {}
+    layers, reports = {}, {}
     for name, s in snaps.items():
+        if name in REPORT_NAMES:  # no layer of its own: its findings count in the layer it feeds
+            reports[name] = {"layer": LAYER_OF_SOURCE[name], "ok": s.error is None and s.data is not None,
+                             "error": s.error, "age_s": None if (age := s.age(now)) is None else round(age, 1)}
+            continue
         v = story.sources.get(name) or story.layers.get(name)
         layers[name] = {
             "configured": s.configured,
@@ -82,6 +88,7 @@ def report_doc(cluster: str, snaps: dict[str, Snapshot], story: Story, now: floa
             "summary": v.summary if v else "ok",
         }
     doc = {"cluster": cluster, "status": story.status, "exit_code": story.exit_code, "layers": layers,
+           "reports": reports,
            "vrrp_instances": {v.key.split("/", 1)[1]: {"level": v.level, "summary": v.summary}
                               for v in story.instances},
            "vrrp_sync_groups": {v.key.split("/", 1)[1]: {"level": v.level, "summary": v.summary}
@@ -120,6 +127,8 @@ def report_text(cluster: str, snaps: dict[str, Snapshot], story: Story, out: Tex
     con.print(Text.assemble(("labconsole check ", "bold"), (inert(cluster), "bold"), ": ", (status.upper(), colour)))
     table = Table(show_header=False, box=None, pad_edge=False)
     for name in snaps:
+        if name in REPORT_NAMES:  # their findings are listed below, under the layer they feed
+            continue
         v = story.sources.get(name) or story.layers.get(name)
         mark, style = DOT.get(v.level if v else "unknown", ("?", "magenta"))
         table.add_row(Text(mark, style=style), Text(name), Text(inert(v.summary if v else "")))
@@ -147,10 +156,11 @@ def report_text(cluster: str, snaps: dict[str, Snapshot], story: Story, out: Tex
 
 async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list[Finding], float]:
     from console.sources import build_hub
+    from console.sources.reports import poll_round
 
     hub, actions = build_hub(cluster, read_only=True)
     try:
-        snaps = await hub.poll_all_once()
+        snaps = await poll_round(hub)  # the sources, then the slow reports through them
     finally:
         try:  # closing is best effort and must not stretch the run past its timeout
             await asyncio.wait_for(actions.sources.close(), CLOSE_WAIT)

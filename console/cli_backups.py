@@ -60,12 +60,14 @@ async def _backups(sources, args) -> int:
     for col in ("VMID", "NAME", "LAST BACKUP", "AGE", "STORAGE", "JOBS", "STATE"):
         guests.add_column(col)
     for g in rep.guests:
-        style = {"fresh": "green", "stale": "yellow", "never": "red"}[g.state]
+        style = {"fresh": "green", "stale": "yellow", "never": "red"}.get(g.state, "magenta")
         guests.add_row(Text(str(g.vmid)), Text(g.name), Text(_when(g.last.time if g.last else None)),
                        Text(f"{g.age_s / DAY:.1f} d" if g.age_s is not None else "-"),
                        Text(g.last.storage if g.last else "-"), Text(",".join(g.covered_by) or "none"),
                        Text(g.state, style=style))
     con.print(guests)
+    if rep.unread_nodes:
+        con.print(Text(f"not read (offline): the backup storages of {', '.join(rep.unread_nodes)}", style="magenta"))
     if rep.not_covered:
         con.print(Text(f"not covered by any job: {', '.join(map(str, rep.not_covered))}", style="yellow"))
     for f in findings:

@@ -26,7 +26,7 @@ from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.incidents import Story
 from console.inert import cap, inert
-from console.layers import LAYERS, SOURCES
+from console.layers import LAYERS, REPORT_NAMES, SOURCES
 from console.poller import Hub, Snapshot
 from console.verdict import CRIT, OK, UNKNOWN, WARN, status_of
 
@@ -78,7 +78,7 @@ def row_of(cluster: ClusterConfig, snaps: Mapping[str, Snapshot], story: Story, 
         more = f" (+{len(inc.effects)} effect{'s' if len(inc.effects) != 1 else ''})" if inc.effects else ""
         severity = inc.severity
         top = f"{SEVERITY_LABEL.get(severity, 'UNKN')} [{inert(f.layer)}] {inert(f.text)}{more}"
-    configured = [s for s in snaps.values() if s.configured]
+    configured = [s for s in snaps.values() if s.configured and s.source not in REPORT_NAMES]  # reports go through one
     read_at = [s.ok_at for s in configured if s.ok_at is not None]
     error = None
     if configured and all(s.data is None and s.error for s in configured):
@@ -178,12 +178,14 @@ class ClusterGlance:
 
     async def poll_cluster(self, cluster: ClusterConfig) -> ClusterRow:
         """One round of the cluster's sources, judged as `check` judges it."""
+        from console.sources.reports import poll_round
+
         try:
             built = self._built.get(cluster.name)
             if built is None:
                 built = self._built[cluster.name] = self.hub_factory(cluster)
             hub: Hub = built[0] if isinstance(built, tuple) else built
-            snaps = await hub.poll_all_once()
+            snaps = await poll_round(hub)  # as check: the sources, then the slow reports when due
         except ConsoleError as exc:  # its sources cannot be built: say why, try again next round
             snaps = unreachable_snapshots(cluster, str(exc))
         now = self.clock()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from console.layers import LAYER_OF_SOURCE
 from console.model import Finding
 
 
@@ -14,4 +15,4 @@ def repo_rules(report) -> Iterable[Finding]:
     for node in report.nodes:
         for p in node.problems:
             if p.severity in ("critical", "warning"):
-                yield Finding(p.severity, "cluster", node.node, p.text, p.fix or None)
+                yield Finding(p.severity, LAYER_OF_SOURCE["repos"], node.node, p.text, p.fix or None)

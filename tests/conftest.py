@@ -1,5 +1,5 @@
-"""Shared fixtures: `shared_dir` (../shared, skipped when absent), `seed_sim` (one seed lab
-for the session, speed 10), `sim` (a fresh seed lab per test, speed 10)."""
+"""Shared fixtures: `shared_dir` (../shared, skipped when absent), `seed_sim` (one healthy seed
+lab for the session, speed 10), `sim` (a fresh seed lab per test, speed 10, as shipped)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,11 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def seed_sim():
-    """One running seed lab shared by the session: do not leave faults injected (clear() them)."""
+    """One running seed lab shared by the session, healthy: its two guests without a recent
+    backup (111 stale, 113 never) are backed up first, so `check` on it is OK. Do not leave
+    faults injected (clear() them)."""
     with SimLab("seed", speed=10.0) as lab:
+        lab.back_up_all()
         yield lab
 
 

@@ -145,6 +145,44 @@ class SimLab:
     def reset_availability(self) -> dict:
         return self._call("POST", "/reset-availability", {})
 
+    def back_up_all(self) -> list[int]:
+        """Back up now every guest whose last backup is stale or missing (the seed has two:
+        111 stale, 113 never), through the sim's API as `labconsole guest backup` does, so
+        that a health check of the lab starts OK. The VMIDs backed up. Any thread, any loop."""
+        import threading
+
+        done: list = []
+        worker = threading.Thread(target=lambda: done.append(asyncio.run(self._back_up_all())))
+        worker.start()
+        worker.join()
+        if not done or isinstance(done[0], BaseException):
+            raise SimLabError(f"backing up the lab's guests failed: {done[0] if done else 'no result'}")
+        return done[0]
+
+    async def _back_up_all(self) -> list[int] | BaseException:
+        from console.config import load_config
+        from console.ops.backups import backup_now, backup_report
+        from console.sources import build_sources
+
+        saved = os.environ.get("LABCONSOLE_STATE_DIR")
+        if saved is None:  # the command log of these backups: the lab's, never the user's
+            os.environ["LABCONSOLE_STATE_DIR"] = str(self.dir / "state")
+        sources = build_sources(load_config(self.config_path).cluster(None))
+        try:
+            report = await backup_report(sources)
+            todo = [g.vmid for g in report.guests if g.state != "fresh"]
+            for vmid in todo:
+                res = await backup_now(sources, vmid, "pbs")
+                if not res.ok:
+                    return SimLabError(f"backup of {vmid}: {res.message}")
+            return todo
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
+            return exc
+        finally:
+            await sources.close()
+            if saved is None:
+                os.environ.pop("LABCONSOLE_STATE_DIR", None)
+
     def wait_until(self, predicate, timeout: float = 60.0, interval: float = 0.1) -> dict:
         """Poll state() until predicate(state) is true; the state, or SimLabError with the last one."""
         deadline = time.monotonic() + timeout

@@ -65,7 +65,7 @@ class GuestBackup:
     covered_by: list[str]  # job ids
     last: BackupCopy | None
     age_s: float | None
-    state: str  # "fresh" | "stale" | "never"
+    state: str  # "fresh" | "stale" | "never" | "unknown" (no fresh copy seen, and its node is down)
 
 
 @dataclass
@@ -77,16 +77,17 @@ class BackupReport:
     not_covered: list[int]  # /cluster/backup-info/not-backed-up
     storages: dict[str, str]  # backup storage -> type
     errors: list[str] = field(default_factory=list)  # storages that could not be read
+    unread_nodes: list[str] = field(default_factory=list)  # offline: their local backup storages were not read
 
     @property
     def failed_jobs(self) -> list[BackupJob]:
         return [j for j in self.jobs if j.enabled and j.last_run is not None and not j.last_run.ok]
 
     def exit_code(self) -> int:
-        """0 all fresh, 1 some stale, 2 some never backed up or a last job failed (as `check`)."""
+        """0 all fresh, 1 some stale (or not readable), 2 some never backed up or a last job failed (as `check`)."""
         if self.failed_jobs or any(g.state == "never" for g in self.guests):
             return 2
-        if any(g.state == "stale" for g in self.guests) or self.errors:
+        if any(g.state in ("stale", "unknown") for g in self.guests) or self.errors:  # unknown: not confirmed fresh
             return 1
         return 0
 
@@ -199,7 +200,9 @@ async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | No
     not_covered = [int(r["vmid"]) for r in await ops.not_backed_up() if r.get("vmid") is not None]
     await _last_runs(ops, jobs, await ops.cluster_tasks())
     guests = await list_guests(sources)
-    online = [n.name for n in await list_nodes(sources) if n.online]
+    nodes = await list_nodes(sources)
+    online = [n.name for n in nodes if n.online]
+    unread = sorted(n.name for n in nodes if not n.online)
     copies, kinds, errors = await _copies(ops, online)
     newest: dict[int, BackupCopy] = {}
     for c in copies:
@@ -211,9 +214,11 @@ async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | No
         last = newest.get(g.vmid)
         age = now - last.time if last else None
         state = "never" if age is None else ("stale" if age > max_age else "fresh")
+        if state != "fresh" and g.node in unread:  # its newer copy may be on its node's own storage
+            state = "unknown"
         rows.append(GuestBackup(g.vmid, g.name, g.type, g.node, [j.id for j in jobs if j.enabled and j.selects(g.vmid)],
                                 last, age, state))
-    return BackupReport(now, max_age, jobs, rows, not_covered, kinds, errors)
+    return BackupReport(now, max_age, jobs, rows, not_covered, kinds, errors, unread)
 
 
 def backup_sentence(g: GuestRef, storage: str, mode: str) -> str:
@@ -254,6 +259,8 @@ async def preflight_warnings(sources: Any, node: str, max_age_days: float = 7.0)
             continue
         if g.state == "never":
             out.append(f"{g.name} ({g.vmid}) has never been backed up")
+        elif g.state == "unknown":
+            out.append(f"{g.name} ({g.vmid}): its backups are not known ({g.node} is down)")
         else:
             out.append(f"{g.name} ({g.vmid}): last backup {(g.age_s or 0.0) / DAY:.1f} days ago")
     return out

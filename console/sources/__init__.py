@@ -82,7 +82,8 @@ def _timing(cluster: ClusterConfig, name: str) -> tuple[float, float]:
 
 
 def build_hub(cluster: ClusterConfig, read_only: bool = False) -> tuple[Hub, Actions]:
-    """The Hub polling every configured source, and the guarded Actions on them."""
+    """The Hub polling every configured source and the reports read through them
+    (console/layers.py REPORTS), and the guarded Actions on them."""
     from console.actions import Actions
 
     srcs = build_sources(cluster, read_only)
@@ -93,5 +94,8 @@ def build_hub(cluster: ClusterConfig, read_only: bool = False) -> tuple[Hub, Act
             continue
         interval, timeout = _timing(cluster, name)
         pollers.append(Poller(name, src.fetch, interval=interval, timeout=timeout))
+    from console.sources.reports import report_pollers
+
+    pollers += report_pollers(srcs, cluster, lambda name: _timing(cluster, name)[1])  # backups, repos: slow
     missing = tuple(n for n in SOURCES if srcs.get(n) is None)
     return Hub(pollers, unconfigured=missing), Actions(srcs)

@@ -20,6 +20,7 @@ async def test_planned_maintenance_never_makes_check_exit_2(tmp_path, monkeypatc
     seen: list[tuple[int, str | None, list[str]]] = []
     expected: set[str] = set()
     with SimLab("seed", speed=SPEED) as lab:
+        lab.back_up_all()  # the seed's never backed-up guest would page on its own, maintenance or not
         async with Maint(lab) as m:
             run = m.start(["pve1"])
 

@@ -21,6 +21,7 @@ the Proxmox API while the rest of that API answers.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from pathlib import Path
 
@@ -35,10 +36,13 @@ _HOP_REQUEST = {"host", "content-length", "transfer-encoding", "connection", "ac
 _HOP_RESPONSE = {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive", "server",
                  "date"}
 _JSON = "application/json"
+_CEPH_PATH = re.compile(r"/ceph(/|$)")
 
 
 def _pve_layer(request: web.Request) -> str:
-    return "ceph-api" if "/ceph" in request.path else "proxmox"
+    """Ceph's own endpoints (/cluster/ceph/..., /nodes/N/ceph/...), not a storage named cephfs
+    (/nodes/N/storage/cephfs/content: the backup report reads it through Proxmox)."""
+    return "ceph-api" if _CEPH_PATH.search(request.path) else "proxmox"
 
 
 class HostileHttp:

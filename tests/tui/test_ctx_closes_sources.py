@@ -9,7 +9,7 @@ import time
 
 from console.app import ConsoleApp
 from console.config import load_config
-from console.layers import SOURCE_NAMES
+from console.layers import REPORT_NAMES, SOURCE_NAMES
 from console.sources import build_hub
 
 
@@ -65,7 +65,7 @@ async def test_ctx_switch_and_quit_close_every_source_and_leave_no_socket_open(s
         await pilot.pause()
         before = open_sockets()
         snaps = await app.hub.poll_all_once()
-        assert {n: s.error for n, s in snaps.items()} == {n: None for n in SOURCE_NAMES}
+        assert {n: s.error for n, s in snaps.items()} == {n: None for n in (*SOURCE_NAMES, *REPORT_NAMES)}
         assert open_sockets() > before  # the sources hold connections (keep-alive, SSH)
         await app.switch_cluster(config.cluster(None).name)
         await pilot.pause()

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 FAULTS = {
     "node-down": ("pve3", 20), "osd-down": ("1", 5), "split-brain": (None, 5), "ha-error": ("110", 3),
     "traefik-backend-down": ("whoami", 5), "error-rate": ("traefik", 1), "latency": ("ceph", 1),
-    "guest-lock": ("112", 1), "mon-down": ("pve2", 1),
+    "guest-lock": ("112", 1), "mon-down": ("pve2", 1), "enterprise-repo": ("pve2", 1),
 }
 NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/maintenance covers them)
     "mon-up": "clears mon-down",
@@ -37,11 +37,9 @@ NOT_ALONE = {  # faults that only act on what a maintenance run does (tests/main
     "apt-fail": "fails the upgrade step of a run", "no-return": "keeps a rebooting node away",
     "bad-kernel": "fails a run's verification", "migrate-fail": "fails a run's migration",
     "osd-stuck": "keeps an OSD down after a run's reboot", "vip-stuck": "stops the VIP moving when a run moves it",
-    "backup-fail": "fails the next backup run (no backup source feeds the health rules yet)",
+    "backup-fail": "runs a whole backup job (minutes of lab time) before it shows; tests/data/test_check_backups.py",
     "local-resource": "only changes what a maintenance plan can move",
     "ha-pin": "a strict HA rule: only changes what a maintenance plan can move (tests/maintenance/test_ha_rules_plan)",
-    "enterprise-repo": "fails apt update and a run's P8 preflight; its finding needs the repos report, which no "
-                       "poller feeds yet (tests/ops/test_node_detail.py)",  # h-operate2
     # h-swarmimg: registry faults act on an image check or an upgrade (tests/ops/test_swarm_upgrade.py)
     "image-publish": "a new digest for a tag: `swarm images` says newer digest available, nothing is down",
     "image-crash": "a tag whose tasks crash: only an upgrade to it shows (Swarm rolls it back)",
@@ -79,6 +77,7 @@ async def test_header_tiles_check_and_findings_agree(kind, capsys, tmp_path, mon
     monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(tmp_path))
     target, lab_seconds = FAULTS[kind]
     with SimLab("seed", speed=10.0) as lab:
+        lab.back_up_all()  # the seed's own backup findings would share the story with the fault's
         config = load_config(lab.config_path)
         app = ConsoleApp(config, None, lambda c: build_hub(c, read_only=True), start_polling=False)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -107,6 +106,7 @@ async def test_header_tiles_check_and_findings_agree(kind, capsys, tmp_path, mon
 async def test_one_node_down_is_one_incident_in_check_json_and_health(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(tmp_path))
     with SimLab("seed", speed=10.0) as lab:
+        lab.back_up_all()  # else the seed's never backed-up guest is an incident of its own
         lab.control("node-down", "pve3")
         lab.wait_until(lambda s: s["nodes"]["pve3"]["status"] == "offline", timeout=20)
         time.sleep(2.0)  # 20 s of lab time: Swarm and Traefik notice

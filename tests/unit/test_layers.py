@@ -30,8 +30,16 @@ def test_the_old_lists_read_the_registry():
     assert poller.SOURCES == layers.SOURCE_NAMES == verdict.SOURCES
     assert [name for name, _ in verdict.LAYERS] == list(layers.LAYER_NAMES)
     assert health.LAYER_OF_SOURCE == {"proxmox": "cluster", "ceph": "ceph", "swarm": "swarm",
-                                      "traefik": "traefik", "vrrp": "vrrp"}
+                                      "traefik": "traefik", "vrrp": "vrrp", "backups": "guests", "repos": "cluster"}
     assert verdict.TITLES["vrrp"] == "VRRP"
+
+
+def test_each_report_is_read_through_a_source_into_an_existing_layer():
+    assert layers.REPORT_NAMES == ("backups", "repos")
+    for spec in layers.REPORTS:
+        assert spec.needs in layers.SOURCE_NAMES and spec.layer in layers.LAYER_BY_NAME
+        assert spec.name in health.RULES and spec.name not in layers.SOURCE_NAMES
+        assert callable(spec.load_fetch()) and 60 <= spec.interval <= 300
 
 
 def test_views():
