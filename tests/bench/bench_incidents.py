@@ -121,6 +121,7 @@ async def check_doc(cluster) -> tuple[int, dict]:
 async def measure(case: Case) -> dict:
     row = {"fault": case.name}
     with SimLab("seed", speed=case.speed) as lab:
+        lab.back_up_all()  # the seed has a stale and a never backed-up guest: start from a healthy lab
         config = load_config(lab.config_path)
         cluster = config.cluster(None)
         app = ConsoleApp(config, None, lambda c: build_hub(c, read_only=True), start_polling=False)
