@@ -79,11 +79,15 @@ async def activate(ctx: StepContext, f: dict) -> None:
 
 
 async def drain_for_rollback(ctx: StepContext, f: dict) -> None:
-    """Before a rollback to the snapshot (it stops the VM): drain if it can be done; a drain
-    that cannot finish does not stop the rollback (the guest is broken either way)."""
+    """Before a rollback to the snapshot (it stops the VM): not while it would cost the managers
+    their majority (the rollback waits: run it again later); then drain if it can be done (a drain
+    that cannot finish does not stop the rollback: the guest is broken either way)."""
     if not f.get("swarm_node"):
         return
-    _plan(ctx, f)
+    reason = await _majority(ctx, f)
+    if reason:
+        raise StepFailed(ctx.step_id or "G2", f"not rolled back now: {reason}",
+                         "run `labconsole upgrade rollback` again once the other managers are ready")
     try:
         await D2SwarmDrain().apply(ctx)
     except StepFailed as exc:

@@ -109,3 +109,42 @@ def test_a_manager_is_not_upgraded_while_another_manager_is_down(lab, state_dir)
     assert "only 1/3 managers would remain" in out, out[-3000:]
     assert guests(lab)["122"]["pending"] > 0  # nothing was changed
     assert not swarm_calls(state_dir)  # no drain, no reboot
+
+
+def test_a_manager_is_not_rolled_back_while_another_manager_is_down(lab, state_dir, monkeypatch):
+    """swarm1 stops while swarm2 reboots and swarm2's upgrade then fails: its rollback (which
+    stops swarm2 again) waits, and goes through once swarm1 is back."""
+    from console.ops import guests as ops_guests
+
+    real = ops_guests.power
+
+    async def power(sources, vmid, action, *a, **kw):
+        if (vmid, action) == (122, "reboot"):
+            assert (await real(sources, 121, "stop")).ok
+        return await real(sources, vmid, action, *a, **kw)
+
+    monkeypatch.setattr(ops_guests, "power", power)
+    lab.control("guest-upgrade-breaks-service", 122)
+    cluster = cluster_for(lab, (GuestProbe("122", http=(probe_url(lab, 122),)),))
+    code, out = upgrade(cluster, "run", "swarm2", "--yes")
+    assert code != 0 and "not rolled back now: Swarm: only 1/3 managers would remain" in out, out[-3000:]
+    assert journal_records(state_dir)[-1]["state"] == "rollback_failed"
+    assert guests(lab)["122"]["pending"] == 0  # still the upgraded packages: not rolled back
+    monkeypatch.setattr(ops_guests, "power", real)
+
+    async def start_swarm1() -> None:
+        from console.sources import build_sources
+
+        sources = build_sources(cluster_of(lab))
+        try:
+            assert (await real(sources, 121, "start")).ok
+        finally:
+            await sources.close()
+
+    asyncio.run(start_swarm1())
+    lab.wait_until(lambda s: s["swarm"]["nodes"]["swarm1"]["state"] == "ready", timeout=10)
+    code, out = upgrade(cluster, "rollback")
+    assert code == 1, out[-3000:]  # 1: stopped and safe (rolled back)
+    assert journal_records(state_dir)[-1]["state"] == "rolled_back"
+    assert guests(lab)["122"]["pending"] > 0
+    assert lab.wait_until(lambda s: s["swarm"]["nodes"]["swarm2"]["availability"] == "active", timeout=5)
