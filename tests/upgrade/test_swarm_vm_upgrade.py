@@ -30,6 +30,21 @@ def swarm_calls(state_dir) -> list[tuple[str, str]]:
             and "swarm2" in r["call"]]
 
 
+def power_of(lab, vmid: int, action: str) -> None:
+    """Stop or start a guest through the sim's Proxmox API."""
+    from console.ops.guests import power
+    from console.sources import build_sources
+
+    async def go() -> None:
+        sources = build_sources(cluster_of(lab))
+        try:
+            assert (await power(sources, vmid, action)).ok
+        finally:
+            await sources.close()
+
+    asyncio.run(go())
+
+
 def spy_on_reboots(lab, monkeypatch) -> list[tuple[str, int, int]]:
     """The real reboot call, with swarm2's availability and the services converged (of all)
     read from the sim at the moment each reboot is sent."""
@@ -91,18 +106,7 @@ def test_a_swarm_vm_upgrade_killed_after_its_reboot_rolls_back_to_an_active_node
 
 
 def test_a_manager_is_not_upgraded_while_another_manager_is_down(lab, state_dir):
-    from console.ops.guests import power
-
-    async def stop_swarm1() -> None:
-        from console.sources import build_sources
-
-        sources = build_sources(cluster_of(lab))
-        try:
-            assert (await power(sources, 121, "stop")).ok
-        finally:
-            await sources.close()
-
-    asyncio.run(stop_swarm1())
+    power_of(lab, 121, "stop")
     lab.wait_until(lambda s: s["swarm"]["nodes"]["swarm1"]["state"] != "ready", timeout=10)
     code, out = upgrade(cluster_for(lab), "run", "swarm2", "--yes")
     assert code == 1, out[-3000:]
@@ -131,17 +135,7 @@ def test_a_manager_is_not_rolled_back_while_another_manager_is_down(lab, state_d
     assert journal_records(state_dir)[-1]["state"] == "rollback_failed"
     assert guests(lab)["122"]["pending"] == 0  # still the upgraded packages: not rolled back
     monkeypatch.setattr(ops_guests, "power", real)
-
-    async def start_swarm1() -> None:
-        from console.sources import build_sources
-
-        sources = build_sources(cluster_of(lab))
-        try:
-            assert (await real(sources, 121, "start")).ok
-        finally:
-            await sources.close()
-
-    asyncio.run(start_swarm1())
+    power_of(lab, 121, "start")
     lab.wait_until(lambda s: s["swarm"]["nodes"]["swarm1"]["state"] == "ready", timeout=10)
     code, out = upgrade(cluster, "rollback")
     assert code == 1, out[-3000:]  # 1: stopped and safe (rolled back)
