@@ -174,7 +174,10 @@ async def _services_on(svc: UpgradeServices, g: Any) -> list[str]:
     node_ids = {n.id for n in await swarm_vm.swarm_nodes_in(svc, g.vmid)}
     if not node_ids:
         return []
-    swarm = await svc.swarm()
+    try:
+        swarm = await svc.swarm()
+    except ConsoleError:
+        return []
     ids = {t.service_id for t in swarm.tasks if t.node_id in node_ids and t.state == "running"}
     return sorted(s.name for s in swarm.services if s.id in ids)
 
