@@ -272,14 +272,19 @@ def _plan_firewall(plan: Plan, cluster: ClusterConfig, pve: ProxmoxState, vrrp: 
                 plan.problems.append(f"{fw.name} holds the VIP but no peer firewall is a healthy BACKUP")
 
 
+def swarm_node_guest(hostname: str, cluster: ClusterConfig, pve: ProxmoxState) -> Guest | None:
+    """The guest a Swarm node runs in: the [swarm] node_vms mapping, else the guest of that name."""
+    vm_of = dict(cluster.swarm.node_vms) if cluster.swarm else {}
+    if hostname in vm_of:
+        return next((g for g in pve.guests if g.vmid == vm_of[hostname]), None)
+    return next((g for g in pve.guests if g.name == hostname), None)
+
+
 def _plan_swarm(plan: Plan, cluster: ClusterConfig, pve: ProxmoxState, swarm: SwarmState | None) -> None:
     if swarm is None:
         return
-    vm_of = dict(cluster.swarm.node_vms) if cluster.swarm else {}
-    guests = {g.vmid: g for g in pve.guests}
-    by_name = {g.name: g for g in pve.guests}
     for sn in swarm.nodes:
-        g = guests.get(vm_of[sn.hostname]) if sn.hostname in vm_of else by_name.get(sn.hostname)
+        g = swarm_node_guest(sn.hostname, cluster, pve)
         if g is None or g.node != plan.node:
             continue
         plan.swarm_node = sn.hostname

@@ -5,7 +5,8 @@
   G1 snapshot   labconsole-RUNID              undo: delete it
   G2 upgrade    apt-get dist-upgrade inside   undo: roll back to the snapshot,
                 (noninteractive, confold)           start, check again
-  G3 restart    when its kernel or libc changed
+  G3 restart    when its kernel or libc changed (a Swarm node VM is drained first,
+                steps_swarm_vm.py, and made active again after G4 or a rollback)
   G4 verify     running, agent/shell answers, not degraded, probes, routers
   G5 keep       the snapshot stays for the grace period (or goes now)
 
@@ -22,6 +23,7 @@ from console.errors import ConsoleError
 from console.inert import cap, inert
 from console.maintenance.engine import BaseStep, StepContext, StepFailed  # noqa: F401 - BaseStep: guest_steps
 from console.upgrade import apt_text as A
+from console.upgrade import steps_swarm_vm as swarm_vm
 from console.upgrade.guest_access import vmid_of_label
 from console.upgrade.inventory import inspect
 from console.upgrade.probes import all_problems, inside_problems
@@ -106,6 +108,9 @@ class G0Preflight(GuestStep):
         problems += await _snapshot_possible(svc, g)
         await _backup_note(ctx, svc, g.vmid)
         f["services"] = await _services_on(svc, g)
+        majority = await swarm_vm.note_swarm_node(ctx, svc, f)
+        if majority:
+            problems.append(majority)
         probe = svc.settings.probe_for(g.vmid, g.name)
         ctx.progress("checks after the upgrade: is-system-running"
                      + (f", units {', '.join(probe.units)}" if probe and probe.units else "")
@@ -166,14 +171,13 @@ async def _backup_note(ctx: StepContext, svc: UpgradeServices, vmid: int) -> Non
 
 async def _services_on(svc: UpgradeServices, g: Any) -> list[str]:
     """The Swarm services with a running task on this guest (a Swarm node VM): their routers are checked."""
-    if not svc.has("swarm"):
+    node_ids = {n.id for n in await swarm_vm.swarm_nodes_in(svc, g.vmid)}
+    if not node_ids:
         return []
     try:
         swarm = await svc.swarm()
     except ConsoleError:
         return []
-    vms = dict(svc.cluster.swarm.node_vms) if svc.cluster.swarm else {}
-    node_ids = {n.id for n in swarm.nodes if vms.get(n.hostname) == g.vmid or n.hostname == g.name}
     ids = {t.service_id for t in swarm.tasks if t.node_id in node_ids and t.state == "running"}
     return sorted(s.name for s in swarm.services if s.id in ids)
 
@@ -263,7 +267,16 @@ class G2Upgrade(GuestStep):
         return {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
-        await rollback_guest(ctx, _svc(ctx), self.f(ctx), self.id)
+        f = self.f(ctx)
+        await swarm_vm.drain_for_rollback(ctx, f)  # the rollback stops the VM: its tasks go first
+        try:
+            await rollback_guest(ctx, _svc(ctx), f, self.id)
+        except StepFailed as exc:
+            if f.get("swarm_node"):
+                raise StepFailed(exc.title, exc.message, f"{exc.hint}; Swarm node {f['swarm_node']} stays drained "
+                                 "until it is fixed (docker node update --availability active)") from None
+            raise
+        await swarm_vm.activate(ctx, f)
 
 
 async def rollback_guest(ctx: StepContext, svc: UpgradeServices, f: dict, step: str = "G2") -> None:
@@ -336,6 +349,7 @@ class G3Restart(GuestStep):
             return {}
         from console.ops.guests import power
 
+        await swarm_vm.drain(ctx, f)
         ctx.progress(f"{'kernel or libc' if g.type == 'qemu' else 'libc'} changed: rebooting {g.name}")
         res = await power(svc.sources, g.vmid, "reboot", progress=ctx.output,
                           follow_timeout=svc.timeout(svc.limit("guest_boot")))
@@ -373,6 +387,8 @@ class G4Verify(GuestStep):
         g, t = await self.target(ctx)
         left = await inspect(svc.shell, t)
         ctx.progress(f"{g.name}: running, checks pass; {len(left.get('pending') or [])} packages pending")
+        if f.get("swarm_drained"):
+            await swarm_vm.activate(ctx, f)
         return {}
 
 
