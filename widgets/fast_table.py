@@ -35,6 +35,9 @@ def _sort_value(value):
     return (0, value)
 
 
+STRIP_SCREENS = 3  # rendered rows kept: this many screens' worth around the view (a Strip is ~1 KB with its caches)
+
+
 class FastTable(TableNavigation, ScrollView, can_focus=True):
     DEFAULT_CSS = """
     FastTable {
@@ -333,6 +336,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             row_base = base + parse_style(row.style) if row.style else base
             segments = render_cells(row.cells, self._layout, self.columns, row_base, self.app.console)
             strip = Strip(segments, self._layout_cells).adjust_cell_length(width, base)
+            if len(self._strips) >= STRIP_SCREENS * max(self.size.height, 10):
+                self._drop_far_strips(index)
             self._strips[key] = strip
             self.paint_count += 1
         if index == self.cursor:
@@ -340,6 +345,13 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             # post_style: the cursor's colours win over the cells' own background
             strip = Strip(Segment.apply_style(strip, post_style=self.get_component_rich_style(name)), strip.cell_length)
         return strip
+
+    def _drop_far_strips(self, index: int) -> None:
+        """Forget rendered rows more than a screen away from row `index` (scrolling through 2,000
+        guests must not keep 2,000 rendered lines); they are rendered again when scrolled back to."""
+        height = max(self.size.height, 10)
+        near = set(self._view[max(0, index - height): index + 2 * height])
+        self._strips = {k: v for k, v in self._strips.items() if k in near}
 
     def _render_header(self, base: Style, width: int) -> Strip:
         labels = []
