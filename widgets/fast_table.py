@@ -53,6 +53,7 @@ def _sort_value(value):
 
 
 SORT_LETTERS = "ABCDEFHIJKLMNOPQRSTUVWXYZ"  # shift + a column's initial; G is "bottom"
+STRIP_SCREENS = 3  # rendered rows kept: this many screens' worth around the view (a Strip is ~1 KB with its caches)
 
 
 class FastTable(TableNavigation, ScrollView, can_focus=True):
@@ -410,6 +411,8 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             row_base = base + parse_style(row.style) if row.style else base
             segments = render_cells(row.cells, self._layout, self.columns, row_base, self.app.console)
             strip = Strip(segments, self._layout_cells).adjust_cell_length(width, base)
+            if len(self._strips) >= STRIP_SCREENS * max(self.size.height, 10):
+                self._drop_far_strips(index)
             self._strips[key] = strip
             self.paint_count += 1
         if key in self._marked:
@@ -460,6 +463,13 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self.update_title()
         self.refresh()
         self.post_message(self.MarksChanged(self))
+
+    def _drop_far_strips(self, index: int) -> None:
+        """Forget rendered rows more than a screen away from row `index` (scrolling through 2,000
+        guests must not keep 2,000 rendered lines); they are rendered again when scrolled back to."""
+        height = max(self.size.height, 10)
+        near = set(self._view[max(0, index - height): index + 2 * height])
+        self._strips = {k: v for k, v in self._strips.items() if k in near}
 
     def _render_header(self, base: Style, width: int) -> Strip:
         labels = []

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 NODE_TTL = 30.0  # seconds between reads of a node's history
 GUEST_TTL = 30.0
+GUEST_KEEP = 32  # guests whose series stay cached (the detail pane reads one guest at a time)
 TIMEFRAME = "hour"
 
 
@@ -89,13 +90,14 @@ class RrdReader:
     """Cached, lazily refreshed RRD series of nodes and guests, read through a ProxmoxSource."""
 
     def __init__(self, proxmox: Any, clock: Callable[[], float] = time.monotonic,
-                 node_ttl: float = NODE_TTL, guest_ttl: float = GUEST_TTL):
+                 node_ttl: float = NODE_TTL, guest_ttl: float = GUEST_TTL, guest_keep: int = GUEST_KEEP):
         self.proxmox = proxmox
         self.clock = clock
         self.node_ttl = node_ttl
         self.guest_ttl = guest_ttl
         self.nodes: dict[str, RrdSeries] = {}
-        self.guests: dict[str, RrdSeries] = {}  # "qemu/101" -> series
+        self.guest_keep = guest_keep
+        self.guests: dict[str, RrdSeries] = {}  # "qemu/101" -> series, least recently read first
         self.errors: dict[str, str] = {}  # what failed last, by "node/pve1" or "qemu/101"
         self._fetched: dict[str, float] = {}
         self.version = 0  # bumped whenever a series changed
@@ -143,4 +145,17 @@ class RrdReader:
         key = f"{kind}/{vmid}"
         if kind in ("qemu", "lxc") and self._due(key, self.guest_ttl, force):
             await self._read(key, f"nodes/{node}/{kind}/{vmid}/rrddata", self.guests, key, True)
-        return self.guests.get(key)
+        series = self.guests.pop(key, None)
+        if series is not None:
+            self.guests[key] = series  # most recently read last
+        self._forget_old_guests()
+        return series
+
+    def _forget_old_guests(self) -> None:
+        """Keep the series of the last `guest_keep` guests read: walking the detail pane through
+        2,000 guests must not keep 2,000 histories (a forgotten one is read again when shown)."""
+        while len(self.guests) > self.guest_keep:
+            old = next(iter(self.guests))
+            del self.guests[old]
+            self._fetched.pop(old, None)
+            self.errors.pop(old, None)

@@ -2,18 +2,25 @@
 
     .venv/bin/python -m tests.bench.bench_soak [--minutes 30] [--warmup 5]
     .venv/bin/python -m tests.bench.bench_soak --tracemalloc --minutes 10   # what grows
+    .venv/bin/python -m tests.bench.bench_soak --count-objects --minutes 10 # which types grow
 
 Default mode runs the real `labconsole demo --scenario large` on a pseudo-terminal
-(160x48, output drained and thrown away), presses a screen key every few seconds
-(1-6, and the Swarm log view now and then), and reads the console process's
-VmRSS from /proc every minute. After the run it prints the least-squares slope
-of RSS (MB/min) over the minutes after the warm-up.
+(160x48, output drained and thrown away), shows the next view every few seconds
+(1-8: every layer, Maintenance and Events), opens the Guests detail pane and moves
+through the guests (each one's RRD history is read), opens and closes the Swarm
+log view, and reads the console process's VmRSS from /proc every minute. After
+the run it prints the least-squares slope of RSS (MB/min) over the minutes after
+the warm-up.
 
 Targets (issue 8, item 9): slope < 0.2 MB/min after the first 5 minutes, RSS < 120 MB.
 
---tracemalloc runs the same app in this process (headless Textual, the same
-demo lab and sources) with tracemalloc on, and prints the allocation sites that
-grew most between the end of the warm-up and the end of the run.
+--tracemalloc / --count-objects run the same app in this process (headless
+Textual, the same demo lab and sources). At each measurement the pollers are
+stopped and their calls in flight are let finish, so only what the console
+*keeps* is compared, not the poll that happened to be running: tracemalloc
+prints the allocation sites that grew most between the end of the warm-up and
+the end of the run; --count-objects prints, every minute, the object types (and
+the total length of big containers, by type) that grew.
 """
 
 from __future__ import annotations
@@ -30,14 +37,19 @@ import sys
 import termios
 import threading
 import time
+from collections import deque
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
 from tests.e2e.tmux_helpers import console_env, make_sandbox  # noqa: E402
 
 LABCONSOLE = Path(sys.executable).parent / "labconsole"
-SCREEN_KEYS = ["1", "2", "3", "4", "5", "6"]
+SCREEN_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8"]  # console/layers.py VIEWS: every view with a number key
+GUESTS, SWARM = "2", "4"
+DOWN = "\x1b[B"
+PILOT_KEYS = {"\x1b": "escape", DOWN: "down"}  # pty bytes -> Textual key names (in-process mode)
 COLS, ROWS = 160, 48
 
 
@@ -78,9 +90,14 @@ def _drain(fd: int, stop: threading.Event) -> None:
 
 
 def _visit_keys(step: int) -> list[str]:
-    """The keys pressed at visit `step`: the next screen; every 6th visit, the Swarm log view and back."""
+    """The keys pressed at visit `step`: the next view. On Guests: the first time, open the detail
+    pane; then move three guests down (the pane reads each one's RRD history). On Swarm, every
+    other time: open the log view of the selected service, then close it."""
     key = SCREEN_KEYS[step % len(SCREEN_KEYS)]
-    if step % 6 == 3:  # on Swarm: open the log view of the selected service, then close it
+    laps = step // len(SCREEN_KEYS)
+    if key == GUESTS:
+        return [key, "d"] if laps == 0 else [key, DOWN, DOWN, DOWN]
+    if key == SWARM and laps % 2 == 0:
         return [key, "l", "\x1b"]
     return [key]
 
@@ -133,71 +150,91 @@ def run_process(minutes: float, warmup: float, visit_every: float) -> list[tuple
 
 # ---------------------------------------------------------------- in-process, with tracemalloc
 def _type_counts() -> dict[str, int]:
-    """Live objects per type, plus the length of every big container (a list that only grows
-    keeps the number of lists constant): keys "len:TYPE@ID"."""
+    """Live objects per type, plus the summed length of big containers per type (a list that only
+    grows keeps the number of lists constant): keys "len:TYPE"."""
     import gc
     from collections import Counter
 
     objects = gc.get_objects()
     counts = Counter(type(o).__qualname__ for o in objects)
     for o in objects:
-        if isinstance(o, (list, dict, set)) and len(o) >= 500:
-            counts[f"len:{type(o).__qualname__}@{id(o):x}"] = len(o)
+        if isinstance(o, (list, dict, set, deque)) and len(o) >= 500:
+            counts[f"len:{type(o).__qualname__}"] += len(o)
     return counts
+
+
+QUIET = 6.0  # s the pollers' calls in flight get to end before a measurement
+
+
+async def _quiesced(app, measure):
+    """Stop polling, let the calls in flight end, collect, measure, poll again: a measurement
+    sees what the console keeps between polls, not the answer being parsed at that moment."""
+    import gc
+
+    await app.hub.stop()
+    await asyncio.sleep(QUIET)
+    gc.collect()
+    try:
+        return measure()
+    finally:
+        app.hub.start()
 
 
 async def _in_process(minutes: float, warmup: float, visit_every: float, trace: bool) -> list[tuple[float, float]]:
     """trace=True: tracemalloc diff after the run; False: live object counts per type, every minute."""
-    import gc
     import tracemalloc
 
     from console.app import ConsoleApp
     from console.demo import DemoLab
+    from console.memory import limit_malloc_arenas
     from console.sources import build_hub
 
+    limit_malloc_arenas()  # as console.app.run_tui does
     samples: list[tuple[float, float]] = []
     with DemoLab(scenario="large") as lab:
         app = ConsoleApp(lab.config, None, lambda c: build_hub(c, read_only=False))
         async with app.run_test(size=(COLS, ROWS)) as pilot:
-            base = None  # tracing starts after the warm-up: it slows every allocation, and only growth matters
+            # Tracing starts a minute before the warm-up ends (it slows every allocation, and only
+            # growth matters): the data current at the warm-up and at the end are then both traced
+            # and cancel out in the diff; what stays is what accumulated.
+            base: Any = None
             started = time.monotonic()
             next_sample, step = 0.0, 0
             while True:
                 elapsed = (time.monotonic() - started) / 60
+                if trace and not tracemalloc.is_tracing() and elapsed >= warmup - 1:
+                    tracemalloc.start(12)
                 if elapsed >= next_sample:
-                    gc.collect()
+                    counts = None if trace else await _quiesced(app, _type_counts)
+                    if trace and base is None and elapsed >= warmup:
+                        base = await _quiesced(app, tracemalloc.take_snapshot)
                     mb = rss_mb()
                     samples.append((elapsed, mb))
                     print(f"  minute {elapsed:5.1f}  RSS {mb:6.1f} MB (traced "
-                          f"{tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB)",
-                          flush=True)
-                    if not trace:
-                        counts = _type_counts()
+                          f"{tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB)", flush=True)
+                    if counts is not None:
                         if base is not None:
-                            grew = sorted(((counts[t] - base.get(t, 0), t) for t in counts), reverse=True)[:8]
-                            print("     grew: " + ", ".join(f"{t} {n:+d}" for n, t in grew if n > 0), flush=True)
-                        if elapsed >= warmup:
+                            grew = sorted(((counts[t] - base.get(t, 0), t) for t in counts), reverse=True)[:10]
+                            print("     grew since the warm-up: " + ", ".join(f"{t} {n:+d}" for n, t in grew if n > 0),
+                                  flush=True)
+                        elif elapsed >= warmup:
                             base = counts
-                    elif base is None and elapsed >= warmup:
-                        tracemalloc.start(6)
-                        base = tracemalloc.take_snapshot()
                     next_sample += 1.0
                     if elapsed >= minutes:
                         break
                 for key in _visit_keys(step):
-                    await pilot.press({"\x1b": "escape"}.get(key, key))
+                    await pilot.press(PILOT_KEYS.get(key, key))
                     await asyncio.sleep(0.5)
                 step += 1
                 await asyncio.sleep(max(0.0, visit_every - 0.5))
-            gc.collect()
             if trace and base is not None:
-                end = tracemalloc.take_snapshot()
-                print("allocation sites that grew most since the warm-up:")
+                end = await _quiesced(app, tracemalloc.take_snapshot)
+                print("allocation sites that grew most since the warm-up (polling paused for both snapshots):")
                 for stat in end.compare_to(base, "traceback")[:15]:
                     print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
-                    for line in stat.traceback.format()[-12:]:
+                    for line in stat.traceback.format()[-16:]:
                         print(f"      {line}")
-                print("largest live allocations by file:")
+                print("largest live allocations (traced since a minute before the warm-up ended) by file:")
                 for stat in end.statistics("filename")[:15]:
                     print(f"  {stat.size / 2**20:8.2f} MiB {stat.count:8d} blocks  {stat.traceback[0].filename}")
     return samples

@@ -190,3 +190,26 @@ async def test_click_moves_the_cursor_and_enter_selects():
         await pilot.press("enter")
         await pilot.pause()
         assert any(isinstance(m, FastTable.RowSelected) and m.key == "r3" for m in selected)
+
+
+async def test_rendered_rows_kept_are_bounded_when_scrolling_through_a_long_table():
+    # a kept row is a Strip (~1 KB with Textual's caches): 2,000 guests paged through must not keep 2,000
+    from widgets.fast_table import STRIP_SCREENS
+
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(FastTable)
+        table.set_rows(rows(500))
+        table.focus()
+        await pilot.pause()
+        for _ in range(50):  # page through the whole table
+            await pilot.press("pagedown")
+        await pilot.pause()
+        assert table.cursor_key == "r499"
+        assert table.paint_count > 400  # most rows were rendered once
+        assert len(table._strips) <= STRIP_SCREENS * max(table.size.height, 10) + 1
+        painted = table.paint_count
+        await pilot.press("home")  # the top was forgotten: rendered again, and shown right
+        await pilot.pause()
+        assert table.paint_count > painted
+        assert any("name-000" in line for line in screen_text(app))

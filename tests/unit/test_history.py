@@ -76,3 +76,30 @@ def test_history_lines_for_the_guest_pane_and_the_ceph_summary():
     assert ceph_history_line([5.0], [0.0]) is None  # one poll is no trend
     assert ceph_history_line([1024.0, 4096.0], [0.0, 0.0], width=4) == "client io ▃█ 4.0K/s"
     assert ceph_history_line([1.0, 2.0], [0.0, 2048.0], width=4).endswith("· recovery ▁█ 2.0K/s")
+
+
+def test_guest_histories_kept_are_bounded_to_the_most_recently_read():
+    import asyncio
+
+    from console.sources.proxmox_rrd import RrdReader
+
+    class Proxmox:
+        def __init__(self):
+            self.reads: list[str] = []
+
+        async def _aget(self, path, **params):
+            self.reads.append(path)
+            return [{"time": 60, "cpu": 0.1, "mem": 1, "maxmem": 2}]
+
+    async def walk():
+        pve = Proxmox()
+        reader = RrdReader(pve, clock=lambda: 0.0, guest_keep=3)
+        for vmid in range(100, 110):  # the detail pane walks down ten guests
+            assert await reader.refresh_guest("pve1", "qemu", vmid) is not None
+        assert list(reader.guests) == ["qemu/107", "qemu/108", "qemu/109"]
+        await reader.refresh_guest("pve1", "qemu", 108)  # still cached and fresh: not read again
+        assert len(pve.reads) == 10 and list(reader.guests)[-1] == "qemu/108"
+        await reader.refresh_guest("pve1", "qemu", 100)  # forgotten: read again when shown
+        assert len(pve.reads) == 11 and list(reader.guests) == ["qemu/109", "qemu/108", "qemu/100"]
+
+    asyncio.run(walk())
