@@ -100,7 +100,8 @@ def test_wizard_walks_pve3_through_maintenance(sandbox):
         tm.wait_until(lambda s: "pve3 steps" in s and "▶" in s or any(e in s for e in ENDED), 30, "the run to start")
         screen = tm.wait_until(lambda s: any(e in s for e in ENDED), RUN_BOUND, "the run to end")
         assert re.search(r"maintenance done after [\d a-z]+: nodes done pve3", screen), screen
-        assert "■ pve3: done" in screen and "✔ R3" in screen, screen
+        # (the node's "■ pve3: done" row may have scrolled out above the 27 steps; the headline says it)
+        assert "✔ R3" in screen, screen
 
         journals = list((sandbox / "state").glob("journal/*/*.jsonl"))
         assert len(journals) == 1
