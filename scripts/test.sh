@@ -9,7 +9,15 @@ echo "test.sh: ruff check"
 echo "test.sh: mypy"
 .venv/bin/mypy
 set +e
-.venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): most of the suite waits on simulated labs and real daemons rather
+# than on the CPU. Real-daemon tests share one worker (tests/conftest.py). LABCONSOLE_TEST_WORKERS=0
+# runs everything in this process.
+workers=${LABCONSOLE_TEST_WORKERS:-2}
+if [ "$workers" = "0" ]; then
+    .venv/bin/python -m pytest "$@"
+else
+    .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"
+fi
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
