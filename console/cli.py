@@ -94,12 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-GLOBAL_VALUES = ("--config", "--cluster")
-GLOBAL_SWITCHES = ("--read-only", "--debug")
+GLOBAL_VALUES = ("--config", "--cluster", "--scenario", "--speed")
+GLOBAL_SWITCHES = ("--read-only", "--debug", "--demo")
+TOP_PARSED = ("--scenario", "--speed")  # moved before the sub-command: the top parser checks their values
 
 
 def pull_global_options(argv: list[str]) -> tuple[dict[str, object], list[str]]:
-    """Take --config/--cluster/--read-only/--debug from anywhere on the command line (before
+    """Take --config/--cluster/--read-only/--debug/--demo/--scenario/--speed from anywhere on the command line (before
     or after any sub-command, `maintenance plan pve1 --config F` too); the rest is left in order.
     Nothing after a `--` is touched."""
     found: dict[str, object] = {}
@@ -130,6 +131,7 @@ def pull_global_options(argv: list[str]) -> tuple[dict[str, object], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     found, argv = pull_global_options(list(sys.argv[1:] if argv is None else argv))
+    argv = [item for option in TOP_PARSED if option in found for item in (option, str(found.pop(option)))] + argv
     # parse_known_args: `maintenance --help` / `maintenance --yes ...` belong to the maintenance parser
     args, extra = parser.parse_known_args(argv)
     for option, value in found.items():
@@ -180,6 +182,25 @@ def _report(exc: Exception, log_path) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if getattr(args, "demo", False) and command not in (None, "demo", "check", "config"):
+        return _on_demo_lab(args)
+    return _dispatch_command(args)
+
+
+def _on_demo_lab(args: argparse.Namespace) -> int:
+    """`labconsole --demo COMMAND ...`: the headless command on a fresh simulated lab, which stops
+    when the command ends (each such call is a new lab: changes do not carry over to the next)."""
+    from console.demo import DemoLab
+
+    with DemoLab(scenario=args.scenario or "seed", speed=args.speed) as lab:
+        _demo_state(lab)
+        args.config = str(lab.dir / "config.toml")
+        args.demo = False
+        return _dispatch_command(args)
+
+
+def _dispatch_command(args: argparse.Namespace) -> int:
     command = args.command
     if command == "config":
         from console.cli_config import run_config_command
