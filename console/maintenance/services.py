@@ -22,7 +22,9 @@ from console.maintenance.remote_calls import JournaledSource, JournaledSsh, jour
 from console.model import CephState, ProxmoxState, SwarmState, VrrpState
 from console.ssh import SshResult
 
-POLL_FIRST = 0.05  # first pause of a wait; doubles up to `poll`
+POLL_FIRST = 0.05  # first pause of a wait; later pauses grow with the time waited, up to `poll`
+POLL_SHARE = 0.15  # a pause is at most this share of the time waited so far: a condition met is seen
+# at most ~15 % late, on a wait of 1 s as on one of 10 min (doubling pauses could add up to 100 %)
 # How long each kind of wait may last, in seconds of the lab (scaled by `scale`).
 # "reboot" and "migrate" default to the cluster's [maintenance] settings.
 DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0, "ceph_up": 300.0,
@@ -156,14 +158,14 @@ class MaintenanceServices:
         Source errors while waiting are reported, not fatal, unless they go on without a
         break for `errors_for` seconds (default: the "api_errors" limit; pass the timeout
         where errors are expected, e.g. while a node reboots).
-        Checks start POLL_FIRST apart and back off to `poll`: quick conditions end quickly,
-        long waits do not hammer the cluster."""
+        The first check is immediate; the pauses after it grow with the time waited
+        (POLL_SHARE of it, from POLL_FIRST up to `poll`): quick conditions end quickly,
+        a condition met is noticed soon after, and long waits do not hammer the cluster."""
         start = time.monotonic()
         deadline = start + self.timeout(timeout)
         errors_limit = self.timeout(self.limit("api_errors") if errors_for is None else errors_for)
         failing_since: float | None = None
         shown: set[str] = set()  # each status once: a condition flapping between two answers is not re-printed
-        pause = POLL_FIRST
         while True:
             try:
                 status = await probe()
@@ -184,8 +186,7 @@ class MaintenanceServices:
             if time.monotonic() > deadline:
                 raise StepFailed(ctx.step_id or "?", f"timed out after {self.timeout(timeout):.0f} s waiting: "
                                  f"{what} ({status})")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, self.poll)
+            await asyncio.sleep(wait_pause(time.monotonic() - start, self.poll))
 
     async def wait_task(self, ctx: StepContext, node: str, upid: str, what: str, timeout: float) -> None:
         """Wait for a Proxmox task (its log lines become progress); a failed status read is not fatal."""
@@ -208,3 +209,8 @@ class MaintenanceServices:
         await self.wait_for(ctx, what, probe, timeout)
         if result.get("exit") != "OK":
             raise StepFailed(ctx.step_id or "?", f"{what}: task ended with {result.get('exit')!r}")
+
+
+def wait_pause(waited: float, longest: float) -> float:
+    """The pause before the next check of a wait that has lasted `waited` seconds."""
+    return min(max(POLL_FIRST, waited * POLL_SHARE), longest)
