@@ -27,7 +27,8 @@ class CheckResult:
 
 
 async def run_preflight(svc: Any, node: str, plan: Any, steps_for: Callable[[str], list]) -> list[CheckResult]:
-    """The plan's blockers, then every preflight step's check (none of them changes anything)."""
+    """The plan's blockers, then every preflight step's check (none of them changes anything;
+    they judge the reads the plan made, services.py PreflightSnapshot)."""
     problems = list(getattr(plan, "problems", []) or [])
     results = [CheckResult("plan", "Every guest has a place; the plan has no blocker",
                            "; ".join(problems) if problems else None)]
@@ -47,6 +48,9 @@ async def run_preflight(svc: Any, node: str, plan: Any, steps_for: Callable[[str
         except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, shown
             reason = f"{type(exc).__name__}: {exc}"
         results.append(CheckResult(step.id, step.title, reason, notes))
+    close = getattr(svc, "close_snapshot", None)
+    if callable(close):  # the checks shared the plan's reads; the run that may follow reads afresh
+        close()
     return results
 
 

@@ -20,18 +20,20 @@ from console.model import ProxmoxState
 
 
 async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
-    """Read every layer now and plan `node`; ask Proxmox and Ceph the questions the plan needs."""
-    pve = await svc.pve()
+    """Read every layer now and plan `node`; ask Proxmox and Ceph the questions the plan needs.
+    These reads open the node's preflight snapshot: its checks judge the cluster the plan saw."""
+    svc.open_snapshot(node)
+    pve = await svc.pve_snap(node)
     reads: dict[str, Any] = {}
     for name in ("ceph", "swarm", "vrrp"):
         if svc.has(name):
             try:
-                reads[name] = await svc.src(name).fetch()
+                reads[name] = await svc.snap(node, name, svc.src(name).fetch)
             except Exception:  # noqa: BLE001 - the plan says what it could not read; preflight gates it
                 reads[name] = None
     local: dict[int, list[str]] = {}
     running_vms = [g for g in pve.guests if g.node == node and g.type == "qemu" and g.status == "running"]
-    pre = await asyncio.gather(*(svc.src("proxmox").migrate_preconditions(node, g.vmid) for g in running_vms),
+    pre = await asyncio.gather(*(svc.migrate_preconditions(node, g.vmid) for g in running_vms),
                                return_exceptions=True)
     for g, p in zip(running_vms, pre, strict=True):
         if isinstance(p, dict) and p.get("local_resources"):

@@ -22,7 +22,9 @@ from console.maintenance.remote_calls import JournaledSource, JournaledSsh, jour
 from console.model import CephState, ProxmoxState, SwarmState, VrrpState
 from console.ssh import SshResult
 
-POLL_FIRST = 0.05  # first pause of a wait; doubles up to `poll`
+POLL_FIRST = 0.05  # first pause of a wait; later pauses grow with the time waited, up to `poll`
+POLL_SHARE = 0.15  # a pause is at most this share of the time waited so far: a condition met is seen
+# at most ~15 % late, on a wait of 1 s as on one of 10 min (doubling pauses could add up to 100 %)
 # How long each kind of wait may last, in seconds of the lab (scaled by `scale`).
 # "reboot" and "migrate" default to the cluster's [maintenance] settings.
 DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0, "ceph_up": 300.0,
@@ -30,6 +32,7 @@ DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0
                     "api_errors": 60.0}  # a source failing without a break this long ends a wait
 MAX_WAIT_LINES = 20  # distinct statuses one wait prints at most
 READ_ATTEMPTS = 4  # a read that fails is tried again this many times in all (API errors are often transient)
+SNAPSHOT_MAX_AGE = 30.0  # real seconds a preflight's reads may be shared; older ones are read again
 
 
 @dataclass
@@ -45,6 +48,7 @@ class MaintenanceServices:
     accept_downtime: set[int] = field(default_factory=set)  # guests whose HA rules keep them on the node: accepted
     drain_only: set[str] = field(default_factory=set)  # nodes drained for hardware work, not upgraded
     rolling_run: tuple[list[str], list[str]] | None = None  # a rolling run's (order, nodes done): guests park
+    snapshot: PreflightSnapshot | None = None  # the reads of the preflight under way (the plan's and its checks')
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:
@@ -96,6 +100,44 @@ class MaintenanceServices:
     async def vrrp(self) -> VrrpState:
         return await self.read(self.src("vrrp").fetch)
 
+    # ------------------------------------------------------------ one preflight, one read of the cluster
+    def open_snapshot(self, node: str) -> PreflightSnapshot:
+        """A preflight of `node` begins (its plan is made): the plan and the checks after it share
+        one read of each layer instead of reading the whole cluster again for every check."""
+        self.snapshot = PreflightSnapshot(node)
+        return self.snapshot
+
+    def close_snapshot(self) -> None:
+        """The preflight is over (or a check failed: a retry must see the cluster as it is then)."""
+        self.snapshot = None
+
+    async def snap(self, node: str, key: str, read: Callable[[], Awaitable[Any]]) -> Any:
+        """`read()` once per preflight of `node`: a fresh read outside one, or when the preflight's
+        reads are older than SNAPSHOT_MAX_AGE."""
+        snap = self.snapshot
+        if snap is None or snap.node != node or time.monotonic() - snap.opened > SNAPSHOT_MAX_AGE:
+            return await read()
+        if key not in snap.reads:
+            snap.reads[key] = await read()
+        return snap.reads[key]
+
+    async def pve_snap(self, node: str) -> ProxmoxState:
+        return await self.snap(node, "proxmox", self.pve)
+
+    async def ceph_snap(self, node: str) -> CephState:
+        return await self.snap(node, "ceph", self.ceph)
+
+    async def swarm_snap(self, node: str) -> SwarmState:
+        return await self.snap(node, "swarm", self.swarm)
+
+    async def vrrp_snap(self, node: str) -> VrrpState:
+        return await self.snap(node, "vrrp", self.vrrp)
+
+    async def migrate_preconditions(self, node: str, vmid: int) -> dict:
+        """`GET /nodes/{node}/qemu/{vmid}/migrate`, once per preflight (the plan reads it, P4 checks it)."""
+        return await self.snap(node, f"migrate/{vmid}",
+                               lambda: self.src("proxmox").migrate_preconditions(node, vmid))
+
     async def sh(self, node: str, command: str, timeout: float = 120.0, check: bool = True,
                  privileged: bool = False) -> SshResult:
         """Run a command on a PVE node over SSH (as root when privileged: console.ssh runs
@@ -110,7 +152,7 @@ class MaintenanceServices:
                          privileged: bool = False) -> SshResult:
         """Run a cluster-wide command (ceph ...) on any node that answers, `avoid` (the node
         under maintenance, which may be rebooting) last."""
-        pve = await self.pve()
+        pve = await self.pve_snap(avoid) if avoid else await self.pve()  # the snapshot only inside a preflight
         order = sorted(pve.nodes, key=lambda n: (n.name == avoid, n.status != "online", n.name))
         last: ConsoleError | None = None
         for n in order:
@@ -156,14 +198,14 @@ class MaintenanceServices:
         Source errors while waiting are reported, not fatal, unless they go on without a
         break for `errors_for` seconds (default: the "api_errors" limit; pass the timeout
         where errors are expected, e.g. while a node reboots).
-        Checks start POLL_FIRST apart and back off to `poll`: quick conditions end quickly,
-        long waits do not hammer the cluster."""
+        The first check is immediate; the pauses after it grow with the time waited
+        (POLL_SHARE of it, from POLL_FIRST up to `poll`): quick conditions end quickly,
+        a condition met is noticed soon after, and long waits do not hammer the cluster."""
         start = time.monotonic()
         deadline = start + self.timeout(timeout)
         errors_limit = self.timeout(self.limit("api_errors") if errors_for is None else errors_for)
         failing_since: float | None = None
         shown: set[str] = set()  # each status once: a condition flapping between two answers is not re-printed
-        pause = POLL_FIRST
         while True:
             try:
                 status = await probe()
@@ -184,8 +226,7 @@ class MaintenanceServices:
             if time.monotonic() > deadline:
                 raise StepFailed(ctx.step_id or "?", f"timed out after {self.timeout(timeout):.0f} s waiting: "
                                  f"{what} ({status})")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, self.poll)
+            await asyncio.sleep(wait_pause(time.monotonic() - start, self.poll))
 
     async def wait_task(self, ctx: StepContext, node: str, upid: str, what: str, timeout: float) -> None:
         """Wait for a Proxmox task (its log lines become progress); a failed status read is not fatal."""
@@ -208,3 +249,17 @@ class MaintenanceServices:
         await self.wait_for(ctx, what, probe, timeout)
         if result.get("exit") != "OK":
             raise StepFailed(ctx.step_id or "?", f"{what}: task ended with {result.get('exit')!r}")
+
+
+def wait_pause(waited: float, longest: float) -> float:
+    """The pause before the next check of a wait that has lasted `waited` seconds."""
+    return min(max(POLL_FIRST, waited * POLL_SHARE), longest)
+
+
+@dataclass
+class PreflightSnapshot:
+    """The reads one preflight shares (layer or call -> its answer), and when it began."""
+
+    node: str
+    reads: dict[str, Any] = field(default_factory=dict)
+    opened: float = field(default_factory=time.monotonic)

@@ -23,6 +23,7 @@ class D1Vip(BaseStep):
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
+        svc.close_snapshot()  # P8 closes the preflight's reads; a drain-only run has no P8: the drain reads afresh
         plan = svc.plan(ctx.node)
         if not plan.vip_move or not svc.has("vrrp"):
             ctx.progress("this node does not hold the VIP: nothing to move")

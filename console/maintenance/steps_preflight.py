@@ -9,13 +9,33 @@ from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
 from console.maintenance.plan_ha import not_accepted
 from console.maintenance.services import MaintenanceServices
+from console.model import CephState
 
 
-class P1Quorum(BaseStep):
-    id, title = "P1", "Cluster quorate, every node online, quorum survives one node"
+class PreflightCheck(BaseStep):
+    """A preflight gate that judges the preflight's snapshot of the cluster (services.py: the
+    plan and every check share one read of each layer). A check that fails closes the snapshot:
+    the next check, or a retry, reads the cluster again."""
 
     async def check(self, ctx: StepContext) -> str | None:
-        pve = await self.svc(ctx).pve()
+        try:
+            reason = await self.gate(ctx)
+        except BaseException:
+            self.svc(ctx).close_snapshot()
+            raise
+        if reason:
+            self.svc(ctx).close_snapshot()
+        return reason
+
+    async def gate(self, ctx: StepContext) -> str | None:
+        return None
+
+
+class P1Quorum(PreflightCheck):
+    id, title = "P1", "Cluster quorate, every node online, quorum survives one node"
+
+    async def gate(self, ctx: StepContext) -> str | None:
+        pve = await self.svc(ctx).pve_snap(ctx.node)
         if not pve.quorate:
             return "the cluster is not quorate"
         down = [n.name for n in pve.nodes if n.status != "online"]
@@ -27,11 +47,11 @@ class P1Quorum(BaseStep):
         return None
 
 
-class P2Ha(BaseStep):
+class P2Ha(PreflightCheck):
     id, title = "P2", "HA manager active, no service in error, no other node in maintenance"
 
-    async def check(self, ctx: StepContext) -> str | None:
-        pve = await self.svc(ctx).pve()
+    async def gate(self, ctx: StepContext) -> str | None:
+        pve = await self.svc(ctx).pve_snap(ctx.node)
         ha = pve.ha
         if ha is None:
             return None
@@ -49,10 +69,10 @@ class P2Ha(BaseStep):
         return None
 
 
-class P2bHaRules(BaseStep):
+class P2bHaRules(PreflightCheck):
     id, title = "P2b", "HA rules leave every HA guest a node to go to (or its downtime is accepted)"
 
-    async def check(self, ctx: StepContext) -> str | None:
+    async def gate(self, ctx: StepContext) -> str | None:
         plan = self.svc(ctx).plan(ctx.node)
         for e in plan.ha_stuck:
             if e["accepted"]:
@@ -66,10 +86,10 @@ class P2bHaRules(BaseStep):
         return None
 
 
-class P3Memory(BaseStep):
+class P3Memory(PreflightCheck):
     id, title = "P3", "The node's running guests fit in the free memory of the others"
 
-    async def check(self, ctx: StepContext) -> str | None:
+    async def gate(self, ctx: StepContext) -> str | None:
         plan = self.svc(ctx).plan(ctx.node)
         fit = [p for p in plan.problems if "does not fit" in p or "no other online node" in p]
         if fit:
@@ -79,20 +99,20 @@ class P3Memory(BaseStep):
         return None
 
 
-class P4Guests(BaseStep):
+class P4Guests(PreflightCheck):
     id, title = "P4", "Every guest can migrate (no lock, no local resources unaccounted for)"
 
-    async def check(self, ctx: StepContext) -> str | None:
+    async def gate(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
-        pve = await svc.pve()
+        pve = await svc.pve_snap(ctx.node)
         locked = [f"{g.name} ({g.vmid}: {g.lock})" for g in pve.guests
                   if g.node == ctx.node and g.status == "running" and g.lock]
         if locked:
             return f"locked guests: {', '.join(locked)}"
         for m in plan.moves:
             if m.type == "qemu" and m.target:
-                pre = await svc.src("proxmox").migrate_preconditions(ctx.node, m.vmid)
+                pre = await svc.migrate_preconditions(ctx.node, m.vmid)
                 local = pre.get("local_resources") or []
                 if local:
                     return f"{m.name} ({m.vmid}) has local resources {names(local)}: cannot migrate"
@@ -108,18 +128,21 @@ class P4Guests(BaseStep):
         return None
 
 
-class P5Ceph(BaseStep):
+class P5Ceph(PreflightCheck):
     id, title = "P5", "Ceph HEALTH_OK, all PGs active+clean, the node's daemons ok-to-stop"
 
-    async def check(self, ctx: StepContext) -> str | None:
+    async def gate(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return None
-        return await ceph_can_spare(ctx, svc)
+        return await ceph_can_spare(ctx, svc, ceph=await svc.ceph_snap(ctx.node))
 
 
-async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout: bool = False) -> str | None:
-    ceph = await svc.ceph()
+async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout: bool = False,
+                         ceph: CephState | None = None) -> str | None:
+    """Health, PGs and ok-to-stop of the node's daemons; `ceph` the status to judge (P5: the
+    preflight's snapshot), else read now (D5's check right before noout)."""
+    ceph = ceph if ceph is not None else await svc.ceph()
     checks = [c.code for c in ceph.checks if not (allow_noout and c.code in ("OSDMAP_FLAGS", "OSD_FLAGS"))]
     if ceph.health != "HEALTH_OK" and checks:
         return f"Ceph is {ceph.health}: {', '.join(checks)}"
@@ -154,15 +177,15 @@ def _why(detail: object) -> str:
     return str(detail).strip().splitlines()[-1] if detail else "refused"
 
 
-class P6Swarm(BaseStep):
+class P6Swarm(PreflightCheck):
     id, title = "P6", "Swarm keeps a manager majority"
 
-    async def check(self, ctx: StepContext) -> str | None:
+    async def gate(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         if not svc.has("swarm") or not plan.swarm_drain:
             return None
-        sw = await svc.swarm()
+        sw = await svc.swarm_snap(ctx.node)
         managers = [n for n in sw.nodes if n.role == "manager"]
         left = [n for n in managers if n.hostname != plan.swarm_node and n.state == "ready"]
         if len(left) <= len(managers) // 2:
@@ -170,21 +193,21 @@ class P6Swarm(BaseStep):
         return None
 
 
-class P7Vrrp(BaseStep):
+class P7Vrrp(PreflightCheck):
     id, title = "P7", "The peer firewall is a healthy BACKUP on another node"
 
-    async def check(self, ctx: StepContext) -> str | None:
+    async def gate(self, ctx: StepContext) -> str | None:
         svc = self.svc(ctx)
         plan = svc.plan(ctx.node)
         if not svc.has("vrrp") or not plan.firewall:
             return None
-        state = await svc.vrrp()
+        state = await svc.vrrp_snap(ctx.node)
         peer = next((f for f in state.firewalls if f.name == plan.peer_firewall), None)
         if peer is None or not peer.answering:
             return f"peer firewall {plan.peer_firewall} is not answering"
         if plan.vip_move and not any(i.state == "BACKUP" for i in peer.instances):
             return f"peer firewall {peer.name} is not BACKUP"
-        pve = await svc.pve()
+        pve = await svc.pve_snap(ctx.node)
         vmid = next((f.vmid for f in svc.cluster.vrrp.firewalls if f.name == peer.name), None)
         host = next((g.node for g in pve.guests if g.vmid == vmid), None)
         if host == ctx.node:
@@ -205,6 +228,7 @@ class P8Baseline(BaseStep):
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
+        svc.close_snapshot()  # the checks are over: every step from here reads the cluster as it is
         pve = svc.src("proxmox")
         upid = await pve.apt_update(ctx.node)
         await svc.wait_task(ctx, ctx.node, upid, "apt update", svc.limit("apt_update"))

@@ -8,6 +8,7 @@ recorded before the upgrade. The node stays drained throughout.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import TYPE_CHECKING
@@ -47,9 +48,10 @@ class U0Record(BaseStep):
         if "packages" in ctx.facts:  # recorded already (resumed run): keep the first record
             ctx.progress("versions recorded before; keeping that record")
             return {}
-        pkgs = parse_dpkg((await svc.sh(ctx.node, DPKG_LIST)).stdout)
-        running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
-        kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
+        dpkg, uname, klist = await asyncio.gather(  # three reads at once (one SSH connection, three channels)
+            svc.sh(ctx.node, DPKG_LIST), svc.sh(ctx.node, "uname -r"),
+            svc.sh(ctx.node, "proxmox-boot-tool kernel list"))
+        pkgs, running, kernels = parse_dpkg(dpkg.stdout), uname.stdout.strip(), parse_kernels(klist.stdout)
         ctx.facts.update(packages=pkgs, kernel=running, kernels=kernels)
         ctx.progress(f"recorded {len(pkgs)} packages, running kernel {running}, installed {', '.join(kernels)}")
         dataset = await root_dataset(ctx, svc)

@@ -7,6 +7,7 @@ drained.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from console.inert import cap
@@ -51,20 +52,22 @@ class V2Versions(BaseStep):
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
-        running = (await svc.sh(ctx.node, "uname -r")).stdout.strip()
-        kernels = parse_kernels((await svc.sh(ctx.node, "proxmox-boot-tool kernel list")).stdout)
+        pve = svc.src("proxmox")
+        # every read at once (they are independent); judged in the order below
+        uname, klist, pending, versions, dpkg = await asyncio.gather(
+            svc.sh(ctx.node, "uname -r"), svc.sh(ctx.node, "proxmox-boot-tool kernel list"),
+            pve.apt_pending(ctx.node), pve.apt_versions(ctx.node),
+            svc.sh(ctx.node, "dpkg-query -W -f '${Package} ${Version}\\n' pve-manager"))
+        running = uname.stdout.strip()
+        kernels = parse_kernels(klist.stdout)
         newest = max(kernels, key=kernel_key) if kernels else running
         if running != newest:
             raise StepFailed(self.id, f"running kernel {running}, but {newest} is installed")
-        pve = svc.src("proxmox")
-        pending = await pve.apt_pending(ctx.node)
         if pending:
             raise StepFailed(self.id, f"{len(pending)} packages still pending: "
                              + ", ".join(p.get("Package", "?") for p in pending[:5]))
-        versions = await pve.apt_versions(ctx.node)
         mgr: dict = next((v for v in versions if v.get("Package") == "pve-manager"), {})
-        installed = parse_dpkg((await svc.sh(ctx.node,
-                                             "dpkg-query -W -f '${Package} ${Version}\\n' pve-manager")).stdout)
+        installed = parse_dpkg(dpkg.stdout)
         want = installed.get("pve-manager")
         have = mgr.get("ManagerVersion") or mgr.get("Version")
         if want and have and not str(have).startswith(want.split("~")[0]) and want not in str(have):
