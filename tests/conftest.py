@@ -38,6 +38,7 @@ def sim():
         yield lab
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the mark into the test's work unit
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`--dist loadgroup`), every real-daemon test runs in one worker, one
     after another: their scripts bind fixed resources (dockerd's socket, netns names, Ceph dirs)."""
