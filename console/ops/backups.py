@@ -160,12 +160,14 @@ async def _last_runs(ops: Any, jobs: list[BackupJob], tasks: list[dict]) -> None
                     j.last_run.ok, j.last_run.status = False, status
 
 
-async def _copies(ops: Any, nodes: list[str]) -> tuple[list[BackupCopy], dict[str, str], list[str]]:
-    """Every backup on every backup storage: shared ones read once, node-local ones on each node."""
+async def _copies(ops: Any, nodes: list[str]) -> tuple[list[BackupCopy], dict[str, str], list[str], set[str]]:
+    """Every backup on every backup storage: shared ones read once, node-local ones on each node.
+    Also the names of the node-local backup storages seen."""
     copies: list[BackupCopy] = []
     kinds: dict[str, str] = {}
     errors: list[str] = []
     seen_shared: set[str] = set()
+    local: set[str] = set()
     for node in nodes:
         try:
             storages = await ops.storages(node, content="backup")
@@ -177,6 +179,8 @@ async def _copies(ops: Any, nodes: list[str]) -> tuple[list[BackupCopy], dict[st
             shared = bool(int(st.get("shared") or 0))
             if shared and name in seen_shared:
                 continue
+            if not shared:
+                local.add(name)
             kinds[name] = inert(st.get("type", ""))
             try:
                 rows = await ops.storage_content(node, name, "backup")
@@ -190,7 +194,7 @@ async def _copies(ops: Any, nodes: list[str]) -> tuple[list[BackupCopy], dict[st
                     continue
                 copies.append(BackupCopy(int(r["vmid"]), name, kinds[name], inert(r.get("volid", "")),
                                          int(r.get("ctime") or 0), int(r.get("size") or 0)))
-    return copies, kinds, errors
+    return copies, kinds, errors, local
 
 
 async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | None = None) -> BackupReport:
@@ -203,7 +207,7 @@ async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | No
     nodes = await list_nodes(sources)
     online = [n.name for n in nodes if n.online]
     unread = sorted(n.name for n in nodes if not n.online)
-    copies, kinds, errors = await _copies(ops, online)
+    copies, kinds, errors, local = await _copies(ops, online)
     newest: dict[int, BackupCopy] = {}
     for c in copies:
         if c.vmid not in newest or c.time > newest[c.vmid].time:
@@ -214,10 +218,12 @@ async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | No
         last = newest.get(g.vmid)
         age = now - last.time if last else None
         state = "never" if age is None else ("stale" if age > max_age else "fresh")
-        if state != "fresh" and g.node in unread:  # its newer copy may be on its node's own storage
+        covering = [j for j in jobs if j.enabled and j.selects(g.vmid)]
+        # its newer copy may be on an unread node's own storage: its node's, or (it migrated) where a job wrote it
+        elsewhere = g.node in unread or (bool(unread) and any(j.storage in local for j in covering))
+        if state != "fresh" and elsewhere:
             state = "unknown"
-        rows.append(GuestBackup(g.vmid, g.name, g.type, g.node, [j.id for j in jobs if j.enabled and j.selects(g.vmid)],
-                                last, age, state))
+        rows.append(GuestBackup(g.vmid, g.name, g.type, g.node, [j.id for j in covering], last, age, state))
     return BackupReport(now, max_age, jobs, rows, not_covered, kinds, errors, unread)
 
 
