@@ -158,3 +158,32 @@ def test_paused_run_is_a_warning_incident_that_names_the_failure():
     inc = story.incidents[0]
     assert inc.expected_run == "r9" and inc.root.finding.severity == "warning"
     assert "U1: apt-get dist-upgrade exited 100" in inc.root.finding.text and story.exit_code == 1
+
+
+def _mail_stopped_on(node: str):
+    """maintenance_lab plus an HA container `mail` that should run but is stopped on `node`."""
+    from dataclasses import replace
+
+    from console.model import Guest, HaService
+
+    s = maintenance_lab()
+    pve = s["proxmox"].data
+    mail = Guest(200, "mail", "lxc", node, "stopped", ha_state="started")
+    ha = replace(pve.ha, services=(*pve.ha.services, HaService("ct:200", "started", node, "started")))
+    s["proxmox"] = replace(s["proxmox"], data=replace(pve, guests=(*pve.guests, mail), ha=ha))
+    return s
+
+
+def test_a_guest_stopped_on_the_node_being_drained_is_expected_not_paging():
+    story = tell(_mail_stopped_on("pve1"), NOW, runs=(RUN,))
+    assert story.exit_code <= 1, summary(story)
+    run = next(i for i in story.incidents if i.expected_run)
+    assert "mail (200) should run but is stopped on pve1" in [e.finding.text for e in run.effects]
+
+
+def test_a_guest_stopped_elsewhere_or_while_the_run_waits_still_pages():
+    assert tell(_mail_stopped_on("pve2"), NOW, runs=(RUN,)).exit_code == 2
+    from dataclasses import replace
+
+    waiting = replace(RUN, state="paused after a failure", waiting=True)
+    assert tell(_mail_stopped_on("pve1"), NOW, runs=(waiting,)).exit_code == 2
