@@ -155,7 +155,8 @@ def _run_own(run: MaintenanceRun) -> set[Entity]:
 
 def expected_by(run: MaintenanceRun, a: Assessed, entity: Entity, graph: Graph) -> bool:
     """Whether the run causes this finding on purpose: anything about its own node, firewall,
-    Swarm node and OSDs, and (while it runs) the guests on its node; warnings below them or in
+    Swarm node and OSDs, and the guests on its node (in progress or paused: the run's own
+    incident says what to do); warnings below them or in
     the cluster-wide aggregates they disturb (noout, degraded PGs, quorum margin). Other critical
     findings still page."""
     own = _run_own(run)
@@ -164,8 +165,8 @@ def expected_by(run: MaintenanceRun, a: Assessed, entity: Entity, graph: Graph) 
     f = a.finding
     if entity[0] == "vrrp-instance" and any(f.text.startswith(f"{fw} ") and "FAULT" in f.text for fw in run.firewalls):
         return True
-    if entity[0] == "guest" and not run.waiting and any(entity in graph.edges.get(("node", n), ()) for n in run.nodes):
-        return True  # a guest on the node being drained: stopped for its restart-migration, or for the reboot
+    if entity[0] == "guest" and any(entity in graph.edges.get(("node", n), ()) for n in run.nodes):
+        return True  # a guest on the run's node: stopped for its restart-migration, or for the reboot
     if f.severity in ("critical", "unknown"):
         return False
     below = set(RUN_WIDE)

@@ -181,9 +181,11 @@ def test_a_guest_stopped_on_the_node_being_drained_is_expected_not_paging():
     assert "mail (200) should run but is stopped on pve1" in [e.finding.text for e in run.effects]
 
 
-def test_a_guest_stopped_elsewhere_or_while_the_run_waits_still_pages():
+def test_a_guest_stopped_elsewhere_still_pages_and_a_paused_run_says_so_itself():
     assert tell(_mail_stopped_on("pve2"), NOW, runs=(RUN,)).exit_code == 2
     from dataclasses import replace
 
     waiting = replace(RUN, state="paused after a failure", waiting=True)
-    assert tell(_mail_stopped_on("pve1"), NOW, runs=(waiting,)).exit_code == 2
+    story = tell(_mail_stopped_on("pve1"), NOW, runs=(waiting,))
+    run = next(i for i in story.incidents if i.expected_run)
+    assert run.root.finding.severity == "warning" and story.exit_code == 1  # the run's own row: resume or roll back
