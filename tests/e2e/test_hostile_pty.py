@@ -62,8 +62,9 @@ def _walk(scenario: str, root: Path) -> bytes:
         pty.send("l")
         if scenario == "hostile":  # the fetch can take a while on a loaded machine, and a key sent
             for attempt in range(3):  # before the view had mounted is lost: open the logs again
-                try:
-                    pty.wait_for(b"upstream timed out", 40)
+                try:  # the corpus line comes round once in ~90 s of live log (at 80x24 the history's
+                    # tail shows only the last few lines): wait a whole cycle
+                    pty.wait_for(b"upstream timed out", 100)
                     break
                 except AssertionError:
                     if attempt == 2:
