@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from console.errors import ConsoleError
+from console.errors import ConsoleError, ReadOnlyError
 from console.inert import inert_block
 
 EXIT_OK, EXIT_SAFE = 0, 1  # as `labconsole maintenance` (console/maintenance/cli.py)
@@ -65,14 +65,17 @@ def _target_or_all(args: argparse.Namespace) -> None:  # h-upgall
         raise ConsoleError("upgrade", "upgrade run --json goes with --all")
 
 
+READS = ("list", "plan", "status")  # the subcommands that change nothing
+
+
 def run(args: argparse.Namespace, load) -> int:
     from console.cli_ops import fail
 
     config = load(args)
     cluster = config.cluster(args.cluster)
     try:
-        if args.read_only and args.upgrade_cmd not in ("list", "plan"):
-            raise ConsoleError("read-only", f"upgrade {args.upgrade_cmd} refused: --read-only")
+        if (args.read_only or cluster.read_only) and args.upgrade_cmd not in READS:
+            raise ReadOnlyError(f"upgrade {args.upgrade_cmd}", cluster.name)
         return asyncio.run(main(cluster, args, sys.stdout))
     except ConsoleError as exc:  # one line, exit 2, as the other operations commands
         return fail(str(exc))
