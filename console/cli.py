@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from console.config_model import Config
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
-EXIT_REFUSED = 2  # a write refused in read-only mode
 
 
 def _common(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -162,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(exc: Exception, log_path) -> int:
     from console.config import ConfigError
-    from console.errors import ConsoleError, ReadOnlyError
+    from console.errors import ConsoleError
     from console.logs import redact
 
     if isinstance(exc, ConfigError):
@@ -174,8 +173,6 @@ def _report(exc: Exception, log_path) -> int:
     if isinstance(exc, ConsoleError):  # an expected failure: its message says what to do
         log.error("%s", exc)
         print(f"labconsole: {redact(str(exc))}", file=sys.stderr)
-        if isinstance(exc, ReadOnlyError):  # as every operations command: a refusal is exit 2
-            return EXIT_REFUSED
         return EXIT_CONFIG if exc.title == "config" else EXIT_ERROR
     log.error("unexpected error", exc_info=exc)
     where = f" (details in {log_path})" if log_path else ""

@@ -77,6 +77,9 @@ def run(args: argparse.Namespace, load) -> int:
         if (args.read_only or cluster.read_only) and args.upgrade_cmd not in READS:
             raise ReadOnlyError(f"upgrade {args.upgrade_cmd}", cluster.name)
         return asyncio.run(main(cluster, args, sys.stdout))
+    except ReadOnlyError as exc:  # refused: stopped safe, as `maintenance`
+        fail(str(exc))
+        return EXIT_SAFE
     except ConsoleError as exc:  # one line, exit 2, as the other operations commands
         return fail(str(exc))
 

@@ -21,33 +21,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import secrets
 import socket
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
 
 from console.config_model import SshConfig, SshHost
 from console.errors import ConsoleError
-from console.inert import inert_block
+from console.ssh_batch import (
+    SshResult,
+    batch_script,
+    command_failed,
+    parallel_script,
+    short,
+    split_batch,
+    without_wrapper,
+)
 from console.ssh_sudo import as_root, sudo_refusal
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SshResult:
-    exit_status: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
 
 
 class _StrictClient(asyncssh.SSHClient):
@@ -227,13 +222,13 @@ class SshPool:
                 r = await proc.wait(check=False, timeout=timeout)
             except asyncssh.TimeoutError:
                 _stop(proc)
-                raise ConsoleError(f"ssh {alias}", f"`{_short(shown)}` did not finish within {timeout:g} s",
+                raise ConsoleError(f"ssh {alias}", f"`{short(shown)}` did not finish within {timeout:g} s",
                                    "the host may be overloaded or the command hung") from None
             if r.exit_status is None and r.exit_signal is None:  # channel closed under us
                 self._drop(alias, c)
                 host = self.cfg.host(alias)
                 raise ConsoleError(f"ssh {alias}", f"connection to {host.address}:{host.port} lost while "
-                                   f"`{_short(shown)}` ran", "check the host; the command may or may not have run")
+                                   f"`{short(shown)}` ran", "check the host; the command may or may not have run")
             return SshResult(_exit(r.exit_status, r.exit_signal), _text(r.stdout), _text(r.stderr))
 
         result = await self._with_conn(alias, op)
@@ -266,9 +261,9 @@ class SshPool:
         c = await self._get(alias)
         if c.batch_ok is not False:
             marker = f"__labconsole_{secrets.token_hex(6)}__"
-            script = (_parallel_script if parallel else _batch_script)(commands, marker)
+            script = (parallel_script if parallel else batch_script)(commands, marker)
             r = await self.run(alias, script, timeout=timeout, shown=shown_all)
-            parsed = _split_batch(r, marker, len(commands))
+            parsed = split_batch(r, marker, len(commands))
             if parsed is not None:
                 c.batch_ok = True
                 refused = next((e for e in (self._sudo_refused(alias, shown_all, p) for p in parsed) if e), None)
@@ -276,9 +271,9 @@ class SshPool:
                     raise refused
                 return parsed
             if c.batch_ok is True:  # worked before: a real failure, not a shell limitation
-                said = _without_wrapper(r.stderr, marker) or _without_wrapper(r.stdout, marker)
-                raise ConsoleError(f"ssh {alias}", f"`{_short(' ; '.join(commands))}` returned incomplete output "
-                                   f"(exit {r.exit_status})" + (f": {_short(said)}" if said else ""),
+                said = without_wrapper(r.stderr, marker) or without_wrapper(r.stdout, marker)
+                raise ConsoleError(f"ssh {alias}", f"`{short(' ; '.join(commands))}` returned incomplete output "
+                                   f"(exit {r.exit_status})" + (f": {short(said)}" if said else ""),
                                    "check the host's shell and load")
             c.batch_ok = False
             log.debug("ssh %s: no shell batching, falling back to parallel channels", alias)
@@ -330,7 +325,7 @@ class SshPool:
             return await (pump() if timeout is None else asyncio.wait_for(pump(), timeout))
         except TimeoutError:
             _stop(proc)
-            raise ConsoleError(f"ssh {alias}", f"`{_short(shown)}` did not finish within {timeout:g} s",
+            raise ConsoleError(f"ssh {alias}", f"`{short(shown)}` did not finish within {timeout:g} s",
                                "it may still be running on the host; check there") from None
         except asyncio.CancelledError:
             _stop(proc)
@@ -382,12 +377,6 @@ class SshPool:
 # ------------------------------------------------------------------- helpers
 
 
-def command_failed(alias: str, command: str, result: SshResult) -> ConsoleError:
-    err = (result.stderr.strip() or result.stdout.strip()).splitlines()
-    return ConsoleError(f"ssh {alias}", f"`{_short(command)}` exited {result.exit_status}"
-                        + (f": {_short(err[-1])}" if err else ""))
-
-
 def _stop(proc: asyncssh.SSHClientProcess) -> None:
     """Ask the remote command to stop (SIGTERM, where sshd supports it) and
     close our end of the channel without waiting for it."""
@@ -408,66 +397,3 @@ def _text(data) -> str:
     if data is None:
         return ""
     return data.decode(errors="replace") if isinstance(data, bytes) else data
-
-
-def _short(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-_WRAPPER = re.compile(r"__rc\b|__labconsole_|\$__d\b|__d=|\$__p\d|__p\d+=|\$__r\d|__r\d+=|</dev/null")
-
-
-def _without_wrapper(text: str, marker: str) -> str:
-    """Output of a batch that failed, without the lines that quote our wrapper script
-    (a shell's syntax error echoes it): the user sees their commands, not our plumbing."""
-    lines = [line for line in inert_block(text).splitlines()
-             if line.strip() and marker not in line and not _WRAPPER.search(line)]
-    return "\n".join(lines)
-
-
-def _batch_script(commands: list[str], marker: str) -> str:
-    # Each command runs in a subshell (an `exit` ends only it) with stdin closed;
-    # a marker line carrying its exit status follows its output on both streams.
-    parts = []
-    for cmd in commands:
-        parts.append(f"( {cmd}\n) </dev/null; __rc=$?; printf '\\n{marker} %d\\n' \"$__rc\"; "
-                     f"printf '\\n{marker}\\n' >&2")
-    return "\n".join(parts)
-
-
-def _parallel_script(commands: list[str], marker: str) -> str:
-    # Background every command with its output in a private temp dir, wait for
-    # each (wait PID returns its status), then emit them in order as above.
-    lines = ['__d=$(mktemp -d) || exit 97']
-    for i, cmd in enumerate(commands):
-        lines.append(f'( {cmd}\n) </dev/null >"$__d/{i}.o" 2>"$__d/{i}.e" & __p{i}=$!')
-    for i in range(len(commands)):
-        lines.append(f"wait $__p{i}; __r{i}=$?")
-    for i in range(len(commands)):
-        lines.append(f"cat \"$__d/{i}.o\"; printf '\\n{marker} %d\\n' \"$__r{i}\"; "
-                     f"cat \"$__d/{i}.e\" >&2; printf '\\n{marker}\\n' >&2")
-    lines.append('rm -rf "$__d"')
-    return "\n".join(lines)
-
-
-def _split_batch(r: SshResult, marker: str, n: int) -> list[SshResult] | None:
-    out_parts = r.stdout.split(f"\n{marker} ")
-    err_parts = r.stderr.split(f"\n{marker}\n")
-    if len(out_parts) != n + 1:
-        return None
-    results = []
-    stdout_chunk = out_parts[0]
-    for i in range(n):
-        rest = out_parts[i + 1]
-        code_text, _, next_chunk = rest.partition("\n")
-        try:
-            code = int(code_text.strip())
-        except ValueError:
-            return None
-        err = err_parts[i] if i < len(err_parts) else ""
-        if _WRAPPER.search(err):  # a shell quoting our wrapper in its complaint
-            err = _without_wrapper(err, marker) + "\n"
-        results.append(SshResult(code, stdout_chunk, err))
-        stdout_chunk = next_chunk
-    return results

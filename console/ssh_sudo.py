@@ -14,6 +14,7 @@ import re
 import shlex
 
 from console.errors import ConsoleError
+from console.ssh_batch import short
 
 _SIMPLE = re.compile(r"""^(?![A-Za-z_][A-Za-z0-9_]*=)(?:[^;&|<>\n`]|\$\([^;&|<>\n()`]*\))+$""")
 _REFUSED = re.compile(r"^sudo: (a password is required|a terminal is required|.*is not in the sudoers file|"
@@ -32,11 +33,6 @@ def sudo_refusal(alias: str, user: str, shown: str, exit_status: int, stderr: st
     m = _REFUSED.search(stderr)
     if exit_status == 0 or m is None:
         return None
-    return ConsoleError(f"ssh {alias}", f"sudo refused `{_short(shown)}` for {user}: {_short(m.group(0))}",
+    return ConsoleError(f"ssh {alias}", f"sudo refused `{short(shown)}` for {user}: {short(m.group(0))}",
                         f"allow {user} to run it without a password (sudoers NOPASSWD, see README) "
                         "or connect as root")
-
-
-def _short(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
