@@ -221,11 +221,11 @@ async def _evacuate(sources, args, say) -> int:
 
     from rich.text import Text
 
-    from console.ops import guests
+    from console.ops import guest_batch
 
     node = args.vmid
-    moves = await guests.evacuate_plan(sources, node)
-    if not _confirmed(args, guests.evacuate_sentence(node, moves)):
+    moves = await guest_batch.evacuate_plan(sources, node)
+    if not _confirmed(args, guest_batch.evacuate_sentence(node, moves)):
         return fail("cancelled: nothing was done")
     con = console(err=True)
 
@@ -233,7 +233,7 @@ async def _evacuate(sources, args, say) -> int:
         con.print(Text(f"[{item.state}] {item.action} {item.vmid}" + (f" -> {item.target}" if item.target else "")
                        + (f": {item.result.message}" if item.result and item.state == "failed" else "")))
 
-    items = await guests.evacuate(sources, node, say, changed, args.wait)
+    items = await guest_batch.evacuate(sources, node, say, changed, args.wait)
     ok = all(i.state == "done" for i in items) and all(m.target for m in moves)
     if args.json:
         emit_json({"node": node, "items": [{"vmid": i.vmid, "target": i.target, "state": i.state,
@@ -253,11 +253,11 @@ async def _batch(sources, args, vmids: list[int]) -> int:
     """Several guests, one after the other: a visible queue and a result per guest."""
     from rich.text import Text
 
-    from console.ops import guests
+    from console.ops import guest_batch, guests
     from console.ops.common import guard
 
     guard(sources, f"guest {args.action} {args.vmid}")
-    items = [guests.BatchItem(v, args.action, args.arg) for v in vmids]
+    items = [guest_batch.BatchItem(v, args.action, args.arg) for v in vmids]
     found = {g.vmid: g for g in await guests.list_guests(sources)}
     missing = [v for v in vmids if v not in found]
     if missing:
@@ -274,7 +274,7 @@ async def _batch(sources, args, vmids: list[int]) -> int:
         msg = f": {item.result.message}" if item.result and item.state == "failed" else ""
         con.print(Text(f"[{item.state}] {item.action} {item.vmid}{msg}"))
 
-    await guests.run_batch(sources, items, None, changed, args.wait)
+    await guest_batch.run_batch(sources, items, None, changed, args.wait)
     ok = all(i.state == "done" for i in items)
     if args.json:
         emit_json([{"vmid": i.vmid, "state": i.state, "result": i.result.to_dict() if i.result else None}

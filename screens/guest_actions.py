@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from console.errors import ConsoleError
-from console.ops.guests import BatchItem
+from console.ops.guest_batch import BatchItem
 from widgets.batch_queue import QueueRow
 
 CONCURRENCY = 3  # guest tasks at once across every batch: PVE runs them in parallel, the network does not
@@ -265,7 +265,7 @@ async def prepare_batch_migrate(app, guests: list, nodes: list) -> list[Queued] 
 
 
 async def prepare_evacuate(app, node: str, guests_by_vmid: dict) -> list[Queued] | None:
-    from console.ops.guests import evacuate_items, evacuate_sentence
+    from console.ops.guest_batch import evacuate_items, evacuate_sentence
 
     moves = await app.actions.guest_evacuate_plan(node)
     items = evacuate_items(moves)

@@ -31,16 +31,16 @@ class GuestActions:
         return await guests.migrate_options(self.sources, vmid)
 
     async def guest_evacuate_plan(self, node: str):
-        from console.ops import guests
+        from console.ops import guest_batch
 
-        return await guests.evacuate_plan(self.sources, node)
+        return await guest_batch.evacuate_plan(self.sources, node)
 
     async def guest_batch(self, items: list, on_change: Any = None, on_note: Any = None, gate: Any = None):
-        """Power actions and migrations (console.ops.guests.BatchItem); `gate` (a Semaphore) limits how many
+        """Power actions and migrations (console.ops.guest_batch.BatchItem); `gate` (a Semaphore) limits how many
         run at once across batches."""
-        from console.ops import guests
+        from console.ops import guest_batch
 
-        return await guests.run_batch(self.sources, items, on_change=on_change, on_note=on_note, gate=gate)
+        return await guest_batch.run_batch(self.sources, items, on_change=on_change, on_note=on_note, gate=gate)
 
     async def guest_snapshots(self, vmid: int):
         from console.ops import snapshots

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from console.config import load_config
-from console.ops import guests
+from console.ops import guest_batch
 from console.sources import build_sources
 
 
@@ -21,11 +21,11 @@ async def test_two_batches_share_one_gate_of_two(lab):
 
     try:
         gate = asyncio.Semaphore(2)
-        first = [guests.BatchItem(v, "reboot") for v in (121, 122, 123)]
-        second = [guests.BatchItem(112, "migrate", "pve3"), guests.BatchItem(999, "start")]
+        first = [guest_batch.BatchItem(v, "reboot") for v in (121, 122, 123)]
+        second = [guest_batch.BatchItem(112, "migrate", "pve3"), guest_batch.BatchItem(999, "start")]
         await asyncio.gather(
-            guests.run_batch(sources, first, on_change=changed, gate=gate, on_note=lambda i: notes.append(i.vmid)),
-            guests.run_batch(sources, second, on_change=changed, gate=gate))
+            guest_batch.run_batch(sources, first, on_change=changed, gate=gate, on_note=lambda i: notes.append(i.vmid)),
+            guest_batch.run_batch(sources, second, on_change=changed, gate=gate))
     finally:
         await sources.get("proxmox").close()
     assert most == 2
