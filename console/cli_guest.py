@@ -1,6 +1,6 @@
 """`labconsole guests` (the inventory) and `labconsole guest ACTION VMID ...`:
 start, shutdown, reboot, stop, migrate, snapshot, rollback, delete-snapshot,
-backup; snapshots and targets (read-only); evacuate NODE.
+backup; snapshots, targets and show (read-only); evacuate NODE.
 
 Exit 0 when the action's task ended OK (or there was nothing to do), 2 when it
 was refused or failed; the reason is one line on stderr.
@@ -14,7 +14,8 @@ from typing import Any
 from console.cli_ops import confirm, console, emit_json, fail, progress_printer, with_sources
 
 ACTIONS = ("start", "shutdown", "reboot", "stop", "migrate", "snapshot", "rollback", "delete-snapshot", "backup",
-           "snapshots", "targets", "evacuate")
+           "snapshots", "targets", "evacuate", "show")
+READS = ("snapshots", "targets", "show")
 BATCH_ACTIONS = ("start", "shutdown", "reboot", "stop", "migrate")  # VMID may be a list: 112,113
 NEEDS_ARG = {"migrate": "TARGET node", "snapshot": "snapshot NAME", "rollback": "snapshot NAME",
              "delete-snapshot": "snapshot NAME"}
@@ -114,8 +115,12 @@ async def _guest(sources, args) -> int:
 
     action, vmid = args.action, args.vmid
     say = progress_printer(not args.json)
-    if action not in ("snapshots", "targets"):
+    if action not in READS:
         guard(sources, f"guest {action} {vmid}")  # read-only: refused before any question
+    if action == "show":
+        from console.cli_guest_show import show
+
+        return await show(sources, args)
     if action == "snapshots":
         return _show_snapshots(args, await snapshots.list_snapshots(sources, vmid))
     if action == "targets":
