@@ -239,7 +239,11 @@ def _report(run: Any, state: str, seconds: float) -> str:
     lines = [f"run {run.journal.run_id}: {state} after {seconds:.1f} s", *vip_lines(_last_facts(run))]
     if eng is not None and eng.last_error and state != "done":
         lines.append(f"what failed: {eng.last_error}")
-    if state == "rolled_back":
+    kept = (_last_facts(run).get("backup") or {})
+    if state == "rolled_back" and kept.get("keep_upgraded"):
+        lines.append(f"firewall {kept.get('name')} stays upgraded and holds the VIPs; the former MASTER is back "
+                     "on its snapshot and its checks pass")
+    elif state == "rolled_back":
         lines.append("the guest is back on its snapshot and its checks pass; the snapshot was removed")
     elif state == "failed":
         lines.append("stopped: `labconsole upgrade resume` or `labconsole upgrade rollback`")

@@ -218,6 +218,9 @@ class G1Snapshot(GuestStep):
         name = f.get("snapshot") or data.get("snapshot")
         if not name or "vmid" not in f:
             return
+        if f.get("keep_upgraded"):
+            ctx.progress(f"snapshot {name} kept for the grace period: this guest stays upgraded")
+            return
         vmid = int(f["vmid"])
         have = await S.list_snapshots(svc.sources, vmid)
         if not any(s.name == name for s in have.snapshots):
@@ -268,6 +271,9 @@ class G2Upgrade(GuestStep):
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
         f = self.f(ctx)
+        if f.get("keep_upgraded"):  # the firewall pair's upgraded BACKUP, holding the VIPs now
+            ctx.progress(f"{f.get('vmid')} stays upgraded: it passed its checks")
+            return
         await swarm_vm.drain_for_rollback(ctx, f)  # the rollback stops the VM: its tasks go first
         try:
             await rollback_guest(ctx, _svc(ctx), f, self.id)
