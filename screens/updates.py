@@ -95,7 +95,7 @@ class UpdatesScreen(LayerScreen):
     UpdatesScreen #upd-detail { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
     UpdatesScreen #upd-run { height: 1fr; display: none; }
     UpdatesScreen #upd-run.-open { display: block; }
-    UpdatesScreen #upd-steps { height: 1fr; min-height: 4; }
+    UpdatesScreen #upd-steps { height: 2fr; min-height: 4; }
     UpdatesScreen #upd-log { height: 1fr; }
     """
     # The maintenance wizard's letters (r resume/retry, b roll back, a abort); the destructive two on
@@ -139,7 +139,7 @@ class UpdatesScreen(LayerScreen):
             steps = FastTable(STEP_COLUMNS, title="run", empty_text="no run yet", id="upd-steps")
             steps.can_focus = False  # the keys go to the screen
             yield steps
-            yield LogView(id="upd-log")
+            yield LogView(id="upd-log", classes="-open")
 
     @property
     def session(self) -> UpdatesSession:
@@ -252,6 +252,8 @@ class UpdatesScreen(LayerScreen):
             return bool(self._retry) and not unfinished and not running
         if action == "abort":
             return running
+        if action in ("upgrade_all", "upgrade_row", "reread"):
+            return not running
         return super().check_action(action, parameters)
 
     def action_reread(self) -> None:

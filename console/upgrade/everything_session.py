@@ -82,7 +82,7 @@ class UpdatesSession:
             self.plan = await build(self.sources, self.cluster, rows)
             self.rows = rows
             n = len(self.plan.todo)
-            self.message = f"{n} item(s) to upgrade" + (": u upgrades everything, enter the row's item" if n else "")
+            self.message = f"{n} item(s) to upgrade" + (": u upgrades everything, i the row's item" if n else "")
         except ConsoleError as exc:
             self.message = f"cannot read the updates: {exc}"
         self.phase = "ready" if self.phase == "reading" else self.phase

@@ -106,11 +106,12 @@ class RunSteps:
         return next((i.label for i in self.items.values() if i.state not in ("done", "pending", "running")), None)
 
     def rows(self, now: float | None = None) -> list[tuple[str, StepRow | ItemSteps]]:
-        """(key, row) in order: each item's own line; the current item's steps under it."""
+        """(key, row) in order: each item's own line; the steps of an item in progress (or stopped:
+        failed, rolled back, interrupted) under it; a done item is one line."""
         out: list[tuple[str, StepRow | ItemSteps]] = []
         for label, item in self.items.items():
             out.append((f"item:{label}", item))
-            if label == self.current or item.state not in ("done", "pending"):
+            if item.state not in ("done", "pending"):
                 out += [(f"step:{label}:{r.step}", r) for r in item.steps]
         return out
 

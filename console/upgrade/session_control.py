@@ -41,7 +41,7 @@ def retry_labels(session: Any) -> list[str]:
 
 async def resume(session: Any, what: str) -> None:
     """Resume ("resume") or roll back ("rollback") the unfinished run of the banner."""
-    from console.cli_upgrade import _drive, _exit_for, _lock
+    from console.cli_upgrade import _drive, _lock
     from console.upgrade.everything_cli import report
     from console.upgrade.services import UpgradeServices
 
@@ -78,7 +78,7 @@ async def resume(session: Any, what: str) -> None:
         session.outcome = state
         for line in report(run, state, 0).splitlines()[1:]:
             session.add_line(line)
-        session.message = f"run {journal.run_id}: {state.replace('_', ' ')} (exit {_exit_for(state)} headless)"
+        session.message = f"run {journal.run_id}: {state.replace('_', ' ')}"
     except asyncio.CancelledError:  # aborted from the view: the journal keeps the run
         session.outcome = "interrupted"
         session.message = "aborted: the run stopped where it was; r resumes it, ctrl+b rolls its item back"
