@@ -4,7 +4,9 @@
                 backup age (a warning), the services it carries (read-only)
   G1 snapshot   labconsole-RUNID              undo: delete it
   G2 upgrade    apt-get dist-upgrade inside   undo: roll back to the snapshot,
-                (noninteractive, confold)           start, check again
+                (noninteractive, confold;           start, check again
+                a Swarm node VM with docker or
+                containerd pending is drained first)
   G3 restart    when its kernel or libc changed (a Swarm node VM is drained first,
                 steps_swarm_vm.py, and made active again after G4 or a rollback)
   G4 verify     running, agent/shell answers, not degraded, probes, routers
@@ -241,6 +243,7 @@ class G2Upgrade(GuestStep):
             return {}
         svc = _svc(ctx)
         _g, t = await self.target(ctx)
+        await swarm_vm.drain_before_upgrade(ctx, f)  # docker/containerd pending: dockerd restarts in it
         ctx.progress(f"$ {UPGRADE_CMD}" + ("  (the guest agent gives the output when it ends)"
                                            if t.via == "agent" else ""))
         tail: list[str] = []
