@@ -157,6 +157,7 @@ class UpdatesScreen(LayerScreen):
         self.query_one("#upd-table", FastTable).focus()
         s = self.session
         control.refresh_unfinished(s)
+        self._retry = control.retry_labels(s)  # also after a restart of the console
         self._show_run = s.running
         if s.phase == "idle":
             self._work(s.refresh(), "updates-read")
