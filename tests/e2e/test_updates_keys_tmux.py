@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -18,25 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import test_upgrade_tmux as updates_tmux
 from tests.e2e.test_wizard_tmux import LABCONSOLE, START_BOUND
-from tests.e2e.tmux_helpers import TmuxSession, console_env, make_sandbox, tmux_available
+from tests.e2e.tmux_helpers import TmuxSession, console_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-SPEED = "60"  # lab seconds per real second: everything takes ~45 s of real time here
-READ_BOUND = 60.0  # one round trip into every guest and the registry
-RUN_BOUND = 300.0  # generous for a busy 2-core CI box
-
-
-@pytest.fixture
-def sandbox():
-    if not tmux_available():
-        pytest.skip("tmux is not installed (scripts/install-deps.sh --test installs it)")
-    if not LABCONSOLE.exists():
-        pytest.fail(f"{LABCONSOLE} is missing: install the project into the venv (scripts/install-deps.sh)")
-    root = make_sandbox("lcupk-")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+sandbox = updates_tmux.sandbox  # the fixture: a private root per test (skips without tmux)
+SPEED, READ_BOUND, RUN_BOUND = updates_tmux.SPEED, updates_tmux.READ_BOUND, updates_tmux.RUN_BOUND
 
 
 def _records(root: Path) -> list[list[dict]]:
