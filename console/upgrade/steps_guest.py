@@ -275,7 +275,7 @@ class G2Upgrade(GuestStep):
     async def undo(self, ctx: StepContext, data: dict) -> None:
         f = self.f(ctx)
         if f.get("keep_upgraded"):  # the firewall pair's upgraded BACKUP, holding the VIPs now
-            ctx.progress(f"{f.get('vmid')} stays upgraded: it passed its checks")
+            ctx.progress(f"{f.get('name') or f.get('vmid')} stays upgraded: it passed its checks")
             return
         await swarm_vm.drain_for_rollback(ctx, f)  # the rollback stops the VM: its tasks go first
         try:
