@@ -32,7 +32,8 @@ def add_parsers(sub: Any, common) -> None:
     p = sub.add_parser("upgrade", help="updates inside CTs, VMs and the firewall pair: list|plan|run|resume|...",
                        description="Exit 0 done, 1 stopped safe (refused or rolled back), 2 needs attention.")
     common(p, False)
-    s = p.add_subparsers(dest="upgrade_cmd", required=True, metavar="list|plan|run|resume|rollback|cleanup")
+    s = p.add_subparsers(dest="upgrade_cmd", required=True,
+                         metavar="list|plan|run|status|resume|retry|rollback|abort|cleanup")
     ls = s.add_parser("list", help="what is pending on every node, firewall, CT and VM")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.add_argument("--verbose", "-v", action="store_true", help="every package")
@@ -51,6 +52,15 @@ def add_parsers(sub: Any, common) -> None:
     rs = s.add_parser("resume", help="continue an interrupted upgrade run")
     rs.add_argument("--on-failure", choices=("rollback", "stop"), default="rollback")
     s.add_parser("rollback", help="roll back the guest of an interrupted upgrade run")
+    st = s.add_parser("status", help="the latest upgrade run: every item's state, what failed, what to do next")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    rt = s.add_parser("retry", help="upgrade again the item the last run stopped at (rolled back) and the items "
+                                    "it never reached (read afresh: those still pending)")
+    rt.add_argument("--json", action="store_true", help="the outcome as JSON (progress on stderr)")
+    rt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rt.add_argument("--on-failure", choices=("rollback", "stop"), default="rollback")
+    s.add_parser("abort", help="stop the `labconsole upgrade` run going on (on this machine): its step is "
+                               "interrupted, `upgrade resume` or `upgrade rollback` later")
     cl = s.add_parser("cleanup", help="remove labconsole-* snapshots whose grace period is over")
     cl.add_argument("--all", action="store_true", help="also those not yet due (of finished runs)")
 
@@ -89,6 +99,11 @@ async def main(cluster: Any, args: argparse.Namespace, out: TextIO, **svc_option
     from console.sources import build_sources
     from console.upgrade.services import UpgradeServices
 
+    if args.upgrade_cmd in ("status", "abort"):  # the journal and the lock only: no connection
+        from console.upgrade import cli_control
+
+        return cli_control.status(cluster, args, out) if args.upgrade_cmd == "status" else \
+            cli_control.abort(cluster, out)
     writable = args.upgrade_cmd not in ("list", "plan")
     # list and plan change nothing, but the guest agent's exec is a POST: the sources may write
     # unless the operator or the config says read-only (then VMs behind the agent are not inspected)
@@ -108,6 +123,10 @@ async def main(cluster: Any, args: argparse.Namespace, out: TextIO, **svc_option
             return await _plan(svc, args, out)
         if cmd == "run":
             return await _run(svc, args, out)
+        if cmd == "retry":
+            from console.upgrade import cli_control
+
+            return await cli_control.retry(svc, args, out)
         if cmd in ("resume", "rollback"):
             return await _resume(svc, cmd, getattr(args, "on_failure", "rollback"), out)
         if cmd == "cleanup":
@@ -245,7 +264,11 @@ def _report(run: Any, state: str, seconds: float) -> str:
     lines = [f"run {run.journal.run_id}: {state} after {seconds:.1f} s", *vip_lines(_last_facts(run))]
     if eng is not None and eng.last_error and state != "done":
         lines.append(f"what failed: {eng.last_error}")
-    if state == "rolled_back":
+    kept = (_last_facts(run).get("backup") or {})
+    if state == "rolled_back" and kept.get("keep_upgraded"):
+        lines.append(f"firewall {kept.get('name')} stays upgraded and holds the VIPs; the former MASTER is back "
+                     "on its snapshot and its checks pass")
+    elif state == "rolled_back":
         lines.append("the guest is back on its snapshot and its checks pass; the snapshot was removed")
     elif state == "failed":
         lines.append("stopped: `labconsole upgrade resume` or `labconsole upgrade rollback`")

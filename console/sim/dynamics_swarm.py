@@ -203,6 +203,25 @@ class SwarmDynamics:
         self._replaced(task, ok=True)
         self._update_task_ok(svc)
 
+    def dockerd_restarted(self, hostname: str) -> list[str]:
+        """dockerd on the Swarm node `hostname` restarted (a docker/containerd package upgrade inside its
+        VM): its containers stop, Swarm restarts their slots after the restart delay (a global service's
+        on the node again). The ids of the tasks that stopped."""
+        sid = next((i for i, sn in self.swarm_nodes.items() if sn.hostname == hostname), None)
+        stopped = []
+        for task in list(self.tasks.values()):
+            if task.node_id != sid or sid is None or task.desired_state != "running":
+                continue
+            if task.state in ("running", "starting", "assigned"):
+                task.state, task.message = "failed", "started"
+                task.error = "task: non-zero exit (137): dockerd restarted"
+                task.desired_state, task.updated_at = "shutdown", self._t
+                if task.slot is not None:
+                    self._restart_wait.add((task.service_id, task.slot))
+                    self.at(RESTART_DELAY, self._restart_slot, task.service_id, task.slot)
+                stopped.append(task.id)
+        return stopped
+
     def _restart_slot(self, service_id: str, slot) -> None:
         self._restart_wait.discard((service_id, slot))
 

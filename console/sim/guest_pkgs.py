@@ -7,6 +7,10 @@ Reached by the console through `pct exec` on the CT's node (ssh_cmd_node),
 the QEMU guest agent (pve_ops_agent) and the firewalls' SSH (ssh_server);
 the commands themselves are in guest_shell.
 
+An upgrade that changes docker-ce/docker.io/containerd restarts dockerd inside
+the guest: when the guest is a Swarm node, its tasks stop and Swarm restarts
+them (World.dockerd_restarted), as on a real node that was not drained first.
+
 A snapshot captures a guest's package state and a rollback restores it
 (dynamics_ops calls capture/restore), so a rolled-back upgrade really is
 undone. Faults (World.inject):
@@ -46,6 +50,7 @@ ROLE_PACKAGES: dict[str, tuple[dict[str, str], dict[str, str], tuple[str, ...]]]
               ("docker",)),
     "app": ({}, {}, ()),
 }
+DOCKER_PACKAGES = frozenset({"docker-ce", "docker-ce-cli", "docker.io", "containerd", "containerd.io"})
 NOT_DEBIAN = {"homeassistant": 'ID=haos\nNAME="Home Assistant OS"\nVERSION_ID=13.2\n'}
 NO_AGENT = {"jellyfin"}  # a VM without the guest agent and without an SSH address: not inspectable
 
@@ -193,6 +198,8 @@ def apply_upgrade(world, g) -> list[str]:
             kernel = name.removeprefix("linux-image-")
             if kernel not in p.kernels:
                 p.kernels.append(kernel)
+    if DOCKER_PACKAGES.intersection(changed) and hasattr(world, "dockerd_restarted"):
+        world.dockerd_restarted(g.name)  # the package's postinst restarts docker.service
     if changed and _breaks(world, g):
         p.broken = True
         for unit in list(p.units)[2:] or list(p.units):

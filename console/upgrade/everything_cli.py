@@ -40,7 +40,8 @@ def _confirmed(cluster: str, count: int, out: TextIO) -> bool:
     return True
 
 
-async def run_all(svc: Any, args: Any, out: TextIO) -> int:
+async def run_all(svc: Any, args: Any, out: TextIO, only: list[str] | None = None) -> int:
+    """`only`: the plan's items to run (`upgrade retry`: the item a run stopped at and those after it)."""
     from console.cli_upgrade import _lock, _refuse_if_unfinished
     from console.maintenance.cli import Printer
     from console.maintenance.identity import cluster_identity
@@ -54,6 +55,10 @@ async def run_all(svc: Any, args: Any, out: TextIO) -> int:
     await lock.ensure_free()
     _refuse_if_unfinished(svc.cluster.name, identity)
     plan = await build(svc.sources, svc.cluster)
+    if only is not None:  # h-upgfix: `upgrade retry`
+        from console.upgrade.everything_plan import EverythingPlan
+
+        plan = EverythingPlan(plan.cluster, [i for i in plan.items if i.label in only])
     print(inert_block(plan.text()), file=text)
     if not plan.todo:
         print("nothing to upgrade", file=text)

@@ -9,6 +9,7 @@ Phases: idle -> reading -> ready -> running -> ended (-> reading again).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from console.maintenance.engine import Event
 from console.maintenance.events import event_line
 from console.upgrade.everything_plan import UPGRADE, EverythingPlan, build, service_rows
 from console.upgrade.inventory import UpdateRow, inventory
+from console.upgrade.run_steps import RunSteps
 
 log = logging.getLogger(__name__)
 MAX_LINES = 2000
@@ -43,6 +45,8 @@ class UpdatesSession:
         self.outcome: str | None = None
         self.run: Any = None
         self.version = 0
+        self.steps = RunSteps()  # h-upgfix: the step table (console/upgrade/run_steps.py)
+        self.unfinished: Any = None  # h-upgfix: the journal of an unfinished upgrade run (run_control.py)
 
     @property
     def cluster_name(self) -> str:
@@ -78,7 +82,7 @@ class UpdatesSession:
             self.plan = await build(self.sources, self.cluster, rows)
             self.rows = rows
             n = len(self.plan.todo)
-            self.message = f"{n} item(s) to upgrade" + (": u upgrades everything, enter the row's item" if n else "")
+            self.message = f"{n} item(s) to upgrade" + (": u upgrades everything, i the row's item" if n else "")
         except ConsoleError as exc:
             self.message = f"cannot read the updates: {exc}"
         self.phase = "ready" if self.phase == "reading" else self.phase
@@ -100,8 +104,9 @@ class UpdatesSession:
         return (f"Upgrade {len(todo)} item(s) on {self.cluster.name}, one after another, each with its preflight, "
                 f"stopping at the first failure with that item rolled back: {', '.join(todo)}")
 
-    async def start(self, label: str | None = None) -> None:
-        """Run the plan (or the one item `label`) to its end; the outcome lands in `lines` and `message`."""
+    async def start(self, label: str | None = None, only: list[str] | None = None) -> None:
+        """Run the plan (or the one item `label`, or the items `only`) to its end; the outcome lands in
+        `lines` and `message`."""
         from console.cli_upgrade import _drive, _lock, _refuse_if_unfinished
         from console.maintenance.identity import cluster_identity
         from console.upgrade.everything_cli import report
@@ -115,6 +120,8 @@ class UpdatesSession:
         plan = self.plan
         if label is not None:
             plan = EverythingPlan(plan.cluster, [i for i in plan.items if i.label == label])
+        if only is not None:
+            plan = EverythingPlan(plan.cluster, [i for i in plan.items if i.label in only])
         if not plan.todo:
             raise ConsoleError("upgrade", "nothing to upgrade")
         svc = UpgradeServices(self.cluster, self.sources, writable=True, **self.svc_options)
@@ -129,6 +136,7 @@ class UpdatesSession:
             _refuse_if_unfinished(self.cluster.name, identity)
             self.run = EverythingRun.begin(self.cluster.name, plan, svc, self._on_event, identity.to_dict())
             await lock.note(self.run.journal.run_id)
+            self.steps.reset(plan.labels)
             state = await _drive(self.run, "rollback")
             self.outcome = state
             for line in report(self.run, state, 0).splitlines()[1:]:
@@ -137,6 +145,11 @@ class UpdatesSession:
         except ConsoleError as exc:
             self.outcome, self.message = "refused", f"not started: {exc}"
             self.add_line(self.message)
+        except asyncio.CancelledError:  # h-upgfix: aborted from the view; the journal keeps the run
+            self.outcome = "interrupted"
+            self.message = "aborted: the run stopped where it was; r resumes it, ctrl+b rolls its item back"
+            self.add_line(self.message)
+            raise
         except Exception as exc:  # noqa: BLE001 - never leave the lock held and the view stuck "running"
             log.exception("upgrade run")
             self.outcome, self.message = "error", f"stopped by an unexpected error: {exc}"
@@ -148,6 +161,7 @@ class UpdatesSession:
             self._changed()
 
     def _on_event(self, e: Event) -> None:
+        self.steps.on_event(e, self.run.engine if self.run is not None else None)
         text = event_line(e)
         if text is not None:
             self.add_line(f"[{e.node}] {text}")

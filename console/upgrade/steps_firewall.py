@@ -11,7 +11,11 @@
 A failure rolls back in reverse: the firewall that failed goes back to its
 snapshot while it is BACKUP, the VIP returns to the former MASTER only once
 that one is healthy, so a healthy firewall always holds the VIP. The MASTER is
-never touched before the BACKUP has passed its checks.
+never touched before the BACKUP has passed its checks. Once V1 has handed the
+VIPs to the upgraded BACKUP, that firewall is kept: a failure of the former
+MASTER rolls back that one alone (its snapshot), and the upgraded one stays
+MASTER (V1 and the B steps undo nothing; its snapshot stays for the grace
+period, `labconsole upgrade cleanup` removes it).
 """
 
 from __future__ import annotations
@@ -101,14 +105,19 @@ class VipMove(BaseStep):
         old, new = ctx.facts["master"]["name"], ctx.facts["backup"]["name"]
         if ctx.facts["master"].get("nothing"):
             ctx.progress(f"{old} has nothing pending: the VIPs stay on it")
-            return {}
-        moved = await move_vips(ctx, svc, old, new)
+            moved = False
+        else:
+            moved = await move_vips(ctx, svc, old, new)
+        ctx.facts["backup"]["keep_upgraded"] = True  # it passed its checks: a later failure does not undo it
         return {"from": old, "to": new, "moved": moved}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
         svc = _svc(ctx)
         old, new = ctx.facts["master"]["name"], ctx.facts["backup"]["name"]
         held = holders(await svc.vrrp())
+        if ctx.facts["backup"].get("keep_upgraded") and held.get(new):
+            ctx.progress(f"the VIPs stay on {new}: upgraded, it passed its checks (only {old} is rolled back)")
+            return
         if held.get(old) and not held.get(new):
             ctx.progress(f"the VIPs are on {old} already")
             return

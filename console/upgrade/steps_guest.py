@@ -4,7 +4,9 @@
                 backup age (a warning), the services it carries (read-only)
   G1 snapshot   labconsole-RUNID              undo: delete it
   G2 upgrade    apt-get dist-upgrade inside   undo: roll back to the snapshot,
-                (noninteractive, confold)           start, check again
+                (noninteractive, confold;           start, check again
+                a Swarm node VM with docker or
+                containerd pending is drained first)
   G3 restart    when its kernel or libc changed (a Swarm node VM is drained first,
                 steps_swarm_vm.py, and made active again after G4 or a rollback)
   G4 verify     running, agent/shell answers, not degraded, probes, routers
@@ -218,6 +220,9 @@ class G1Snapshot(GuestStep):
         name = f.get("snapshot") or data.get("snapshot")
         if not name or "vmid" not in f:
             return
+        if f.get("keep_upgraded"):
+            ctx.progress(f"snapshot {name} kept for the grace period: this guest stays upgraded")
+            return
         vmid = int(f["vmid"])
         have = await S.list_snapshots(svc.sources, vmid)
         if not any(s.name == name for s in have.snapshots):
@@ -238,6 +243,7 @@ class G2Upgrade(GuestStep):
             return {}
         svc = _svc(ctx)
         _g, t = await self.target(ctx)
+        await swarm_vm.drain_before_upgrade(ctx, f)  # docker/containerd pending: dockerd restarts in it
         ctx.progress(f"$ {UPGRADE_CMD}" + ("  (the guest agent gives the output when it ends)"
                                            if t.via == "agent" else ""))
         tail: list[str] = []
@@ -268,6 +274,9 @@ class G2Upgrade(GuestStep):
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
         f = self.f(ctx)
+        if f.get("keep_upgraded"):  # the firewall pair's upgraded BACKUP, holding the VIPs now
+            ctx.progress(f"{f.get('name') or f.get('vmid')} stays upgraded: it passed its checks")
+            return
         await swarm_vm.drain_for_rollback(ctx, f)  # the rollback stops the VM: its tasks go first
         try:
             await rollback_guest(ctx, _svc(ctx), f, self.id)

@@ -1,5 +1,7 @@
 """A Swarm node VM in a guest upgrade: its Swarm node is drained before anything restarts
-the VM (G3's reboot, G2's rollback to the snapshot) and made active again after.
+the VM (G3's reboot, G2's rollback to the snapshot) or its dockerd (G2, when docker-ce,
+docker.io or containerd are among the pending packages: their postinst restarts
+docker.service, which stops every container on the node) and made active again after.
 
 No drain code of its own: node maintenance's D2 (drain, wait until the tasks run
 elsewhere, refuse to call it drained when nothing can take them), its undo (R3:
@@ -42,8 +44,10 @@ async def note_swarm_node(ctx: StepContext, svc: Any, f: dict) -> str | None:
     n = nodes[0]
     f["swarm_node"] = n.hostname
     f["swarm_manager"] = n.role == "manager"
-    ctx.progress(f"Swarm {n.role} {n.hostname} runs in this guest: drained before any restart, active again "
-                 "after verify")
+    f["dockerd_restart"] = restarts_dockerd(list(f.get("pending") or ()))
+    ctx.progress(f"Swarm {n.role} {n.hostname} runs in this guest: drained before "
+                 + ("the upgrade (it restarts dockerd)" if f["dockerd_restart"] else "any restart")
+                 + ", active again after verify")
     return await _majority(ctx, f)
 
 
@@ -53,20 +57,39 @@ async def _majority(ctx: StepContext, f: dict) -> str | None:
     return f"Swarm: {reason} while {f['swarm_node']} restarts" if reason else None
 
 
+DOCKER_PACKAGES = frozenset({"docker-ce", "docker-ce-cli", "docker.io", "docker-engine", "moby-engine",
+                             "containerd", "containerd.io"})
+
+
+def restarts_dockerd(package_names: list[str]) -> bool:
+    """Whether upgrading these packages restarts dockerd (and so stops the node's containers)."""
+    return bool(DOCKER_PACKAGES.intersection(package_names))
+
+
+async def drain_before_upgrade(ctx: StepContext, f: dict) -> None:
+    """G2: a Swarm node whose dockerd the upgrade restarts is drained first (once: G3 finds it drained)."""
+    if not f.get("swarm_node") or not f.get("dockerd_restart") or f.get("swarm_drain_done"):
+        return
+    ctx.progress(f"the upgrade restarts dockerd ({', '.join(sorted(DOCKER_PACKAGES.intersection(f['pending'])))}):"
+                 f" draining {f['swarm_node']} first")
+    await drain(ctx, f)
+
+
 def _plan(ctx: StepContext, f: dict) -> None:
     ctx.services.plans[ctx.node] = Plan(ctx.node, swarm_node=str(f["swarm_node"]), swarm_drain=True)
 
 
 async def drain(ctx: StepContext, f: dict) -> None:
     """Before a restart: the managers keep their majority (checked again now), then D2."""
-    if not f.get("swarm_node"):
+    if not f.get("swarm_node") or f.get("swarm_drain_done"):
         return
     reason = await _majority(ctx, f)
     if reason:
         raise StepFailed(ctx.step_id or "G3", reason, "it is rolled back to the snapshot; wait for the other "
                          "managers to be ready and run again")
-    f["swarm_drained"] = True
+    f["swarm_drained"] = True  # before D2: a half-done drain is undone too (G4, the rollback)
     await D2SwarmDrain().apply(ctx)
+    f["swarm_drain_done"] = True
 
 
 async def activate(ctx: StepContext, f: dict) -> None:
@@ -75,7 +98,7 @@ async def activate(ctx: StepContext, f: dict) -> None:
         return
     _plan(ctx, f)
     await D2SwarmDrain().undo(ctx, {"swarm_node": f["swarm_node"]})
-    f["swarm_drained"] = False
+    f["swarm_drained"] = f["swarm_drain_done"] = False
 
 
 async def drain_for_rollback(ctx: StepContext, f: dict) -> None:

@@ -109,3 +109,19 @@ async def test_the_upgrade_keeps_running_when_the_client_goes(lab):
         proc = await conn.create_process("pct exec 201 -- apt-get -y dist-upgrade")
         await proc.stdout.readline()
     await wait_for(lambda: not GP.pkgs(lab.world, 201).pending(), lab.world)
+
+
+def test_a_docker_package_upgrade_restarts_dockerd_and_stops_the_swarm_nodes_tasks():
+    w = World("seed", speed=50, manual_clock=True)
+    w.advance(30)  # every service converged
+    node = next(i for i, sn in w.swarm_nodes.items() if sn.hostname == "swarm1")
+    on_node = {t.id: t.service_id for t in w.tasks.values() if t.node_id == node and t.state == "running"}
+    assert on_node and "docker-ce" in GP.pkgs(w, 121).pending()
+    GP.apply_upgrade(w, w.guests[200])  # a CT without docker: nothing stops
+    assert all(w.tasks[i].state == "running" for i in on_node)
+    changed = GP.apply_upgrade(w, w.guests[121])
+    assert "docker-ce" in changed
+    stopped = [w.tasks[i] for i in on_node]
+    assert all(t.state == "failed" and "dockerd restarted" in (t.error or "") for t in stopped), stopped
+    w.advance(30)  # Swarm restarts their slots
+    assert all(w.service_running_tasks(sid) >= 1 for sid in set(on_node.values()))

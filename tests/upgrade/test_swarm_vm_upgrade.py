@@ -1,6 +1,8 @@
-"""A Swarm node VM's upgrade drains its Swarm node before the reboot and makes it active
-again after verify (node maintenance's D2/R3), also when the upgrade is rolled back, and
-a manager is not restarted while another manager is down (P6)."""
+"""A Swarm node VM's upgrade drains its Swarm node before the reboot, or before the
+dist-upgrade itself when docker-ce/containerd are pending (their upgrade restarts dockerd:
+the sim stops the node's tasks then), and makes it active again after verify (node
+maintenance's D2/R3), also when the upgrade is rolled back, and a manager is not
+restarted while another manager is down (P6)."""
 
 from __future__ import annotations
 
@@ -62,6 +64,21 @@ def spy_on_reboots(lab, monkeypatch) -> list[tuple[str, int, int]]:
     return seen
 
 
+def dockerd_kills(lab) -> list[str]:
+    """The Swarm tasks a dockerd restart stopped (a docker package upgraded on an undrained node)."""
+    from console.sources.swarm import SwarmSource
+
+    async def go() -> list[str]:
+        src = SwarmSource(cluster_of(lab).swarm)
+        try:
+            state = await src.fetch()
+        finally:
+            await src.close()
+        return [t.id for t in state.tasks if "dockerd restarted" in (t.error or "")]
+
+    return asyncio.run(go())
+
+
 def test_a_swarm_vm_is_drained_before_its_reboot_and_active_after(lab, state_dir, monkeypatch):
     before = asyncio.run(guests_by_vmid(lab))
     reboots = spy_on_reboots(lab, monkeypatch)
@@ -72,10 +89,28 @@ def test_a_swarm_vm_is_drained_before_its_reboot_and_active_after(lab, state_dir
     # when the reboot was sent swarm2 was drained and every service had its replicas elsewhere
     assert len(reboots) == 1 and reboots[0][0] == "drain" and reboots[0][1] == reboots[0][2], reboots
     calls = swarm_calls(state_dir)
-    assert [(step, "drain" in c) for step, c in calls] == [("G3", True), ("G4", False)], calls  # active after
+    # docker-ce is pending in the Swarm VMs: drained before the dist-upgrade (G2), not again for G3
+    assert [(step, "drain" in c) for step, c in calls] == [("G2", True), ("G4", False)], calls  # active after
+    assert "the upgrade restarts dockerd (docker-ce): draining swarm2 first" in out, out[-3000:]
+    assert dockerd_kills(lab) == []  # no task was running on swarm2 when its dockerd restarted
     assert asyncio.run(problems_after(lab, before)) == []  # swarm2 active, every service converged
     lost = lab.availability()["services"]
     assert not {s: v for s, v in lost.items() if s in MULTI_REPLICA}, lost
+
+
+def test_without_the_drain_before_the_upgrade_its_dockerd_restart_stops_the_nodes_tasks(lab, state_dir,
+                                                                                       monkeypatch):
+    """The control: the same upgrade with G2's drain left out; what the drain prevents is real."""
+    from console.upgrade import steps_swarm_vm
+
+    async def no_drain(ctx, f) -> None:
+        return None
+
+    monkeypatch.setattr(steps_swarm_vm, "drain_before_upgrade", no_drain)
+    code, out = upgrade(cluster_for(lab, grace=0), "run", "swarm2", "--yes")
+    assert code == 0, out[-3000:]
+    assert dockerd_kills(lab), "the sim's dockerd restart stopped no task"
+    assert [(step, "drain" in c) for step, c in swarm_calls(state_dir)] == [("G3", True), ("G4", False)]
 
 
 def test_a_failed_swarm_vm_upgrade_is_rolled_back_with_its_node_active(lab, state_dir):
@@ -88,8 +123,10 @@ def test_a_failed_swarm_vm_upgrade_is_rolled_back_with_its_node_active(lab, stat
     recs = journal_records(state_dir)
     assert recs[-1]["state"] == "rolled_back"
     calls = swarm_calls(state_dir)
-    # drained for the reboot (G3), drained for the rollback to the snapshot and active after it (G2's undo)
-    assert [(step, "drain" in c) for step, c in calls] == [("G3", True), ("G2", True), ("G2", False)], calls
+    # drained before the dist-upgrade (G2: docker-ce restarts dockerd), drained (still) for the rollback to
+    # the snapshot and active after it (G2's undo)
+    assert [(step, "drain" in c) for step, c in calls] == [("G2", True), ("G2", True), ("G2", False)], calls
+    assert dockerd_kills(lab) == []
     assert guests(lab)["122"]["pending"] > 0  # the packages before the upgrade
     assert asyncio.run(problems_after(lab, before)) == []
 
