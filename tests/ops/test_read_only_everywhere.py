@@ -12,7 +12,8 @@ WRITES = [
     ("swarm", "scale", "grafana", "3"), ("swarm", "force-update", "grafana"),
     ("swarm", "availability", "swarm1", "drain"), ("ceph", "flag", "set", "noout"), ("vip", "failback"),
     ("maintenance", "drain", "pve1"), ("maintenance", "run", "pve1"), ("upgrade", "run", "--all"),
-    ("upgrade", "run", "200"), ("upgrade", "resume"), ("upgrade", "rollback"), ("upgrade", "cleanup"),
+    ("upgrade", "run", "200"), ("upgrade", "resume"), ("upgrade", "rollback"), ("upgrade", "cleanup"), ("upgrade", "retry"),
+    ("upgrade", "abort"),
     ("shell", "pve1"),
 ]
 def refused_exit(argv) -> int:
@@ -21,7 +22,7 @@ def refused_exit(argv) -> int:
     return 1 if argv[0] in ("maintenance", "upgrade") else 2
 
 
-NO_PROMPT = ("resume", "rollback", "cleanup")  # they carry on what was confirmed: no --yes
+NO_PROMPT = ("resume", "rollback", "cleanup", "abort")  # they carry on what was confirmed: no --yes
 
 
 @pytest.mark.parametrize("argv", WRITES, ids=" ".join)
