@@ -2,8 +2,9 @@
 last backup of every guest across the backup storages (Proxmox Backup Server ones too),
 guests no job covers, failed jobs. The data is the Hub's slowly polled "backups" report
 (console/sources/reports.py -> console.ops.backups.backup_report); its findings are the
-guests layer's on Health. ctrl+k backs the guest under the cursor up now: storage asked,
-sentence confirmed, its vzdump task followed to the end in the log pane."""
+guests layer's on Health. ctrl+v (vzdump) backs the guest under the cursor up now: storage asked,
+sentence confirmed, its vzdump task followed to the end in the log pane. Not ctrl+k: that kills
+(hard-stops) a guest in the guests view, and a key means one thing in every view."""
 
 from __future__ import annotations
 
@@ -98,14 +99,14 @@ class BackupsScreen(LayerScreen):
     SOURCES = ("backups",)
     CSS_PATH = "backups.tcss"
     BINDINGS = [
-        Binding("ctrl+k", "backup_now", "Backup now"),
+        Binding("ctrl+v", "backup_now", "Backup now"),
         Binding("p", "problems", "Problems only"),
         Binding("f", "follow", "Follow", show=False),
     ]
     MUTATING_ACTIONS = frozenset({"backup_now"})
     VIEW_KEYS = [
         ("tab", "jobs / guests"),
-        ("ctrl+k", "on a guest: back it up now (asks the storage, confirms, follows its vzdump task)"),
+        ("ctrl+v", "on a guest: back it up now (vzdump: asks the storage, confirms, follows its task)"),
         ("p", "problems only: failed jobs, stale and never backed-up guests, guests without a job"),
         ("/", "filter, e.g. /never /pbs /pve2 /no job"),
         ("f", "in the backup's log: keep the newest line in view on/off"),

@@ -58,7 +58,7 @@ class SwarmScreen(LayerScreen):
         Binding("f", "follow", "Follow"),  # offered only while the logs are open (check_action)
         Binding("ctrl+s", "scale", "Scale"),
         Binding("ctrl+u", "update_image", "Image"),
-        Binding("ctrl+f", "force_update", "Force update", show=False),
+        Binding("ctrl+e", "force_update", "Force update", show=False),  # guests' ctrl+e: restart it
         Binding("ctrl+b", "rollback", "Rollback"),
         Binding("ctrl+n", "drain", "Drain/activate"),  # not ctrl+d: k9s users read that as delete
         Binding("ctrl+a", "availability", "Availability", show=False),
@@ -73,7 +73,7 @@ class SwarmScreen(LayerScreen):
         ("/", "filter the focused table, or the open logs"),
         ("ctrl+s", "on a service: scale it (asks the replicas, then confirms)"),
         ("ctrl+u", "on a service: update its image (asks the tag, shows the current digest)"),
-        ("ctrl+f", "on a service: force update (spread its tasks again, e.g. after a node rejoined)"),
+        ("ctrl+e", "on a service: force update: restart its tasks (spread them again, e.g. after a node rejoined)"),
         ("ctrl+b", "on a service: roll back to its previous spec (shows what it returns to)"),
         ("ctrl+n", "on a node: drain it / make it active (asks first)"),
         ("ctrl+a", "on a node: set availability active, pause or drain"),
@@ -337,7 +337,7 @@ class SwarmScreen(LayerScreen):
                 return None
             image = with_tag(info.spec, text)
             if image == info.spec.image:
-                raise ConsoleError("swarm", f"service {info.name} already runs {image}", "ctrl+f restarts its tasks")
+                raise ConsoleError("swarm", f"service {info.name} already runs {image}", "ctrl+e restarts its tasks")
             return update_sentence(info, image), lambda: self.app.actions.swarm_update(info.id, image, info=info)
 
         operate.run_operation(self, f"update {service.name}", prepare)

@@ -72,7 +72,7 @@ async def test_update_force_update_and_rollback(make_app):
         assert "from nginx:1.27 to nginx:latest" in app.screen.question
         await pilot.press("y")
         await app.workers.wait_for_complete()
-        await pilot.press("ctrl+f")
+        await pilot.press("ctrl+e")
         await pilot.pause()
         assert "Force-update service web" in app.screen.question
         await pilot.press("y")
@@ -104,7 +104,7 @@ async def test_read_only_refuses_every_operation_key(make_app):
     app = make_app(read_only=True)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await _swarm(app, pilot)
-        for key in ("ctrl+s", "ctrl+u", "ctrl+f", "ctrl+b"):
+        for key in ("ctrl+s", "ctrl+u", "ctrl+e", "ctrl+b"):
             await pilot.press(key)
             await pilot.pause()
             assert not isinstance(app.screen, (ConfirmModal, InputModal)), key

@@ -92,7 +92,7 @@ async def test_backup_now_follows_its_vzdump_task_and_is_in_the_command_log(stat
             await poll_round(app.hub)  # as check: the sources, then the reports
             await command(pilot, "backups")
             await filter_rows(pilot, "113")
-            await pilot.press("ctrl+k")
+            await pilot.press("ctrl+v")
             await until(pilot, lambda: "to which storage?" in screen_text(app), what="the storage question")
             await pilot.press("ctrl+u", *"pbs", "enter")  # the offered storage is the first: ask for pbs
             await until(pilot, lambda: "Back up VM 113 (debian-template) now to storage pbs" in screen_text(app),
@@ -119,11 +119,11 @@ async def test_read_only_refuses_backup_now_and_starts_no_task():
             await command(pilot, "backups")
             await filter_rows(pilot, "113")
             before = len(lab.state().get("tasks", ()))
-            await pilot.press("ctrl+k")
+            await pilot.press("ctrl+v")
             await pilot.pause()
             assert "read-only: refused: backup now (read-only)" in notes(app)
             assert "to which storage?" not in screen_text(app)
-            assert "^k" not in screen_text(app).splitlines()[-1]  # not offered in the key bar either
+            assert "^v" not in screen_text(app).splitlines()[-1]  # not offered in the key bar either
             assert len(lab.state().get("tasks", ())) == before
 
 
