@@ -51,26 +51,30 @@ class MaintenanceScreen(LayerScreen):
     SOURCES = ("proxmox",)
     CSS_PATH = "maintenance.tcss"
     MUTATING_ACTIONS = frozenset({"confirm", "retry", "resume", "rollback", "skip", "abort", "rejoin"})
+    # One grammar with the other views (tests/tui/test_key_grammar.py): the plain keys go forward and ask
+    # first (c, the r family, y: yes, take the downtime; d is "detail" elsewhere); the ones that undo, stop
+    # or leave a step undone are ctrl-keys: ctrl+b rolls back as in snapshots, Swarm and :updates, ctrl+x
+    # aborts as in :updates, ctrl+y skips (s is every table's sort, ctrl+s Swarm's scale).
     BINDINGS = [
         Binding("c", "confirm", "Confirm"),
         Binding("r", "recheck", "Re-check"),
         Binding("r", "retry", "Retry"),
         Binding("r", "resume", "Resume"),
         Binding("r", "rejoin", "Rejoin"),
-        Binding("b", "rollback", "Rollback"),
-        Binding("s", "skip", "Skip"),
-        Binding("a", "abort", "Abort"),
-        Binding("d", "accept_downtime", "Accept downtime"),
+        Binding("ctrl+b", "rollback", "Rollback"),
+        Binding("ctrl+y", "skip", "Skip"),
+        Binding("ctrl+x", "abort", "Abort"),
+        Binding("y", "accept_downtime", "Accept downtime"),
     ]
     VIEW_KEYS = [
         ("enter", "on a node (or all): plan it and run the preflight checks (changes nothing); on a node, choose "
                   "upgrade (u) or drain only for hardware work (d)"),
         ("c", "confirm: type the node's name (the cluster's for all) to start"),
         ("r", "re-check the plan / retry the failed step / resume an unfinished run / rejoin a drained node"),
-        ("b", "roll back: undo the applied steps in reverse order"),
-        ("s", "skip the failed step (only where the step says it is safe)"),
-        ("a", "abort: stop here; the journal keeps the run for resume or rollback"),
-        ("d", "accept the downtime of the HA guests whose rules leave them no other node (they stop with it)"),
+        ("ctrl+b", "roll back: undo the applied steps in reverse order (asks first)"),
+        ("ctrl+y", "skip the failed step (only where the step says it is safe; asks first)"),
+        ("ctrl+x", "abort: stop here; the journal keeps the run for resume or rollback (asks first)"),
+        ("y", "yes, take the downtime of the HA guests whose rules leave them no other node (they stop with it)"),
         ("esc", "back to the node list (a run goes on in the background)"),
     ]
 
@@ -96,7 +100,7 @@ class MaintenanceScreen(LayerScreen):
             yield Static("", id="maint-plan", markup=False)
         with Horizontal(id="maint-run"):
             steps = FastTable(STEP_COLUMNS, title="steps", id="maint-steps")
-            steps.can_focus = False  # keys go to the screen (s = skip, not sort)
+            steps.can_focus = False  # keys go to the screen (the log pane keeps the focus)
             yield steps
             yield LogView(id="maint-log", classes="-open")
 
@@ -213,7 +217,7 @@ class MaintenanceScreen(LayerScreen):
                 text = f"run {u.journal.run_id} is in progress in {u.elsewhere}"
             else:
                 text = (f"unfinished run {u.journal.run_id} ({', '.join(u.nodes)}): {u.state}, last {u.last}. "
-                        "r: resume · b: roll back")
+                        "r: resume · ctrl+b: roll back")
         banner.update(text)
         banner.display = bool(text)
 

@@ -36,17 +36,17 @@ def status_text(s: WizardSession) -> str:
         if s.downtime_to_accept:
             names = ", ".join(f"{e['sid']} {e['name']} (rule {e['rule']})" for e in s.downtime_to_accept)
             return (f"{s.message}: HA rules keep {names} on {s.nodes[0] if s.nodes else 'the node'}: it stops "
-                    "with the reboot. d: accept that downtime · r: re-check · esc: back")
+                    "with the reboot. y: accept that downtime · r: re-check · esc: back")
         if not s.preflight_ok:
             return f"{s.message}: fix what failed, then r: re-check · esc: back"
         return f"{s.message}. c: confirm by typing {s.confirm_word} · r: re-check · esc: back"
     if s.phase == "running":
         current = next((x for x in s.steps if x.status in ("running", "undoing")), None)
         where = f"{MARKS[current.status]} {current.id} {current.title}" if current else "starting"
-        return f"{s.node}: {where} — a: abort"
+        return f"{s.node}: {where} — ctrl+x: abort"
     if s.phase == "waiting":
-        keys = {"retry": "r: retry", "rejoin": "r: rejoin", "rollback": "b: roll back", "skip": "s: skip"}
-        return f"{s.message}\n" + " · ".join([keys[c] for c in s.choices if c in keys] + ["a: abort"])
+        keys = {"retry": "r: retry", "rejoin": "r: rejoin", "rollback": "ctrl+b: roll back", "skip": "ctrl+y: skip"}
+        return f"{s.message}\n" + " · ".join([keys[c] for c in s.choices if c in keys] + ["ctrl+x: abort"])
     return f"{s.message} — esc: back"
 
 def review_text(s: WizardSession) -> Text:

@@ -136,10 +136,10 @@ def test_wizard_stops_at_a_failed_upgrade_and_rolls_back_at_80x24(sandbox):
         _confirm(tm, "pve3")
         screen = tm.wait_until(lambda s: any(e in s for e in ENDED), RUN_BOUND, "the run to stop")
         assert "stopped at U1 on pve3" in screen, screen
-        assert "r: retry · b: roll back · a: abort" in screen and "s: skip" not in screen, screen
+        assert "r: retry · ctrl+b: roll back · ctrl+x: abort" in screen and "ctrl+y: skip" not in screen, screen
         assert "✖ U1" in screen, screen
 
-        tm.send("b")
+        tm.send("C-b")
         tm.wait_for("Roll back pve3", 10)
         tm.send("y")
         screen = tm.wait_until(lambda s: "maintenance rolled_back" in s or "rollback_failed" in s, RUN_BOUND,

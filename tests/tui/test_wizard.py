@@ -227,8 +227,8 @@ async def test_failure_offers_retry_and_rollback_but_not_skip(make_app, lab):
         await pilot.pause(0.1)
         text = screen_text(app)
         assert "✖ U1" in text and "U1 broke on pve3" in text
-        assert "r: retry · b: roll back · a: abort" in text and "s: skip" not in text
-        await pilot.press("s")  # not offered: nothing happens
+        assert "r: retry · ctrl+b: roll back · ctrl+x: abort" in text and "ctrl+y: skip" not in text
+        await pilot.press("ctrl+y")  # not offered: nothing happens
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmModal) and app.maintenance.phase == "waiting"
         await pilot.press("r")
@@ -246,8 +246,8 @@ async def test_skip_only_when_the_step_allows_it(make_app, lab):
         await confirm(app, pilot, "pve3")
         await until(pilot, lambda: app.maintenance.phase == "waiting", "the failure")
         await pilot.pause(0.1)
-        assert "s: skip" in screen_text(app)
-        await pilot.press("s")
+        assert "ctrl+y: skip" in screen_text(app)
+        await pilot.press("ctrl+y")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "skip's confirmation")
         await pilot.press("y")
         await until(pilot, lambda: app.maintenance.phase == "ended", "the run to end")
@@ -263,7 +263,7 @@ async def test_rollback_undoes_in_reverse_order(make_app, lab):
         await open_wizard(app, pilot, steps, lab)
         await confirm(app, pilot, "pve3")
         await until(pilot, lambda: app.maintenance.phase == "waiting", "the failure")
-        await pilot.press("b")
+        await pilot.press("ctrl+b")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "rollback's confirmation")
         await pilot.press("y")
         await until(pilot, lambda: app.maintenance.phase == "ended", "the rollback to end")
@@ -312,7 +312,7 @@ async def test_resume_banner_on_start_then_resume_finishes_the_run(make_app, lab
         await pilot.press("7")
         await pilot.pause()
         text = screen_text(app)
-        assert "unfinished run" in text and "r: resume · b: roll back" in text
+        assert "unfinished run" in text and "r: resume · ctrl+b: roll back" in text
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "resume's confirmation")
         await pilot.press("y")
@@ -378,7 +378,7 @@ async def test_rollback_from_the_banner(make_app, lab):
         await poll(app, pilot)
         await pilot.press("7")
         await pilot.pause()
-        await pilot.press("b")
+        await pilot.press("ctrl+b")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "rollback's confirmation")
         await pilot.press("y")
         await until(pilot, lambda: app.maintenance.phase == "ended", "the rollback to end")
@@ -395,14 +395,14 @@ async def test_abort_while_applying_then_resume_at_once(make_app, lab):
         await open_wizard(app, pilot, steps, lab)
         await confirm(app, pilot, "pve3")
         await until(pilot, lambda: "U1" in steps.started, "U1 to start")
-        await pilot.press("a")
+        await pilot.press("ctrl+x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "abort's confirmation")
         await pilot.press("y")
         await until(pilot, lambda: app.maintenance.phase == "ended", "the abort")
         await pilot.pause(0.1)
         assert len(unfinished_runs("home")) == 1 and not ClusterLock("home").held()
         text = screen_text(app)
-        assert "interrupted" in text and "r: resume · b: roll back" in text
+        assert "interrupted" in text and "r: resume · ctrl+b: roll back" in text
         steps.gates["U1"].set()
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "resume's confirmation")

@@ -57,7 +57,7 @@ async def test_drain_only_waits_drained_until_r_rejoins(make_app, lab):
         await pilot.pause(0.1)
         text = screen_text(app)
         assert "pve3 is drained: do your work" in text and "press r to rejoin" in text, text
-        assert "r: rejoin" in text and "b: roll back" in text
+        assert "r: rejoin" in text and "ctrl+b: roll back" in text
         assert [c for c in steps.calls if c.startswith(("apply", "hold"))] == [
             "apply P1 pve3", "apply D1 pve3", "hold pve3"]
         # the journal records the wait: an unfinished run, paused; the lock stays with this console

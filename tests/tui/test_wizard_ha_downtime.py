@@ -52,9 +52,9 @@ async def test_accept_downtime_key_rechecks_with_the_guest_accepted(make_app, la
         app.maintenance.refresh_unfinished()
         await plan_node(app, pilot, "pve3")
         text = screen_text(app)
-        assert "HA rules keep vm:110 homeassistant (rule pin-110) on pve3" in text and "d: accept" in text
+        assert "HA rules keep vm:110 homeassistant (rule pin-110) on pve3" in text and "y: accept" in text
         assert not app.maintenance.preflight_ok and steps.calls == ["P2b accepted=False"]
-        await pilot.press("d")
+        await pilot.press("y")
         await until(pilot, lambda: app.maintenance.preflight_ok, "the re-check with the downtime accepted")
         assert steps.calls == ["P2b accepted=False", "P2b accepted=True"]
         assert app.maintenance.accept_downtime == {110} and app.maintenance.downtime_to_accept == []
