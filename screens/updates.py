@@ -4,10 +4,11 @@ cannot be inspected), and the upgrade of everything, or of the row's item,
 after ONE typed confirmation (the cluster's name). During and after a run the
 run pane shows its step table (item, step, state, time: screens/updates_steps.py)
 over the output; esc goes back to the inventory. The keys after a run are the
-maintenance wizard's letters: r resumes an unfinished run or retries the item a
-run stopped at (rolled back), ctrl+b rolls an unfinished run's item back, ctrl+a
+maintenance wizard's keys: r resumes an unfinished run or retries the item a
+run stopped at (rolled back), ctrl+b rolls an unfinished run's item back, ctrl+x
 aborts a run going on (both destructive: ctrl and a confirmation); each is also
-`labconsole upgrade resume|retry|rollback|abort`. The selected row's full WHAT
+`labconsole upgrade resume|retry|rollback|abort`. ctrl+r (the App's refresh
+everywhere) also reads the pending updates again here. The selected row's full WHAT
 (why it is skipped, its packages) is the line under the table.
 
 The screen renders the App's UpdatesSession (console/upgrade/everything_session.py);
@@ -47,7 +48,7 @@ COLUMNS = (
     Column("note", "WHAT", min_width=10, max_width=70, stretch=True, priority=2),
 )
 PLAN_STYLE = {"upgrade": "bold", "up to date": "green", "skipped": "yellow"}
-RUN_GROUP = "updates-run"  # every worker that changes the cluster: the one ctrl+a cancels
+RUN_GROUP = "updates-run"  # every worker that changes the cluster: the one ctrl+x cancels
 
 
 def row_key(r: UpdateRow) -> str:
@@ -98,16 +99,17 @@ class UpdatesScreen(LayerScreen):
     UpdatesScreen #upd-steps { height: 2fr; min-height: 4; }
     UpdatesScreen #upd-log { height: 1fr; }
     """
-    # The maintenance wizard's letters (r resume/retry, b roll back, a abort); the destructive two on
-    # ctrl as the guests' grammar has it (tests/tui/test_guest_key_grammar.py: ctrl+b rolls back).
+    # The maintenance wizard's keys (r resume/retry, ctrl+b roll back, ctrl+x abort): one grammar with every
+    # view (tests/tui/test_key_grammar.py). Not g for re-reading: g is the tables' "top"; ctrl+r, the App's
+    # refresh, is this view's too (not ctrl+a: Swarm's availability).
     BINDINGS = [
         Binding("u", "upgrade_all", "Upgrade all"),
         Binding("i", "upgrade_row", "Upgrade item"),
         Binding("r", "resume", "Resume"),
         Binding("r", "retry", "Retry"),
         Binding("ctrl+b", "rollback", "Roll back"),
-        Binding("ctrl+a", "abort", "Abort"),
-        Binding("g", "reread", "Re-read"),
+        Binding("ctrl+x", "abort", "Abort"),
+        Binding("ctrl+r", "refresh", "Refresh"),
     ]
     VIEW_KEYS = [
         ("u", "upgrade everything in the plan's order: type the cluster's name to start"),
@@ -115,9 +117,9 @@ class UpdatesScreen(LayerScreen):
         ("r", "resume an unfinished run where it stopped / retry the item a run stopped at (rolled back) and "
               "the items after it"),
         ("ctrl+b", "roll back the unfinished run's item (asks first)"),
-        ("ctrl+a", "abort the run going on: its step is interrupted, the journal keeps it for r or ctrl+b "
+        ("ctrl+x", "abort the run going on: its step is interrupted, the journal keeps it for r or ctrl+b "
                    "(asks first)"),
-        ("g", "read every layer's pending updates again"),
+        ("ctrl+r", "refresh now, and read every layer's pending updates again (not while a run goes on)"),
         ("esc", "from the run's steps back to the inventory (a run goes on in the background)"),
         ("/", "filter the rows (kind, name, node, package, note)"),
     ]
@@ -253,12 +255,15 @@ class UpdatesScreen(LayerScreen):
             return bool(self._retry) and not unfinished and not running
         if action == "abort":
             return running
-        if action in ("upgrade_all", "upgrade_row", "reread"):
+        if action in ("upgrade_all", "upgrade_row"):
             return not running
         return super().check_action(action, parameters)
 
-    def action_reread(self) -> None:
-        if not self.session.running:
+    def action_refresh(self) -> None:
+        """ctrl+r: the App's refresh (every source polled now), and the pending updates read again."""
+        app: Any = self.app
+        app.action_refresh()
+        if not self.session.running:  # a run reads them again when it ends
             self._work(self.session.refresh(), "updates-read")
 
     def _refused(self, what: str = "upgrade") -> bool:

@@ -130,7 +130,7 @@ def abort_holder(cluster: str) -> str:
     words = [a.decode(errors="replace") for a in argv]
     if "upgrade" not in words:
         raise ConsoleError("upgrade abort", f"pid {holder.pid} holding the lock is not a `labconsole upgrade` "
-                           "command (a console?)", "abort it in that console (ctrl+a in :updates)")
+                           "command (a console?)", "abort it in that console (ctrl+x in :updates)")
     os.kill(holder.pid, signal.SIGINT)
     return f"asked pid {holder.pid} (run {holder.run or '?'}) to stop; it keeps its journal for resume or rollback"
 

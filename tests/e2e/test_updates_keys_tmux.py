@@ -3,7 +3,7 @@ The selected row's full WHAT (why it is skipped) is the line under the table; `u
 the typed cluster name upgrade everything to the end with the step table (item, step,
 state, time) over the output; a guest whose upgrade breaks its service (a fault
 injected into the running sim) is rolled back, `r` retries it once the fault is gone;
-a run aborted with ctrl+a stays unfinished and ctrl+b rolls its item back. Read from
+a run aborted with ctrl+x stays unfinished and ctrl+b rolls its item back. Read from
 the screen and the journal; a private tmux server and state dir per test."""
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def test_a_broken_guest_is_rolled_back_retried_with_r_and_an_aborted_run_rolled_
         _select(tm, "200", "mail (200)")
         _confirm_with(tm, "i")
         tm.wait_until(lambda s: re.search(r"G4\s+▶ running", s) is not None, RUN_BOUND, "mail's checks to run")
-        tm.send("C-a")
+        tm.send("C-x")
         tm.wait_for("Abort the upgrade run now?", 10)
         tm.send("y")
         screen = tm.wait_until(lambda s: "unfinished upgrade run" in s, 30, "the aborted run's banner")
