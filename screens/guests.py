@@ -53,7 +53,7 @@ class GuestsScreen(LayerScreen):
         Binding("n", "group_by_node", "By node"),
         Binding("d", "toggle_detail", "Detail"),
         Binding("z", "snapshots", "Snapshots"),
-        Binding("u", "unmark", "Unmark", show=False),
+        Binding("ctrl+backslash", "unmark", "Unmark", show=False, key_display="ctrl+\\"),  # k9s; u: :updates' upgrade
         Binding("ctrl+o", "start", "Start"),
         Binding("ctrl+w", "shutdown", "Shutdown"),
         Binding("ctrl+e", "reboot", "Reboot"),
@@ -67,7 +67,7 @@ class GuestsScreen(LayerScreen):
         ("enter / d", "detail: config, addresses, HA, backup"),
         ("n", "group by node (toggle)"),
         ("/", "e.g. /running /!stopped /pve2 /re:^1\\d\\d /prod"),
-        ("space / u", "mark rows / unmark all: keys act on marks"),
+        ("space / ctrl+\\", "mark rows / unmark all: keys act on marks"),
         ("ctrl+o/w/e", "start / clean shutdown / reboot"),
         ("ctrl+k", "hard stop (type the VMID or name)"),
         ("ctrl+g / ctrl+n", "migrate (pick a node) / evacuate its node"),

@@ -1,40 +1,24 @@
 """Issue 11 item 11 for the guest keys: one grammar across views (a key means one thing everywhere),
 destructive keys on ctrl, drain/evacuate on ctrl+n (never ctrl+d, which k9s users read as delete), and
-every key in `?` and in the palette."""
+every key in `?` and in the palette (the same over every view: tests/tui/test_key_grammar.py)."""
 
 from __future__ import annotations
 
 from textual.binding import Binding
 from textual.command import CommandPalette
 
-from screens.ceph import CephScreen
-from screens.events import EventsScreen
 from screens.guests import GuestsScreen
-from screens.health import HealthScreen
-from screens.maintenance import MaintenanceScreen
 from screens.snapshots import SnapshotsModal
-from screens.swarm import SwarmScreen
-from screens.traefik import TraefikScreen
-from screens.vrrp import VrrpScreen
 
 from .helpers import notes, poll
-
-OTHERS = (CephScreen, EventsScreen, HealthScreen, MaintenanceScreen, SwarmScreen, TraefikScreen, VrrpScreen)
-SAME_MEANING = {("ctrl+n", "evacuate"): {"drain"},  # a node emptied
-                ("ctrl+b", "rollback"): {"rollback", "failback"},  # back to what was before
-                ("n", "group_by_node"): {"group_by_host"}}
+from .test_key_grammar import DISPLAY, helped_keys
 
 
 def keys_of(cls) -> dict[str, str]:
     return {k: b.action for b in cls.BINDINGS if isinstance(b, Binding) for k in b.key.split(",")}
 
 
-def test_guest_and_snapshot_keys_mean_the_same_everywhere():
-    ours = {**keys_of(GuestsScreen), **keys_of(SnapshotsModal)}
-    for other in OTHERS:
-        for key, action in keys_of(other).items():
-            if key in ours and key not in ("escape", "d"):  # d: maintenance's accept-downtime predates this
-                assert action in SAME_MEANING.get((key, ours[key]), ()), f"{key}: {ours[key]} here, {action} in {other}"
+# that a guest key means the same in every other view: tests/tui/test_key_grammar.py, over all views
 
 
 def test_destructive_guest_keys_are_ctrl_keys_and_drain_is_not_ctrl_d():
@@ -47,10 +31,9 @@ def test_destructive_guest_keys_are_ctrl_keys_and_drain_is_not_ctrl_d():
 
 
 def test_every_guest_key_is_in_the_help():
-    helped = " ".join(k for k, _ in GuestsScreen.VIEW_KEYS)
+    helped = helped_keys(GuestsScreen.VIEW_KEYS)
     for b in GuestsScreen.BINDINGS:
-        short = b.key.replace("ctrl+", "")
-        assert b.key in helped or f"/{short}" in helped or f"{short} " in helped or b.key == helped, b.key
+        assert DISPLAY.get(b.key, b.key) in helped, b.key
 
 
 async def test_the_palette_lists_the_views_keys_and_runs_them(make_app):
