@@ -49,3 +49,19 @@ async def test_the_palette_lists_the_views_keys_and_runs_them(make_app):
         await pilot.pause()
         # it ran the reboot key: the fake cluster has no guest operations, and says so
         assert any("reboot" in n and "not available for this cluster" in n for n in notes(app))
+
+
+async def test_ctrl_backslash_unmarks_every_guest_and_u_does_not(make_app):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await poll(app, pilot)
+        await pilot.press("2", "space", "space")
+        await pilot.pause()
+        table = app.screen.table
+        assert len(table.marked_keys()) == 2
+        await pilot.press("u")  # :updates' upgrade-all letter: nothing here
+        await pilot.pause()
+        assert len(table.marked_keys()) == 2
+        await pilot.press("ctrl+backslash")  # k9s's "clear marks"
+        await pilot.pause()
+        assert table.marked_keys() == []
