@@ -12,9 +12,8 @@ WRITES = [
     ("swarm", "scale", "grafana", "3"), ("swarm", "force-update", "grafana"),
     ("swarm", "availability", "swarm1", "drain"), ("ceph", "flag", "set", "noout"), ("vip", "failback"),
     ("maintenance", "drain", "pve1"), ("maintenance", "run", "pve1"), ("upgrade", "run", "--all"),
-    ("upgrade", "run", "200"), ("upgrade", "resume"), ("upgrade", "rollback"), ("upgrade", "cleanup"), ("upgrade", "retry"),
-    ("upgrade", "abort"),
-    ("shell", "pve1"),
+    ("upgrade", "run", "200"), ("upgrade", "resume"), ("upgrade", "rollback"), ("upgrade", "cleanup"),
+    ("upgrade", "retry"), ("upgrade", "abort"), ("shell", "pve1"),
 ]
 def refused_exit(argv) -> int:
     """Runs (maintenance, upgrade) exit 1, "stopped safe (refused or rolled back)"; the operations
