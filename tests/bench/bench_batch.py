@@ -88,6 +88,9 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
     print(f"scenario {scenario}, speed {speed:g}: {len(guests)} VMs {source} -> {target}, 3 at once")
     print(f"  confirmation: {question[:110]}…")
     print(f"  results: {states.count('done')} done, {states.count('failed')} failed; whole batch {total:.2f} s")
+    for e in entries:
+        if e.item.state == "failed":
+            print(f"    failed: {e.item.vmid}: {e.item.message[:120]}")
     if visible:
         print(f"  confirm -> task visible: first item {visible[0] * 1000:.0f} ms; median "
               f"{statistics.median(visible) * 1000:.0f} ms, last {visible[-1] * 1000:.0f} ms "

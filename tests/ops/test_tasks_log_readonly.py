@@ -151,6 +151,29 @@ async def test_maintenance_and_actions_writes_land_in_the_command_log(state_dir)
     assert recs[0]["call"] == "ssh pve1: apt-get -y dist-upgrade"
 
 
+async def test_the_command_log_is_written_off_the_event_loop_before_the_block_is_left(state_dir, monkeypatch):
+    """A recorded call's line is written in a worker thread (not on the loop), success or failure,
+    and is in the file as soon as the recorded block is left."""
+    import threading
+
+    writers: list[int] = []
+    real = command_log.append
+
+    def append(rec, directory=None):
+        writers.append(threading.get_ident())
+        real(rec, directory)
+
+    monkeypatch.setattr(command_log, "append", append)
+    async with command_log.recorded("api", "POST nodes/pve1/qemu/112/status/start", "112") as rec:
+        rec.result = "UPID:pve1:1"
+    assert [r["result"] for r in command_log.read()] == ["ok: UPID:pve1:1"]
+    with pytest.raises(ValueError):
+        async with command_log.recorded("api", "POST nodes/pve1/qemu/113/status/start", "113"):
+            raise ValueError("refused by the node")
+    assert [r["ok"] for r in command_log.read()] == [True, False]
+    assert len(writers) == 2 and threading.get_ident() not in writers
+
+
 @pytest.mark.parametrize("bad", ["", "a", "1a", "a b", "ä-x", "current"])
 def test_snapshot_name_check(bad):
     from console.errors import ConsoleError
