@@ -76,9 +76,18 @@ class StoryKeeper:
             return
         changed = context != self._context
         self._context, self._context_at = context, self.clock()
-        if changed:
+        if not changed:
+            return
+        held = self._held
+        if held:  # the story of the snapshots last told, with the new runs and silences: in the thread too
+            now = self.clock()
+            snaps = dict(held)
+            story = await asyncio.to_thread(tell, snaps, now, *context)
+            if self._held is held and self._context == context:  # nothing newer was told meanwhile
+                self._key, self._story = _key(snaps, now, *context)[1], story
+        else:
             self._key = None
-            self.on_change()
+        self.on_change()
 
     def invalidate(self) -> None:
         """A silence was added or removed, a run started: read again on the next call."""
