@@ -7,7 +7,6 @@ copy of its own but forwards each new snapshot to the screen on display.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from console import commands
+from console.collector import QUIET_INPUT, Collector
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.layers import COMMAND_VIEWS, LAYERS, VIEWS, view_of
@@ -88,7 +88,8 @@ class ConsoleApp(App):
         self.actions: Any = None
         self.command_history: list[str] = []
         self._unsubscribe: Callable[[], None] | None = None
-        self._gc_frozen = False
+        self.collector = Collector(clock)  # console/collector.py: full collections at quiet moments
+        self._last_input = clock()
         self._resume_pending = False  # the resume banner waits for the cluster to answer (its identity)
         self._ticks = 0
         self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)  # "title: message" of each notification
@@ -124,6 +125,7 @@ class ConsoleApp(App):
 
     # ------------------------------------------------------------ hub wiring
     def on_mount(self) -> None:
+        self.collector.tune()
         self._connect(self.cluster)
         self.switch_mode("health")
         self.set_interval(1.0, self.tick)
@@ -162,15 +164,14 @@ class ConsoleApp(App):
                 self.log.warning(f"closing sources: {exc}")
 
     async def on_unmount(self) -> None:
+        self.collector.restore()
         await self._disconnect()
         if self.glance is not None:  # h-ctx
             await self.glance.stop()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        if message.snap.ok_at is not None and not self._gc_frozen:
-            # long-lived objects from start-up leave the collector's scans: fewer long pauses
-            self._gc_frozen = True
-            gc.freeze()
+        if message.snap.ok_at is not None:
+            self.collector.freeze_start_up()  # long-lived objects from start-up leave the collector's scans
         try:
             screen = self.screen
         except ScreenStackError:  # tearing down: a late snapshot (or history refresh) has no screen left
@@ -191,6 +192,21 @@ class ConsoleApp(App):
             return
         if isinstance(screen, LayerScreen):
             screen.update_status(self.clock())
+        self.collector.tick(self._quiet())
+
+    def _quiet(self) -> bool:
+        """Nothing under way: no poll or derived work, no worker (a batch, an action, a maintenance
+        run) and no key for QUIET_INPUT s. console/collector.py makes its full collections then."""
+        if self.clock() - self._last_input < QUIET_INPUT:
+            return False
+        if any(worker.is_running for worker in self.workers):
+            return False
+        return not getattr(self.hub, "busy", False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_input = self.clock()
+        await super().on_event(event)
 
     async def switch_cluster(self, name: str) -> None:
         try:

@@ -26,8 +26,19 @@ import time
 from console.app import ConsoleApp
 from console.config import load_config
 from console.sources import build_hub
-from tests.bench.loop_meter import TARGET_MS, GcWatch, LoopProbe
+from tests.bench.loop_meter import TARGET_MS, GcWatch, LoopProbe, OnLoop
 from tests.simlab import SimLab
+
+
+def on_loop_meter() -> OnLoop:
+    """Work that belongs in worker threads, counted when it runs on the loop instead."""
+    import console.health_story
+    import console.ops.command_log
+    import screens.rows
+
+    return OnLoop({"health story told": (console.health_story, "tell"),
+                   "table rows built": (screens.rows.RowMemo, "rows"),
+                   "command log written": (console.ops.command_log, "append")})
 
 
 def pick(app, count: int):
@@ -67,12 +78,12 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
             await pilot.pause(0.3)
             question = app.screen.question
             idle = LoopProbe()  # the same probe with the dialog open, nothing running but the pollers
-            with GcWatch() as idle_gc:
+            with GcWatch() as idle_gc, on_loop_meter() as idle_on_loop:
                 idle.start()
                 await asyncio.sleep(idle_s)
                 idle.stop()
             probe = LoopProbe(why)
-            with GcWatch() as gc_watch:
+            with GcWatch() as gc_watch, on_loop_meter() as on_loop:
                 probe.start()
                 t0 = time.perf_counter()
                 await pilot.press("y")
@@ -98,13 +109,14 @@ async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s
     if own:
         print(f"  item start -> task visible (no queue wait): median {statistics.median(own) * 1000:.0f} ms, "
               f"worst {own[-1] * 1000:.0f} ms")
-    for title, p, g in ((f"{idle_s:g} s before the batch (pollers only)", idle, idle_gc),
-                        ("while the batch ran", probe, gc_watch)):
+    for title, p, g, w in ((f"{idle_s:g} s before the batch (pollers only)", idle, idle_gc, idle_on_loop),
+                           ("while the batch ran", probe, gc_watch, on_loop)):
         print(f"  event loop, {title}; {p.load_line()}:")
         print(f"    wall clock: {p.stall_line()} (target: none over {TARGET_MS:.0f} ms)")
         print(f"    {p.cpu_line()}")
         print(f"    garbage collector: {g.line()}")
         print(f"    {p.breakdown_line(g)}")
+        print(f"    {w.line()}")
     if probe.stalls:
         print("  where the loop was while overdue (samples every 10 ms):")
         for place, n in probe.stalls.most_common(8):

@@ -60,7 +60,10 @@ class GcWatch:
         full = [p for p in self.pauses if p.generation == 2]
         young = [p for p in self.pauses if p.generation != 2]
         young_ms = sum(p.end - p.start for p in young) * 1000
-        text = f"{len(young)} young collections ({young_ms:.0f} ms in all); "
+        young_cpu = sum(p.cpu for p in young) * 1000
+        young_max = max((p.cpu for p in young), default=0.0) * 1000
+        text = (f"{len(young)} young collections ({young_ms:.0f} ms wall, {young_cpu:.0f} ms CPU in all,"
+                f" longest {young_max:.1f} ms CPU); ")
         if not full:
             return text + "no full collections"
         walls = [(p.end - p.start) * 1000 for p in full]
@@ -178,6 +181,46 @@ class LoopProbe:
         return (f"the {len(stalls)} stalls' {wall * 1000:.0f} ms: loop work {loop * 1000:.0f} ms, garbage collection "
                 f"{collect * 1000:.0f} ms, other threads (GIL) {others * 1000:.0f} ms, no thread of the process "
                 f"running (waiting for a core) {idle * 1000:.0f} ms")
+
+
+class OnLoop:
+    """Named pieces of work that should stay off the loop (the health story, table rows): how often
+    each ran in the loop's thread and its longest CPU time there (calls in other threads not counted)."""
+
+    def __init__(self, targets: dict[str, tuple[object, str]]) -> None:
+        self.targets = targets  # label -> (module or class, attribute)
+        self.calls: dict[str, list[float]] = {label: [] for label in targets}
+        self._saved: list[tuple[object, str, object]] = []
+        self._loop_thread = threading.get_ident()
+
+    def __enter__(self) -> OnLoop:
+        for label, (owner, attr) in self.targets.items():
+            real = getattr(owner, attr)
+            self._saved.append((owner, attr, real))
+            setattr(owner, attr, self._wrap(label, real))
+        return self
+
+    def _wrap(self, label: str, real):
+        calls, loop_thread = self.calls[label], self._loop_thread
+
+        def timed(*args, **kwargs):
+            if threading.get_ident() != loop_thread:
+                return real(*args, **kwargs)
+            start = time.thread_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                calls.append(time.thread_time() - start)
+        return timed
+
+    def __exit__(self, *_exc) -> None:
+        for owner, attr, real in reversed(self._saved):
+            setattr(owner, attr, real)
+
+    def line(self) -> str:
+        parts = [f"{label} {len(c)}x" + (f" (longest {max(c) * 1000:.1f} ms CPU)" if c else "")
+                 for label, c in self.calls.items()]
+        return "on the loop's thread: " + ", ".join(parts)
 
 
 def where(frame) -> str:

@@ -1,0 +1,41 @@
+"""console/collector.py: rarer automatic full collections, and full collections made at quiet moments."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from console.collector import FULL_THRESHOLD, QUIET_EVERY, Collector
+
+
+def test_tune_makes_automatic_full_collections_rarer_and_restore_puts_the_thresholds_back():
+    before = gc.get_threshold()
+    c = Collector()
+    try:
+        c.tune()
+        assert gc.get_threshold() == (before[0], before[1], max(FULL_THRESHOLD, before[2]))
+    finally:
+        c.restore()
+    assert gc.get_threshold() == before
+
+
+def test_a_full_collection_only_when_quiet_and_due():
+    t = [0.0]
+    c = Collector(clock=lambda: t[0])
+    full: list[int] = []
+
+    def seen(phase, info):
+        if phase == "stop" and info["generation"] == 2:
+            full.append(threading.get_ident())
+
+    gc.callbacks.append(seen)
+    try:
+        t[0] = QUIET_EVERY / 2
+        assert not c.tick(quiet=True) and full == []  # too soon after the last one
+        t[0] = QUIET_EVERY
+        assert not c.tick(quiet=False) and full == []  # due, but something is under way
+        assert c.tick(quiet=True) and full == [threading.get_ident()] and c.collections == 1
+        t[0] += 1
+        assert not c.tick(quiet=True) and len(full) == 1  # the next one QUIET_EVERY later
+    finally:
+        gc.callbacks.remove(seen)
