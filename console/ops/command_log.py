@@ -113,18 +113,19 @@ async def recorded(kind: str, call: str, target: str = "", action: str = "") -> 
         rec.ok = False
         rec.result = f"failed: {getattr(exc, 'message', None) or exc}"
         rec.duration = time.monotonic() - start
-        await _append_off_loop(rec)
+        await write(rec)
         raise
     finally:
         _inside.reset(token)
     rec.duration = time.monotonic() - start
     rec.result = f"ok: {rec.result}" if rec.result else "ok"
-    await _append_off_loop(rec)
+    await write(rec)
 
 
-async def _append_off_loop(rec: Record) -> None:
-    """The file write in a worker thread (a stat, an open, maybe a rotation: never on the event loop);
-    done before the recorded block is left, so a reader right after finds the record."""
+async def write(rec: Record) -> None:
+    """Append `rec` from async code: the file write in a worker thread (a stat, an open, maybe a
+    rotation: never on the event loop), done when this returns, so a reader right after finds it.
+    A failure to write is logged, never raised (as _safe_append)."""
     try:
         await asyncio.to_thread(_safe_append, rec)
     except RuntimeError:  # the loop's thread pool is shut down (the console is closing): written here then
