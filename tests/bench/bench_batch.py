@@ -42,7 +42,8 @@ def on_loop_meter() -> OnLoop:
 
 
 def pick(app, count: int):
-    """`count` running, non-HA VMs on one node (live migration, one task each) and a target node."""
+    """`count` running, non-HA VMs (live migration, one task each) and a target node: those of the node
+    with the most first, then from the other nodes (the seed lab has few per node)."""
     data = app.snapshots["proxmox"].data
     by_node: dict[str, list] = {}
     for g in data.guests:
@@ -51,7 +52,12 @@ def pick(app, count: int):
     source = max(by_node, key=lambda n: len(by_node[n]))
     online = [n for n in data.nodes if n.status == "online" and n.name != source]
     target = max(online, key=lambda n: n.maxmem - n.mem).name
-    return by_node[source][:count], source, target
+    picked = by_node[source][:count]
+    for node, guests in sorted(by_node.items()):
+        if node not in (source, target):
+            picked += guests[:count - len(picked)]
+    sources = sorted({g.node for g in picked})
+    return picked, ",".join(sources), target
 
 
 async def run(scenario: str, speed: float, count: int, why: bool = False, idle_s: float = 10.0) -> None:
