@@ -14,6 +14,19 @@ from widgets.fast_table import FastTable
 from .helpers import poll
 
 
+def threads_building(monkeypatch, memo) -> list[int]:
+    """The threads `memo` builds rows in, from now on."""
+    built_in: list[int] = []
+    rows = memo.rows
+    monkeypatch.setattr(memo, "rows", lambda objs: built_in.append(threading.get_ident()) or rows(objs))
+    return built_in
+
+
+async def publish_next_poll(app, source: str) -> None:
+    poller = app.hub.pollers[source]
+    await app.hub.publish_derived(await poller.poll_once())  # what a running poller does
+
+
 async def test_guest_rows_of_a_poll_are_built_off_the_loop(make_app, lab, monkeypatch):
     app = make_app()
     async with app.run_test(size=(160, 40)) as pilot:
@@ -23,20 +36,17 @@ async def test_guest_rows_of_a_poll_are_built_off_the_loop(make_app, lab, monkey
         screen = app.screen
         table = screen.query_one("#guests", FastTable)
         assert table.total_count == 9
-        built_in: list[int] = []
-        rows = screen.memo.rows
-        monkeypatch.setattr(screen.memo, "rows", lambda objs: built_in.append(threading.get_ident()) or rows(objs))
+        built_in = threads_building(monkeypatch, screen.memo)
         guests = lab.data["proxmox"].guests
         lab.update("proxmox", guests=(replace(guests[0], name="renamed-in-poll"), *guests[1:]))
-        poller = app.hub.pollers["proxmox"]
-        await app.hub.publish_derived(await poller.poll_once())  # what a running poller does
+        await publish_next_poll(app, "proxmox")
         await pilot.pause()
         assert built_in and threading.get_ident() not in built_in  # built once, in the worker thread
         assert table.get_row(guests[0].key).cells[1] == "renamed-in-poll"
         await pilot.press("1")  # another screen shown: the guests' rows are no longer built ahead
         await pilot.pause()
         built_in.clear()
-        await app.hub.publish_derived(await poller.poll_once())
+        await publish_next_poll(app, "proxmox")
         assert built_in == []
 
 
@@ -47,16 +57,13 @@ async def test_rows_stay_built_ahead_under_a_dialog_so_closing_it_builds_none_on
         await pilot.press("2")
         await pilot.pause()
         screen = app.screen
-        built_in: list[int] = []
-        rows = screen.memo.rows
-        monkeypatch.setattr(screen.memo, "rows", lambda objs: built_in.append(threading.get_ident()) or rows(objs))
+        built_in = threads_building(monkeypatch, screen.memo)
         await pilot.press("question_mark")  # the help dialog over the guests
         await pilot.pause()
         assert app.screen is not screen
         guests = lab.data["proxmox"].guests
         lab.update("proxmox", guests=(replace(guests[0], name="renamed-under-dialog"), *guests[1:]))
-        poller = app.hub.pollers["proxmox"]
-        await app.hub.publish_derived(await poller.poll_once())
+        await publish_next_poll(app, "proxmox")
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
@@ -80,13 +87,9 @@ async def test_ceph_swarm_and_traefik_rows_of_a_poll_are_built_off_the_loop(make
         await pilot.press(key)
         await pilot.pause()
         screen = app.screen
-        built_in: list[int] = []
-        the_memo = getattr(screen, memo)
-        rows = the_memo.rows
-        monkeypatch.setattr(the_memo, "rows", lambda objs: built_in.append(threading.get_ident()) or rows(objs))
+        built_in = threads_building(monkeypatch, getattr(screen, memo))
         lab.update(source, **changed(lab.data[source]))
-        poller = app.hub.pollers[source]
-        await app.hub.publish_derived(await poller.poll_once())
+        await publish_next_poll(app, source)
         await pilot.pause()
         assert built_in and threading.get_ident() not in built_in
         shown = screen.query_one(table, FastTable)
