@@ -192,14 +192,16 @@ class ConsoleApp(App):
             return
         if isinstance(screen, LayerScreen):
             screen.update_status(self.clock())
-        self.collector.tick(self._quiet())
+        self.collector.tick(self._quiet(), self._working())
+
+    def _working(self) -> bool:
+        """A worker runs: a batch, an action, a maintenance run (console/collector.py holds full collections)."""
+        return any(worker.is_running for worker in self.workers)
 
     def _quiet(self) -> bool:
-        """Nothing under way: no poll or derived work, no worker (a batch, an action, a maintenance
-        run) and no key for QUIET_INPUT s. console/collector.py makes its full collections then."""
-        if self.clock() - self._last_input < QUIET_INPUT:
-            return False
-        if any(worker.is_running for worker in self.workers):
+        """Nothing under way: no poll or derived work, no worker and no key for QUIET_INPUT s.
+        console/collector.py makes its full collections then."""
+        if self.clock() - self._last_input < QUIET_INPUT or self._working():
             return False
         return not getattr(self.hub, "busy", False)
 
@@ -381,6 +383,7 @@ class ConsoleApp(App):
         self.hub.refresh()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.collector.hold(self._working())  # from the batch's first moment, not the next tick
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}", title="internal error", severity="error")

@@ -10,7 +10,10 @@ Freezing each snapshot as it arrives would keep it out of the scans, but would a
 the cyclic garbage Textual has not collected yet (measured on the large lab: 160,000 objects never
 freed in two minutes), so instead:
 
-- automatic full collections are made ten times rarer (FULL_THRESHOLD): a backstop only;
+- automatic full collections are made ten times rarer (FULL_THRESHOLD): a backstop only; and
+  while something the operator waits on is under way (a batch of migrations, an action, a
+  maintenance run: a worker of the App), they are held altogether, for at most HOLD_AT_MOST
+  seconds (the garbage of that stretch waits for the next quiet moment: transient memory);
 - the console makes them itself at a quiet moment, at most every QUIET_EVERY seconds: from its 1 s
   tick, when no poll, derived work, batch, action or maintenance run is under way and no key was
   pressed for QUIET_INPUT seconds (App._quiet). Such a collection still holds the loop for as long
@@ -28,6 +31,8 @@ from collections.abc import Callable
 FULL_THRESHOLD = 100  # gen-1 collections before an automatic full one (CPython's default: 10)
 QUIET_EVERY = 30.0  # s between the console's own full collections
 QUIET_INPUT = 10.0  # s without a key before a moment counts as quiet (a pause then is not felt)
+HOLD_AT_MOST = 300.0  # s automatic full collections may be held while work is under way
+HELD = 1_000_000  # the gen-2 threshold while held: no automatic full collection
 
 
 class Collector:
@@ -37,18 +42,23 @@ class Collector:
         self.collections = 0  # full collections made at quiet moments
         self._saved: tuple[int, ...] | None = None
         self._frozen = False
+        self._held_since: float | None = None
 
     def tune(self) -> None:
         """Rarer automatic full collections (the thresholds are the process's: restore() puts them back)."""
         if self._saved is None:
             self._saved = gc.get_threshold()
-            young, middle = self._saved[0], self._saved[1]
-            gc.set_threshold(young, middle, max(FULL_THRESHOLD, self._saved[2]))
+            self._full_after(FULL_THRESHOLD)
+
+    def _full_after(self, middle_collections: int) -> None:
+        assert self._saved is not None
+        gc.set_threshold(self._saved[0], self._saved[1], max(middle_collections, self._saved[2]))
 
     def restore(self) -> None:
         if self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None
+            self._held_since = None
 
     def freeze_start_up(self) -> None:
         """Once, when the first data has arrived: what start-up made (modules, the App, its first
@@ -57,8 +67,30 @@ class Collector:
             self._frozen = True
             gc.freeze()
 
-    def tick(self, quiet: bool) -> bool:
-        """A full collection now if one is due and the moment is quiet; True if it was made."""
+    def hold(self, busy: bool) -> None:
+        """Work the operator waits on is under way (`busy`), or no longer: automatic full collections
+        are held meanwhile, for at most HOLD_AT_MOST seconds at a stretch."""
+        if self._saved is None:
+            return
+        now = self.clock()
+        if not busy:
+            if self._held_since is not None:
+                self._held_since = None
+                self._full_after(FULL_THRESHOLD)
+        elif self._held_since is None:
+            self._held_since = now
+            self._full_after(HELD)
+        elif now - self._held_since > HOLD_AT_MOST:
+            self._full_after(FULL_THRESHOLD)  # a long run: the backstop again, until it ends
+
+    @property
+    def holding(self) -> bool:
+        return self._saved is not None and gc.get_threshold()[2] >= HELD
+
+    def tick(self, quiet: bool, busy: bool = False) -> bool:
+        """Hold or release automatic full collections (hold), and make one now if one is due and
+        the moment is quiet; True if it was made."""
+        self.hold(busy)
         now = self.clock()
         if not quiet or now - self.last_full < QUIET_EVERY:
             return False

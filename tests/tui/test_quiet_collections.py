@@ -1,6 +1,6 @@
 """The console makes its full garbage collections at quiet moments (console/collector.py): not
 while a key was just pressed, not while a worker (a batch, an action waiting for its confirmation,
-a maintenance run) or a poll is under way."""
+a maintenance run) or a poll is under way; while a worker runs, automatic ones are held too."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ async def test_full_collections_wait_for_a_quiet_moment(make_app, clock):
         app.request_action("Start VM 113", "start", "113")  # a worker waits for the confirmation
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
+        assert app.collector.holding  # no automatic full collection either while it runs
         clock.now += QUIET_INPUT
         app.tick()
         assert app.collector.collections == 2
@@ -35,4 +36,4 @@ async def test_full_collections_wait_for_a_quiet_moment(make_app, clock):
         await pilot.pause()
         clock.now += QUIET_INPUT
         app.tick()
-        assert app.collector.collections == 3
+        assert app.collector.collections == 3 and not app.collector.holding

@@ -39,3 +39,34 @@ def test_a_full_collection_only_when_quiet_and_due():
         assert not c.tick(quiet=True) and len(full) == 1  # the next one QUIET_EVERY later
     finally:
         gc.callbacks.remove(seen)
+
+
+def test_automatic_full_collections_are_held_while_work_goes_on_for_a_bounded_time():
+    from console.collector import HELD, HOLD_AT_MOST
+
+    before = gc.get_threshold()
+    t = [0.0]
+    c = Collector(clock=lambda: t[0])
+    c.hold(True)
+    assert gc.get_threshold() == before and not c.holding  # not tuned: the process's thresholds are left alone
+    c.tune()
+    try:
+        c.hold(True)  # a batch starts
+        assert c.holding and gc.get_threshold()[2] == HELD
+        t[0] = HOLD_AT_MOST / 2
+        c.hold(True)
+        assert c.holding
+        c.hold(False)  # it ended: the backstop again
+        assert not c.holding and gc.get_threshold()[2] == max(FULL_THRESHOLD, before[2])
+        c.hold(True)
+        t[0] += HOLD_AT_MOST + 1  # a run longer than the hold may last
+        c.hold(True)
+        assert not c.holding and gc.get_threshold()[2] == max(FULL_THRESHOLD, before[2])
+        c.hold(True)
+        assert not c.holding  # until it ends
+        c.hold(False)
+        c.hold(True)
+        assert c.holding  # the next one is held again
+    finally:
+        c.restore()
+    assert gc.get_threshold() == before
