@@ -192,22 +192,22 @@ class ConsoleApp(App):
             return
         if isinstance(screen, LayerScreen):
             screen.update_status(self.clock())
-        self.collector.tick(self._quiet(), self._working())
+        self.collector.tick(self._quiet(), self._busy())
 
-    def _working(self) -> bool:
-        """A worker runs: a batch, an action, a maintenance run (console/collector.py holds full collections)."""
-        return any(worker.is_running for worker in self.workers)
+    def _busy(self) -> bool:
+        """The operator typed in the last QUIET_INPUT s, or a worker runs (a batch, an action, a
+        maintenance run): console/collector.py holds automatic full collections meanwhile."""
+        return self.clock() - self._last_input < QUIET_INPUT or any(w.is_running for w in self.workers)
 
     def _quiet(self) -> bool:
-        """Nothing under way: no poll or derived work, no worker and no key for QUIET_INPUT s.
-        console/collector.py makes its full collections then."""
-        if self.clock() - self._last_input < QUIET_INPUT or self._working():
-            return False
-        return not getattr(self.hub, "busy", False)
+        """Not busy, and no poll or derived work under way: console/collector.py makes its full
+        collections then."""
+        return not self._busy() and not getattr(self.hub, "busy", False)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self._last_input = self.clock()
+            self.collector.hold(True)  # before the key's handler starts a batch (the tick follows up)
         await super().on_event(event)
 
     async def switch_cluster(self, name: str) -> None:
@@ -383,7 +383,7 @@ class ConsoleApp(App):
         self.hub.refresh()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.collector.hold(self._working())  # from the batch's first moment, not the next tick
+        self.collector.hold(self._busy())  # an App worker (an action, a run): from its first moment
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}", title="internal error", severity="error")

@@ -11,9 +11,9 @@ the cyclic garbage Textual has not collected yet (measured on the large lab: 160
 freed in two minutes), so instead:
 
 - automatic full collections are made ten times rarer (FULL_THRESHOLD): a backstop only; and
-  while something the operator waits on is under way (a batch of migrations, an action, a
-  maintenance run: a worker of the App), they are held altogether, for at most HOLD_AT_MOST
-  seconds (the garbage of that stretch waits for the next quiet moment: transient memory);
+  while the operator types or something they wait on is under way (a batch of migrations, an
+  action, a maintenance run: a worker), they are held altogether, for at most HOLD_AT_MOST
+  seconds at a stretch (the garbage of that stretch waits for the next quiet moment);
 - the console makes them itself at a quiet moment, at most every QUIET_EVERY seconds: from its 1 s
   tick, when no poll, derived work, batch, action or maintenance run is under way and no key was
   pressed for QUIET_INPUT seconds (App._quiet). Such a collection still holds the loop for as long

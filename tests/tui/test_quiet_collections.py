@@ -18,12 +18,13 @@ async def test_full_collections_wait_for_a_quiet_moment(make_app, clock):
         app.tick()
         assert app.collector.collections == 1
         clock.now += QUIET_EVERY
-        await pilot.press("2")  # the operator is typing
+        await pilot.press("2")  # the operator is typing: automatic ones are held from that key on
+        assert app.collector.holding
         app.tick()
         assert app.collector.collections == 1
         clock.now += QUIET_INPUT
         app.tick()
-        assert app.collector.collections == 2
+        assert app.collector.collections == 2 and not app.collector.holding
         clock.now += QUIET_EVERY
         app.request_action("Start VM 113", "start", "113")  # a worker waits for the confirmation
         await pilot.pause()
