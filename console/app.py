@@ -192,17 +192,12 @@ class ConsoleApp(App):
             return
         if isinstance(screen, LayerScreen):
             screen.update_status(self.clock())
-        self.collector.tick(self._quiet(), self._busy())
+        self.collector.tick(self._busy(), getattr(self.hub, "busy", False))
 
     def _busy(self) -> bool:
         """The operator typed in the last QUIET_INPUT s, or a worker runs (a batch, an action, a
         maintenance run): console/collector.py holds automatic full collections meanwhile."""
         return self.clock() - self._last_input < QUIET_INPUT or any(w.is_running for w in self.workers)
-
-    def _quiet(self) -> bool:
-        """Not busy, and no poll or derived work under way: console/collector.py makes its full
-        collections then."""
-        return not self._busy() and not getattr(self.hub, "busy", False)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):

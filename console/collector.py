@@ -10,16 +10,18 @@ Freezing each snapshot as it arrives would keep it out of the scans, but would a
 the cyclic garbage Textual has not collected yet (measured on the large lab: 160,000 objects never
 freed in two minutes), so instead:
 
-- automatic full collections are made ten times rarer (FULL_THRESHOLD): a backstop only; and
+- automatic full collections are made thirty times rarer (FULL_THRESHOLD): a backstop only; and
   while the operator types or something they wait on is under way (a batch of migrations, an
   action, a maintenance run: a worker), they are held altogether, for at most HOLD_AT_MOST
   seconds at a stretch (the garbage of that stretch waits for the next quiet moment);
-- the console makes them itself at a quiet moment, at most every QUIET_EVERY seconds: from its 1 s
-  tick, when no poll, derived work, batch, action or maintenance run is under way and no key was
-  pressed for QUIET_INPUT seconds (App._quiet). Such a collection still holds the loop for as long
-  as it takes (measured on the large lab, idle, load average 18 on 2 cores: 63-119 ms of CPU), but
-  at a moment when nothing is shown changing and nobody types; during a long busy stretch the
-  backstop makes one in whichever thread, as before, only rarer.
+- the console makes them itself, every QUIET_EVERY seconds, from its 1 s tick when no batch,
+  action or maintenance run is under way and no key was pressed for QUIET_INPUT seconds
+  (App._busy); preferably while no poll or derived work is under way either (its young objects
+  would be scanned too), but once twice overdue regardless: on a large cluster polls are nearly
+  always under way (large lab, load 14: none in flight in a fifth of the tick's samples, and with
+  the tick waiting for such a moment the backstop came first twice in 90 s, 181 ms of CPU in a
+  poll thread). Such a collection still holds the loop for as long as it takes (large lab, idle,
+  load 14-18 on 2 cores: 56-119 ms of CPU), but while nobody types or waits on an action.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import gc
 import time
 from collections.abc import Callable
 
-FULL_THRESHOLD = 100  # gen-1 collections before an automatic full one (CPython's default: 10)
+FULL_THRESHOLD = 300  # gen-1 collections before an automatic full one (CPython's default: 10)
 QUIET_EVERY = 30.0  # s between the console's own full collections
 QUIET_INPUT = 10.0  # s without a key before a moment counts as quiet (a pause then is not felt)
 HOLD_AT_MOST = 300.0  # s automatic full collections may be held while work is under way
@@ -87,12 +89,14 @@ class Collector:
     def holding(self) -> bool:
         return self._saved is not None and gc.get_threshold()[2] >= HELD
 
-    def tick(self, quiet: bool, busy: bool = False) -> bool:
+    def tick(self, busy: bool, polling: bool = False) -> bool:
         """Hold or release automatic full collections (hold), and make one now if one is due and
-        the moment is quiet; True if it was made."""
+        the operator is not busy: preferably while no poll is under way (its answer being decoded
+        would be scanned too), else once it is overdue; True if it was made."""
         self.hold(busy)
         now = self.clock()
-        if not quiet or now - self.last_full < QUIET_EVERY:
+        since = now - self.last_full
+        if busy or since < QUIET_EVERY or (polling and since < 2 * QUIET_EVERY):
             return False
         gc.collect()
         self.last_full = now

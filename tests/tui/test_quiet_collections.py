@@ -1,6 +1,6 @@
 """The console makes its full garbage collections at quiet moments (console/collector.py): not
 while a key was just pressed, not while a worker (a batch, an action waiting for its confirmation,
-a maintenance run) or a poll is under way; while a worker runs, automatic ones are held too."""
+a maintenance run) runs; meanwhile automatic ones are held too."""
 
 from __future__ import annotations
 

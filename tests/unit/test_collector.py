@@ -19,7 +19,7 @@ def test_tune_makes_automatic_full_collections_rarer_and_restore_puts_the_thresh
     assert gc.get_threshold() == before
 
 
-def test_a_full_collection_only_when_quiet_and_due():
+def test_a_full_collection_when_due_and_nobody_busy_preferably_between_polls():
     t = [0.0]
     c = Collector(clock=lambda: t[0])
     full: list[int] = []
@@ -31,12 +31,15 @@ def test_a_full_collection_only_when_quiet_and_due():
     gc.callbacks.append(seen)
     try:
         t[0] = QUIET_EVERY / 2
-        assert not c.tick(quiet=True) and full == []  # too soon after the last one
+        assert not c.tick(busy=False) and full == []  # too soon after the last one
         t[0] = QUIET_EVERY
-        assert not c.tick(quiet=False) and full == []  # due, but something is under way
-        assert c.tick(quiet=True) and full == [threading.get_ident()] and c.collections == 1
-        t[0] += 1
-        assert not c.tick(quiet=True) and len(full) == 1  # the next one QUIET_EVERY later
+        assert not c.tick(busy=True) and full == []  # due, but the operator types or waits on a batch
+        assert not c.tick(busy=False, polling=True) and full == []  # a poll is under way: a moment later
+        assert c.tick(busy=False) and full == [threading.get_ident()] and c.collections == 1
+        t[0] += QUIET_EVERY
+        assert c.tick(busy=False, polling=True) is False  # due again, a poll under way
+        t[0] += QUIET_EVERY
+        assert c.tick(busy=False, polling=True) and len(full) == 2  # twice overdue: polls or not
     finally:
         gc.callbacks.remove(seen)
 
