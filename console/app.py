@@ -7,7 +7,6 @@ copy of its own but forwards each new snapshot to the screen on display.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from console import commands
+from console.collector import QUIET_INPUT, Collector
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.layers import COMMAND_VIEWS, LAYERS, VIEWS, view_of
@@ -88,7 +88,8 @@ class ConsoleApp(App):
         self.actions: Any = None
         self.command_history: list[str] = []
         self._unsubscribe: Callable[[], None] | None = None
-        self._gc_frozen = False
+        self.collector = Collector(clock)  # console/collector.py: full collections at quiet moments
+        self._last_input = clock()
         self._resume_pending = False  # the resume banner waits for the cluster to answer (its identity)
         self._ticks = 0
         self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)  # "title: message" of each notification
@@ -124,6 +125,7 @@ class ConsoleApp(App):
 
     # ------------------------------------------------------------ hub wiring
     def on_mount(self) -> None:
+        self.collector.tune()
         self._connect(self.cluster)
         self.switch_mode("health")
         self.set_interval(1.0, self.tick)
@@ -162,15 +164,14 @@ class ConsoleApp(App):
                 self.log.warning(f"closing sources: {exc}")
 
     async def on_unmount(self) -> None:
+        self.collector.restore()
         await self._disconnect()
         if self.glance is not None:  # h-ctx
             await self.glance.stop()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        if message.snap.ok_at is not None and not self._gc_frozen:
-            # long-lived objects from start-up leave the collector's scans: fewer long pauses
-            self._gc_frozen = True
-            gc.freeze()
+        if message.snap.ok_at is not None:
+            self.collector.freeze_start_up()  # long-lived objects from start-up leave the collector's scans
         try:
             screen = self.screen
         except ScreenStackError:  # tearing down: a late snapshot (or history refresh) has no screen left
@@ -191,6 +192,18 @@ class ConsoleApp(App):
             return
         if isinstance(screen, LayerScreen):
             screen.update_status(self.clock())
+        self.collector.tick(self._busy(), getattr(self.hub, "busy", False))
+
+    def _busy(self) -> bool:
+        """The operator typed in the last QUIET_INPUT s, or a worker runs (a batch, an action, a
+        maintenance run): console/collector.py holds automatic full collections meanwhile."""
+        return self.clock() - self._last_input < QUIET_INPUT or any(w.is_running for w in self.workers)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_input = self.clock()
+            self.collector.hold(True)  # before the key's handler starts a batch (the tick follows up)
+        await super().on_event(event)
 
     async def switch_cluster(self, name: str) -> None:
         try:
@@ -365,6 +378,7 @@ class ConsoleApp(App):
         self.hub.refresh()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.collector.hold(self._busy())  # an App worker (an action, a run): from its first moment
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}", title="internal error", severity="error")

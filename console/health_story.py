@@ -76,9 +76,18 @@ class StoryKeeper:
             return
         changed = context != self._context
         self._context, self._context_at = context, self.clock()
-        if changed:
+        if not changed:
+            return
+        held = self._held
+        if held:  # the story of the snapshots last told, with the new runs and silences: in the thread too
+            now = self.clock()
+            snaps = dict(held)
+            story = await asyncio.to_thread(tell, snaps, now, *context)
+            if self._held is held and self._context == context:  # nothing newer was told meanwhile
+                self._key, self._story = _key(snaps, now, *context)[1], story
+        else:
             self._key = None
-            self.on_change()
+        self.on_change()
 
     def invalidate(self) -> None:
         """A silence was added or removed, a run started: read again on the next call."""
@@ -90,9 +99,9 @@ class StoryKeeper:
         runs, silences = self.context()
         snaps, key = _key(snapshots, now, runs, silences)
         if self._story is None or key != self._key:
-            if self._story is not None and self._key is not None and _only_aged(key, self._key) \
+            if self._story is not None and self._key is not None and _same_but_clock(key, self._key) \
                     and self._age_off_loop(snapshots, now, key):
-                return self._story  # last second's story until this second's is back from the thread
+                return self._story  # the last story until this second's is back from the thread
             self._story = tell(dict(snapshots), now, runs, silences)
             self._key = key
             self._held = snaps  # keeps the snapshots alive so that their ids stay theirs
@@ -119,8 +128,9 @@ class StoryKeeper:
         self._key, self._held, self._story = told
 
     def _age_off_loop(self, snapshots: Mapping[str, object], now: float, key: tuple) -> bool:
-        """Only the age of stale data moved on: tell it again in a thread, then show it
-        (on_aged). False without a running loop: then it is told right away."""
+        """Only the clock moved on (the age of stale data, or a layer's data grew old enough to be
+        stale): tell it again in a thread, then show it (on_aged for an age, on_change when a layer
+        turned stale or fresh). False without a running loop: then it is told right away."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -132,9 +142,13 @@ class StoryKeeper:
     async def _age(self, snapshots: dict, now: float, key: tuple) -> None:
         runs, silences = key[3], key[4]
         story = await asyncio.to_thread(tell, snapshots, now, runs, silences)
-        if self._key is not None and _only_aged(key, self._key):  # nothing newer was told meanwhile
+        last = self._key
+        if last is not None and _same_but_clock(key, last):  # nothing newer was told meanwhile
             self._key, self._held, self._story = key, tuple(sorted(snapshots.items())), story
-            self.on_aged()
+            if key[1] != last[1]:
+                self.on_change()  # a layer turned stale: its incidents, not only the ages
+            else:
+                self.on_aged()
 
 
 def _key(snapshots: Mapping[str, object], now: float, runs: tuple, silences: tuple) -> tuple[tuple, tuple]:
@@ -145,9 +159,10 @@ def _key(snapshots: Mapping[str, object], now: float, runs: tuple, silences: tup
     return snaps, (tuple((k, id(s)) for k, s in snaps), stale, int(now) if any(stale) else None, runs, silences)
 
 
-def _only_aged(key: tuple, last: tuple) -> bool:
-    """The same snapshots, staleness, runs and silences: only the second of the ages differs."""
-    return key[:2] == last[:2] and key[3:] == last[3:]
+def _same_but_clock(key: tuple, last: tuple) -> bool:
+    """The same snapshots, runs and silences: only what the clock decides differs (which layers
+    are stale, and the second of their ages)."""
+    return key[0] == last[0] and key[3:] == last[3:]
 
 
 def _runs(cluster: str) -> list:

@@ -117,6 +117,11 @@ class Poller(Generic[T]):
             return self.interval
         return min(self.max_backoff, self.interval * 2 ** min(self.failures, 10))
 
+    @property
+    def busy(self) -> bool:
+        """A poll is under way (its answer may be being decoded in a thread)."""
+        return self._lock.locked()
+
     def poke(self) -> None:
         """Poll again now instead of waiting out the interval (ctrl-r)."""
         self._wake.set()
@@ -245,6 +250,11 @@ class Hub:
         self._derivers: list[Deriver] = []
         self._derive_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+
+    @property
+    def busy(self) -> bool:
+        """A poll or the derived work of a snapshot is under way."""
+        return self._derive_lock.locked() or any(p.busy for p in self.pollers.values())
 
     def subscribe(self, callback: Callable[[Snapshot], Any]) -> Callable[[], None]:
         self._subscribers.append(callback)

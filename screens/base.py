@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from widgets.cluster_header import ClusterHeader
 from widgets.fast_table import FastTable
@@ -79,7 +79,10 @@ class LayerScreen(Screen):
         self.refresh_data()
 
     def on_screen_suspend(self) -> None:
-        self._shown = False
+        # under a dialog (a confirmation, a picker) this screen is still what the operator comes back
+        # to: its rows stay built ahead, so closing the dialog does not build them on the loop
+        top = self.app.screen
+        self._shown = isinstance(top, ModalScreen) and top is not self
 
     def refresh_data(self) -> None:
         app = self.app
@@ -149,7 +152,9 @@ class LayerScreen(Screen):
         got = self._ahead.get(source)
         if got is not None and got[0] is data:
             return got[1]
-        return build(data)
+        built = build(data)  # the first render, or data the thread skipped: here, once
+        self._ahead[source] = (data, built)
+        return built
 
     def _stop_ahead(self) -> None:
         for unfollow in self._ahead_unfollow.values():

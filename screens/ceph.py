@@ -155,7 +155,9 @@ class CephScreen(LayerScreen):
             summary.append("\n" + trend)
         self.query_one("#ceph-summary", Static).update(summary)
         self.query_one("#checks", FastTable).set_rows([check_row(x) for x in c.checks] if c else ())
-        self.query_one("#osds", FastTable).set_rows(self.osd_memo.rows(c.osds) if c else ())
+        # hundreds of OSDs: their rows are made in the Hub's worker thread for each new snapshot
+        osds = self.rows_ahead("ceph", c, lambda data: self.osd_memo.rows(data.osds)) if c else ()
+        self.query_one("#osds", FastTable).set_rows(osds)
         pg_rows = [Row(s, ((s, "" if s == "active+clean" else "yellow"), str(n)), (s, n))
                    for s, n in c.pg_states] if c else []
         self.query_one("#pgs", FastTable).set_rows(pg_rows)

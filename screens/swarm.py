@@ -103,11 +103,22 @@ class SwarmScreen(LayerScreen):
         swarm = self.data_of("swarm")
         return {s.id: s for s in swarm.services} if swarm else {}
 
+    def _built(self, swarm) -> tuple:
+        """(node rows, service rows, tasks by service id) of `swarm`: pure, made in the Hub's worker
+        thread for each new snapshot (rows_ahead), so a large swarm's rows are not built on the loop."""
+        def build(data) -> tuple:
+            by_service: dict[str, list] = {}
+            for t in data.tasks:
+                by_service.setdefault(t.service_id, []).append(t)
+            return self.node_memo.rows(data.nodes), self.service_memo.rows(data.services), by_service
+
+        return self.rows_ahead("swarm", swarm, build)
+
     def render_data(self, snapshots, now) -> None:
         swarm = self.data_of("swarm")
-        self.query_one("#swarm-nodes", FastTable).set_rows(self.node_memo.rows(swarm.nodes) if swarm else ())
-        services = self.query_one("#services", FastTable)
-        services.set_rows(self.service_memo.rows(swarm.services) if swarm else ())
+        nodes, services, _ = self._built(swarm) if swarm else ((), (), {})
+        self.query_one("#swarm-nodes", FastTable).set_rows(nodes)
+        self.query_one("#services", FastTable).set_rows(services)
         self._render_tasks()
 
     def _render_tasks(self) -> None:
@@ -118,7 +129,7 @@ class SwarmScreen(LayerScreen):
         name = self._services().get(sid)
         tasks.title = f"tasks of {name.name}" if name else "tasks"
         tasks.update_title()
-        wanted = [t for t in swarm.tasks if t.service_id == sid] if swarm and sid else []
+        wanted = self._built(swarm)[2].get(sid, []) if swarm and sid else []
         tasks.set_rows(self.task_memo.rows(wanted))
 
     def on_fast_table_row_highlighted(self, event: FastTable.RowHighlighted) -> None:

@@ -59,18 +59,24 @@ class TraefikScreen(LayerScreen):
     def on_mount(self) -> None:  # LayerScreen.on_mount runs after this by itself (Textual walks the MRO)
         self.query_one("#routers", FastTable).focus()
 
+    def _build(self, t) -> tuple:
+        """(router rows, service rows, the summary line) of `t`: pure, made in the Hub's worker thread
+        for each new snapshot (rows_ahead), so hundreds of routers are not turned into rows on the loop."""
+        routers = sorted(t.routers, key=lambda r: ("http", "tcp", "udp").index(r.protocol)
+                         if r.protocol in ("http", "tcp", "udp") else 3)
+        counts = {p: sum(1 for r in t.routers if r.protocol == p) for p in ("http", "tcp", "udp")}
+        eps = " ".join(f"{e.name}{e.address}" for e in t.entrypoints)  # "web:80 websecure:443"
+        summary = (f"Traefik {t.version or '?'} · routers http {counts['http']} tcp {counts['tcp']} udp {counts['udp']}"
+                   + (f" · entrypoints {eps}" if eps else ""))
+        return self.router_memo.rows(routers), self.service_memo.rows(t.services), summary
+
     def render_data(self, snapshots, now) -> None:
         t = self.data_of("traefik")
-        routers = sorted(t.routers, key=lambda r: ("http", "tcp", "udp").index(r.protocol)
-                         if r.protocol in ("http", "tcp", "udp") else 3) if t else ()
-        self.query_one("#routers", FastTable).set_rows(self.router_memo.rows(routers))
-        self.query_one("#traefik-services", FastTable).set_rows(self.service_memo.rows(t.services) if t else ())
-        if t is not None:
-            counts = {p: sum(1 for r in t.routers if r.protocol == p) for p in ("http", "tcp", "udp")}
-            eps = " ".join(f"{e.name}{e.address}" for e in t.entrypoints)  # "web:80 websecure:443"
-            self.query_one("#traefik-summary", Static).update(
-                f"Traefik {t.version or '?'} · routers http {counts['http']} tcp {counts['tcp']} udp {counts['udp']}"
-                + (f" · entrypoints {eps}" if eps else ""))
+        routers, services, summary = self.rows_ahead("traefik", t, self._build) if t else ((), (), None)
+        self.query_one("#routers", FastTable).set_rows(routers)
+        self.query_one("#traefik-services", FastTable).set_rows(services)
+        if summary is not None:
+            self.query_one("#traefik-summary", Static).update(summary)
 
     def action_problems(self) -> None:
         tables = list(self.query(FastTable))

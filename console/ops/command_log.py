@@ -13,6 +13,7 @@ twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -112,13 +113,23 @@ async def recorded(kind: str, call: str, target: str = "", action: str = "") -> 
         rec.ok = False
         rec.result = f"failed: {getattr(exc, 'message', None) or exc}"
         rec.duration = time.monotonic() - start
-        _safe_append(rec)
+        await write(rec)
         raise
     finally:
         _inside.reset(token)
     rec.duration = time.monotonic() - start
     rec.result = f"ok: {rec.result}" if rec.result else "ok"
-    _safe_append(rec)
+    await write(rec)
+
+
+async def write(rec: Record) -> None:
+    """Append `rec` from async code: the file write in a worker thread (a stat, an open, maybe a
+    rotation: never on the event loop), done when this returns, so a reader right after finds it.
+    A failure to write is logged, never raised (as _safe_append)."""
+    try:
+        await asyncio.to_thread(_safe_append, rec)
+    except RuntimeError:  # the loop's thread pool is shut down (the console is closing): written here then
+        _safe_append(rec)
 
 
 def _safe_append(rec: Record) -> None:

@@ -81,16 +81,17 @@ async def follow(ops: Any, res: ActionResult, node: str, upid: str, progress: Pr
             break
         await _sleep(poll)
     res.duration = time.monotonic() - t0
-    _record_outcome(res)
+    await _record_outcome(res)
     return res
 
 
-def _record_outcome(res: ActionResult) -> None:
-    """The task's end goes into the command log too: the POST was accepted, this says how it ended."""
-    from console.ops.command_log import Record, _safe_append
+async def _record_outcome(res: ActionResult) -> None:
+    """The task's end goes into the command log too: the POST was accepted, this says how it ended
+    (written in a worker thread, not on the event loop)."""
+    from console.ops.command_log import Record, write
 
-    _safe_append(Record(res.started, "task", res.upid or "", res.target, f"{res.action}: {res.sentence}",
-                        f"{res.exitstatus or 'still running'}", res.ok, res.duration))
+    await write(Record(res.started, "task", res.upid or "", res.target, f"{res.action}: {res.sentence}",
+                       f"{res.exitstatus or 'still running'}", res.ok, res.duration))
 
 
 async def _sleep(seconds: float) -> None:

@@ -134,8 +134,12 @@ class SwarmSource:
                 failures.append(f"{endpoint}: not tried, no time left within {self.cfg.timeout:g} s")
                 continue
             budget = None if write else try_budget(left, len(order) - k)
+            # asyncio.timeout, not wait_for: wait_for runs the call in a task of its own, and when the poll's
+            # own timeout cancels it just as that task fails, its exception is never retrieved (asyncio logs
+            # "Task exception was never retrieved"); here the failure or the cancellation reaches this frame
             try:
-                client = await asyncio.wait_for(self._client(endpoint), budget)
+                async with asyncio.timeout(budget):
+                    client = await self._client(endpoint)
             except (_Unreachable, ConsoleError) as exc:
                 failures.append(f"{endpoint}: {exc.message if isinstance(exc, ConsoleError) else exc}")
                 kinds.add(str(exc))
@@ -147,7 +151,8 @@ class SwarmSource:
                 continue
             client.api.timeout = self.cfg.timeout if budget is None else budget  # the SDK's per-request timeout
             try:
-                result = await asyncio.wait_for(op(client.api), budget)
+                async with asyncio.timeout(budget):
+                    result = await op(client.api)
             except TimeoutError:
                 failures.append(f"{endpoint}: timed out (no answer within {budget:.1f} s)")
                 self._forget(endpoint)

@@ -243,3 +243,43 @@ async def test_sim_error_rate_on_every_manager_is_one_clear_error(seed_sim):
         await source.close()
     text = str(err.value)
     assert "no manager answered" in text and text.count("HTTP 500") == 3, text
+
+
+async def test_a_read_failing_just_as_the_poll_is_cancelled_leaves_no_orphaned_exception(monkeypatch):
+    """One of the fetch's calls fails in the same moment the poll's own timeout cancels the read: the
+    cancellation goes through and no task is left holding the failure (asyncio would log "Task exception
+    was never retrieved", as it did with wait_for around the calls)."""
+    import gc
+    from types import SimpleNamespace
+
+    source = SwarmSource(SwarmConfig(managers=("unix:///nowhere.sock",), timeout=5.0), None)
+
+    async def client(_endpoint):
+        return SimpleNamespace(api=SimpleNamespace(timeout=None))
+
+    monkeypatch.setattr(source, "_client", client)
+    failing, never = asyncio.Event(), asyncio.Event()
+
+    async def failing_call():
+        await failing.wait()
+        raise OSError("read timed out")
+
+    async def op(_api):
+        return await asyncio.gather(failing_call(), never.wait())
+
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context.get("message", "")))
+    try:
+        poll = asyncio.create_task(source._run(op))
+        for _ in range(5):  # the calls are under way
+            await asyncio.sleep(0)
+        failing.set()
+        poll.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await poll
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []

@@ -151,6 +151,33 @@ async def test_maintenance_and_actions_writes_land_in_the_command_log(state_dir)
     assert recs[0]["call"] == "ssh pve1: apt-get -y dist-upgrade"
 
 
+async def test_the_command_log_is_written_off_the_event_loop_before_the_block_is_left(state_dir, monkeypatch):
+    """A recorded call's line (success or failure) and a followed task's outcome are written in a
+    worker thread (not on the loop), and are in the file as soon as the call returns."""
+    import threading
+
+    writers: list[int] = []
+    real = command_log.append
+
+    def append(rec, directory=None):
+        writers.append(threading.get_ident())
+        real(rec, directory)
+
+    monkeypatch.setattr(command_log, "append", append)
+    async with command_log.recorded("api", "POST nodes/pve1/qemu/112/status/start", "112") as rec:
+        rec.result = "UPID:pve1:1"
+    assert [r["result"] for r in command_log.read()] == ["ok: UPID:pve1:1"]
+    with pytest.raises(ValueError):
+        async with command_log.recorded("api", "POST nodes/pve1/qemu/113/status/start", "113"):
+            raise ValueError("refused by the node")
+    assert [r["ok"] for r in command_log.read()] == [True, False]
+    from console.ops.common import ActionResult, _record_outcome
+
+    await _record_outcome(ActionResult("start", "112", "Start VM 112", ok=True, upid="UPID:pve1:1", exitstatus="OK"))
+    assert command_log.read()[-1]["kind"] == "task"  # a followed task's outcome: written the same way
+    assert len(writers) == 3 and threading.get_ident() not in writers
+
+
 @pytest.mark.parametrize("bad", ["", "a", "1a", "a b", "ä-x", "current"])
 def test_snapshot_name_check(bad):
     from console.errors import ConsoleError

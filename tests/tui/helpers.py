@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
 from rich.cells import cell_len
 
@@ -17,6 +18,14 @@ async def poll(app, pilot) -> None:
     """One round of every fake poller, then let the App render."""
     await app.hub.poll_all_once()
     await pilot.pause()
+
+
+async def until(pilot, cond, timeout: float = 5.0) -> None:
+    """Let the App run until `cond()` holds (work done in a worker thread shows a moment later)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline
+        await pilot.pause(0.02)
 
 
 def screen_lines(app) -> list[str]:

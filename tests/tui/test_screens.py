@@ -12,7 +12,7 @@ from widgets.log_view import LogView
 from widgets.stale_banner import StaleBanner
 from widgets.tile import Tile
 
-from .helpers import notes, poll, screen_text
+from .helpers import notes, poll, screen_text, until
 
 
 async def test_loading_until_first_data_then_rows(make_app):
@@ -323,4 +323,5 @@ async def test_old_data_without_error_turns_stale_on_the_next_tick(make_app, clo
         app.tick()  # the 1 s timer; called directly so the test does not wait
         await pilot.pause()
         assert banner.has_class("-stale") and banner.text == "⚠ vrrp: no new data — data 7 s old"
-        assert "▲vrrp 7s" in str(app.screen.query_one(ClusterHeader).render())
+        # the story with the stale layer is told in a worker thread: the header follows a moment later
+        await until(pilot, lambda: "▲vrrp 7s" in str(app.screen.query_one(ClusterHeader).render()))

@@ -116,3 +116,28 @@ async def test_a_stale_layers_age_moves_on_off_the_loop():
         await asyncio.sleep(0.01)
     assert aged == [11.0]
     assert "11 s old" in keeper.story(snaps, t[0]).sources["proxmox"].summary
+
+
+async def test_a_layer_turning_stale_by_the_clock_is_told_off_the_loop_and_rerenders(monkeypatch):
+    """No new snapshot, only time: the data grew older than three intervals. The story saying so is
+    told in a worker thread; meanwhile the last one is shown; on its return the screen renders again
+    (on_change: the incidents change, not only an age)."""
+    t = [0.0]
+    changed: list = []
+    aged: list = []
+    snaps = {"proxmox": Snapshot("proxmox", _pve("running"), ok_at=0.0, interval=2.0)}
+    keeper = StoryKeeper("lab", clock=lambda: t[0], read_runs=lambda c: [], read_silences=lambda c: [],
+                         on_change=lambda: changed.append(t[0]), on_aged=lambda: aged.append(t[0]))
+    fresh = keeper.story(snaps, t[0])
+    told_in: list[int] = []
+    real = hs.tell
+    monkeypatch.setattr(hs, "tell", lambda *a: told_in.append(threading.get_ident()) or real(*a))
+    t[0] = 7.0
+    assert keeper.story(snaps, t[0]) is fresh  # the fresh story until the stale one is back from the thread
+    for _ in range(100):
+        if changed:
+            break
+        await asyncio.sleep(0.01)
+    assert changed == [7.0] and aged == []
+    assert told_in and threading.get_ident() not in told_in
+    assert "7 s old" in keeper.story(snaps, t[0]).sources["proxmox"].summary
