@@ -11,7 +11,6 @@ is never formatted into errors or logs.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,7 +19,6 @@ from urllib.parse import urlsplit
 
 import requests
 from proxmoxer import ProxmoxAPI
-from proxmoxer.backends.https import JsonSerializer
 from proxmoxer.core import ResourceException
 
 from console.config_model import ProxmoxConfig
@@ -53,17 +51,6 @@ class _Unreachable(Exception):
     def __init__(self, error: ConsoleError):
         super().__init__(str(error))
         self.error = error
-
-
-class _BytesJson(JsonSerializer):
-    """proxmoxer's JSON answers decoded from the bytes: its own serializer first copies the whole
-    answer into a str (a second copy of /cluster/resources while every poll is decoded)."""
-
-    def loads(self, response):
-        try:
-            return json.loads(response.content)["data"]
-        except (UnicodeDecodeError, ValueError):
-            return {"errors": response.content}
 
 
 class ProxmoxSource:
@@ -103,7 +90,6 @@ class ProxmoxSource:
                              token_value=self.cfg.token_secret.read(), verify_ssl=verify_setting(self.cfg.tls),
                              timeout=self.cfg.timeout)
             mount_tls(api._store["session"], self.cfg.tls)
-            api._store["serializer"] = _BytesJson()
             self._apis[endpoint] = api
         return api
 
