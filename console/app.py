@@ -23,7 +23,7 @@ from console.collector import QUIET_INPUT, Collector
 from console.config_model import ClusterConfig, Config
 from console.errors import ConsoleError
 from console.layers import COMMAND_VIEWS, LAYERS, VIEWS, view_of
-from console.memory import limit_malloc_arenas, release_free_memory
+from console.memory import release_free_memory, tune_malloc
 from console.poller import Hub, Snapshot
 from screens.base import LayerScreen
 from screens.health import HealthScreen
@@ -403,6 +403,6 @@ def run_tui(config: Config, cluster: str | None, read_only: bool, demo: Any = No
         return factory(cluster_cfg)
 
     app = ConsoleApp(config, cluster, factory_once, read_only=read_only)
-    limit_malloc_arenas()  # before the pollers' threads start
+    tune_malloc()  # before the pollers' threads start
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -18,7 +18,7 @@ again on its way out:
                  (ESC [ digits ; ... m) are kept, every other escape
                  sequence is removed, other controls become pictures. Feed the
                  result to rich's Text.from_ansi; `strip_sgr` drops the colours.
-- `inert_tree(obj)` every string (keys and values) in a decoded JSON tree.
+- `inert_tree(obj)` every string (keys and values) in a decoded JSON tree, in place.
 - `cap(s, n)`    at most n characters, noting the full length.
 
 Rich markup in data is never interpreted: screens put data into Text objects,
@@ -153,14 +153,35 @@ def strip_escapes(value: Any) -> str:
 
 
 def inert_tree(obj: Any) -> Any:
-    """Every string in a decoded JSON value made inert (dict keys too); other values as they are."""
+    """Every string in a decoded JSON value made inert (dict keys too); other values as they are.
+
+    In place: give it a value just decoded that nobody else holds. Lists and dicts are changed
+    where a string needs it and returned as they are (a dict with a key to change is rebuilt), so
+    a poll's answer is not held twice at once; a clean tree (nearly every one) is only walked."""
     if isinstance(obj, str):
         return obj if obj.isprintable() else inert(obj)
     if isinstance(obj, list):
-        return [inert_tree(x) for x in obj]
+        for i, x in enumerate(obj):
+            if isinstance(x, str):
+                if not x.isprintable():
+                    obj[i] = inert(x)
+            elif isinstance(x, (list, dict)):
+                y = inert_tree(x)
+                if y is not x:
+                    obj[i] = y
+        return obj
     if isinstance(obj, dict):
-        return {(k if not isinstance(k, str) or k.isprintable() else inert(k)): inert_tree(v)
-                for k, v in obj.items()}
+        for k, v in obj.items():
+            if isinstance(v, str):
+                if not v.isprintable():
+                    obj[k] = inert(v)  # replacing a value does not change the dict's size: safe here
+            elif isinstance(v, (list, dict)):
+                y = inert_tree(v)
+                if y is not v:
+                    obj[k] = y
+        if any(isinstance(k, str) and not k.isprintable() for k in obj):  # hostile keys: rare
+            return {(k if not isinstance(k, str) or k.isprintable() else inert(k)): v for k, v in obj.items()}
+        return obj
     return obj
 
 

@@ -17,6 +17,9 @@ helpers (`_post_json`, `_url`, `_result`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,6 +35,7 @@ from console.sources.swarm_parse import parse_node, parse_state, parse_task
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AVAILABILITIES = ("active", "pause", "drain")
+LISTS = ("/nodes", "/services", "/tasks")  # what a poll reads, in the order parse_state takes them
 
 
 class _Unreachable(Exception):
@@ -51,6 +55,7 @@ class SwarmSource:
         self._clients: dict[str, Any] = {}  # endpoint -> docker.DockerClient
         self._preferred: str | None = None
         self._lock = asyncio.Lock()
+        self._last_read: tuple[bytes, SwarmState] | None = None  # digests of the last parsed answers, and its state
 
     # ------------------------------------------------------------- connecting
 
@@ -182,15 +187,26 @@ class SwarmSource:
     # ------------------------------------------------------------------ reads
 
     async def fetch(self) -> SwarmState:
+        """The layer's state. The three lists (megabytes of JSON on a large swarm: every task with its
+        full spec) are read as bytes; when they are the bytes of the last poll, which is nearly every
+        poll, the last state is the answer, without decoding, making inert or parsing them again."""
         async def op(api):
-            nodes, services, tasks = await asyncio.gather(
-                asyncio.to_thread(api.nodes), asyncio.to_thread(api.services), asyncio.to_thread(api.tasks))
-            return nodes, services, tasks
+            answers = await asyncio.gather(*(asyncio.to_thread(_read_raw, api, path) for path in LISTS))
+            digest = b"".join(d for _, d in answers)
+            if self._last_read is not None and self._last_read[0] == digest:
+                return digest, None
+            # decoded here, inside the failover: a manager answering malformed JSON is skipped
+            return digest, await asyncio.to_thread(_decode_all, [raw for raw, _ in answers])
 
-        (nodes, services, tasks), endpoint = await self._run(op)
+        (digest, decoded), endpoint = await self._run(op)
+        if decoded is None and self._last_read is not None:
+            state = self._last_read[1]
+            return state if state.manager == endpoint else dataclasses.replace(state, manager=endpoint)
         # making 300 services' and 1,000 tasks' text inert and parsing them takes hundreds of ms
         # on a loaded machine: in a worker thread, never on the event loop
-        return await asyncio.to_thread(_parse_answers, nodes, services, tasks, endpoint)
+        state = await asyncio.to_thread(_parse_answers, *decoded, endpoint)
+        self._last_read = (digest, state)  # frozen all the way down: safe to hand out again
+        return state
 
     async def tasks_on_node(self, node: str) -> list[SwarmTask]:
         async def op(api):
@@ -421,6 +437,29 @@ def _requests_errors():
     import requests
 
     return requests.exceptions.RequestException
+
+
+def _read_raw(api, path: str) -> tuple[bytes, bytes]:
+    """Blocking: one list's answer as bytes (what api.nodes() etc. would decode) and its digest."""
+    res = api._get(api._url(path))
+    api._raise_for_status(res)
+    raw = res.content
+    return raw, hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def _decode_all(raws: list[bytes]) -> list[Any]:
+    """Blocking: JSON-decode each answer; malformed JSON fails as the SDK's own decoding would."""
+    import requests
+
+    out = []
+    for raw in raws:
+        try:
+            out.append(json.loads(raw))
+        except json.JSONDecodeError as exc:
+            raise requests.exceptions.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+        except ValueError as exc:  # not UTF-8/16/32 at all
+            raise requests.exceptions.JSONDecodeError(str(exc), "", 0) from None
+    return out
 
 
 def _parse_answers(nodes: Any, services: Any, tasks: Any, endpoint: str) -> SwarmState:

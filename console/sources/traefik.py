@@ -10,6 +10,7 @@ is "1" on the last one, so pages are followed while it grows.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from typing import Any
@@ -58,6 +59,7 @@ class TraefikSource:
         self.cfg = cfg
         self.base = _public(cfg.url.rstrip("/"))
         self._session: requests.Session | None = None
+        self._last_read: tuple[bytes, TraefikState] | None = None  # digests of the last parsed pages, and its state
 
     def _get_session(self) -> requests.Session:
         if self._session is None:
@@ -70,12 +72,26 @@ class TraefikSource:
         return self._session
 
     async def fetch(self) -> TraefikState:
+        """The layer's state. Every page is read as bytes; when all of them are the bytes of the last
+        poll (routers and services rarely change), the last state is the answer, without decoding,
+        making inert or parsing hundreds of routers again."""
         session = self._get_session()
-        version_task = asyncio.to_thread(self._get_json, session, "/api/version", None, True)
-        list_tasks = [asyncio.to_thread(self._get_all, session, path, optional) for path, optional in LISTS.values()]
-        version, *lists = await asyncio.gather(version_task, *list_tasks)
-        # parsing 600 routers takes tens of ms: in a worker thread, never on the event loop
-        return await asyncio.to_thread(_parse_answers, version, dict(zip(LISTS, lists, strict=True)))
+        version_task = asyncio.to_thread(self._get_pages, session, "/api/version", True, paged=False)
+        list_tasks = [asyncio.to_thread(self._get_pages, session, path, optional) for path, optional in LISTS.values()]
+        answers = await asyncio.gather(version_task, *list_tasks)
+        digest = b"".join(d for pages in answers for _, _, d in pages)
+        if self._last_read is not None and self._last_read[0] == digest:
+            return self._last_read[1]
+        # decoding and parsing 600 routers takes tens of ms: in a worker thread, never on the event loop
+        state = await asyncio.to_thread(self._decode_and_parse, answers)
+        self._last_read = (digest, state)  # frozen all the way down: safe to hand out again
+        return state
+
+    def _decode_and_parse(self, answers: list[list[tuple[str, bytes, bytes]]]) -> TraefikState:
+        version_pages, *list_pages = answers
+        version = self._decode(*version_pages[0][:2]) if version_pages else None
+        lists = [self._decode_list(pages) for pages in list_pages]
+        return _parse_answers(version, dict(zip(LISTS, lists, strict=True)))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -84,25 +100,42 @@ class TraefikSource:
 
     # ------------------------------------------------------------- blocking I/O
 
-    def _get_all(self, session: requests.Session, path: str, optional: bool) -> list:
-        items: list = []
+    def _get_pages(self, session: requests.Session, path: str, optional: bool,
+                   paged: bool = True) -> list[tuple[str, bytes, bytes]]:
+        """Blocking: every page of one endpoint as (where, bytes, digest); [] when an optional one is absent."""
+        pages: list[tuple[str, bytes, bytes]] = []
         page = 1
         for _ in range(MAX_PAGES):
-            got = self._get_json(session, path, {"per_page": PER_PAGE, "page": page}, optional)
+            got = self._get_raw(session, path, {"per_page": PER_PAGE, "page": page} if paged else None, optional)
             if got is None:
                 return []
-            data, next_page = got
+            raw, next_page = got
+            pages.append((path, raw, hashlib.blake2b(raw, digest_size=16).digest()))
+            if not paged or next_page is None or next_page <= page:
+                return pages
+            page = next_page
+        raise ConsoleError("traefik", f"{self.base}{path}: more than {MAX_PAGES} pages")
+
+    def _decode_list(self, pages: list[tuple[str, bytes, bytes]]) -> list:
+        items: list = []
+        for path, raw, _ in pages:
+            data = self._decode(path, raw)
             if not isinstance(data, list):
                 raise ShapeError(f"traefik {path}", f"{self.base} answered {sh.kind(data)}, expected a list of "
                                  "objects", "is this URL the Traefik API?")
             items.extend(data)
-            if next_page is None or next_page <= page:
-                return items
-            page = next_page
-        raise ConsoleError("traefik", f"{self.base}{path}: more than {MAX_PAGES} pages")
+        return items
 
-    def _get_json(self, session: requests.Session, path: str, params: dict | None,
-                  optional: bool) -> tuple[Any, int | None] | None:
+    def _decode(self, path: str, raw: bytes) -> Any:
+        try:
+            data = json.loads(raw)
+        except ValueError:  # not JSON, or not UTF-8/16/32 text at all
+            raise ConsoleError("traefik", f"{self.base}{path} answered malformed JSON ({len(raw)} bytes)",
+                               "is this URL the Traefik API, or a proxy's error page?") from None
+        return inert_tree(data)  # the one boundary: Traefik's text is inert from here on
+
+    def _get_raw(self, session: requests.Session, path: str, params: dict | None,
+                 optional: bool) -> tuple[bytes, int | None] | None:
         where = f"{self.base}{path}"
         try:
             r = session.get(self.cfg.url.rstrip("/") + path, params=params, timeout=self.cfg.timeout)
@@ -127,21 +160,16 @@ class TraefikSource:
                                + _body_hint(r), "check Traefik's log" if r.status_code >= 500 else
                                "is this URL the Traefik API (api@internal or --api.insecure)?")
         try:
-            data = r.json()
-        except (json.JSONDecodeError, ValueError):
-            raise ConsoleError("traefik", f"{where} answered malformed JSON ({len(r.content)} bytes)",
-                               "is this URL the Traefik API, or a proxy's error page?") from None
-        try:
             next_page = int(r.headers.get("X-Next-Page", ""))
         except ValueError:
             next_page = None
-        return inert_tree(data), next_page  # the one boundary: Traefik's text is inert from here on
+        return r.content, next_page
 
 
 def _parse_answers(version: Any, got: dict[str, list]) -> TraefikState:
     """Blocking: the layer's state from one poll's answers (already inert)."""
     return TraefikState(
-        version=tp.parse_version(version[0] if version else None),
+        version=tp.parse_version(version),
         routers=tp.parse_routers(got["http_routers"], "http") + tp.parse_routers(got["tcp_routers"], "tcp")
         + tp.parse_routers(got["udp_routers"], "udp"),
         services=tp.parse_services(got["http_services"], "http") + tp.parse_services(got["tcp_services"], "tcp")

@@ -186,10 +186,10 @@ async def _in_process(minutes: float, warmup: float, visit_every: float, trace: 
 
     from console.app import ConsoleApp
     from console.demo import DemoLab
-    from console.memory import limit_malloc_arenas
+    from console.memory import tune_malloc
     from console.sources import build_hub
 
-    limit_malloc_arenas()  # as console.app.run_tui does
+    tune_malloc()  # as console.app.run_tui does
     samples: list[tuple[float, float]] = []
     with DemoLab(scenario="large") as lab:
         app = ConsoleApp(lab.config, None, lambda c: build_hub(c, read_only=False))

@@ -11,6 +11,7 @@ from aiohttp import web
 from console.config import load_config
 from console.config_model import SwarmConfig
 from console.errors import ConsoleError, ReadOnlyError
+from console.sources import swarm as swarm_module
 from console.sources.swarm import SwarmSource
 from console.sources.swarm_parse import parse_service, parse_state, parse_task
 
@@ -133,6 +134,23 @@ async def test_drain_update_and_rollback_in_the_sim(sim):
         whoami = next(s for s in state.services if s.name == "whoami")
         assert whoami.image == "traefik/whoami:v1.10.3"
         assert whoami.update_state in ("rollback_started", "rollback_completed")
+    finally:
+        await source.close()
+
+
+async def test_an_unchanged_swarm_is_not_decoded_or_parsed_again(sim, monkeypatch):
+    parsed = []
+    real = swarm_module._parse_answers
+    monkeypatch.setattr(swarm_module, "_parse_answers", lambda *a: parsed.append(1) or real(*a))
+    source = _sim_source(sim)
+    try:
+        first = await source.fetch()
+        again = await source.fetch()
+        assert again is first and len(parsed) == 1  # the same bytes: the last state, not parsed again
+        await source.service_update("whoami", replicas=5)
+        changed = await source.fetch()
+        assert len(parsed) == 2 and changed is not first
+        assert next(s for s in changed.services if s.name == "whoami").replicas_desired == 5
     finally:
         await source.close()
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from console.config import load_config
 from console.config_model import SecretRef, TlsConfig, TraefikConfig
 from console.errors import ConsoleError
+from console.sources import traefik as traefik_module
 from console.sources import traefik_parse as tp
 from console.sources.traefik import TraefikSource
 
@@ -94,10 +95,16 @@ async def test_fetch_from_the_seed_lab(seed_sim):
     assert {e.name for e in state.entrypoints} >= {"web", "websecure"}
 
 
-async def test_backend_down_shows_in_server_status(sim):
+async def test_backend_down_shows_in_server_status(sim, monkeypatch):
+    parsed = []
+    real = traefik_module._parse_answers
+    monkeypatch.setattr(traefik_module, "_parse_answers", lambda *a: parsed.append(1) or real(*a))
     source = _sim_source(sim)
+    before = await source.fetch()
+    assert await source.fetch() is before and len(parsed) == 1  # the same pages: the last state, not parsed again
     sim.control("traefik-backend-down", "whoami")
     state = await source.fetch()
+    assert len(parsed) == 2
     whoami = next(s for s in state.services if s.name.startswith("whoami@"))
     assert whoami.servers and all(s.status == "DOWN" for s in whoami.servers), whoami
     others = [s for s in state.services if s.name.startswith("grafana@")]

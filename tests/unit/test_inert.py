@@ -87,6 +87,20 @@ def test_tree_cleans_keys_and_values():
     assert inert_tree(tree) == {"data": [{"name": "x␛]0;T␇", "tags": ["a b"], "n␇": 1, "ok": True, "v": 1.5}]}
 
 
+def test_tree_is_cleaned_in_place_without_a_copy():
+    clean = {"data": [{"name": "vm1", "tags": ["a", "b"]}], "n": 3}
+    before = repr(clean)
+    assert inert_tree(clean) is clean and repr(clean) == before  # a clean answer is not copied
+    rows = [{"name": "ok"}, {"bad\x1bkey": {"deep": ["x", "y\x07"]}}, "z\u202e"]
+    inner = rows[1]["bad\x1bkey"]
+    out = inert_tree(rows)
+    assert out is rows and rows[0] == {"name": "ok"}
+    assert rows[1] == {"bad␛key": {"deep": ["x", "y␇"]}}  # the dict with a hostile key was replaced ...
+    assert rows[1]["bad␛key"] is inner  # ... its values were not copied
+    assert rows[2] == "z"
+    assert inert_tree("a\x1b[2J") == "a␛[2J"
+
+
 def test_cap_notes_the_full_length():
     assert cap("short") == "short"
     long = cap("A" * 10_000)
