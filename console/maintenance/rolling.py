@@ -138,6 +138,9 @@ class MaintenanceRun:
         """Roll back the current (failed or interrupted) node. Finished nodes stay upgraded."""
         if self.engine is None:
             raise ConsoleError("maintenance", "no node in progress to roll back")
+        from console.maintenance.apt_download import cancel_downloads
+
+        cancel_downloads(self.services)
         state = await self.engine.rollback()
         if state == "rolled_back":
             self.finish("rolled_back")
@@ -179,5 +182,8 @@ class MaintenanceRun:
         self.journal.append("aborted", node=self.engine.node if self.engine else None)
 
     def finish(self, state: str) -> None:
+        from console.maintenance.apt_download import cancel_downloads
+
+        cancel_downloads(self.services)
         self.journal.append("run-end", state=state, done=self.done_nodes)
 

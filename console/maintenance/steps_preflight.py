@@ -240,6 +240,10 @@ class P8Baseline(BaseStep):
         ctx.progress(f"{len(pending)} packages to upgrade; running kernel {mgr.get('RunningKernel')}")
         if not pending:
             ctx.progress("nothing to upgrade: the node will still be drained, rebooted only if needed")
+        else:
+            from console.maintenance.apt_download import start_download
+
+            start_download(ctx, svc)
         return {}
 
 
