@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from console.maintenance.ceph_recovery import previous_node, wait_recovered
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.steps_preflight import ceph_can_spare
 
@@ -296,12 +297,16 @@ async def migrate_back(ctx: StepContext, svc: MaintenanceServices, moved: dict, 
 
 
 class D5Noout(BaseStep):
-    id, title, phase = "D5", "Ceph: check ok-to-stop again, set noout for this node's OSDs", "drain"
+    id, title, phase = ("D5", "Ceph: healthy again after the previous node, ok-to-stop again; noout for this node's "
+                        "OSDs", "drain")
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return {}
+        before = previous_node(svc, ctx.node)
+        if before is not None:  # the gate that keeps OSDs of two hosts from being down at once (ceph_recovery.py)
+            await wait_recovered(ctx, svc, before)
         reason = await ceph_can_spare(ctx, svc, allow_noout=True)
         if reason:
             raise StepFailed(self.id, reason)

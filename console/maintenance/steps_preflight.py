@@ -5,6 +5,7 @@ A preflight step's check is the gate; its apply only records the baseline.
 
 from __future__ import annotations
 
+from console.maintenance.ceph_recovery import catching_up, not_clean, previous_node
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
 from console.maintenance.plan_ha import not_accepted
@@ -135,7 +136,13 @@ class P5Ceph(PreflightCheck):
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return None
-        return await ceph_can_spare(ctx, svc, ceph=await svc.ceph_snap(ctx.node))
+        ceph = await svc.ceph_snap(ctx.node)
+        before, left = previous_node(svc, ctx.node), not_clean(ceph)
+        if before is not None and left is not None and catching_up(ceph):  # ceph_recovery.py
+            ctx.progress(f"Ceph still recovers after {before} ({left}): D5 waits until it is done, then checks "
+                         f"ok-to-stop before any of {ctx.node}'s daemons stop")
+            return None
+        return await ceph_can_spare(ctx, svc, ceph=ceph)
 
 
 async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout: bool = False,

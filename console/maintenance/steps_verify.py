@@ -11,6 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from console.inert import cap
+from console.maintenance.ceph_recovery import next_node, wait_recovered
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
 from console.maintenance.steps_drain import (
@@ -135,7 +136,10 @@ class V6Traefik(BaseStep):
 
 
 class R1Unset(BaseStep):
-    id, title, phase = ("R1", "Unset noout (the node's group, or global); wait until every PG is active+clean (V5)",
+    """In a rolling run with a node still to come, the wait for V5 is that node's (its D5):
+    ceph_recovery.py says why its preflight and drain may go on while Ceph recovers."""
+
+    id, title, phase = ("R1", "Unset noout (the node's group, or global); every PG active+clean again (V5)",
                         "rejoin")
 
     async def apply(self, ctx: StepContext) -> dict:
@@ -143,15 +147,13 @@ class R1Unset(BaseStep):
         if not svc.has("ceph"):
             return {}
         await set_noout(ctx, svc, False)
-
-        async def clean() -> str | None:
-            c = await svc.ceph()
-            if c.num_pgs and c.clean_pgs != c.num_pgs:
-                bad = ", ".join(f"{n} {s}" for s, n in c.pg_states if s != "active+clean")
-                return f"{c.clean_pgs}/{c.num_pgs} active+clean ({bad})"
-            return None
-
-        await svc.wait_for(ctx, "all PGs active+clean", clean, svc.limit("pgs_clean"))
+        later = next_node(svc, ctx.node)
+        if later is not None:
+            ctx.facts["recovery_waited_by"] = later
+            ctx.progress(f"Ceph recovers while {later}'s preflight and drain go on; {later}'s D5 waits for every PG "
+                         "active+clean before any of its OSDs may stop")
+            return {}
+        await wait_recovered(ctx, svc, ctx.node)
         return {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
