@@ -49,7 +49,7 @@ class MaintenanceServices:
     drain_only: set[str] = field(default_factory=set)  # nodes drained for hardware work, not upgraded
     rolling_run: tuple[list[str], list[str]] | None = None  # a rolling run's (order, nodes done): guests park
     snapshot: PreflightSnapshot | None = None  # the reads of the preflight under way (the plan's and its checks')
-    downloads: dict[str, asyncio.Task] = field(default_factory=dict)  # node -> its package download (apt_download.py)
+    downloads: dict[str, Any] = field(default_factory=dict)  # node -> its apt lists + archives (apt_download.py)
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:

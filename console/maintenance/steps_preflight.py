@@ -223,7 +223,10 @@ class P7Vrrp(PreflightCheck):
 
 
 class P8Baseline(BaseStep):
-    id, title = "P8", "Refresh the package lists; record pending updates and the running kernel"
+    """The apt update runs in the background (apt_download.py: for every node when a rolling run
+    begins, else from here) with the package download after it; P8 waits for the lists only."""
+
+    id, title = "P8", "Package lists refreshed; record pending updates and the running kernel"
     skippable = False
 
     # h-operate2: the enterprise repository without a subscription
@@ -234,23 +237,21 @@ class P8Baseline(BaseStep):
         return await repo_preflight(svc.src("proxmox"), ctx.node) if svc.has("proxmox") else None
 
     async def apply(self, ctx: StepContext) -> dict:
+        from console.maintenance.apt_download import lists_refreshed
+
         svc = self.svc(ctx)
         svc.close_snapshot()  # the checks are over: every step from here reads the cluster as it is
         pve = svc.src("proxmox")
-        upid = await pve.apt_update(ctx.node)
-        await svc.wait_task(ctx, ctx.node, upid, "apt update", svc.limit("apt_update"))
+        await lists_refreshed(ctx, svc)
         pending = await pve.apt_pending(ctx.node)
         versions = await pve.apt_versions(ctx.node)
         mgr: dict = next((v for v in versions if v.get("Package") == "pve-manager"), {})
         ctx.facts["pending"] = {p["Package"]: p.get("Version") for p in pending}
         ctx.facts["running_kernel_api"] = mgr.get("RunningKernel")
-        ctx.progress(f"{len(pending)} packages to upgrade; running kernel {mgr.get('RunningKernel')}")
+        ctx.progress(f"{len(pending)} packages to upgrade; running kernel {mgr.get('RunningKernel')}"
+                     + ("; their download runs while the node drains" if pending else ""))
         if not pending:
             ctx.progress("nothing to upgrade: the node will still be drained, rebooted only if needed")
-        else:
-            from console.maintenance.apt_download import start_download
-
-            start_download(ctx, svc)
         return {}
 
 

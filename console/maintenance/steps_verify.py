@@ -136,17 +136,38 @@ class V6Traefik(BaseStep):
 
 
 class R1Unset(BaseStep):
-    """In a rolling run with a node still to come, the wait for V5 is that node's (its D5):
-    ceph_recovery.py says why its preflight and drain may go on while Ceph recovers."""
+    """Ceph recovers from here on; V5, the run's last step of the node, waits for it (or, in a
+    rolling run with a node still to come, that node's D5: ceph_recovery.py)."""
 
-    id, title, phase = ("R1", "Unset noout (the node's group, or global); every PG active+clean again (V5)",
-                        "rejoin")
+    id, title, phase = "R1", "Unset noout (the node's group, or global)", "rejoin"
+
+    async def apply(self, ctx: StepContext) -> dict:
+        svc = self.svc(ctx)
+        if svc.has("ceph"):
+            await set_noout(ctx, svc, False)
+        return {}
+
+    async def undo(self, ctx: StepContext, data: dict) -> None:
+        svc = self.svc(ctx)
+        if svc.has("ceph"):
+            await set_noout(ctx, svc, True)
+
+
+class V5Clean(BaseStep):
+    """Last, so that the rejoin (guests back, Swarm, VIP) goes on while Ceph recovers: none of it
+    touches an OSD. In a rolling run with a node still to come, that node's D5 waits instead and
+    its preflight and drain go on meanwhile (ceph_recovery.py)."""
+
+    id, title, phase = "V5", "Ceph recovered: every PG active+clean", "rejoin"
+
+    @property
+    def read_only(self) -> bool:
+        return True  # a wait: nothing to undo
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return {}
-        await set_noout(ctx, svc, False)
         later = next_node(svc, ctx.node)
         if later is not None:
             ctx.facts["recovery_waited_by"] = later
@@ -155,11 +176,6 @@ class R1Unset(BaseStep):
             return {}
         await wait_recovered(ctx, svc, ctx.node)
         return {}
-
-    async def undo(self, ctx: StepContext, data: dict) -> None:
-        svc = self.svc(ctx)
-        if svc.has("ceph"):
-            await set_noout(ctx, svc, True)
 
 
 class R2Guests(BaseStep):
@@ -170,6 +186,15 @@ class R2Guests(BaseStep):
         svc = self.svc(ctx)
         await ha_maintenance_off(ctx, svc, everyone=False)
         await migrate_back(ctx, svc, ctx.facts.get("moved") or {}, everyone=False)
+        plan = svc.plan(ctx.node)
+        if plan.park and next_node(svc, ctx.node) is None:
+            # the run's last node: Swarm manager VMs that had to share a node while it was down
+            # come back to it now, while Ceph recovers (V5), rather than after (return_guests.py)
+            from console.maintenance.return_guests import spread_managers
+
+            spread = await spread_managers(ctx, svc, {m.vmid: ctx.node for m in plan.moves
+                                                      if m.type == "qemu" and m.target})
+            return {"spread": spread} if spread else {}
         return {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:  # drain again before anything below is undone
@@ -200,4 +225,4 @@ class R4Vip(BaseStep):
 
 
 VERIFY = (V1Online, V2Versions, V3Lrm, V4Ceph, V6Traefik)
-REJOIN = (R1Unset, R2Guests, R3SwarmActive, R4Vip)
+REJOIN = (R1Unset, R2Guests, R3SwarmActive, R4Vip, V5Clean)
