@@ -122,16 +122,16 @@ async def _with_sources(cluster: ClusterConfig, fn: Callable[[MaintenanceService
         await sources.close()
 
 
-async def _review(svc: MaintenanceServices, node: str, steps: Callable[[str], list] = steps_for
-                  ) -> tuple[Any, list[CheckResult]]:
-    """The plan of `node` and its preflight results (read-only)."""
+async def _review(svc: MaintenanceServices, node: str, steps: Callable[[str], list] = steps_for,
+                  keep_reads: bool = False) -> tuple[Any, list[CheckResult]]:
+    """The plan of `node` and its preflight results (read-only); keep_reads: see run_preflight."""
     pve = await svc.pve()
     if node not in {n.name for n in pve.nodes}:
         raise ConsoleError("maintenance",
                            f"no node named {node} (known: {', '.join(sorted(n.name for n in pve.nodes))})")
     plan = await build_plan(svc, node)
     svc.plans[node] = plan
-    return plan, await run_preflight(svc, node, plan, steps)
+    return plan, await run_preflight(svc, node, plan, steps, keep_reads)
 
 
 async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO,
@@ -195,7 +195,7 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
         rolling = not drain and args.all
         if rolling:
             svc.rolling_run = (list(nodes), [])  # the plan parks guests as the run will (plan_park.py)
-        plan, checks = await _review(svc, nodes[0], steps)
+        plan, checks = await _review(svc, nodes[0], steps, keep_reads=args.yes)  # --yes: the run starts at once
         if rolling:
             print(f"Rolling upgrade, one node after another: {' -> '.join(nodes)}; each node is planned and "
                   f"checked again just before its turn. {_parking(args.return_guests)} Plan of {nodes[0]} now:",

@@ -156,13 +156,15 @@ async def ha_move(ctx: StepContext, svc: MaintenanceServices, targets: dict[int,
     finish first."""
     from console.ha_rules import sid_of
 
-    for vmid, target in targets.items():
+    async def ask(vmid: int, target: str) -> None:
         g = await unlocked_guest(ctx, svc, vmid)
         if g.node == target:
-            continue
+            return
         ctx.progress(f"HA-migrate {sid_of(g)} {g.name} {g.node} -> {target}"
                      + (" (restart)" if g.type == "lxc" else " (live)"))
         await svc.ha_migrate(sid_of(g), target)
+
+    await asyncio.gather(*(ask(vmid, target) for vmid, target in targets.items()))  # the CRM takes them alike
     if not wait:
         return
 

@@ -123,9 +123,8 @@ class P4Guests(PreflightCheck):
         stays = [m for m in plan.moves if m.method == "stays"]
         for m in stays:
             ctx.progress(f"{m.name} ({m.vmid}) stays: {m.note}")
-        from console.ops.backups import preflight_note  # h-operate: warns, never blocks
-
-        await preflight_note(svc.sources, ctx.node, svc.cluster.max_backup_age, ctx.progress)
+        for line in await svc.backup_warnings(ctx.node):  # h-operate: warns, never blocks
+            ctx.progress(line)
         return None
 
 
