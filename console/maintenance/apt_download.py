@@ -84,6 +84,8 @@ async def lists_refreshed(ctx: StepContext, svc: Any) -> None:
     if not pre.lists.done():
         ctx.progress("waiting for the package lists (apt update)")
     failed = await pre.lists
+    if failed is not None and svc.downloads.get(ctx.node) is pre:
+        del svc.downloads[ctx.node]  # P8 retried refreshes them again
     if isinstance(failed, StepFailed):
         raise StepFailed(ctx.step_id or "P8", failed.message, failed.hint)
     if failed is not None:
