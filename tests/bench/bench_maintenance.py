@@ -3,10 +3,13 @@ record: `labconsole maintenance run --all --yes` against the naive way (on each 
 in turn: `apt-get dist-upgrade` over SSH, reboot through the API, wait until it is
 back with its guests; no drain, no VIP move, no noout).
 
-Run: .venv/bin/python -m tests.bench.bench_maintenance [--speed 20] [--return-guests] [--no-failback]
-(prints figures against the targets; asserts nothing). Seconds are lab seconds, but
+Run: .venv/bin/python -m tests.bench.bench_maintenance [--speed 20] [--rounds 2] [--return-guests]
+[--no-failback] (prints figures against the targets; asserts nothing). Seconds are lab seconds, but
 wall time (real seconds: the console's own reads weigh `speed` times more than against
-a real cluster, so a lower speed is closer to real life).
+a real cluster, so a lower speed is closer to real life). Rounds interleave the engine and the
+naive way (engine, naive, engine, naive, ...), each with the load average when it started: on a
+shared machine wall times are noisy, compare a round's pair. Both start with the console's
+modules imported (the naive way drives the same sources): neither pays Python's imports.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import contextlib
 import io
 import os
 import re
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -233,13 +237,31 @@ def report_failback(lines: list[str], av: dict, speed: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--speed", type=float, default=20.0)
+    ap.add_argument("--rounds", type=int, default=1, help="engine/naive pairs, interleaved")
     ap.add_argument("--return-guests", action="store_true",
                     help="the engine's rolling run moves every guest home at the end")
     ap.add_argument("--no-failback", action="store_true", help="skip the pve1-alone VIP fail-back run")
     args = ap.parse_args()
+    import console.maintenance.cli  # noqa: F401 - imported before either is timed (see the docstring)
+    import console.ssh  # noqa: F401
+
     kinds = guest_types(args.speed)
-    eng, t_eng, _ = measure("engine", args.speed, ("--return-guests",) if args.return_guests else ())
-    naive, t_naive, _ = measure("naive", args.speed)
+    pairs = []
+    for i in range(1, args.rounds + 1):
+        load_e = os.getloadavg()[0]
+        eng, t_eng, _ = measure("engine", args.speed, ("--return-guests",) if args.return_guests else ())
+        load_n = os.getloadavg()[0]
+        naive, t_naive, _ = measure("naive", args.speed)
+        pairs.append((t_eng, t_naive))
+        print(f"round {i}: engine {t_eng:.1f} s (load {load_e:.1f}), naive {t_naive:.1f} s (load {load_n:.1f}): "
+              f"{t_eng / t_naive:.2f}x; container restart-migrations "
+              + ", ".join(f"{kinds.get(k, ('?', '?'))[1]} {v}x" for k, v in sorted(eng.get("ct_moves", {}).items())),
+              flush=True)
+    if args.rounds > 1:
+        ratios = [e / n for e, n in pairs]
+        print(f"ratios over {args.rounds} rounds: " + ", ".join(f"{r:.2f}" for r in ratios)
+              + f"; median {statistics.median(ratios):.2f}; engine total / naive total "
+              f"{sum(e for e, _ in pairs) / sum(n for _, n in pairs):.2f}")
     report(eng, naive, kinds, t_eng, t_naive, args.speed)
     if not args.no_failback:
         report_failback(*failback_run(args.speed), args.speed)
