@@ -10,8 +10,9 @@ The records of a step's course between remote calls (FLUSHED_LATER) are not fsyn
 on their own: the next fsynced record flushes them with it (fsync flushes the whole
 file), and every remote change is preceded by one (call-start). Only a power cut
 could lose the latest of them, and then nothing changed since the last fsynced
-record: the resumed run applies a step again (applies are idempotent). A run does
-some 150 of these; each fsync costs milliseconds on a busy disk, on the event loop.
+record but what the calls themselves did: the resumed run applies (or undoes) a step
+again, which is idempotent. A run writes some 200 such records; each fsync costs
+milliseconds on a busy disk, on the event loop.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def scrub(value: Any) -> Any:
     return value
 
 
-FLUSHED_LATER = frozenset({"apply-start", "apply-done", "state", "node-done"})
+FLUSHED_LATER = frozenset({"apply-start", "apply-done", "state", "node-done", "call-done", "undo-start",
+                           "undo-done"})
 
 # what each record must carry to be understood (the engine's replay reads these)
 REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
