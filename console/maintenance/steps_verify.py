@@ -50,6 +50,7 @@ class V1Online(BaseStep):
 
 class V2Versions(BaseStep):
     id, title, phase = "V2", "New kernel running, nothing pending, pve-manager running = installed", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
@@ -79,6 +80,7 @@ class V2Versions(BaseStep):
 
 class V3Lrm(BaseStep):
     id, title, phase = "V3", "The node's HA services show no errors", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         pve = await self.svc(ctx).pve()
@@ -90,6 +92,7 @@ class V3Lrm(BaseStep):
 
 class V4Ceph(BaseStep):
     id, title, phase = "V4", "The node's OSDs up and in, its mon in quorum, only noout left", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
@@ -116,6 +119,7 @@ class V4Ceph(BaseStep):
 
 class V6Traefik(BaseStep):
     id, title, phase = "V6", "Traefik: no router errors, every server UP", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
