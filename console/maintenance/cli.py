@@ -338,6 +338,7 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
     if last:
         print(f"  last: {last['event']} {last.get('step')} on {last.get('node')}"
               + (f": {last['error']}" if last.get("error") else ""), file=out)
+    _say_recovery(recs, out)
     if state == "paused" and not j.finished():
         held = next((r for r in reversed(recs) if r["event"] == "held"), None)
         node = held.get("node") if held else head["nodes"][0]
@@ -357,6 +358,20 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
     if live and state in ("running", "rolling_back"):
         return EXIT_OK  # in progress elsewhere: nothing to do here
     return EXIT_SAFE if state in ("rolled_back", "failed", "interrupted", "done", "paused") else EXIT_ATTENTION
+
+
+def _say_recovery(recs: list[dict], out: TextIO) -> None:
+    """A rolling run overlaps a node's preflight and drain with Ceph's recovery after the node before
+    it (ceph_recovery.py): while that node's D5 has not passed, say so."""
+    left = next((r for r in reversed(recs) if r["event"] == "apply-done" and r.get("step") == "V5"), None)
+    if left is None:
+        return
+    later = (left.get("facts") or {}).get("recovery_waited_by")
+    if not later or any(r["event"] == "apply-done" and r.get("step") == "D5" and r.get("node") == later
+                        for r in recs[recs.index(left):]):
+        return
+    print(f"  Ceph may still recover after {left['node']}: {later}'s D5 waits for every PG active+clean "
+          f"before any of {later}'s OSDs stop", file=out)
 
 
 def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) -> int:
