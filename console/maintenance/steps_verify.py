@@ -188,18 +188,27 @@ class R2Guests(BaseStep):
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
-        await ha_maintenance_off(ctx, svc, everyone=False)
-        await migrate_back(ctx, svc, ctx.facts.get("moved") or {}, everyone=False)
         plan = svc.plan(ctx.node)
-        if plan.park and next_node(svc, ctx.node) is None:
-            # the run's last node: Swarm manager VMs that had to share a node while it was down
-            # come back to it now, while Ceph recovers (V5), rather than after (return_guests.py)
-            from console.maintenance.return_guests import spread_managers
 
-            spread = await spread_managers(ctx, svc, {m.vmid: ctx.node for m in plan.moves
-                                                      if m.type == "qemu" and m.target})
-            return {"spread": spread} if spread else {}
-        return {}
+        async def guests_back() -> None:
+            await ha_maintenance_off(ctx, svc, everyone=False)
+            await migrate_back(ctx, svc, ctx.facts.get("moved") or {}, everyone=False)
+
+        if not (plan.park and next_node(svc, ctx.node) is None):
+            await guests_back()
+            return {}
+        # the run's last node: Swarm manager VMs that had to share a node while it was down come
+        # back to it now, with the guests that return and while Ceph recovers (V5), rather than
+        # after (return_guests.py)
+        from console.maintenance.return_guests import spread_managers
+
+        back, spread = await asyncio.gather(guests_back(), spread_managers(
+            ctx, svc, {m.vmid: ctx.node for m in plan.moves if m.type == "qemu" and m.target}),
+            return_exceptions=True)  # both end before a failure of either is the step's
+        for outcome in (back, spread):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return {"spread": spread} if spread else {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:  # drain again before anything below is undone
         await D3HaMaintenance().apply(ctx)
