@@ -122,16 +122,16 @@ async def _with_sources(cluster: ClusterConfig, fn: Callable[[MaintenanceService
         await sources.close()
 
 
-async def _review(svc: MaintenanceServices, node: str, steps: Callable[[str], list] = steps_for
-                  ) -> tuple[Any, list[CheckResult]]:
-    """The plan of `node` and its preflight results (read-only)."""
+async def _review(svc: MaintenanceServices, node: str, steps: Callable[[str], list] = steps_for,
+                  keep_reads: bool = False) -> tuple[Any, list[CheckResult]]:
+    """The plan of `node` and its preflight results (read-only); keep_reads: see run_preflight."""
     pve = await svc.pve()
     if node not in {n.name for n in pve.nodes}:
         raise ConsoleError("maintenance",
                            f"no node named {node} (known: {', '.join(sorted(n.name for n in pve.nodes))})")
     plan = await build_plan(svc, node)
     svc.plans[node] = plan
-    return plan, await run_preflight(svc, node, plan, steps)
+    return plan, await run_preflight(svc, node, plan, steps, keep_reads)
 
 
 async def _plan(cluster: ClusterConfig, node: str, as_json: bool, out: TextIO,
@@ -195,7 +195,7 @@ async def _run(cluster: ClusterConfig, args: argparse.Namespace, out: TextIO) ->
         rolling = not drain and args.all
         if rolling:
             svc.rolling_run = (list(nodes), [])  # the plan parks guests as the run will (plan_park.py)
-        plan, checks = await _review(svc, nodes[0], steps)
+        plan, checks = await _review(svc, nodes[0], steps, keep_reads=args.yes)  # --yes: the run starts at once
         if rolling:
             print(f"Rolling upgrade, one node after another: {' -> '.join(nodes)}; each node is planned and "
                   f"checked again just before its turn. {_parking(args.return_guests)} Plan of {nodes[0]} now:",
@@ -338,6 +338,7 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
     if last:
         print(f"  last: {last['event']} {last.get('step')} on {last.get('node')}"
               + (f": {last['error']}" if last.get("error") else ""), file=out)
+    _say_recovery(recs, out)
     if state == "paused" and not j.finished():
         held = next((r for r in reversed(recs) if r["event"] == "held"), None)
         node = held.get("node") if held else head["nodes"][0]
@@ -357,6 +358,20 @@ def status(cluster: ClusterConfig, out: TextIO) -> int:
     if live and state in ("running", "rolling_back"):
         return EXIT_OK  # in progress elsewhere: nothing to do here
     return EXIT_SAFE if state in ("rolled_back", "failed", "interrupted", "done", "paused") else EXIT_ATTENTION
+
+
+def _say_recovery(recs: list[dict], out: TextIO) -> None:
+    """A rolling run overlaps a node's preflight and drain with Ceph's recovery after the node before
+    it (ceph_recovery.py): while that node's D5 has not passed, say so."""
+    left = next((r for r in reversed(recs) if r["event"] == "apply-done" and r.get("step") == "V5"), None)
+    if left is None:
+        return
+    later = (left.get("facts") or {}).get("recovery_waited_by")
+    if not later or any(r["event"] == "apply-done" and r.get("step") == "D5" and r.get("node") == later
+                        for r in recs[recs.index(left):]):
+        return
+    print(f"  Ceph may still recover after {left['node']}: {later}'s D5 waits for every PG active+clean "
+          f"before any of {later}'s OSDs stop", file=out)
 
 
 def main(args: argparse.Namespace, config: Config, out: TextIO | None = None) -> int:

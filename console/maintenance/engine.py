@@ -13,6 +13,7 @@ No Textual here: the wizard screen and the headless CLI both render Events.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ class BaseStep:
     title = "?"
     phase = "preflight"
     skippable = False
+    together = False  # a read-only step that may run at once with its neighbours that are too (Engine)
 
     @property
     def read_only(self) -> bool:
@@ -181,6 +183,15 @@ class Engine:
         self._emit(Event("run-started", self.node, state="running"))
         while self.position < len(self.steps):
             step = self.steps[self.position]
+            group = self._together_from(self.position)
+            if len(group) > 1:
+                if await self._apply_together(group) == "failed":
+                    self._set_state("failed")
+                    failed = self.steps[self.position]
+                    self._emit(Event("waiting", self.node, failed.id, failed.title, self.last_error, "failed",
+                                     self.choices()))
+                    return self.state
+                continue
             outcome = await self._apply(step)
             if outcome == "held":
                 self._set_state("paused")
@@ -229,6 +240,58 @@ class Engine:
             self._emit(Event("step-failed", self.node, step.id, step.title, self.last_error))
             return "failed"
         self._emit(Event("step-done", self.node, step.id, step.title))
+        return "done"
+
+    def _together_from(self, i: int) -> list[Step]:
+        """The steps from `i` on that may run at once: read-only ones marked `together`."""
+        group: list[Step] = []
+        for step in self.steps[i:]:
+            if not (getattr(step, "together", False) and getattr(step, "read_only", False)):
+                break
+            group.append(step)
+        return group
+
+    async def _apply_together(self, group: list[Step]) -> str:
+        """Apply read-only steps at once (the verify steps: reads and waits that do not depend on
+        each other); done | failed. The journal tells them as if one after the other, written in
+        step order once all have ended: the group's first apply-start first, so that a console
+        killed meanwhile resumes at the group's first step; the first failure in step order is
+        the run's (the steps after it run again on retry: they only read)."""
+        self.journal.append("apply-start", node=self.node, step=group[0].id, facts=self.ctx.facts)
+        self.in_flight = group[0].id
+        for step in group:
+            self._emit(Event("step-started", self.node, step.id, step.title))
+
+        async def alone(step: Step) -> dict:
+            ctx = dataclasses.replace(self.ctx, step_id=step.id)  # its own step id; the same facts and services
+            token = current_step.set((self.journal, self.node, step.id))
+            try:
+                reason = await step.check(ctx)
+                if reason:
+                    raise StepFailed(step.id, reason)
+                return await step.apply(ctx) or {}
+            finally:
+                current_step.reset(token)
+
+        results = await asyncio.gather(*(alone(s) for s in group), return_exceptions=True)
+        for step, result in zip(group, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if step is not group[0]:
+                self.journal.append("apply-start", node=self.node, step=step.id, facts=self.ctx.facts)
+            self.in_flight = step.id
+            if isinstance(result, BaseException):
+                self.last_error = cap(str(result) if isinstance(result, ConsoleError)
+                                      else f"{type(result).__name__}: {result}", LINE_CAP)
+                self.journal.append("apply-failed", node=self.node, step=step.id, error=self.last_error,
+                                    facts=self.ctx.facts)
+                self._emit(Event("step-failed", self.node, step.id, step.title, self.last_error))
+                return "failed"
+            self.journal.append("apply-done", node=self.node, step=step.id, undo=result, facts=self.ctx.facts)
+            self.in_flight = None
+            self.applied.append((step.id, result))
+            self.position += 1
+            self._emit(Event("step-done", self.node, step.id, step.title))
         return "done"
 
     async def retry(self) -> str:

@@ -26,9 +26,11 @@ class CheckResult:
         return {"id": self.id, "title": self.title, "ok": self.ok, "reason": self.reason, "notes": self.notes}
 
 
-async def run_preflight(svc: Any, node: str, plan: Any, steps_for: Callable[[str], list]) -> list[CheckResult]:
+async def run_preflight(svc: Any, node: str, plan: Any, steps_for: Callable[[str], list],
+                        keep_reads: bool = False) -> list[CheckResult]:
     """The plan's blockers, then every preflight step's check (none of them changes anything;
-    they judge the reads the plan made, services.py PreflightSnapshot)."""
+    they judge the reads the plan made, services.py PreflightSnapshot). keep_reads: a run starts
+    right after (no one is asked), its P0 may take the plan and these reads while they are fresh."""
     problems = list(getattr(plan, "problems", []) or [])
     results = [CheckResult("plan", "Every guest has a place; the plan has no blocker",
                            "; ".join(problems) if problems else None)]
@@ -49,7 +51,7 @@ async def run_preflight(svc: Any, node: str, plan: Any, steps_for: Callable[[str
             reason = f"{type(exc).__name__}: {exc}"
         results.append(CheckResult(step.id, step.title, reason, notes))
     close = getattr(svc, "close_snapshot", None)
-    if callable(close):  # the checks shared the plan's reads; the run that may follow reads afresh
+    if callable(close) and not keep_reads:  # the checks shared the plan's reads; the run that may follow reads afresh
         close()
     return results
 

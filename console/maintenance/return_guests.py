@@ -60,17 +60,20 @@ async def settle_guests(services: Any, journal: Any, node: str, go_home: bool,
         if go_home:
             await _go_home(ctx, services, homes)
         else:
-            spread = await _spread_managers(ctx, services, homes)
+            spread = await spread_managers(ctx, services, homes)
     except ConsoleError as exc:
         ctx.progress(f"guests not all home: {exc}")
     _, away = await _away(services, homes)
-    journal.append(PARKED, returned=go_home, spread=spread,
+    early = [str(m) for r in journal.records() if r.get("event") == "apply-done" and r.get("step") == "R2"
+             for m in (r.get("undo") or {}).get("spread") or []]
+    journal.append(PARKED, returned=go_home, spread=early + spread,
                    away=[[g.vmid, g.name, "CT" if g.type == "lxc" else "VM", homes[g.vmid], g.node] for g in away])
 
 
-async def _spread_managers(ctx: StepContext, services: Any, homes: dict[int, str]) -> list[str]:
+async def spread_managers(ctx: StepContext, services: Any, homes: dict[int, str]) -> list[str]:
     """Swarm manager VMs sharing a node: all but one live-migrate home (where no other manager
-    runs). Returns what moved, as words."""
+    runs). Returns what moved, as words. The run's last node does it in its R2, with "home" the
+    node itself for the guests it moved away (steps_verify.py); here it is what is left."""
     if not services.has("swarm") or services.cluster.swarm is None:
         return []
     swarm, pve = await services.swarm(), await services.pve()
@@ -92,7 +95,7 @@ async def _spread_managers(ctx: StepContext, services: Any, homes: dict[int, str
             if home is None or home == g.node or home not in online or home in taken:
                 continue  # its home has a manager already (or is down): it stays, another may go
             left -= 1
-            ctx.progress(f"Swarm managers {', '.join(h.name for h in here)} share {node}: {g.name} goes home to "
+            ctx.progress(f"Swarm managers {', '.join(h.name for h in here)} share {node}: {g.name} goes to "
                          f"{home} (live)")
             upid = await services.src("proxmox").migrate(g.node, g.vmid, g.type, home, online=True, restart=False)
             await services.wait_task(ctx, g.node, upid, f"migrate {g.vmid} home", services.limit("migrate"))

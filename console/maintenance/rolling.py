@@ -77,6 +77,18 @@ class MaintenanceRun:
         if self.parks:
             self.services.rolling_run = (list(self.nodes), list(self.done_nodes))
 
+    def _prefetch(self) -> None:
+        """A rolling run: the package lists and archives of every node still to come, at once
+        (apt_download.py); not of a node already under way (its P8 is past or starts its own)."""
+        if not self.parks or not hasattr(self.services, "downloads"):
+            return
+        from console.maintenance.apt_download import prefetch_nodes
+
+        self._tell_rolling()
+        order, done = self.services.rolling_run
+        busy = self.engine.node if self.engine is not None and self.engine.state != "new" else None
+        prefetch_nodes(self.services, [n for n in order if n not in done and n != busy], self.journal)
+
     @property
     def state(self) -> str:
         if self.engine is None:
@@ -89,6 +101,7 @@ class MaintenanceRun:
             from console.maintenance.return_guests import record_homes
 
             await record_homes(self.services, self.journal)
+        self._prefetch()
         while True:
             node = self._next_node()
             if node is None:
@@ -138,6 +151,9 @@ class MaintenanceRun:
         """Roll back the current (failed or interrupted) node. Finished nodes stay upgraded."""
         if self.engine is None:
             raise ConsoleError("maintenance", "no node in progress to roll back")
+        from console.maintenance.apt_download import cancel_downloads
+
+        cancel_downloads(self.services)
         state = await self.engine.rollback()
         if state == "rolled_back":
             self.finish("rolled_back")
@@ -179,5 +195,8 @@ class MaintenanceRun:
         self.journal.append("aborted", node=self.engine.node if self.engine else None)
 
     def finish(self, state: str) -> None:
+        from console.maintenance.apt_download import cancel_downloads
+
+        cancel_downloads(self.services)
         self.journal.append("run-end", state=state, done=self.done_nodes)
 

@@ -23,6 +23,7 @@ async def build_plan(svc: MaintenanceServices, node: str) -> Plan:
     """Read every layer now and plan `node`; ask Proxmox and Ceph the questions the plan needs.
     These reads open the node's preflight snapshot: its checks judge the cluster the plan saw."""
     svc.open_snapshot(node)
+    svc.read_early(node, "backups", lambda: svc.read_backup_warnings(node))  # for P4, read meanwhile
     pve = await svc.pve_snap(node)
     reads: dict[str, Any] = {}
     for name in ("ceph", "swarm", "vrrp"):
@@ -66,7 +67,11 @@ class P0Plan(BaseStep):
 
     async def apply(self, ctx: StepContext) -> dict:
         svc: MaintenanceServices = ctx.services
-        plan = await build_plan(svc, ctx.node)
+        plan = svc.plans.get(ctx.node) if svc.fresh_snapshot(ctx.node) is not None else None
+        if plan is None:
+            plan = await build_plan(svc, ctx.node)
+        else:  # `run --yes`: the review planned it a moment ago, with the reads the checks share
+            ctx.progress(f"the plan the review made {svc.snapshot_age():.0f} s ago, from the same reads:")
         svc.plans[ctx.node] = plan
         ctx.facts["plan"] = plan.to_dict()
         for line in plan.text().splitlines():

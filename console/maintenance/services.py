@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +23,9 @@ from console.model import CephState, ProxmoxState, SwarmState, VrrpState
 from console.ssh import SshResult
 
 POLL_FIRST = 0.05  # first pause of a wait; later pauses grow with the time waited, up to `poll`
-POLL_SHARE = 0.15  # a pause is at most this share of the time waited so far: a condition met is seen
-# at most ~15 % late, on a wait of 1 s as on one of 10 min (doubling pauses could add up to 100 %)
+POLL_SHARE = 0.08  # a pause is at most this share of the time waited so far: a condition met is seen
+# at most ~8 % late, on a wait of 1 s as on one of 10 min (doubling pauses could add up to 100 %); past
+# `poll` / POLL_SHARE seconds (6 s by default) the pauses are `poll` long whatever the share
 # How long each kind of wait may last, in seconds of the lab (scaled by `scale`).
 # "reboot" and "migrate" default to the cluster's [maintenance] settings.
 DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0, "ceph_up": 300.0,
@@ -49,6 +50,7 @@ class MaintenanceServices:
     drain_only: set[str] = field(default_factory=set)  # nodes drained for hardware work, not upgraded
     rolling_run: tuple[list[str], list[str]] | None = None  # a rolling run's (order, nodes done): guests park
     snapshot: PreflightSnapshot | None = None  # the reads of the preflight under way (the plan's and its checks')
+    downloads: dict[str, Any] = field(default_factory=dict)  # node -> its apt lists + archives (apt_download.py)
 
     def __post_init__(self) -> None:
         if self.writable and self.sources.read_only:
@@ -114,12 +116,45 @@ class MaintenanceServices:
     async def snap(self, node: str, key: str, read: Callable[[], Awaitable[Any]]) -> Any:
         """`read()` once per preflight of `node`: a fresh read outside one, or when the preflight's
         reads are older than SNAPSHOT_MAX_AGE."""
-        snap = self.snapshot
-        if snap is None or snap.node != node or time.monotonic() - snap.opened > SNAPSHOT_MAX_AGE:
+        snap = self.fresh_snapshot(node)
+        if snap is None:
             return await read()
         if key not in snap.reads:
             snap.reads[key] = await read()
-        return snap.reads[key]
+        value = snap.reads[key]
+        return await value if isinstance(value, asyncio.Task) else value
+
+    def fresh_snapshot(self, node: str) -> PreflightSnapshot | None:
+        """The preflight's reads of `node`, unless there are none or they are older than SNAPSHOT_MAX_AGE."""
+        snap = self.snapshot
+        if snap is None or snap.node != node or time.monotonic() - snap.opened > SNAPSHOT_MAX_AGE:
+            return None
+        return snap
+
+    def snapshot_age(self) -> float:
+        return time.monotonic() - self.snapshot.opened if self.snapshot is not None else 0.0
+
+    def read_early(self, node: str, key: str, read: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Start `read()` now, in the background, for the check that asks `snap(node, key)` later
+        (a slow read the preflight only needs a few checks on). `read` must not raise."""
+        snap = self.fresh_snapshot(node)
+        if snap is not None and key not in snap.reads:
+            snap.reads[key] = asyncio.get_running_loop().create_task(read())
+
+    async def backup_warnings(self, node: str) -> list[str]:
+        """P4's backup warnings for `node` (h-operate's, console/ops/backups.py), once per preflight
+        (the plan starts the read: read_early)."""
+        return list(await self.snap(node, "backups", lambda: self.read_backup_warnings(node)))
+
+    async def read_backup_warnings(self, node: str) -> list[str]:
+        from console.ops.backups import preflight_note  # warns, never blocks
+
+        lines: list[str] = []
+        try:
+            await preflight_note(self.sources, node, self.cluster.max_backup_age, lines.append)
+        except Exception as exc:  # noqa: BLE001 - a warning that cannot be made is said, never raised
+            lines.append(f"warning: backups not checked: {type(exc).__name__}")
+        return lines
 
     async def pve_snap(self, node: str) -> ProxmoxState:
         return await self.snap(node, "proxmox", self.pve)

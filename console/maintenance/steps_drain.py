@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from console.maintenance.ceph_recovery import previous_node, wait_recovered
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.steps_preflight import ceph_can_spare
 
@@ -155,13 +156,15 @@ async def ha_move(ctx: StepContext, svc: MaintenanceServices, targets: dict[int,
     finish first."""
     from console.ha_rules import sid_of
 
-    for vmid, target in targets.items():
+    async def ask(vmid: int, target: str) -> None:
         g = await unlocked_guest(ctx, svc, vmid)
         if g.node == target:
-            continue
+            return
         ctx.progress(f"HA-migrate {sid_of(g)} {g.name} {g.node} -> {target}"
                      + (" (restart)" if g.type == "lxc" else " (live)"))
         await svc.ha_migrate(sid_of(g), target)
+
+    await asyncio.gather(*(ask(vmid, target) for vmid, target in targets.items()))  # the CRM takes them alike
     if not wait:
         return
 
@@ -296,12 +299,16 @@ async def migrate_back(ctx: StepContext, svc: MaintenanceServices, moved: dict, 
 
 
 class D5Noout(BaseStep):
-    id, title, phase = "D5", "Ceph: check ok-to-stop again, set noout for this node's OSDs", "drain"
+    id, title, phase = ("D5", "Ceph: healthy again after the previous node, ok-to-stop again; noout for this node's "
+                        "OSDs", "drain")
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return {}
+        before = previous_node(svc, ctx.node)
+        if before is not None:  # the gate that keeps OSDs of two hosts from being down at once (ceph_recovery.py)
+            await wait_recovered(ctx, svc, before)
         reason = await ceph_can_spare(ctx, svc, allow_noout=True)
         if reason:
             raise StepFailed(self.id, reason)

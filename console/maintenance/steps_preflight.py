@@ -5,6 +5,7 @@ A preflight step's check is the gate; its apply only records the baseline.
 
 from __future__ import annotations
 
+from console.maintenance.ceph_recovery import catching_up, not_clean, previous_node
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
 from console.maintenance.plan_ha import not_accepted
@@ -122,9 +123,8 @@ class P4Guests(PreflightCheck):
         stays = [m for m in plan.moves if m.method == "stays"]
         for m in stays:
             ctx.progress(f"{m.name} ({m.vmid}) stays: {m.note}")
-        from console.ops.backups import preflight_note  # h-operate: warns, never blocks
-
-        await preflight_note(svc.sources, ctx.node, svc.cluster.max_backup_age, ctx.progress)
+        for line in await svc.backup_warnings(ctx.node):  # h-operate: warns, never blocks
+            ctx.progress(line)
         return None
 
 
@@ -135,7 +135,13 @@ class P5Ceph(PreflightCheck):
         svc = self.svc(ctx)
         if not svc.has("ceph"):
             return None
-        return await ceph_can_spare(ctx, svc, ceph=await svc.ceph_snap(ctx.node))
+        ceph = await svc.ceph_snap(ctx.node)
+        before, left = previous_node(svc, ctx.node), not_clean(ceph)
+        if before is not None and left is not None and catching_up(ceph):  # ceph_recovery.py
+            ctx.progress(f"Ceph still recovers after {before} ({left}): D5 waits until it is done, then checks "
+                         f"ok-to-stop before any of {ctx.node}'s daemons stop")
+            return None
+        return await ceph_can_spare(ctx, svc, ceph=ceph)
 
 
 async def ceph_can_spare(ctx: StepContext, svc: MaintenanceServices, allow_noout: bool = False,
@@ -216,7 +222,10 @@ class P7Vrrp(PreflightCheck):
 
 
 class P8Baseline(BaseStep):
-    id, title = "P8", "Refresh the package lists; record pending updates and the running kernel"
+    """The apt update runs in the background (apt_download.py: for every node when a rolling run
+    begins, else from here) with the package download after it; P8 waits for the lists only."""
+
+    id, title = "P8", "Package lists refreshed; record pending updates and the running kernel"
     skippable = False
 
     # h-operate2: the enterprise repository without a subscription
@@ -227,17 +236,19 @@ class P8Baseline(BaseStep):
         return await repo_preflight(svc.src("proxmox"), ctx.node) if svc.has("proxmox") else None
 
     async def apply(self, ctx: StepContext) -> dict:
+        from console.maintenance.apt_download import lists_refreshed
+
         svc = self.svc(ctx)
         svc.close_snapshot()  # the checks are over: every step from here reads the cluster as it is
         pve = svc.src("proxmox")
-        upid = await pve.apt_update(ctx.node)
-        await svc.wait_task(ctx, ctx.node, upid, "apt update", svc.limit("apt_update"))
+        await lists_refreshed(ctx, svc)
         pending = await pve.apt_pending(ctx.node)
         versions = await pve.apt_versions(ctx.node)
         mgr: dict = next((v for v in versions if v.get("Package") == "pve-manager"), {})
         ctx.facts["pending"] = {p["Package"]: p.get("Version") for p in pending}
         ctx.facts["running_kernel_api"] = mgr.get("RunningKernel")
-        ctx.progress(f"{len(pending)} packages to upgrade; running kernel {mgr.get('RunningKernel')}")
+        ctx.progress(f"{len(pending)} packages to upgrade; running kernel {mgr.get('RunningKernel')}"
+                     + ("; their download runs while the node drains" if pending else ""))
         if not pending:
             ctx.progress("nothing to upgrade: the node will still be drained, rebooted only if needed")
         return {}

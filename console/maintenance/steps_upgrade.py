@@ -77,12 +77,18 @@ async def root_dataset(ctx: StepContext, svc: MaintenanceServices) -> str | None
 
 
 class U1DistUpgrade(BaseStep):
-    id, title, phase = "U1", "apt-get update && apt-get dist-upgrade", "upgrade"
+    """The lists are those P8 refreshed (`POST apt/update` runs apt-get update) and the archives
+    were fetched meanwhile (apt_download.py): no second `apt-get update`, which could only bring in
+    versions the plan did not show."""
+
+    id, title, phase = "U1", "apt-get dist-upgrade (the lists P8 refreshed, the archives fetched meanwhile)", "upgrade"
 
     async def apply(self, ctx: StepContext) -> dict:
+        from console.maintenance.apt_download import finish_download
+
         svc = self.svc(ctx)
-        cmd = ("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold "
-               "dist-upgrade")
+        await finish_download(ctx, svc)
+        cmd = "DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold dist-upgrade"
         ctx.progress(f"$ {cmd}")
         code = await svc.ssh.stream(ctx.node, cmd, ctx.output, timeout=svc.timeout(3600), privileged=True)
         if code != 0:

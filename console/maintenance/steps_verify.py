@@ -11,6 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from console.inert import cap
+from console.maintenance.ceph_recovery import next_node, wait_recovered
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
 from console.maintenance.events import names
 from console.maintenance.steps_drain import (
@@ -49,6 +50,7 @@ class V1Online(BaseStep):
 
 class V2Versions(BaseStep):
     id, title, phase = "V2", "New kernel running, nothing pending, pve-manager running = installed", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
@@ -78,6 +80,7 @@ class V2Versions(BaseStep):
 
 class V3Lrm(BaseStep):
     id, title, phase = "V3", "The node's HA services show no errors", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         pve = await self.svc(ctx).pve()
@@ -89,6 +92,7 @@ class V3Lrm(BaseStep):
 
 class V4Ceph(BaseStep):
     id, title, phase = "V4", "The node's OSDs up and in, its mon in quorum, only noout left", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
@@ -115,6 +119,7 @@ class V4Ceph(BaseStep):
 
 class V6Traefik(BaseStep):
     id, title, phase = "V6", "Traefik: no router errors, every server UP", "verify"
+    together = True  # once V1 saw the node up, reads and waits independent of each other: at once (Engine)
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
@@ -135,23 +140,15 @@ class V6Traefik(BaseStep):
 
 
 class R1Unset(BaseStep):
-    id, title, phase = ("R1", "Unset noout (the node's group, or global); wait until every PG is active+clean (V5)",
-                        "rejoin")
+    """Ceph recovers from here on; V5, the run's last step of the node, waits for it (or, in a
+    rolling run with a node still to come, that node's D5: ceph_recovery.py)."""
+
+    id, title, phase = "R1", "Unset noout (the node's group, or global)", "rejoin"
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
-        if not svc.has("ceph"):
-            return {}
-        await set_noout(ctx, svc, False)
-
-        async def clean() -> str | None:
-            c = await svc.ceph()
-            if c.num_pgs and c.clean_pgs != c.num_pgs:
-                bad = ", ".join(f"{n} {s}" for s, n in c.pg_states if s != "active+clean")
-                return f"{c.clean_pgs}/{c.num_pgs} active+clean ({bad})"
-            return None
-
-        await svc.wait_for(ctx, "all PGs active+clean", clean, svc.limit("pgs_clean"))
+        if svc.has("ceph"):
+            await set_noout(ctx, svc, False)
         return {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
@@ -160,15 +157,58 @@ class R1Unset(BaseStep):
             await set_noout(ctx, svc, True)
 
 
+class V5Clean(BaseStep):
+    """Last, so that the rejoin (guests back, Swarm, VIP) goes on while Ceph recovers: none of it
+    touches an OSD. In a rolling run with a node still to come, that node's D5 waits instead and
+    its preflight and drain go on meanwhile (ceph_recovery.py)."""
+
+    id, title, phase = "V5", "Ceph recovered: every PG active+clean", "rejoin"
+
+    @property
+    def read_only(self) -> bool:
+        return True  # a wait: nothing to undo
+
+    async def apply(self, ctx: StepContext) -> dict:
+        svc = self.svc(ctx)
+        if not svc.has("ceph"):
+            return {}
+        later = next_node(svc, ctx.node)
+        if later is not None:
+            ctx.facts["recovery_waited_by"] = later
+            ctx.progress(f"Ceph recovers while {later}'s preflight and drain go on; {later}'s D5 waits for every PG "
+                         "active+clean before any of its OSDs may stop")
+            return {}
+        await wait_recovered(ctx, svc, ctx.node)
+        return {}
+
+
 class R2Guests(BaseStep):
     id, title, phase = ("R2", "HA maintenance off; guests back (in a rolling run only those whose HA rules prefer "
                         "this node)", "rejoin")
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = self.svc(ctx)
-        await ha_maintenance_off(ctx, svc, everyone=False)
-        await migrate_back(ctx, svc, ctx.facts.get("moved") or {}, everyone=False)
-        return {}
+        plan = svc.plan(ctx.node)
+
+        async def guests_back() -> None:
+            await ha_maintenance_off(ctx, svc, everyone=False)
+            await migrate_back(ctx, svc, ctx.facts.get("moved") or {}, everyone=False)
+
+        if not (plan.park and next_node(svc, ctx.node) is None):
+            await guests_back()
+            return {}
+        # the run's last node: Swarm manager VMs that had to share a node while it was down come
+        # back to it now, with the guests that return and while Ceph recovers (V5), rather than
+        # after (return_guests.py)
+        from console.maintenance.return_guests import spread_managers
+
+        back, spread = await asyncio.gather(guests_back(), spread_managers(
+            ctx, svc, {m.vmid: ctx.node for m in plan.moves if m.type == "qemu" and m.target}),
+            return_exceptions=True)  # both end before a failure of either is the step's
+        for outcome in (back, spread):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return {"spread": spread} if spread else {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:  # drain again before anything below is undone
         await D3HaMaintenance().apply(ctx)
@@ -198,4 +238,4 @@ class R4Vip(BaseStep):
 
 
 VERIFY = (V1Online, V2Versions, V3Lrm, V4Ceph, V6Traefik)
-REJOIN = (R1Unset, R2Guests, R3SwarmActive, R4Vip)
+REJOIN = (R1Unset, R2Guests, R3SwarmActive, R4Vip, V5Clean)

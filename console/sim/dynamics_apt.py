@@ -69,8 +69,15 @@ class AptDynamics:
         n.apt_updated_at = self._t
         self.finish_task(task)
 
-    async def dist_upgrade(self, node: str, out: Callable[[str], None]) -> int:
-        """Stream `apt-get -y dist-upgrade` output through out(); return the exit code."""
+    def _archives(self, node: str) -> dict[str, str]:
+        """The node's /var/cache/apt/archives: package -> version downloaded and not yet installed."""
+        return self.__dict__.setdefault("_apt_archives", {}).setdefault(node, {})
+
+    async def dist_upgrade(self, node: str, out: Callable[[str], None], download_only: bool = False) -> int:
+        """Stream `apt-get -y dist-upgrade` output through out(); return the exit code. With
+        download_only (`apt-get -d`), fetch the archives into the node's cache and stop there: a
+        later dist-upgrade fetches only what is not cached (the download takes `apt_fetch` lab
+        seconds for the whole set, by share of packages; both pay it alike)."""
         self.tick()
         n = self.nodes.get(node)
         if n is None or n.status != "online":
@@ -82,12 +89,14 @@ class AptDynamics:
             return 100
         self._upgrading.add(node)
         try:
-            return await self._dist_upgrade(n, out)
+            return await self._dist_upgrade(n, out, download_only)
         finally:
             self._upgrading.discard(node)
 
-    async def _dist_upgrade(self, n: SimNode, out: Callable[[str], None]) -> int:
+    async def _dist_upgrade(self, n: SimNode, out: Callable[[str], None], download_only: bool = False) -> int:
         plan = dict(n.upgradable)
+        cache = self._archives(n.name)
+        fetch = {p: v for p, v in sorted(plan.items()) if cache.get(p) != v}
         new = sorted(p for p in plan if p not in n.packages)
         upgraded = sorted(p for p in plan if p in n.packages)
 
@@ -110,9 +119,13 @@ class AptDynamics:
         await emit(f"{len(upgraded)} upgraded, {len(new)} newly installed, 0 to remove and 0 not upgraded.")
         if not plan:
             return 0
-        await emit(f"Need to get {len(plan) * 7.3:.1f} MB of archives.")
-        await emit(f"After this operation, {len(new) * 480 + 3} MB of additional disk space will be used.")
-        for i, (name, ver) in enumerate(sorted(plan.items()), 1):
+        size = len(fetch) * 7.3
+        await emit(f"Need to get {size:.1f} MB" + (f"/{len(plan) * 7.3:.1f} MB" if len(fetch) < len(plan) else "")
+                   + " of archives.")
+        if not download_only:
+            await emit(f"After this operation, {len(new) * 480 + 3} MB of additional disk space will be used.")
+        per_package = self.real_seconds("apt_fetch") / len(plan)  # the whole set takes apt_fetch lab seconds
+        for i, (name, ver) in enumerate(fetch.items(), 1):
             if n.name in self.faults.apt_fail and i == 2:
                 await emit(f"Err:{i} {PROXMOX_REPO} amd64 {name} amd64 {ver}")
                 await emit("  Could not connect to download.proxmox.com:80 (212.224.123.70), connection timed out")
@@ -122,8 +135,15 @@ class AptDynamics:
                            "connection timed out")
                 await emit("E: Unable to fetch some archives, maybe run apt-get update or try with --fix-missing?")
                 return 100
+            await asyncio.sleep(per_package)
             await emit(f"Get:{i} {PROXMOX_REPO} amd64 {name} amd64 {ver} [{(i * 731) % 9000 + 120} kB]")
-        await emit(f"Fetched {len(plan) * 7.3:.1f} MB in 3s (2,433 kB/s)")
+            cache[name] = ver
+        if fetch:
+            secs = self.duration("apt_fetch") * len(fetch) / len(plan)
+            await emit(f"Fetched {size:.1f} MB in {secs:.0f}s ({size * 1000 / secs:,.0f} kB/s)")
+        if download_only:
+            await emit("Download complete and in download only mode")
+            return 0
         prev_manager = n.packages.get("pve-manager")
         for name, ver in sorted(plan.items()):
             old = n.packages.get(name)
@@ -148,6 +168,8 @@ class AptDynamics:
         await emit("Processing triggers for man-db (2.11.2-2) ...")
         await emit("Processing triggers for pve-ha-manager (4.0.5) ...")
         n.upgradable = self._pending(n)
+        for name in plan:
+            cache.pop(name, None)  # apt-get clean in spirit: what is installed is not counted as cached
         if "pve-manager" in plan:
             self._manager_before_upgrade[n.name] = prev_manager or n.pve_version
             n.pve_version = n.packages["pve-manager"]  # pveproxy restarted by the upgrade

@@ -63,7 +63,8 @@ async def cmd_apt_get(sh: Shell, argv: list[str], io: Io) -> int:
             (io.errln if line.startswith(("E: ", "W: ")) else io.outln)(line)
 
         try:
-            return await world.dist_upgrade(sh.host.name, out)
+            return await world.dist_upgrade(sh.host.name, out,
+                                            download_only=bool(flags & {"-d", "--download-only"}))
         except SimCommandFailed as e:
             io.errln(e.message)
             return e.exit_status

@@ -46,6 +46,7 @@ DURATIONS: dict[str, float] = {
     "reboot": 30.0,  # offline time of a reboot
     "ha_fence": 60.0,  # an unplanned offline node is fenced, HA guests recovered
     "apt_update": 3.0,
+    "apt_fetch": 3.0,  # downloading the archives of a dist-upgrade (what its "Fetched ... in 3s" line said)
     "upgrade_line": 0.08,  # pause between two lines of dist-upgrade output (~70 lines)
     "swarm_task_start": 2.0,
     "swarm_task_stop": 1.0,

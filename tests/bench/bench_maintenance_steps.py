@@ -5,7 +5,8 @@ steps (the checks of each step, the review before the prompt, the run's end: gue
 VIP fail-back).
 
 Run: .venv/bin/python -m tests.bench.bench_maintenance_steps [--speed 20]
-(prints figures; asserts nothing).
+(prints figures; asserts nothing). Steps that run at once (V2, V3, V4, V6: engine.BaseStep.together)
+are journaled one after the other once all have ended: their time shows under the first of them.
 """
 
 from __future__ import annotations

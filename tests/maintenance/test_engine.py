@@ -1,5 +1,6 @@
 """The engine with fake steps: order, idempotence, undo, journal replay, lock."""
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -227,3 +228,52 @@ async def test_rollback_from_a_hold_undoes_the_drain():
     resumed = MaintenanceRun.resume(run.journal, drain_steps, w)
     assert await resumed.rollback() == "rolled_back"
     assert w.log[-2:] == ["undo pve1 D1", "undo pve1 P1"] and w.applied == set()  # the fakes undo checks too
+
+
+class TogetherStep(FakeStep):
+    """A verify step that may run at once with its neighbours (engine.BaseStep.together)."""
+
+    together = True
+    read_only = True
+    gate: asyncio.Event | None = None  # V2 waits for it, V4 sets it: only steps run at once finish
+
+    async def apply(self, ctx):
+        if self.id == "V2":
+            await self.gate.wait()
+        elif self.id == "V4":
+            self.gate.set()
+        return await super().apply(ctx)
+
+
+def together_steps(node):
+    gate = asyncio.Event()
+    group = [TogetherStep(s, "verify") for s in ("V2", "V3", "V4")]
+    for s in group:
+        s.gate = gate
+    return [FakeStep("P1", "preflight"), *group, FakeStep("R1", "rejoin")]
+
+
+async def test_together_steps_run_at_once_and_are_journaled_in_step_order():
+    w = World()
+    run = MaintenanceRun.start("lab", ["pve1"], together_steps, w)
+    assert await asyncio.wait_for(run.run(), 5) == "done"  # V2 waited for V4: they ran at once
+    recs = list(run.journal.records())
+    assert [r["step"] for r in recs if r["event"] == "apply-start"] == ["P1", "V2", "V3", "V4", "R1"]
+    assert [r["step"] for r in recs if r["event"] == "apply-done"] == ["P1", "V2", "V3", "V4", "R1"]
+
+
+async def test_a_together_step_that_fails_stops_the_run_at_it_and_a_retry_runs_the_rest_again():
+    w = World()
+    w.fail.add(("pve1", "V3"))
+    events = []
+    run = MaintenanceRun.start("lab", ["pve1"], together_steps, w, events.append)
+    assert await asyncio.wait_for(run.run(), 5) == "failed"
+    waiting = [e for e in events if e.kind == "waiting"][-1]
+    assert waiting.step == "V3" and "failed on purpose" in waiting.text
+    recs = list(run.journal.records())
+    assert [r["step"] for r in recs if r["event"] == "apply-done"] == ["P1", "V2"]  # not V4: after the failure
+    resumed = MaintenanceRun.resume(run.journal, together_steps, w)
+    assert resumed.engine.position == 2 and resumed.engine.in_flight == "V3"  # a new console starts at V3
+    w.fail.clear()
+    assert await asyncio.wait_for(run.retry(), 5) == "done"
+    assert w.apply_calls[("pve1", "V4")] == 2  # with V3 the first time, and again: it comes after the failure

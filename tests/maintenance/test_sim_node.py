@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from console.maintenance.apt_download import DOWNLOAD
 from console.sim.scenarios import SEED_SERVICES
 from console.sim.world_core import DURATIONS
 from tests.maintenance.conftest import Maint, guests_by_vmid, problems_after, upgraded
@@ -30,7 +31,7 @@ async def test_full_maintenance_of_one_node(lab, node):
     assert await problems_after(lab, before) == []
 
     steps = [e.step for e in m.events if e.kind == "step-done"]
-    assert steps[0] == "P0" and steps[-1] == "R4" and len(steps) == len(set(steps))
+    assert steps[0] == "P0" and steps[-1] == "V5" and len(steps) == len(set(steps))
     # every mutating remote call is journaled before and after, inside its step
     recs = list(run.journal.records())
     calls = [(r["event"], r["step"], r["call"]) for r in recs if r["event"].startswith("call-")]
@@ -42,7 +43,9 @@ async def test_full_maintenance_of_one_node(lab, node):
     [noout] = [c for _, s, c in starts if s == "D5"]
     assert noout.endswith(f": ceph osd set-group noout {node}") and not noout.startswith(f"ssh {node}:")
     assert not any("set_flag" in c for _, _, c in starts)
-    assert any(s == "U1" and c.startswith(f"ssh {node}: apt-get update && ") for _, s, c in starts)
+    assert any(s == "U1" and c.startswith(f"ssh {node}: DEBIAN_FRONTEND=noninteractive apt-get -y ")
+               for _, s, c in starts)
+    assert any(s == "P8" and c == f"ssh {node}: {DOWNLOAD}" for _, s, c in starts)  # fetched while it drains
     assert not any("uname" in c or "dpkg-query" in c for _, _, c in starts)  # reads are not journaled
     # where a guest could move, it did not lose a second; the VIP moved inside two adverts
     av = lab.availability()

@@ -8,6 +8,7 @@ import asyncio
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -130,3 +131,37 @@ def test_cli_failure_rolls_back_at_once_when_asked(lab, state_dir):
     assert lab.state()["nodes"]["pve2"]["upgradable"] == 12
     status = cli(lab, state_dir, "status")
     assert status.returncode == 1 and "rolled_back (finished)" in status.stdout, status.stdout
+
+
+@pytest.mark.slow
+def test_rolling_run_killed_while_the_next_node_drains_during_recovery_is_resumed(lab, state_dir):
+    """SIGKILL while the second node (pve1) migrates its guests, in the window where Ceph may still
+    recover after the first (pve3): status names both; resume finishes every node."""
+    before = asyncio.run(guests_by_vmid(lab))
+    proc = subprocess.Popen(cli_cmd(lab, "run", "--all", "--yes"), env=cli_env(state_dir), cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(r["event"] == "apply-start" and r.get("step") == "D4" and r.get("node") == "pve1"
+                      for r in journal_records(state_dir)):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read().decode()[-3000:]
+            time.sleep(0.01)
+        proc.kill()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
+    status = cli(lab, state_dir, "status")
+    assert status.returncode == 1 and "interrupted (unfinished: resume or rollback)" in status.stdout, status.stdout
+    assert "nodes done: pve3" in status.stdout and "on pve1" in status.stdout, status.stdout
+    assert "Ceph may still recover after pve3: pve1's D5 waits" in status.stdout, status.stdout
+    r = cli(lab, state_dir, "resume", timeout=240)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "node pve1 state interrupted" in r.stdout
+    assert all(upgraded(lab, n) for n in ("pve1", "pve2", "pve3")), lab.state()["nodes"]
+    assert asyncio.run(problems_after(lab, before, back_home=False)) == []
+    recs = journal_records(state_dir)
+    assert [r["node"] for r in recs if r["event"] == "node-done"] == ["pve3", "pve1", "pve2"]
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "done"

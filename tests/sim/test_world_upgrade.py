@@ -62,6 +62,24 @@ async def test_dist_upgrade_failure_exits_100_and_changes_nothing(w):
     assert (await upgrade(w, "pve2"))[0] == 0
 
 
+async def test_download_only_fetches_into_the_cache_and_installs_nothing(w):
+    n = w.nodes["pve1"]
+    before = dict(n.packages)
+    lines: list[str] = []
+    assert await w.dist_upgrade("pve1", lines.append, download_only=True) == 0
+    assert n.packages == before and n.upgradable  # nothing installed, still pending
+    assert lines[-1] == "Download complete and in download only mode"
+    gets = [line for line in lines if line.startswith("Get:")]
+    assert len(gets) == len(n.upgradable)
+    fetched = next(line for line in lines if line.startswith("Fetched "))
+    assert f"in {w.duration('apt_fetch'):.0f}s" in fetched
+    # the install then fetches nothing: the archives are in the cache
+    code, again = await upgrade(w, "pve1")
+    assert code == 0 and n.packages["pve-manager"] == "8.2.5"
+    assert not [line for line in again if line.startswith(("Get:", "Fetched "))]
+    assert any(line.startswith("Need to get 0.0 MB/") for line in again)
+
+
 async def test_pinned_kernel_boots_and_next_boot_pin_is_dropped(w):
     await upgrade(w, "pve3")
     w.kernel_pin("pve3", "6.8.12-4-pve", next_boot=True)
