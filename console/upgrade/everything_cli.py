@@ -33,7 +33,8 @@ async def plan_all(svc: Any, args: Any, out: TextIO) -> int:
 def _confirmed(cluster: str, count: int, out: TextIO) -> bool:
     if not sys.stdin.isatty():
         raise ConsoleError("upgrade", "refusing to run without confirmation", "pass --yes")
-    answer = input(f"Upgrade {count} item(s) on {cluster}, one after another? Type {cluster} to confirm: ")
+    answer = input(f"Upgrade {count} item(s) on {cluster}, the guests alongside the nodes? Type {cluster} to "
+                   "confirm: ")
     if answer.strip() != cluster:
         print("not confirmed; nothing done", file=out)
         return False

@@ -1,17 +1,20 @@
-"""The upgrade-everything run: the plan's items one after another on the
-maintenance engine, in ONE journal (kind "upgrade", so `upgrade resume|rollback`,
-the lock and the start-up banner treat it as every upgrade run).
+"""The upgrade-everything run: the plan's items in lanes (console/upgrade/everything_lanes.py:
+the firewall pair and the nodes one at a time; the CTs and VMs alongside; the Swarm images last)
+on the maintenance engine, in ONE journal (kind "upgrade", so `upgrade resume|rollback`, the lock
+and the start-up banner treat it as every upgrade run).
 
 Each item runs its own procedure's steps, chosen by its label:
   a node name      the node maintenance (console/maintenance/runner.steps_for)
   `firewalls`      the firewall pair, BACKUP first (console/upgrade/steps_firewall)
   `VMID/NAME`      the guest upgrade with snapshot + rollback (console/upgrade/steps_guest)
   `service:NAME`   the Swarm image update (console/upgrade/everything_swarm)
-Every procedure starts with its own preflight, so preflight runs again before
-each item. MaintenanceRun stops at the first item that does not finish; that
-item is rolled back by its own undo steps; finished items stay upgraded, later
-ones untouched. A "plan-all" record right after the run's start marks the run
-as this kind and keeps the plan (what was up to date or skipped, and why).
+Every procedure starts with its own preflight, so preflight runs again before each item. Each
+started item has its own engine; their records share the journal, each under its label, and an
+"item-start" record names the lane and the items already running. The run stops at the first item
+that does not finish: nothing new starts, the items running alongside go on to their end, the one
+that stopped is rolled back by its own undo steps (all items in flight, after a kill); finished
+items stay upgraded, items not started are untouched. A "plan-all" record right after the run's
+start marks the run as this kind and keeps the plan (what was up to date or skipped, and why).
 """
 
 from __future__ import annotations

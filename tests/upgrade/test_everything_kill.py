@@ -1,0 +1,69 @@
+"""`labconsole upgrade run --all` SIGKILLed while two items run at once (a guest upgraded alongside a
+node's maintenance, console/upgrade/everything_lanes.py), then resumed or rolled back by a new console
+from the one journal: every item in flight goes on (or is undone), none is done twice, the lab ends
+consistent."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.maintenance.conftest import not_upgraded, spawn_and_kill_at, upgraded
+from tests.upgrade.conftest import guests, journal_records, snapshots_of, upgrade_cli, upgrade_cmd
+
+NODES = ("pve1", "pve2", "pve3")
+
+
+def kill_with_two_in_flight(lab, state_dir) -> tuple[list[str], list[dict]]:
+    """The run killed just after the first guest's upgrade (G2) starts: a node is in maintenance then."""
+    recs = spawn_and_kill_at(lab, state_dir, "-", "G2", cmd=upgrade_cmd(lab, "run", "--all", "--yes"), linger=0.1,
+                             timeout=120)
+    started = [r["node"] for r in recs if r["event"] == "item-start"]
+    done = {r["node"] for r in recs if r["event"] == "node-done"}
+    flight = [i for i in started if i not in done]
+    assert len(flight) >= 2 and any("/" in i for i in flight) and any(i in NODES for i in flight), (flight, recs[-5:])
+    return flight, recs
+
+
+def consistent(lab) -> None:
+    st = lab.state()
+    assert not any(n["ha_maintenance"] for n in st["nodes"].values()), st["nodes"]
+    assert not st["ceph"]["flags"] and not st["ceph"]["group_flags"], st["ceph"]
+    assert all(n["availability"] == "active" for n in st["swarm"]["nodes"].values()), st["swarm"]
+    assert not st["guests"]["migrating"], st["guests"]
+
+
+@pytest.mark.slow
+def test_killed_with_two_items_in_flight_resumes_both(lab, state_dir):
+    flight, _ = kill_with_two_in_flight(lab, state_dir)
+    r = upgrade_cli(lab, state_dir, "resume", timeout=240)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    recs = journal_records(state_dir)
+    after = recs[[x["event"] for x in recs].index("resumed"):]
+    assert {x["node"] for x in after if x["event"] == "apply-start"} >= set(flight)  # each goes on where it was
+    done = [x["node"] for x in recs if x["event"] == "node-done"]
+    assert len(done) == len(set(done)) and set(flight) <= set(done), done  # nothing done twice
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "done"
+    assert all(upgraded(lab, n) for n in NODES)
+    consistent(lab)
+
+
+@pytest.mark.slow
+def test_killed_with_two_items_in_flight_rolls_both_back(lab, state_dir):
+    before = guests(lab)
+    flight, _ = kill_with_two_in_flight(lab, state_dir)
+    r = upgrade_cli(lab, state_dir, "rollback", timeout=240)
+    assert r.returncode == 1, (r.stdout + r.stderr)[-3000:]  # 1: stopped and safe (rolled back)
+    recs = journal_records(state_dir)
+    after = recs[[x["event"] for x in recs].index("resumed"):]
+    assert {x["node"] for x in after if x["event"] == "undo-start"} == set(flight), after
+    assert recs[-1]["event"] == "run-end" and recs[-1]["state"] == "rolled_back"
+    for label in flight:
+        if label in NODES:
+            assert not_upgraded(lab, label), lab.state()["nodes"][label]
+        else:
+            vmid = label.split("/")[0]
+            g = guests(lab)[vmid]
+            assert g["pending"] == before[vmid]["pending"] and not g["broken"], g
+            assert not [s for s in snapshots_of(lab, int(vmid)) if s.startswith("labconsole-")]
+    consistent(lab)
+    assert upgrade_cli(lab, state_dir, "resume").stdout.startswith("no unfinished upgrade run")
