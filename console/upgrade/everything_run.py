@@ -137,6 +137,7 @@ class EverythingRun(MaintenanceRun):
             await record_homes(self.services, self.journal)
         if self.swarm_vms is None:
             self.swarm_vms, self.pinned = await swarm_vmids(self.services)
+        self._tell_rolling()  # the first node's plan parks its guests too
         state = await self._lanes()
         if state != "done":
             return state
@@ -152,7 +153,7 @@ class EverythingRun(MaintenanceRun):
     async def _lanes(self) -> str:
         tasks: dict[str, asyncio.Task[str]] = {}
         stopped: str | None = None
-        pause = max(0.05, min(float(getattr(self.services, "poll", 0.5)), 1.0))
+        pause = max(0.05, min(float(getattr(self.services, "poll", 0.5)), 0.25))  # a guest landing is seen soon
         try:
             while True:
                 if stopped is None:
