@@ -10,7 +10,11 @@ waiting (migrations, apt, reboots) on different machines. So the run has:
             is upgraded (or has nothing to upgrade) and will not be drained
             again, and no node in maintenance will take it back at its rejoin
             (HA rules that prefer that node). So no guest is upgraded on an old
-            node, migrated while it is upgraded, or moved after it.
+            node, migrated while it is upgraded, or moved after it. (Measured
+            and dropped: upgrading VMs that live-migrate before their node's
+            turn, even only the first node's VMs parked on the last node. It
+            piles work on the run's start, where the firewall pair and the
+            first node run, and made the run slower on this 2-core machine.)
   services  the Swarm images, one at a time, once every node and every Swarm
             VM is done (an image update moves tasks between Swarm nodes).
 
