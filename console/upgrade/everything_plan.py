@@ -46,7 +46,7 @@ class PlanItem:
         head = f"{n:>3}. " if n is not None else "   - "
         what = f"{self.layer:<9} {self.label}" if self.label != self.layer else self.label
         if self.action == UPGRADE:
-            return f"{head}{what}: {self.reason}" + (f" [alongside: {', '.join(self.alongside)}]"
+            return f"{head}{what}: {self.reason}" + (f" [may run alongside: {', '.join(self.alongside)}]"
                                                        if self.alongside else "")
         if self.action == UP_TO_DATE:
             return f"{head}{what}: up to date"

@@ -120,7 +120,7 @@ def test_plan_all_names_every_item_in_order_and_changes_nothing(lab):
 
     code, text = upgrade(cluster_for(lab), "plan", "--all")
     assert code == 0 and text.splitlines()[0].startswith("Upgrade everything on demo:"), text
-    assert "Lanes (items of different lanes run at the same time" in text and "[alongside: " in text, text
+    assert "Lanes (items of different lanes run at the same time" in text and "[may run alongside: " in text, text
     assert "  1. firewalls" in text and "fw1 (MASTER)" in text and "skipped: not Debian (Home Assistant OS)" in text
 
 
