@@ -47,6 +47,10 @@ def add_parsers(sub: Any, common) -> None:
     rn.add_argument("--all", action="store_true", help=ALL_HELP)  # h-upgall
     rn.add_argument("--json", action="store_true", help="with --all: the outcome as JSON (progress on stderr)")
     rn.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rn.add_argument("--return-guests", action="store_true",  # h-every
+                    help="with --all: move every guest back to the node it ran on before, at the end (default: "
+                         "guests stay on the upgraded nodes the run put them on, so each container restarts at "
+                         "most once)")
     rn.add_argument("--on-failure", choices=("rollback", "stop"), default="rollback",
                     help="roll back to the snapshot at once (default) or stop for resume/rollback later")
     rs = s.add_parser("resume", help="continue an interrupted upgrade run")
@@ -73,6 +77,8 @@ def _target_or_all(args: argparse.Namespace) -> None:  # h-upgall
         raise ConsoleError("upgrade", f"upgrade {args.upgrade_cmd}: name one GUEST (or firewalls), or pass --all")
     if args.upgrade_cmd == "run" and args.json and not args.all:
         raise ConsoleError("upgrade", "upgrade run --json goes with --all")
+    if args.upgrade_cmd == "run" and getattr(args, "return_guests", False) and not args.all:
+        raise ConsoleError("upgrade", "upgrade run --return-guests goes with --all (one guest's upgrade moves none)")
 
 
 READS = ("list", "plan", "status")  # the subcommands that change nothing

@@ -33,7 +33,8 @@ async def plan_all(svc: Any, args: Any, out: TextIO) -> int:
 def _confirmed(cluster: str, count: int, out: TextIO) -> bool:
     if not sys.stdin.isatty():
         raise ConsoleError("upgrade", "refusing to run without confirmation", "pass --yes")
-    answer = input(f"Upgrade {count} item(s) on {cluster}, one after another? Type {cluster} to confirm: ")
+    answer = input(f"Upgrade {count} item(s) on {cluster}, the guests alongside the nodes? Type {cluster} to "
+                   "confirm: ")
     if answer.strip() != cluster:
         print("not confirmed; nothing done", file=out)
         return False
@@ -60,6 +61,8 @@ async def run_all(svc: Any, args: Any, out: TextIO, only: list[str] | None = Non
 
         plan = EverythingPlan(plan.cluster, [i for i in plan.items if i.label in only])
     print(inert_block(plan.text()), file=text)
+    if getattr(args, "return_guests", False):
+        print("at the end every guest goes back to the node it ran on before (--return-guests)", file=text)
     if not plan.todo:
         print("nothing to upgrade", file=text)
         if as_json:
@@ -70,7 +73,8 @@ async def run_all(svc: Any, args: Any, out: TextIO, only: list[str] | None = Non
     await lock.acquire()
     try:
         _refuse_if_unfinished(svc.cluster.name, identity)  # again, under the lock
-        run = EverythingRun.begin(svc.cluster.name, plan, svc, Printer(text), identity.to_dict())
+        run = EverythingRun.begin(svc.cluster.name, plan, svc, Printer(text), identity.to_dict(),
+                                  return_guests=bool(getattr(args, "return_guests", False)))
         await lock.note(run.journal.run_id)
         return await _carry_out(run, args.on_failure, out, resume=False, as_json=as_json)
     finally:
@@ -124,9 +128,23 @@ async def _carry_out(run: Any, on_failure: str, out: TextIO, resume: bool, as_js
                "items": [{"item": label, "state": st} for label, st in run.item_states()],
                "stopped_at": eng.node if eng is not None and state != "done" else None,
                "error": eng.last_error if eng is not None and state != "done" else None,
+               "return_guests": bool(run.options.get("return_guests")),
+               "guests": _parked(run),
                "availability": watch.lines()}
         print(json.dumps(doc, indent=2), file=out)
     return _exit_for(state)
+
+
+def _parked(run: Any) -> dict | None:
+    """Where the guests ended, against where they ran before the run (the journal's record), or None."""
+    from console.maintenance.return_guests import PARKED
+
+    rec = next((r for r in reversed(list(run.journal.records())) if r.get("event") == PARKED), None)
+    if rec is None:
+        return None
+    return {"returned": bool(rec.get("returned")), "spread": rec.get("spread") or [],
+            "away": [{"vmid": a[0], "name": a[1], "kind": a[2], "home": a[3], "now": a[4]}
+                     for a in rec.get("away") or [] if isinstance(a, list) and len(a) == 5]}
 
 
 def report(run: Any, state: str, seconds: float) -> str:
@@ -134,12 +152,15 @@ def report(run: Any, state: str, seconds: float) -> str:
     marks = {"done": "✔", "pending": "·", "rolled_back": "↺"}
     lines = [f"run {run.journal.run_id}: {state} after {seconds:.1f} s"]
     lines += [f"  {marks.get(s, '✖')} {label}: {s.replace('_', ' ')}" for label, s in run.item_states()]
+    from console.maintenance.return_guests import report_lines
+
+    lines += report_lines(list(run.journal.records()))
     eng = run.engine
     if eng is not None and eng.last_error and state != "done":
         lines.append(f"what failed ({eng.node}): {eng.last_error}")
     if state == "rolled_back":
-        lines.append(f"{eng.node if eng else 'the item'} was rolled back; the items before it stay upgraded and "
-                     "the ones after it were not touched")
+        lines.append(f"{eng.node if eng else 'the item'} was rolled back; the items done stay upgraded (those that "
+                     "ran alongside it went on to their end) and the pending ones were not touched")
     elif state in ("failed", "interrupted"):
         lines.append("stopped: `labconsole upgrade resume` continues at this item, `labconsole upgrade rollback` "
                      "rolls it back")

@@ -36,6 +36,8 @@ class PlanItem:
     reboot: bool | None = None
     where: str = ""  # the node a guest runs on
     members: list[str] = field(default_factory=list)  # the firewall pair, in upgrade order
+    lane: str = ""  # nodes | guests | services (console/upgrade/everything_lanes.py)
+    alongside: list[str] = field(default_factory=list)  # items it may run at the same time as
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,7 +46,8 @@ class PlanItem:
         head = f"{n:>3}. " if n is not None else "   - "
         what = f"{self.layer:<9} {self.label}" if self.label != self.layer else self.label
         if self.action == UPGRADE:
-            return f"{head}{what}: {self.reason}"
+            return f"{head}{what}: {self.reason}" + (f" [may run alongside: {', '.join(self.alongside)}]"
+                                                       if self.alongside else "")
         if self.action == UP_TO_DATE:
             return f"{head}{what}: up to date"
         return f"{head}{what}: skipped: {self.reason}"
@@ -64,7 +67,11 @@ class EverythingPlan:
         return [i.label for i in self.todo]
 
     def to_dict(self) -> dict:
+        from console.upgrade.everything_lanes import MAX_GUESTS
+
+        lanes = {lane: [i.label for i in self.todo if i.lane == lane] for lane in ("nodes", "guests", "services")}
         return {"cluster": self.cluster, "order": self.labels, "items": [i.to_dict() for i in self.items],
+                "lanes": lanes, "max_guests": MAX_GUESTS,
                 "counts": {a: sum(1 for i in self.items if i.action == a) for a in (UPGRADE, UP_TO_DATE, SKIPPED)}}
 
     def text(self) -> str:
@@ -72,6 +79,10 @@ class EverythingPlan:
         lines = [f"Upgrade everything on {self.cluster}: {len(todo)} item(s) to upgrade, in this order "
                  "(preflight before each; the run stops at the first failure, that item rolled back):"]
         lines += [i.line(n) for n, i in enumerate(todo, 1)] or ["     nothing to upgrade"]
+        if todo:
+            from console.upgrade.everything_lanes import lane_lines
+
+            lines += lane_lines(todo)
         rest = [i for i in self.items if i.action != UPGRADE]
         if rest:
             lines.append("Not run:")
@@ -180,4 +191,7 @@ async def build(sources: Any, cluster: ClusterConfig, rows: list[UpdateRow] | No
     items += [item_of(r, "service", SERVICE_PREFIX + r.name) for r in rows if r.kind == "service"]
     # upgrade items keep the layer order; within nodes, the rolling order above
     items.sort(key=lambda i: LAYER_ORDER.index(i.layer))
+    from console.upgrade.everything_lanes import plan_lanes
+
+    await plan_lanes(sources, cluster, pve, items)
     return EverythingPlan(cluster.name, items)

@@ -101,8 +101,8 @@ class UpdatesSession:
         if self.plan is None:
             return ""
         todo = self.plan.labels if label is None else [label]
-        return (f"Upgrade {len(todo)} item(s) on {self.cluster.name}, one after another, each with its preflight, "
-                f"stopping at the first failure with that item rolled back: {', '.join(todo)}")
+        return (f"Upgrade {len(todo)} item(s) on {self.cluster.name}, the guests alongside the nodes (in lanes), "
+                f"each with its preflight, stopping at the first failure with that item rolled back: {', '.join(todo)}")
 
     async def start(self, label: str | None = None, only: list[str] | None = None) -> None:
         """Run the plan (or the one item `label`, or the items `only`) to its end; the outcome lands in

@@ -217,7 +217,8 @@ class G1Snapshot(GuestStep):
 
         svc = _svc(ctx)
         f = self.f(ctx)
-        name = f.get("snapshot") or data.get("snapshot")
+        # caught mid-apply (killed while PVE took it): the name is the run's, the snapshot may exist
+        name = f.get("snapshot") or data.get("snapshot") or (svc.snapshot_name(f) if svc.run_id else None)
         if not name or "vmid" not in f:
             return
         if f.get("keep_upgraded"):

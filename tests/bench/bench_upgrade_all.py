@@ -6,7 +6,12 @@ each guest and firewall upgraded inside and rebooted in place (no drain, no VIP 
 no snapshot), then each Swarm service updated to its new image with Docker's default
 update config.
 
-Run: .venv/bin/python -m tests.bench.bench_upgrade_all [--speed 20]
+The engine runs its items in lanes (console/upgrade/everything_lanes.py): guests alongside
+the nodes. Rounds interleave engine and naive (engine first, then naive first, ...) and
+each prints the load average, since wall time on a shared machine is noisy; the overlap
+(sum of the items' own spans / the run's wall time) does not depend on the load.
+
+Run: .venv/bin/python -m tests.bench.bench_upgrade_all [--speed 20] [--rounds 2] [--log FILE]
 (prints figures; asserts nothing). Seconds are lab seconds unless said "real".
 """
 
@@ -18,6 +23,7 @@ import contextlib
 import io
 import os
 import re
+import statistics
 import tempfile
 import time
 
@@ -114,12 +120,17 @@ def measure(kind: str, speed: float) -> tuple[dict, float, str]:
         return av, took, out
 
 
-def item_times(out: str) -> dict[str, float]:
-    """Real seconds per item, from the engine's timestamped progress lines ("  12.3s [label] ...")."""
+def item_spans(out: str) -> dict[str, tuple[float, float]]:
+    """(first, last) real second of each item, from the engine's timestamped lines ("  12.3s [label] ...")."""
     span: dict[str, list[float]] = {}
     for m in re.finditer(r"^\s*([\d.]+)s \[([^\]]+)\]", out, re.M):
         span.setdefault(m.group(2), []).append(float(m.group(1)))
-    return {label: max(ts) - min(ts) for label, ts in span.items()}
+    return {label: (min(ts), max(ts)) for label, ts in span.items()}
+
+
+def item_times(out: str) -> dict[str, float]:
+    """Real seconds per item."""
+    return {label: b - a for label, (a, b) in item_spans(out).items()}
 
 
 def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, speed: float, out: str,
@@ -153,7 +164,12 @@ def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, sp
     for label, took in times.items():
         layer = layer_of(label)
         layers[layer] = layers.get(layer, 0.0) + took
-    print("  engine wall time per item (real s): " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
+    spans = item_spans(out)
+    print("  engine items (real s, start-end): " + ", ".join(f"{k} {a:.1f}-{b:.1f}" for k, (a, b) in spans.items()))
+    if spans:
+        wall = max(b for _, b in spans.values()) - min(a for a, _ in spans.values())
+        print(f"  engine overlap: items' own spans add up to {sum(times.values()):.1f} s in {wall:.1f} s of run "
+              f"({sum(times.values()) / wall if wall else 0:.2f}x; load-independent)")
     print("  engine wall time per layer (real s): " + ", ".join(f"{k} {v:.1f}" for k, v in layers.items())
           + f"; {naive_out}")
 
@@ -161,11 +177,29 @@ def report(eng: dict, naive: dict, kinds: dict, t_eng: float, t_naive: float, sp
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--speed", type=float, default=20.0)
+    ap.add_argument("--rounds", type=int, default=2, help="engine and naive, interleaved, this many times")
+    ap.add_argument("--log", help="write the engine's output of each round here (FILE.N)")
     args = ap.parse_args()
     kinds = guest_types(args.speed)
-    eng, t_eng, out = measure("engine", args.speed)
-    naive, t_naive, naive_out = measure("naive", args.speed)
-    report(eng, naive, kinds, t_eng, t_naive, args.speed, out, naive_out)
+    ratios = []
+    for n in range(1, args.rounds + 1):
+        order = ("engine", "naive") if n % 2 else ("naive", "engine")
+        got = {}
+        for kind in order:
+            load = os.getloadavg()[0]
+            got[kind] = (*measure(kind, args.speed), load)
+        (eng, t_eng, out, l_eng), (naive, t_naive, naive_out, l_naive) = got["engine"], got["naive"]
+        print(f"--- round {n} of {args.rounds} ({' then '.join(order)}); load average at start: engine {l_eng:.2f}, "
+              f"naive {l_naive:.2f}")
+        report(eng, naive, kinds, t_eng, t_naive, args.speed, out, naive_out)
+        ratios.append(t_eng / t_naive)
+        if args.log:
+            with open(f"{args.log}.{n}", "w") as f:
+                f.write(out)
+    ratios.sort()
+    print(f"=== ratio engine/naive over {len(ratios)} round(s): " + ", ".join(f"{r:.2f}" for r in ratios)
+          + f"; median {statistics.median(ratios):.2f}"
+          + f"; load average now {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
