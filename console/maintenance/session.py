@@ -74,7 +74,7 @@ class WizardSession:
         self.unfinished: Unfinished | None = None
         self.version = 0
         self.ha_stuck: list[dict] = []  # HA guests the rules leave no node (plan_ha), of the reviewed plan
-        self.accept_downtime: set[int] = set()  # of those, the ones the operator accepted (key d)
+        self.accept_downtime: set[int] = set()  # of those, the ones the operator accepted (key y)
 
     @property
     def steps_for(self) -> Callable[[str], list]:
@@ -353,7 +353,7 @@ class WizardSession:
         if state == "paused" and run.engine is not None:  # drain-only: the hold, as planned
             self.phase, self.choices = "waiting", run.engine.choices()
             self.message = (f"{run.engine.node} is drained: do your work (power it off and on if you need to), "
-                            "then press r to rejoin; b rolls the drain back")
+                            "then press r to rejoin; ctrl+b rolls the drain back")
             self._changed()
             return
         if state in ("failed", "rollback_failed", "interrupted") and run.engine is not None:
