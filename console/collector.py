@@ -32,8 +32,8 @@ from collections.abc import Callable
 
 FULL_THRESHOLD = 300  # gen-1 collections before an automatic full one (CPython's default: 10)
 QUIET_EVERY = 30.0  # s between the console's own full collections
-QUIET_INPUT = 10.0  # s without a key before a moment counts as quiet (a pause then is not felt)
-HOLD_AT_MOST = 300.0  # s automatic full collections may be held while work is under way
+QUIET_INPUT = 2.0  # s without a key before a moment counts as quiet (a pause then is not felt)
+HOLD_AT_MOST = 60.0  # s automatic full collections may be held while work is under way
 HELD = 1_000_000  # the gen-2 threshold while held: no automatic full collection
 
 
