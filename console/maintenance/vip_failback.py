@@ -122,6 +122,32 @@ async def fail_back(svc: Any, say: Callable[[str], None], timeout: float = 10.0)
     return result
 
 
+async def clear_left_fault(svc: Any, names: list[str], say: Callable[[str], None], timeout: float = 10.0) -> list[str]:
+    """Of `names`, the firewalls FAULT in every instance while the run that owns them ends: a hand-over
+    cut off between its two track-file writes (a killed console) leaves the former holder's file at 1.
+    Its track file goes back to 0 (a BACKUP again, nopreempt: the VIPs stay where they are) and this
+    waits until it has left FAULT. Returns the names it restored."""
+    vrrp = await svc.vrrp()
+    faulted = [n for n in names if (st := _state_of(vrrp, n)) and all(v == "FAULT" for v in st.values())]
+    if not faulted:
+        return []
+    src = svc.src("vrrp")
+    for name in faulted:
+        say(f"{name} is in FAULT (its track file left at 1 by an interrupted hand-over): track file -> 0")
+        await src.set_track(name, 0)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        vrrp = await svc.vrrp()
+        still = [n for n in faulted if any(v == "FAULT" for v in _state_of(vrrp, n).values())]
+        if not still:
+            return faulted
+        if loop.time() > deadline:
+            raise ConsoleError("maintenance", f"{', '.join(still)} still FAULT {timeout:g} s after its track file "
+                               "went back to 0", "see the VRRP screen: keepalived's own checks may fail there")
+        await asyncio.sleep(POLL)
+
+
 class _ActionSources:
     """What console/ops/firewall.failback needs of `sources`, with the maintenance's journaled VRRP source."""
 

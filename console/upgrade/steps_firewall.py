@@ -25,7 +25,7 @@ from typing import Any
 
 from console.errors import ConsoleError
 from console.maintenance.engine import BaseStep, StepContext, StepFailed
-from console.maintenance.vip_failback import _hand_over, fail_back, units_of
+from console.maintenance.vip_failback import _hand_over, clear_left_fault, fail_back, units_of
 from console.upgrade.services import UpgradeServices
 from console.upgrade.steps_guest import G0Preflight, G1Snapshot, G2Upgrade, G3Restart, G4Verify, G5Keep
 
@@ -155,11 +155,17 @@ class VipHome(BaseStep):
 
     async def apply(self, ctx: StepContext) -> dict:
         svc = _svc(ctx)
-        res = await fail_back(svc, ctx.progress, svc.timeout(svc.limit("vip_move")))
+        timeout = svc.timeout(svc.limit("vip_move"))
+        res = await fail_back(svc, ctx.progress, timeout)
         for m in res.moved:
             _record(ctx, m)
         for why in res.skipped:
             ctx.progress(why)
+        pair = [ctx.facts["master"]["name"], ctx.facts["backup"]["name"]]
+        try:  # resumed after a kill inside the hand-over: the VIPs are home, the other one still FAULT
+            await clear_left_fault(svc, pair, ctx.progress, timeout)
+        except ConsoleError as exc:
+            raise StepFailed(ctx.step_id or "V2", exc.message, exc.hint) from None
         return {}
 
 

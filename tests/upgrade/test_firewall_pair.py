@@ -60,3 +60,34 @@ def test_a_former_master_that_fails_its_check_is_rolled_back_alone_and_the_upgra
     assert [r["step"] for r in records if r["event"] == "undo-failed"] == []
     assert "labconsole-" in " ".join(snapshots_of(lab, 102))  # fw2's snapshot kept for the grace period
     assert not [s for s in snapshots_of(lab, 101) if s.startswith("labconsole-")]  # fw1's removed
+
+
+def test_a_run_killed_inside_the_hand_over_home_resumes_with_both_firewalls_healthy(lab, state_dir):
+    """Killed between V2's two track-file writes: the VIPs are home on fw1, fw2's track file still 1
+    (FAULT). The resumed V2 finds the VIPs home and puts fw2 back to a healthy BACKUP."""
+    import asyncio
+
+    from console.sources import build_sources
+    from tests.maintenance.conftest import spawn_and_kill_at
+    from tests.upgrade.conftest import upgrade_cmd
+
+    spawn_and_kill_at(lab, state_dir, "firewalls", "V2", cmd=upgrade_cmd(lab, "run", "firewalls", "--yes"),
+                      timeout=120)
+    assert lab.state()["vrrp"]["vip_holder"] == ["fw2"]  # V1 moved them; V2 had not begun its hand-over
+
+    async def first_write_of_the_hand_over() -> None:  # what V2 does before it waits for fw1
+        sources = build_sources(cluster_for(lab))
+        try:
+            await sources.get("vrrp").set_track("fw2", 1)
+        finally:
+            await sources.close()
+
+    asyncio.run(first_write_of_the_hand_over())
+    lab.wait_until(lambda s: s["vrrp"]["vip_holder"] == ["fw1"], 30, 0.02)
+    assert lab.state()["vrrp"]["firewalls"]["fw2"]["effective_priority"] == 0
+    code, out = upgrade(cluster_for(lab), "resume")
+    assert code == 0, out[-3000:]
+    fw = lab.state()["vrrp"]["firewalls"]
+    assert lab.state()["vrrp"]["vip_holder"] == ["fw1"] and fw["fw2"]["effective_priority"] == 100, fw
+    assert fw["fw2"]["state"] == 1 and fw["fw1"]["state"] == 2, fw  # BACKUP, MASTER
+    assert "interrupted hand-over" in out, out[-2000:]
