@@ -29,7 +29,7 @@ POLL_SHARE = 0.08  # a pause is at most this share of the time waited so far: a 
 # How long each kind of wait may last, in seconds of the lab (scaled by `scale`).
 # "reboot" and "migrate" default to the cluster's [maintenance] settings.
 DEFAULT_TIMEOUTS = {"vip_move": 10.0, "swarm_drain": 120.0, "node_online": 120.0, "ceph_up": 300.0,
-                    "pgs_clean": 600.0, "traefik": 120.0, "apt_update": 300.0,
+                    "pgs_clean": 600.0, "traefik": 120.0, "apt_update": 300.0, "apt_lock": 1800.0,
                     "api_errors": 60.0}  # a source failing without a break this long ends a wait
 MAX_WAIT_LINES = 20  # distinct statuses one wait prints at most
 READ_ATTEMPTS = 4  # a read that fails is tried again this many times in all (API errors are often transient)

@@ -99,7 +99,34 @@ class U1DistUpgrade(BaseStep):
         return {}
 
     async def undo(self, ctx: StepContext, data: dict) -> None:
-        await restore_packages(ctx, self.svc(ctx))
+        svc = self.svc(ctx)
+        if await restore_packages(ctx, svc):
+            await restart_if_stale(ctx, svc)
+
+
+async def restart_if_stale(ctx: StepContext, svc: MaintenanceServices) -> None:
+    """The packages are back, but what the upgrade restarted (pveproxy, the pve daemons) still runs
+    the new version until it starts again; a root dataset rolled back under a running system wants a
+    boot anyway. The node is drained: reboot it onto what is installed."""
+    want = (ctx.facts.get("packages") or {}).get("pve-manager")
+    shown = (await svc.sh(ctx.node, "pveversion")).stdout.strip()  # pve-manager/8.2.4/HASH (running kernel: ...)
+    running = shown.split("/")[1] if shown.count("/") >= 2 else ""
+    if want and running and running != want:
+        ctx.progress(f"pve-manager {running} still runs (the restored {want} is installed): rebooting the "
+                     f"drained {ctx.node}")
+        await reboot_and_wait(ctx, svc)
+
+
+async def wait_for_dpkg_lock(ctx: StepContext, svc: MaintenanceServices) -> None:
+    """Until no apt/dpkg holds the dpkg lock: a console killed during U1 leaves its dist-upgrade
+    running on the node (or dpkg finishing), and what it changes after the versions are read
+    would outlive the downgrade. Without fuser (psmisc) on the node this does not wait."""
+    async def holder() -> str | None:
+        r = await svc.sh(ctx.node, f"fuser {DPKG_LOCK}", check=False, privileged=True)
+        return f"held by PID {r.stdout.split(':')[-1].strip()}" if r.exit_status == 0 and r.stdout.strip() else None
+
+    await svc.wait_for(ctx, f"the dpkg lock on {ctx.node} (an interrupted apt may still run there)", holder,
+                       svc.limit("apt_lock"))
 
 
 async def restore_packages(ctx: StepContext, svc: MaintenanceServices) -> bool:
@@ -109,6 +136,7 @@ async def restore_packages(ctx: StepContext, svc: MaintenanceServices) -> bool:
     if not recorded:
         ctx.progress("no package record: nothing to downgrade")
         return False
+    await wait_for_dpkg_lock(ctx, svc)
     now = parse_dpkg((await svc.sh(ctx.node, DPKG_LIST)).stdout)
     changed = {p: v for p, v in recorded.items() if now.get(p) != v}
     added = sorted(set(now) - set(recorded))
@@ -132,6 +160,9 @@ async def restore_packages(ctx: StepContext, svc: MaintenanceServices) -> bool:
     if code != 0:
         raise StepFailed("U1", f"downgrade exited {code}", "the node stays drained; fix by hand")
     return True
+
+
+DPKG_LOCK = "/var/lib/dpkg/lock-frontend"
 
 
 class U2Reboot(BaseStep):

@@ -10,6 +10,9 @@ from console.sim.sim_errors import SimCommandFailed, SimError
 from console.sim.state import SimNode
 
 KERNEL_PKG = re.compile(r"^proxmox-kernel-(\d+\.\d+\.\d+-\d+-pve)(-signed)?$")
+LOCK_ERRORS = ("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)",
+               "E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using "
+               "it?")
 PROXMOX_REPO = "http://download.proxmox.com/debian/pve bookworm/pve-no-subscription"
 
 
@@ -73,6 +76,11 @@ class AptDynamics:
         """The node's /var/cache/apt/archives: package -> version downloaded and not yet installed."""
         return self.__dict__.setdefault("_apt_archives", {}).setdefault(node, {})
 
+    def dpkg_locked(self, node: str) -> bool:
+        """An apt-get dist-upgrade runs there (it holds /var/lib/dpkg/lock-frontend), also one whose
+        SSH client is gone: the sim lets it run to its end, as `nohup` or a surviving dpkg would."""
+        return node in self._upgrading
+
     async def dist_upgrade(self, node: str, out: Callable[[str], None], download_only: bool = False) -> int:
         """Stream `apt-get -y dist-upgrade` output through out(); return the exit code. With
         download_only (`apt-get -d`), fetch the archives into the node's cache and stop there: a
@@ -82,10 +90,9 @@ class AptDynamics:
         n = self.nodes.get(node)
         if n is None or n.status != "online":
             raise SimCommandFailed(255, f"{node} is not reachable")
-        if node in self._upgrading:
-            out("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)")
-            out("E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using "
-                "it?")
+        if self.dpkg_locked(node):
+            for line in LOCK_ERRORS:
+                out(line)
             return 100
         self._upgrading.add(node)
         try:
@@ -212,6 +219,8 @@ class AptDynamics:
         for name, ver in pkgs.items():
             n.packages[name] = ver
         n.upgradable = self._pending(n)
+        if "pve-manager" in pkgs:
+            n.pve_version = pkgs["pve-manager"]  # its postinst restarts pveproxy, as an upgrade's does
         return 0
 
     # ------------------------------------------------------------------ ZFS

@@ -8,6 +8,7 @@ import asyncio
 import fnmatch
 import re
 
+from console.sim.dynamics_apt import LOCK_ERRORS
 from console.sim.sim_errors import SimCommandFailed, SimError
 from console.sim.ssh_commands import Io, Shell
 
@@ -106,6 +107,10 @@ def version_key(v: str) -> tuple[int, ...]:
 
 def _apt_install(sh: Shell, specs: list[str], flags: set[str], io: Io) -> int:
     node = _node(sh)
+    if sh.world.dpkg_locked(sh.host.name):
+        for line in LOCK_ERRORS:
+            io.errln(line)
+        return 100
     pkgs: dict[str, str] = {}
     for spec in specs:
         name, sep, ver = spec.partition("=")
@@ -193,3 +198,15 @@ async def cmd_dpkg_query(sh: Shell, argv: list[str], io: Io) -> int:
         line = re.sub(r"\$\{[^}]*\}", "", line)
         io.out(line)
     return code
+
+
+async def cmd_fuser(sh: Shell, argv: list[str], io: Io) -> int:
+    """psmisc's fuser for the dpkg lock files: the holder's PID and exit 0, else exit 1 and nothing."""
+    files = [a for a in argv[1:] if not a.startswith("-")]
+    if not files:
+        io.errln("No process specification given")
+        return 1
+    held = [f for f in files if f.startswith("/var/lib/dpkg/lock") and sh.world.dpkg_locked(sh.host.name)]
+    for f in held:
+        io.outln(f"{f}: 4242")
+    return 0 if held else 1

@@ -13,7 +13,7 @@ import re
 from console.sim import pve_render
 from console.sim.guest_shell import cmd_pct
 from console.sim.sim_errors import SimCommandFailed, SimError
-from console.sim.ssh_cmd_apt import cmd_apt_get, cmd_dpkg_query, version_key
+from console.sim.ssh_cmd_apt import cmd_apt_get, cmd_dpkg_query, cmd_fuser, version_key
 from console.sim.ssh_cmd_ceph import cmd_ceph
 from console.sim.ssh_cmd_pmxcfs import PMXCFS_COMMANDS
 from console.sim.ssh_commands import Io, Shell
@@ -313,6 +313,7 @@ NODE_COMMANDS = {
     "ceph": cmd_ceph,
     "apt-get": cmd_apt_get,
     "dpkg-query": cmd_dpkg_query,
+    "fuser": cmd_fuser,
     "pveversion": cmd_pveversion,
     "proxmox-boot-tool": cmd_boot_tool,
     "reboot": cmd_reboot,

@@ -20,9 +20,10 @@ from tests.maintenance.conftest import (
 )
 
 # killed mid-migration, mid-dist-upgrade, mid-reboot, as guests come back; for rollback also while the
-# VIP moves (D3 only sends the HA requests now: over before a kill can land in it)
+# VIP moves (D3 only sends the HA requests now: over before a kill can land in it); killed in U1, the
+# dist-upgrade goes on on the node and the restore waits for its dpkg lock (test_restore_under_lock.py)
 RESUME_AT = ["D4", "U1", "U2", "R2"]
-ROLLBACK_AT = ["D1", "D4", "U2", "R2"]
+ROLLBACK_AT = ["D1", "D4", "U1", "U2", "R2"]
 
 
 def _killed_mid_run(lab, state_dir, step):
