@@ -157,6 +157,9 @@ class Lanes:
         if self.is_swarm_vm(label):
             if any(self.is_swarm_vm(i) for i in self.running):
                 return False
+            sharing = any(o.node == g.node and o.vmid != vmid and o.vmid in self.swarm_vms for o in pve.guests)
+            if sharing and (nodes_left or self.nodes_busy()):
+                return False  # the run's last node spreads Swarm managers that share a node (its R2): it may move
             if any(self.plans[n].swarm_drain for n in self.nodes_busy() if n in self.plans):
                 return False
         return True

@@ -221,7 +221,7 @@ class G1Snapshot(GuestStep):
         name = f.get("snapshot") or data.get("snapshot") or (svc.snapshot_name(f) if svc.run_id else None)
         if not name or "vmid" not in f:
             return
-        if f.get("keep_upgraded"):
+        if f.get("keep_upgraded") and not data.get("remove"):  # a rollback keeps an upgraded one's snapshot
             ctx.progress(f"snapshot {name} kept for the grace period: this guest stays upgraded")
             return
         vmid = int(f["vmid"])
@@ -412,8 +412,8 @@ class G5Keep(GuestStep):
             return {}
         svc = _svc(ctx)
         hours = svc.settings.snapshot_grace_hours
-        if hours <= 0:
-            await G1Snapshot(self.key).undo(ctx, {})
+        if hours <= 0:  # no grace period: the snapshot goes now, also an upgraded BACKUP's
+            await G1Snapshot(self.key).undo(ctx, {"remove": True})
             return {}
         ctx.progress(f"snapshot {name} kept {hours:g} h; a later run or `labconsole upgrade cleanup` removes it")
         from console.upgrade.cleanup import remove_expired

@@ -49,13 +49,18 @@ def test_no_guest_starts_on_a_node_still_to_be_drained():
     # nothing upgraded yet: every guest sits on a node still to come
     assert lanes(done=["firewalls"], running=["pve3"], plans={"pve3": plan()}).startable(pve()) == []
     # pve3 done, pve1 drained: mail and swarm1 sit on pve3 now, the rest still on pve2
-    moved = pve({200: "pve3", 121: "pve3"})
+    moved = pve({200: "pve3", 121: "pve3", 123: "pve2"})
     got = lanes(done=["firewalls", "pve3"], running=["pve1"], plans={"pve1": plan()}).startable(moved)
     assert got == ["121/swarm1", "200/mail"], got  # the Swarm VM first: Swarm VMs go one at a time
+    # swarm1 sharing pve3 with swarm3: the last node's R2 may spread them (return_guests.spread_managers)
+    shared = pve({200: "pve3", 121: "pve3"})
+    got = lanes(done=["firewalls", "pve3"], running=["pve1"], plans={"pve1": plan()}).startable(shared)
+    assert got == ["200/mail"], got
+    assert "121/swarm1" in lanes(done=["firewalls", "pve3", "pve1", "pve2"]).startable(shared)  # nodes over
 
 
 def test_a_guest_moving_or_stopped_or_coming_back_waits():
-    at_pve3 = {200: "pve3", 121: "pve3"}
+    at_pve3 = {200: "pve3", 121: "pve3", 123: "pve2"}  # swarm1 the only Swarm VM on pve3
     base = {"done": ["firewalls", "pve3"], "running": ["pve1"]}
     assert lanes(**base, plans={"pve1": plan()}).startable(pve(at_pve3, **{"200": {"lock": "migrate"}})) == [
         "121/swarm1"]
