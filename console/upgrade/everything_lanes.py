@@ -132,6 +132,8 @@ class Lanes:
         node = next((i for i in left if i != FIREWALLS), None)
         if node is None or self.nodes_busy():
             return out
+        if self.busy(GUESTS):
+            return out  # its P0 plans with the memory the nodes use: not while a guest reboots or restarts
         if pair_busy and self.hosts(node, self.firewall_vms, pve):
             return out  # it would move a VIP, or check the peer, while the pair is upgraded
         if any(self.is_swarm_vm(i) for i in self.running) and self.hosts(node, self.pinned, pve):
@@ -146,6 +148,8 @@ class Lanes:
         nodes_left = {i for i in self.left(NODES) if i != FIREWALLS}
         if g.node in nodes_left:
             return False  # on a node still to be drained (or being drained): it moves first
+        if any(n not in self.plans for n in self.nodes_busy()):
+            return False  # a node's P0 is planning from the memory in use: no guest restarts meanwhile
         for n in self.nodes_busy():
             plan = self.plans.get(n)
             if plan is None:
