@@ -105,14 +105,7 @@ class MaintenanceRun:
         while True:
             node = self._next_node()
             if node is None:
-                if self.parks:
-                    from console.maintenance.return_guests import settle_guests
-
-                    await settle_guests(self.services, self.journal, self.nodes[-1],
-                                        bool(self.options.get("return_guests")), self.on_event)
-                await self.fail_back_vips()
-                self.finish("done")
-                return "done"
+                return await self.end_done()
             self._tell_rolling()
             if self.engine is None or self.engine.node != node:
                 self.engine = self._engine_for(node)
@@ -158,6 +151,17 @@ class MaintenanceRun:
         if state == "rolled_back":
             self.finish("rolled_back")
         return state
+
+    async def end_done(self) -> str:
+        """Every node done: parked guests settled (or brought home), the VIPs back, the run ended."""
+        if self.parks:
+            from console.maintenance.return_guests import settle_guests
+
+            await settle_guests(self.services, self.journal, self.nodes[-1],
+                                bool(self.options.get("return_guests")), self.on_event)
+        await self.fail_back_vips()
+        self.finish("done")
+        return "done"
 
     async def fail_back_vips(self) -> None:
         """Once, at the end of the whole run: the VIPs back to their preferred firewall

@@ -141,14 +141,7 @@ class EverythingRun(MaintenanceRun):
         state = await self._lanes()
         if state != "done":
             return state
-        if self.parks:
-            from console.maintenance.return_guests import settle_guests
-
-            await settle_guests(self.services, self.journal, self.nodes[-1],
-                                bool(self.options.get("return_guests")), self.on_event)
-        await self.fail_back_vips()
-        self.finish("done")
-        return "done"
+        return await self.end_done()
 
     async def _lanes(self) -> str:
         tasks: dict[str, asyncio.Task[str]] = {}
