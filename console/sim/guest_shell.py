@@ -160,6 +160,8 @@ async def _upgrade(sh: Shell, p: GP.GuestPkgs, pending: dict, io: Io) -> int:
         for line in lines:
             io.outln(line)
             await asyncio.sleep(pause)
+            if g.status != "running":  # stopped under it (a snapshot rollback, a hard stop): apt dies with it
+                return 137
         world.tick()
         GP.apply_upgrade(world, g)
         if p.broken:
