@@ -212,6 +212,8 @@ def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephSt
               and _version_key(n.pve_version) >= _version_key(me.pve_version)]
     if not others:
         plan.problems.append("no other online node with the same or a newer PVE version to take the guests")
+    unknown = [n.name for n in pve.nodes if n.name != node and n.status == "online" and not n.pve_version]
+    not_targets = f" ({', '.join(unknown)}: PVE version not read yet, so not a target)" if unknown else ""
     ha_sids = {s.sid for s in (pve.ha.services if pve.ha else ())}
     running = [g for g in pve.guests if g.node == node and g.status == "running" and not g.template]
 
@@ -239,7 +241,7 @@ def make_plan(node: str, pve: ProxmoxState, cluster: ClusterConfig, ceph: CephSt
         target = placed.get(g.vmid)
         if target is None:
             plan.problems.append(f"{g.name} ({g.vmid}, {g.maxmem / 1024**3:.1f} GiB) does not fit in the free memory "
-                                 "of the other nodes")
+                                 f"of the other nodes{not_targets}")
             continue
         if g.lock:
             plan.problems.append(f"{g.name} ({g.vmid}) is locked ({g.lock})")

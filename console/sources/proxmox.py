@@ -261,7 +261,10 @@ class ProxmoxSource:
                 log.info("proxmox: slow facts for %s: %s", node, r)
                 if not isinstance(r, ConsoleError):
                     raise r
-        self._slow[node] = (now, facts)
+        # a node whose version could not be read (e.g. just rebooted) is asked again on the next
+        # poll, not in a minute: a plan must not see it as an older node for that long
+        read_at = now if facts.get("pve_version") else now - SLOW_REFRESH
+        self._slow[node] = (read_at, facts)
 
     def forget_node_facts(self, node: str | None = None) -> None:
         """Re-read versions/updates on the next poll (after an upgrade or reboot)."""

@@ -119,6 +119,26 @@ async def test_fetch_reads_cluster_nodes_guests_ha_and_slow_facts(lab):
     assert next(n for n in s.nodes if n.name == "pve1").local
 
 
+async def test_a_node_whose_version_could_not_be_read_is_asked_again_on_the_next_poll(lab):
+    """A node just back from a reboot may not answer its status yet: a plan made a poll later
+    must see its version, not an unknown one (which makes it no migration target for a minute)."""
+    src = ProxmoxSource(lab.config())
+    real = src._aget
+    failing = {"nodes/pve3/status"}
+
+    async def flaky(path, *a, **kw):
+        if path in failing:
+            raise ConsoleError("proxmox", "nodes/pve3/status: 595 no route to host")
+        return await real(path, *a, **kw)
+
+    src._aget = flaky
+    first = await src.fetch()
+    assert next(n for n in first.nodes if n.name == "pve3").pve_version is None
+    failing.clear()
+    second = await src.fetch()
+    assert next(n for n in second.nodes if n.name == "pve3").pve_version == lab.world.nodes["pve3"].pve_version
+
+
 async def test_failover_when_the_first_endpoint_is_down(lab):
     dead = f"https://127.0.0.1:{_free_port()}"
     src = ProxmoxSource(lab.config(dead, lab.url("pve2"), lab.url("pve3")))
