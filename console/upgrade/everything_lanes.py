@@ -162,6 +162,9 @@ class Lanes:
             if any(self.is_swarm_vm(i) for i in self.running):
                 return False
             sharing = any(o.node == g.node and o.vmid != vmid and o.vmid in self.swarm_vms for o in pve.guests)
+            # one a drain is still moving there shares the node in a moment
+            sharing = sharing or any(m.target == g.node and m.vmid != vmid and m.vmid in self.swarm_vms
+                                     for n in self.nodes_busy() if n in self.plans for m in self.plans[n].moves)
             if sharing and (nodes_left or self.nodes_busy()):
                 return False  # the run's last node spreads Swarm managers that share a node (its R2): it may move
             if any(self.plans[n].swarm_drain for n in self.nodes_busy() if n in self.plans):

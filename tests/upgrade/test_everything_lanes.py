@@ -99,3 +99,16 @@ def test_swarm_images_last_and_a_never_eligible_guest_still_starts_to_say_why():
     assert lanes(done=done).startable(stopped) == ["123/swarm3"]
     assert lanes(done=done, running=["123/swarm3"]).startable(stopped) == []  # the images wait for it
     assert lanes(done=[*done, "123/swarm3"]).startable(stopped) == ["service:grafana"]
+
+
+def test_a_swarm_vm_waits_while_a_drain_is_still_moving_another_onto_its_node():
+    # pve2's drain parks swarm2 and swarm3 on pve1; swarm2 is there, swarm3 still migrating: the last
+    # node's R2 will spread them (swarm2 may go back to pve2), so swarm2 is not upgraded meanwhile
+    drain = NS(moves=[NS(vmid=122, target="pve1", returns=False), NS(vmid=123, target="pve1", returns=False)],
+               swarm_drain=False)
+    where = pve({121: "pve3", 122: "pve1", 123: "pve2", 200: "pve3"}, **{"123": {"lock": "migrate"}})
+    done = ["firewalls", "pve3", "pve1", "121/swarm1"]
+    assert lanes(done=done, running=["pve2"], plans={"pve2": drain}).startable(where) == ["200/mail"]
+    alone = NS(moves=[NS(vmid=122, target="pve1", returns=False), NS(vmid=123, target="pve3", returns=False)],
+               swarm_drain=False)
+    assert lanes(done=done, running=["pve2"], plans={"pve2": alone}).startable(where) == ["122/swarm2", "200/mail"]
