@@ -61,6 +61,7 @@ class MaintenanceRun:
     osds: tuple[str, ...] = ()  # "osd.2"
     error: str | None = None  # why it stopped, when it waits for the operator
     waiting: bool = False  # stopped: it waits for the operator (resume or roll back)
+    moving: tuple[str, ...] = ()  # VMIDs its node's plan moves, while it is in progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,8 @@ def expected_by(run: MaintenanceRun, a: Assessed, entity: Entity, graph: Graph) 
         return True
     if entity[0] == "guest" and any(entity in graph.edges.get(("node", n), ()) for n in run.nodes):
         return True  # a guest on the run's node: stopped for its restart-migration, or for the reboot
+    if entity[0] == "guest" and entity[1] in run.moving:
+        return True  # on its way: HA starts it on the target a moment after it arrives there
     if f.severity in ("critical", "unknown"):
         return False
     below = set(RUN_WIDE)

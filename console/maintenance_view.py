@@ -74,8 +74,10 @@ def run_from_records(run_id: str, records: list[dict], last_state: str | None,
     waiting = last_state in PAUSED_STATES or state == "interrupted"
     if not waiting:
         error = None
+    moving = () if waiting else tuple(str(m["vmid"]) for m in plan.get("moves") or ()
+                                      if isinstance(m, dict) and m.get("target") and isinstance(m.get("vmid"), int))
     return MaintenanceRun(run_id, (node,), state, firewalls, swarm, osds, inert(cap(error, 160)) if error else None,
-                          waiting)
+                          waiting, moving)
 
 
 def _settling(cluster: str, now: float):
@@ -93,7 +95,8 @@ def _settling(cluster: str, now: float):
         return None
     run = run_from_records(j.run_id, records, None, True)
     ago = max(0.0, now - ended)
-    return replace(run, state=f"ended {end.get('state') or ''} {ago:.0f} s ago, settling".replace("  ", " "))
+    return replace(run, state=f"ended {end.get('state') or ''} {ago:.0f} s ago, settling".replace("  ", " "),
+                   moving=())  # a guest still stopped after the run is a finding of its own
 
 
 def active_runs(cluster: str, now: float | None = None) -> list[MaintenanceRun]:

@@ -189,3 +189,21 @@ def test_a_guest_stopped_elsewhere_still_pages_and_a_paused_run_says_so_itself()
     story = tell(_mail_stopped_on("pve1"), NOW, runs=(waiting,))
     run = next(i for i in story.incidents if i.expected_run)
     assert run.root.finding.severity == "warning" and story.exit_code == 1  # the run's own row: resume or roll back
+
+
+def test_a_guest_the_run_moves_stopped_on_its_target_is_expected_while_the_run_goes_on():
+    from dataclasses import replace
+
+    moving = replace(RUN, moving=("200",))  # pve1's plan moves mail; HA starts it on pve2 a moment after
+    story = tell(_mail_stopped_on("pve2"), NOW, runs=(moving,))
+    assert story.exit_code <= 1, summary(story)
+    # once the run ended (settling) or waits for the operator, a guest left stopped pages again
+    assert tell(_mail_stopped_on("pve2"), NOW, runs=(replace(moving, moving=()),)).exit_code == 2
+
+
+def test_run_from_journal_records_names_the_guests_its_plan_moves_while_in_progress():
+    plan = {"node": "pve1", "moves": [{"vmid": 200, "target": "pve2"}, {"vmid": 111, "target": None}]}
+    records = [{"event": "run-start", "nodes": ["pve1"]}, {"event": "apply-done", "node": "pve1", "step": "P0",
+                                                           "facts": {"plan": plan}}]
+    assert run_from_records("r1", records, "running", True).moving == ("200",)
+    assert run_from_records("r1", records, "failed", True).moving == ()
