@@ -9,8 +9,6 @@ Phases: idle -> reading -> ready -> running -> ended (-> reading again).
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +21,6 @@ from console.upgrade.everything_plan import UPGRADE, EverythingPlan, build, serv
 from console.upgrade.inventory import UpdateRow, inventory
 from console.upgrade.run_steps import RunSteps
 
-log = logging.getLogger(__name__)
 MAX_LINES = 2000
 
 
@@ -112,6 +109,7 @@ class UpdatesSession:
         from console.upgrade.everything_cli import report
         from console.upgrade.everything_run import EverythingRun
         from console.upgrade.services import UpgradeServices
+        from console.upgrade.session_control import run_ending
 
         if self.read_only:
             raise ConsoleError("read-only", "upgrade refused: this console is read-only")
@@ -128,10 +126,9 @@ class UpdatesSession:
         self.phase, self.outcome, self.message = "running", None, f"upgrading {len(plan.todo)} item(s)…"
         self.lines.clear()
         self._changed()
-        lock = None
-        try:
+        async with run_ending(self, "not started") as ending:
             identity = await cluster_identity(svc)
-            lock = await _lock(svc)
+            ending.lock = lock = await _lock(svc)
             await lock.acquire()
             _refuse_if_unfinished(self.cluster.name, identity)
             self.run = EverythingRun.begin(self.cluster.name, plan, svc, self._on_event, identity.to_dict())
@@ -142,23 +139,6 @@ class UpdatesSession:
             for line in report(self.run, state, 0).splitlines()[1:]:
                 self.add_line(line)
             self.message = f"run {self.run.journal.run_id}: {state.replace('_', ' ')}"
-        except ConsoleError as exc:
-            self.outcome, self.message = "refused", f"not started: {exc}"
-            self.add_line(self.message)
-        except asyncio.CancelledError:  # h-upgfix: aborted from the view; the journal keeps the run
-            self.outcome = "interrupted"
-            self.message = "aborted: the run stopped where it was; r resumes it, ctrl+b rolls its item back"
-            self.add_line(self.message)
-            raise
-        except Exception as exc:  # noqa: BLE001 - never leave the lock held and the view stuck "running"
-            log.exception("upgrade run")
-            self.outcome, self.message = "error", f"stopped by an unexpected error: {exc}"
-            self.add_line(self.message)
-        finally:
-            if lock is not None:
-                await lock.release()
-            self.phase = "ended"
-            self._changed()
 
     def _on_event(self, e: Event) -> None:
         self.steps.on_event(e, self.run.engine if self.run is not None else None)

@@ -7,7 +7,9 @@ No Textual here; the screen runs these as App workers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from console.errors import ConsoleError
@@ -39,6 +41,37 @@ def retry_labels(session: Any) -> list[str]:
     return st.retry_labels if st is not None else []
 
 
+class _Ending:
+    lock: Any = None  # the cluster lock, once taken: released however the run ends
+
+
+@contextlib.asynccontextmanager
+async def run_ending(session: Any, refused: str) -> AsyncIterator[_Ending]:
+    """However a run started from the view ends (done, refused, aborted, a bug), the lock is
+    released, the outcome and message say how, and the view leaves "running"."""
+    ending = _Ending()
+    try:
+        yield ending
+    except asyncio.CancelledError:  # aborted from the view: the journal keeps the run
+        session.outcome = "interrupted"
+        session.message = "aborted: the run stopped where it was; r resumes it, ctrl+b rolls its item back"
+        session.add_line(session.message)
+        raise
+    except ConsoleError as exc:
+        session.outcome, session.message = "refused", f"{refused}: {exc}"
+        session.add_line(session.message)
+    except Exception as exc:  # noqa: BLE001 - never leave the lock held and the view stuck "running"
+        log.exception("upgrade run from the view")
+        session.outcome, session.message = "error", f"stopped by an unexpected error: {exc}"
+        session.add_line(session.message)
+    finally:
+        if ending.lock is not None:
+            await ending.lock.release()
+        session.phase = "ended"
+        refresh_unfinished(session)
+        session._changed()
+
+
 async def resume(session: Any, what: str) -> None:
     """Resume ("resume") or roll back ("rollback") the unfinished run of the banner."""
     from console.cli_upgrade import _drive, _lock
@@ -60,9 +93,8 @@ async def resume(session: Any, what: str) -> None:
     session.message = f"{what}: run {journal.run_id}…"
     session.lines.clear()
     session._changed()
-    lock = None
-    try:
-        lock = await _lock(svc)
+    async with run_ending(session, "not done") as ending:
+        ending.lock = lock = await _lock(svc)
         await lock.acquire(journal.run_id)
         run = await run_control.reopen(svc, journal, session._on_event)
         session.run = run
@@ -79,24 +111,6 @@ async def resume(session: Any, what: str) -> None:
         for line in report(run, state, 0).splitlines()[1:]:
             session.add_line(line)
         session.message = f"run {journal.run_id}: {state.replace('_', ' ')}"
-    except asyncio.CancelledError:  # aborted from the view: the journal keeps the run
-        session.outcome = "interrupted"
-        session.message = "aborted: the run stopped where it was; r resumes it, ctrl+b rolls its item back"
-        session.add_line(session.message)
-        raise
-    except ConsoleError as exc:
-        session.outcome, session.message = "refused", f"not done: {exc}"
-        session.add_line(session.message)
-    except Exception as exc:  # noqa: BLE001 - never leave the lock held and the view stuck "running"
-        log.exception("upgrade %s", what)
-        session.outcome, session.message = "error", f"stopped by an unexpected error: {exc}"
-        session.add_line(session.message)
-    finally:
-        if lock is not None:
-            await lock.release()
-        session.phase = "ended"
-        refresh_unfinished(session)
-        session._changed()
 
 
 async def retry(session: Any) -> None:
