@@ -15,6 +15,22 @@ def add_parsers(sub: Any, common) -> None:
     common(p, False)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--limit", type=int, default=100, metavar="N", help="the newest N records (default 100)")
+    p.add_argument("--all-clusters", action="store_true",
+                   help="every cluster's changes (default: the --cluster or default cluster's)")
+
+
+def _cluster_name(args: argparse.Namespace, load) -> str | None:
+    """The cluster whose records to show; None (all) when asked, or when there is no config to name one."""
+    from console.errors import ConsoleError
+
+    if args.all_clusters:
+        return None
+    try:
+        return load(args).cluster(getattr(args, "cluster", None)).name
+    except ConsoleError:
+        if getattr(args, "cluster", None):
+            raise  # an unknown --cluster is an error, not "show everything"
+        return None
 
 
 def run(args: argparse.Namespace, load) -> int:
@@ -22,13 +38,15 @@ def run(args: argparse.Namespace, load) -> int:
 
     from console.ops.command_log import log_path, read
 
-    rows = read(args.limit)
+    cluster = _cluster_name(args, load)
+    rows = read(args.limit, cluster=cluster)
     if args.json:
         emit_json(rows)
         return 0
     con = console()
     if not rows:
-        con.print(Text(f"no changes recorded yet ({log_path()})", style="dim"))
+        on = f" on {cluster}" if cluster else ""
+        con.print(Text(f"no changes recorded{on} yet ({log_path()})", style="dim"))
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.get("time") or 0))
         ok = bool(r.get("ok"))

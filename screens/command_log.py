@@ -48,7 +48,7 @@ def log_rows(records: list[dict], now: float) -> list[Row]:
     return rows
 
 
-def _read_if_changed(path: Path, last: tuple | None) -> tuple[tuple | None, list[dict] | None]:
+def _read_if_changed(path: Path, last: tuple | None, cluster: str) -> tuple[tuple | None, list[dict] | None]:
     """(the files' stamp, the records) or (stamp, None) when nothing changed since `last`."""
     stamp: list[tuple[int, int] | None] = []
     for p in (path.with_name(command_log.OLD), path):
@@ -57,10 +57,10 @@ def _read_if_changed(path: Path, last: tuple | None) -> tuple[tuple | None, list
             stamp.append((st.st_mtime_ns, st.st_size))
         except FileNotFoundError:
             stamp.append(None)
-    key = tuple(stamp)
+    key = (*stamp, cluster)  # a switch to another cluster reads afresh
     if key == last:
         return key, None
-    return key, command_log.read(SHOWN, path.parent)
+    return key, command_log.read(SHOWN, path.parent, cluster)
 
 
 class CommandLogScreen(ReadingScreen):
@@ -95,7 +95,7 @@ class CommandLogScreen(ReadingScreen):
 
     async def read(self) -> list[dict] | None:
         path = command_log.log_path()
-        self._stamp, records = await asyncio.to_thread(_read_if_changed, path, self._stamp)
+        self._stamp, records = await asyncio.to_thread(_read_if_changed, path, self._stamp, app_of(self).cluster_name)
         return records
 
     def show(self, records: list[dict] | None) -> None:
@@ -105,7 +105,7 @@ class CommandLogScreen(ReadingScreen):
         self.table.set_rows(log_rows(records, app_of(self).wall_clock()))
         failed = sum(not r.get("ok") for r in records)
         self.query_one("#read-status", Static).update(
-            f"{len(records)} calls recorded" + (f", {failed} failed" if failed else "")
+            f"{len(records)} calls recorded on {app_of(self).cluster_name}" + (f", {failed} failed" if failed else "")
             + f" · {command_log.log_path()}")
 
     def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:

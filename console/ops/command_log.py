@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.errors import ReadOnlyError
@@ -32,6 +32,13 @@ OLD = "command-log.1.jsonl"
 MAX_BYTES = 512 * 1024  # about 2000 records before a rotation
 _inside: ContextVar[bool] = ContextVar("command_log_inside", default=False)
 _lock = threading.Lock()
+_cluster = ""  # the cluster the writes of this process go to (set_cluster), recorded with each
+
+
+def set_cluster(name: str) -> None:
+    """The cluster whose writable sources were built last: its writes are recorded under its name."""
+    global _cluster
+    _cluster = name
 
 
 def log_path(directory: Path | None = None) -> Path:
@@ -56,10 +63,12 @@ class Record:
     result: str = ""  # "ok: UPID:..." / "failed: ..."
     ok: bool = True
     duration: float = 0.0
+    cluster: str = field(default_factory=lambda: _cluster)
 
     def to_dict(self) -> dict:
-        return {"time": round(self.time, 3), "kind": self.kind, "call": self.call, "target": self.target,
-                "action": self.action, "ok": self.ok, "result": self.result, "duration": round(self.duration, 3)}
+        return {"time": round(self.time, 3), "cluster": self.cluster, "kind": self.kind, "call": self.call,
+                "target": self.target, "action": self.action, "ok": self.ok, "result": self.result,
+                "duration": round(self.duration, 3)}
 
 
 def append(rec: Record, directory: Path | None = None) -> None:
@@ -77,8 +86,9 @@ def append(rec: Record, directory: Path | None = None) -> None:
             f.write(line)
 
 
-def read(limit: int | None = None, directory: Path | None = None) -> list[dict]:
-    """The records, oldest first (the rotated generation, then the current file); bad lines skipped."""
+def read(limit: int | None = None, directory: Path | None = None, cluster: str | None = None) -> list[dict]:
+    """The records, oldest first (the rotated generation, then the current file); bad lines skipped.
+    With `cluster`, only that cluster's (and those written before records named their cluster)."""
     path = log_path(directory)
     rows: list[dict] = []
     for p in (path.with_name(OLD), path):
@@ -91,7 +101,7 @@ def read(limit: int | None = None, directory: Path | None = None) -> list[dict]:
                 row = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(row, dict):
+            if isinstance(row, dict) and (cluster is None or row.get("cluster") in (cluster, None, "")):
                 rows.append({k: (inert(v) if isinstance(v, str) else v) for k, v in row.items()})
     return rows[-limit:] if limit else rows
 

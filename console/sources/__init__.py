@@ -48,6 +48,10 @@ def build_sources(cluster: ClusterConfig, read_only: bool = False) -> Sources:
     from console.ssh import SshPool
 
     ro = read_only or cluster.read_only
+    if not ro:
+        from console.ops.command_log import set_cluster
+
+        set_cluster(cluster.name)  # the command log names the cluster each write went to
     srcs = Sources(cluster, ro, ssh=SshPool(cluster.ssh))
     if cluster.proxmox is not None:
         from console.sources.proxmox import ProxmoxSource

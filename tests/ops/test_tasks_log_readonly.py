@@ -91,6 +91,20 @@ def test_command_log_records_calls_and_task_outcomes_without_secrets(cli, lab, s
     assert "snapshot lxc/201 as c1" in out and "FAILED" in out
 
 
+def test_the_command_log_names_the_cluster_and_shows_the_current_clusters(cli, lab, state_dir):
+    cli("guest", "snapshot", "201", "k1", "--yes")
+    command_log.append(command_log.Record(1.0, "api", "POST nodes/x/qemu/9/status/start", "9", "start 9",
+                                          cluster="elsewhere"))
+    recs = log_records(state_dir)
+    assert {r["cluster"] for r in recs} == {"demo", "elsewhere"}
+    code, rows = cli.json("log")  # the configured (default) cluster's changes
+    assert code == 0 and rows and {r["cluster"] for r in rows} == {"demo"}
+    code, rows = cli.json("log", "--all-clusters")
+    assert code == 0 and {r["cluster"] for r in rows} == {"demo", "elsewhere"}
+    code, _out, err = cli("log", "--cluster", "nope")
+    assert code == 2 and "nope" in err
+
+
 def test_global_flags_before_or_after_the_subcommand(cli, lab):
     from console.cli import main
 

@@ -14,8 +14,8 @@ from .helpers import screen_text
 
 
 def record(t: float, target: str, action: str, ok: bool = True, result: str = "ok", took: float = 0.2,
-           call: str = "POST nodes/pve1/qemu/112/status/start") -> command_log.Record:
-    return command_log.Record(t, "api", call, target, action, result, ok, took)
+           call: str = "POST nodes/pve1/qemu/112/status/start", cluster: str = "home") -> command_log.Record:
+    return command_log.Record(t, "api", call, target, action, result, ok, took, cluster)
 
 
 async def until(pilot, cond, timeout: float = 5.0) -> None:
@@ -31,6 +31,7 @@ async def test_command_log_newest_first_filter_detail_and_live(make_app, state_d
     command_log.append(record(now - 200, "pve2", "Migrate VM 110 to pve2", ok=False,
                               result="failed: pve2 is offline", took=3.4), state_dir)
     command_log.append(record(now - 100, "web", "Scale service web from 2 to 3 replica(s).", took=75.0), state_dir)
+    command_log.append(record(now - 50, "999", "Start VM 999 (other)", cluster="office"), state_dir)  # not shown
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("colon", *"log", "enter")
@@ -41,7 +42,7 @@ async def test_command_log_newest_first_filter_detail_and_live(make_app, state_d
         table = screen.query_one("#command-log", FastTable)
         assert [table.get_row(k).cells[3] for k in table.visible_keys] == ["web", "pve2", "112"]
         text = screen_text(app)
-        assert "3 calls recorded, 1 failed" in text and "✖ failed" in text and "1m" in text and "<1s" in text
+        assert "3 calls recorded on home, 1 failed" in text and "✖ failed" in text and "1m" in text and "<1s" in text
 
         await pilot.press("slash", *"failed", "enter")
         await pilot.pause()
