@@ -47,6 +47,7 @@ class Guest:
     ha_state: str | None = None  # HA state ("started", "error", ...) or None if not HA-managed
     lock: str | None = None  # "migrate", "backup", ... or None
     template: bool = False
+    ha_failback: bool = True  # PVE 9 HA resource `failback`: the CRM moves it back to a preferred node
 
     @property
     def key(self) -> str:

@@ -42,8 +42,8 @@ def rolling_spot(order: list[str], done: list[str], node: str, all_nodes: list[s
 def returns_home(g: Guest, target: str | None, pve: ProxmoxState) -> bool:
     """An HA guest whose rules, with every node back, keep it off `target` and prefer its own node:
     the CRM brings it back (failback), so the plan counts on it returning."""
-    if target is None:
-        return False
+    if target is None or not g.ha_failback:
+        return False  # failback off (PVE 9): the CRM leaves it where it went
     sid = sid_of(g)
     online = [n.name for n in pve.nodes if n.status == "online"]
     ha_sids = {s.sid for s in (pve.ha.services if pve.ha else ())}
@@ -60,7 +60,8 @@ def parked_lines(moves: list, rolling: Rolling | None) -> list[str]:
     lines = ["Rolling run: guests stay where they go (each container restarts at most once in the run)"
              + (f"; nodes still to come: {', '.join(rolling.later)}" if rolling.later else "")]
     if back:
-        lines.append("  back to this node when it rejoins (their HA rules prefer it): "
+        lines.append("  back to this node when it rejoins (their HA rules prefer it and failback is on; "
+                     "`failback 0` on an HA resource leaves it where it went, one restart-migration less): "
                      + ", ".join(f"{m.kind_word} {m.vmid} {m.name}" for m in back))
     again = [m for m in moves if m.target in rolling.later and not m.returns]
     if again:  # no upgraded node could take them (none yet, no room, or their HA rules)

@@ -374,6 +374,8 @@ class PveDynamics:
                     or not self.node_online(g.node) or self.nodes[g.node].ha_maintenance):
                 continue
             candidates = [n.name for n in self.nodes.values() if n.status == "online" and not n.ha_maintenance]
+            if not g.ha_failback and ha_placement(self, ha_sid(g), [g.node], self._ha_where(g))[0]:
+                continue  # failback off: where it runs is allowed, a preferred node does not pull it back
             allowed, _ = ha_placement(self, ha_sid(g), candidates, self._ha_where(g))
             if allowed and g.node not in allowed:
                 target = self._ha_target(g, exclude=g.node)

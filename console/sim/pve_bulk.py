@@ -119,6 +119,15 @@ async def ha_resource_migrate(ctx, p):
     return {"sid": R.ha_sid(g), "requested-node": target}
 
 
+async def ha_resource_update(ctx, p):
+    """PUT /cluster/ha/resources/{sid}: the resource's options (here `failback`; `ha-manager set`)."""
+    g = _ha_guest(ctx.world, p["sid"])
+    if "failback" in p:
+        g.ha_failback = bool(p["failback"])
+        ctx.world.ha_rules_changed()  # failback back on: the CRM moves it to its preferred node now
+    return None
+
+
 async def ha_status_index(ctx, p):
     return [{"name": "current"}, {"name": "manager_status"}]
 

@@ -310,7 +310,7 @@ def ha_status_current(world, local: str) -> list[dict[str, Any]]:
         rows.append({
             "id": f"service:{sid}", "type": "service", "sid": sid, "node": g.node,
             "crm_state": state, "request_state": request, "state": state,
-            "status": state, "max_relocate": 1, "max_restart": 1, "failback": 1,
+            "status": state, "max_relocate": 1, "max_restart": 1, "failback": int(g.ha_failback),
         })
     return rows
 
@@ -323,7 +323,7 @@ def ha_resources(world, rtype: str | None) -> list[dict[str, Any]]:
             continue
         state = "stopped" if g.ha_state == "stopped" else "started"
         row = {"sid": ha_sid(g), "type": kind, "state": state, "max_restart": 1, "max_relocate": 1,
-               "failback": 1, "digest": hashlib.sha1(ha_sid(g).encode()).hexdigest()[:40]}
+               "failback": int(g.ha_failback), "digest": hashlib.sha1(ha_sid(g).encode()).hexdigest()[:40]}
         group = group_of(world, ha_sid(g))  # PVE 8 only: the HA group it belongs to
         if group:
             row["group"] = group

@@ -54,6 +54,7 @@ class SimGuest:
     maxdisk: int = 32 * GiB
     ha: bool = False  # managed by HA
     ha_state: str = "started"  # HA request/state: started, stopped, error, ...
+    ha_failback: bool = True  # PVE 9 HA resource option: back to a higher-priority node when it comes online
     tags: list[str] = field(default_factory=list)
     lock: str | None = None  # "migrate" while migrating
     local_resources: list[str] = field(default_factory=list)  # e.g. ["hostpci0"]: cannot migrate

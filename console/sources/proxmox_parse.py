@@ -95,10 +95,13 @@ def _tags(raw: Any) -> tuple[str, ...]:
 def parse_guests(resources: Any, ha: HaStatus | None, ha_resources: Any = None) -> tuple[Guest, ...]:
     """Guests from /cluster/resources rows of type qemu/lxc, with their HA state."""
     ha_state: dict[str, str] = {}
+    no_failback: set[str] = set()
     for r in _opt_rows(ha_resources, HA_RESOURCES):
         if r.get("sid"):
-            ha_state[sh.text(r["sid"], HA_RESOURCES, "sid")] = sh.text(r.get("state"), HA_RESOURCES, "state",
-                                                                     "started")
+            sid = sh.text(r["sid"], HA_RESOURCES, "sid")
+            ha_state[sid] = sh.text(r.get("state"), HA_RESOURCES, "state", "started")
+            if "failback" in r and not sh.flag(r.get("failback"), HA_RESOURCES, "failback"):
+                no_failback.add(sid)  # PVE 9; absent (PVE 8, groups' nofailback) counts as on
     if ha is not None:
         for s in ha.services:
             ha_state[s.sid] = s.state
@@ -120,6 +123,7 @@ def parse_guests(resources: Any, ha: HaStatus | None, ha_resources: Any = None) 
             uptime=sh.integer(r.get("uptime"), w, "uptime"),
             tags=_tags(r.get("tags")), ha_state=ha_state.get(f"{prefix}:{vmid}"),
             lock=sh.opt_text(r.get("lock"), w, "lock"), template=sh.flag(r.get("template"), w, "template"),
+            ha_failback=f"{prefix}:{vmid}" not in no_failback,
         ))
     return tuple(sorted(out, key=lambda g: g.vmid))
 

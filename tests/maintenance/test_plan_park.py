@@ -51,7 +51,14 @@ def test_ha_rules_still_decide_and_a_preferred_node_brings_its_guest_back():
     assert moves[102].target == "pve3"  # apart from fw1 on pve1, although pve1 is upgraded
     assert moves[201].target == "pve1" and moves[201].returns  # its rule prefers pve2: back at rejoin
     assert moves[200].target == "pve1" and not moves[200].returns
-    assert "back to this node when it rejoins (their HA rules prefer it): CT 201 db" in plan.text()
+    assert "back to this node when it rejoins (their HA rules prefer it and failback is on" in plan.text()
+    assert plan.text().rstrip().count("CT 201 db") >= 1
+    # failback off on ct:201 (PVE 9): the CRM leaves it on pve1, so it stays where the run put it
+    state = _state(rules)
+    state = replace(state, guests=tuple(replace(g, ha_failback=g.vmid != 201) for g in state.guests))
+    moves = {m.vmid: m for m in make_plan("pve2", state, CLUSTER, rolling=Rolling(frozenset({"pve1"}),
+                                                                                  ("pve3",))).moves}
+    assert moves[201].target == "pve1" and not moves[201].returns
 
 
 def test_guests_that_fit_only_on_a_later_node_go_there():

@@ -137,6 +137,22 @@ def test_a_new_rule_moves_a_guest_to_its_preferred_node(w):
     assert w.guests[110].node == "pve3"
 
 
+def test_failback_off_leaves_a_guest_below_its_preferred_node_until_it_is_on_again(w):
+    from console.sim import pve_bulk as B
+    from console.sim import pve_render as R
+
+    call(w, B.ha_resource_update, sid="ct:200", failback=False)
+    assert next(r for r in R.ha_resources(w, None) if r["sid"] == "ct:200")["failback"] == 0
+    call(w, H.rule_create, rule="mail-on-pve3", type="node-affinity", resources="ct:200", nodes="pve3:2,pve1:1")
+    w.advance(20)
+    assert w.guests[200].node == "pve1" and w.guests[200].migrating_to is None  # allowed where it is: it stays
+    call(w, B.ha_resource_update, sid="ct:200", failback=True)  # on again: the CRM follows the preference
+    w.advance(20)
+    assert w.guests[200].node == "pve3"
+    with pytest.raises(PveError):
+        call(w, B.ha_resource_update, sid="vm:111", failback=False)  # not an HA resource
+
+
 def test_pin_refuses_a_guest_not_ha_or_already_ruled(w):
     with pytest.raises(SimError) as e:
         w.inject("ha-pin", "111")

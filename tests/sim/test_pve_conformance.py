@@ -319,6 +319,7 @@ async def test_every_answer_matches_the_pve_return_schema(api_schema):
                        resources="ct:200", nodes="pve1:2,pve3", strict=0, comment="prefers pve1")
         await rec.call("PUT", "/cluster/ha/rules/{rule}", "/cluster/ha/rules/mail-near", type="node-affinity",
                        nodes="pve1:2,pve2:1", delete="comment")
+        await rec.call("PUT", "/cluster/ha/resources/{sid}", "/cluster/ha/resources/ct:201", failback=0)
         await rec.call("POST", "/cluster/ha/rules", "/cluster/ha/rules", rule="home-with-mail",
                        type="resource-affinity", resources="vm:110,ct:200", affinity="positive", disable=1)
         down = next(g for g in world.guests.values() if g.node == "pve2" and g.status == "running" and not g.lock

@@ -136,12 +136,38 @@ def test_plan_needs_a_target_or_all(lab):
 
 
 @pytest.mark.slow
+def set_failback(lab, sid: str, on: bool) -> None:
+    """`ha-manager set SID --failback 0|1` through the API (PVE 9 HA resource option)."""
+    async def go() -> None:
+        sources = build_sources(load_config(lab.config_path).cluster(None))
+        try:
+            await sources.get("proxmox")._write("ha set", "put", f"cluster/ha/resources/{sid}", failback=int(on))
+        finally:
+            await sources.close()
+
+    asyncio.run(go())
+
+
+def ct_migrations(lab) -> dict[str, int]:
+    """Migrations per guest over the run (PVE tasks: hamigrate for HA guests, else vzmigrate/qmigrate)."""
+    out: dict[str, int] = {}
+    for t in cluster_tasks(lab):
+        if t.get("type") in ("hamigrate", "vzmigrate"):
+            out[str(t.get("id"))] = out.get(str(t.get("id")), 0) + 1
+    return out
+
+
 def test_run_all_upgrades_every_layer_and_check_is_ok(lab, state_dir, capsys):
     assert newer_services(lab), "the seed lab has a service with a newer image"
     lab.back_up_all()  # the seed has a stale and a never backed-up guest: `check` must end at 0 from the upgrade alone
+    # db's HA rule prefers pve2: with failback on (PVE's default) the CRM brings it back when pve2 is
+    # back, a second restart-migration; with failback off it stays where the run put it
+    set_failback(lab, "ct:201", False)
     home = placement(lab)
     code, out = upgrade(cluster_for(lab, grace=0), "run", "--all", "--yes")
     assert code == 0, out[-4000:]
+    moves = ct_migrations(lab)
+    assert moves.get("201") == 1 and moves.get("200") == 1, moves  # each CT restart-migrated once in the run
     assert "guests left where the run placed them" in out, out[-3000:]
     now = placement(lab)
     assert now[200] != home[200], (home, now)  # mail stays where pve1's drain parked it (no second restart)
