@@ -71,7 +71,11 @@ class SwarmDynamics:
         t = self._t
         for sid in self.swarm_nodes:
             if self._swarm_vm_ok(sid):
-                self._swarm_vm_down_at.pop(sid, None)
+                was_down = self._swarm_vm_down_at.pop(sid, None) is not None
+                if was_down and sid not in self._swarm_noticed_down:
+                    # back before the managers noticed: its dockerd started afresh, its containers are
+                    # gone (also those that were starting), so the slots restart as after a dockerd restart
+                    self.dockerd_restarted(self.swarm_nodes[sid].hostname)
                 if sid in self._swarm_noticed_down:
                     self._swarm_noticed_down.discard(sid)
                     for task in self.tasks.values():

@@ -73,6 +73,24 @@ def test_vm_loss_reschedules_after_heartbeat(w):
     assert lost  # a 1-replica service on swarm2 was down until rescheduled
 
 
+def test_a_vm_back_before_the_heartbeat_restarts_its_tasks_as_dockerd_does(w):
+    # a Swarm VM rebooted in place (no drain): its containers die with it, even those still starting;
+    # back before the managers noticed, its dockerd starts afresh and Swarm restarts the slots there
+    n1 = node_id(w, "swarm1")
+    w.advance(30)
+    on_node = [t for t in w.tasks.values() if t.node_id == n1 and t.desired_state == "running"]
+    assert on_node
+    from console.sim.dynamics_ops import guest_reboot
+
+    assert w.duration("guest_start") < w.duration("swarm_heartbeat")  # back before it is noticed
+    guest_reboot(w, w.guests[121])
+    w.advance(w.duration("guest_shutdown") + w.duration("guest_start") + 30)
+    assert w.swarm_node_state(n1) == "ready"
+    assert all(t.state == "failed" and "dockerd restarted" in (t.error or "") for t in on_node), on_node
+    for s in w.services.values():
+        assert w.service_running_tasks(s.id) == w.service_desired(s), s.name
+
+
 def test_leader_moves_when_leader_vm_dies(w):
     n1 = node_id(w, "swarm1")
     assert w.swarm_leader() == n1
