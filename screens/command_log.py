@@ -105,7 +105,7 @@ class CommandLogScreen(ReadingScreen):
         self.table.set_rows(log_rows(records, app_of(self).wall_clock()))
         failed = sum(not r.get("ok") for r in records)
         self.query_one("#read-status", Static).update(
-            f"{len(records)} calls recorded on {app_of(self).cluster_name}" + (f", {failed} failed" if failed else "")
+            f"{len(records)} calls on {app_of(self).cluster_name}" + (f", {failed} failed" if failed else "")
             + f" · {command_log.log_path()}")
 
     def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:

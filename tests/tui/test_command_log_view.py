@@ -42,7 +42,7 @@ async def test_command_log_newest_first_filter_detail_and_live(make_app, state_d
         table = screen.query_one("#command-log", FastTable)
         assert [table.get_row(k).cells[3] for k in table.visible_keys] == ["web", "pve2", "112"]
         text = screen_text(app)
-        assert "3 calls recorded on home, 1 failed" in text and "✖ failed" in text and "1m" in text and "<1s" in text
+        assert "3 calls on home, 1 failed" in text and "✖ failed" in text and "1m" in text and "<1s" in text
 
         await pilot.press("slash", *"failed", "enter")
         await pilot.pause()
