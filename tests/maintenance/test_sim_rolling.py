@@ -104,7 +104,11 @@ def test_lock_keeps_a_second_run_out(lab, state_dir):
                                 capture_output=True, text=True, timeout=60)
         assert resume.returncode != 0 and "already running" in resume.stderr + resume.stdout
         first.send_signal(signal.SIGCONT)
-        assert first.wait(120) == 0, first.stdout.read().decode()[-3000:]
+        code = first.wait(120)
+        out = first.stdout.read().decode()
+        # frozen with D1's command in flight: on a loaded box the freeze may outlast its timeout, and the
+        # run then stops safe at D1 (exit 1); either way it ends and lets the lock go
+        assert code == 0 or (code == 1 and "did not finish within" in out), out[-3000:]
     finally:
         if first.poll() is None:
             first.kill()
