@@ -184,15 +184,17 @@ class ConsoleApp(App):
     def tick(self) -> None:
         """The 1 s timer: memory trim, data ages and stale marks on the screen shown."""
         self._ticks += 1
-        if self._ticks % TRIM_EVERY == 0:
-            release_free_memory()  # console/memory.py: RSS stays flat over hours
         try:
             screen = self.screen
         except ScreenStackError:  # tearing down: no screen left to update
             return
         if isinstance(screen, LayerScreen):
             screen.update_status(self.clock())
-        self.collector.tick(self._busy(), getattr(self.hub, "busy", False))
+        collected = self.collector.tick(self._busy(), getattr(self.hub, "busy", False))
+        if collected or self._ticks % TRIM_EVERY == 0:
+            # console/memory.py: RSS stays flat over hours; right after a full collection most of all,
+            # while the pages it freed are still free
+            release_free_memory()
 
     def _busy(self) -> bool:
         """The operator typed in the last QUIET_INPUT s, or a worker runs (a batch, an action, a

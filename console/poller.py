@@ -5,8 +5,9 @@ previous one ends), a failing source keeps its last good data (marked stale)
 and backs off exponentially up to BACKOFF_INTERVALS intervals (so a layer that
 recovers is seen again soon), and no source ever waits for another.
 
-Blocking library calls run on daemon threads (DaemonPool): a call stuck in a
-socket can neither delay another source nor keep the process alive at exit.
+Blocking library calls run on daemon threads (console/thread_pool.py): a call
+stuck in a socket can neither delay another source nor keep the process alive
+at exit.
 """
 
 from __future__ import annotations
@@ -14,23 +15,20 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import queue
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from console.errors import ConsoleError, plain_reason
 from console.layers import SOURCE_NAMES
+from console.thread_pool import ensure_thread_pool
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 SOURCES = SOURCE_NAMES  # console/layers.py
 BACKOFF_INTERVALS = 3  # a failing source is retried at least every 3 intervals
-SHUTDOWN_WAIT = 0.5  # s the thread pool waits for running calls when the loop closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,75 +140,6 @@ class Poller(Generic[T]):
                     await self._wake.wait()
             except TimeoutError:
                 pass
-
-
-class DaemonPool(ThreadPoolExecutor):
-    """A thread pool of daemon threads. ThreadPoolExecutor's threads are joined at
-    interpreter exit, so one request stuck in a socket would keep `labconsole
-    check` alive long after its timeout; these are not. (A ThreadPoolExecutor
-    subclass only because asyncio's set_default_executor insists on one: none of
-    its machinery is used.)"""
-
-    def __init__(self, max_workers: int = 32, name: str = "source"):
-        super().__init__(max_workers=1)  # starts no thread
-        self._max = max_workers
-        self._name = name
-        self._work: queue.SimpleQueue = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
-        self._threads: list[threading.Thread] = []  # type: ignore[assignment]  # ours, not the base's set
-        self._lock = threading.Lock()
-        self._shutdown = False
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        if self._shutdown:
-            raise RuntimeError("cannot schedule new work after shutdown")
-        future: Future = Future()
-        self._work.put((future, fn, args, kwargs))
-        with self._lock:
-            if not self._idle.acquire(blocking=False) and len(self._threads) < self._max:
-                t = threading.Thread(target=self._worker, name=f"{self._name}-{len(self._threads)}", daemon=True)
-                t.start()
-                self._threads.append(t)
-        return future
-
-    def _worker(self) -> None:
-        while True:
-            item = self._work.get()
-            if item is None:
-                return
-            future, fn, args, kwargs = item
-            if future.set_running_or_notify_cancel():
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-            del item, future
-            self._idle.release()
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._shutdown = True
-        for _ in self._threads:
-            self._work.put(None)
-        if wait:  # briefly: a thread stuck in a socket is abandoned (it is a daemon), not waited for
-            deadline = time.monotonic() + SHUTDOWN_WAIT
-            for t in self._threads:
-                t.join(max(0.0, deadline - time.monotonic()))
-
-
-def ensure_thread_pool(workers: int = 32) -> None:
-    """Give the running loop enough threads for every source's blocking calls.
-
-    asyncio's default executor has min(32, cores + 4) threads: 6 on a 2-core
-    machine, so eleven concurrent Traefik requests and the Proxmox and Docker
-    calls would queue behind each other and one slow source would delay the
-    others. Idle threads cost nothing."""
-    loop = asyncio.get_running_loop()
-    if getattr(loop, "_labconsole_pool", False):
-        return
-    loop.set_default_executor(DaemonPool(max_workers=workers))
-    loop._labconsole_pool = True  # type: ignore[attr-defined]
 
 
 # blocking, pure work on (previous, new snapshot, every latest snapshot with the new one) -> result

@@ -53,11 +53,17 @@ PILOT_KEYS = {"\x1b": "escape", DOWN: "down"}  # pty bytes -> Textual key names 
 COLS, ROWS = 160, 48
 
 
-def rss_mb(pid: int | str = "self") -> float:
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_split(pid: int | str) -> str:
+    """Resident memory by kind: anonymous (the heaps: pymalloc's arenas, glibc's, thread stacks)
+    and file-backed (the shared libraries and extension modules mapped in)."""
+    return f"(anon {rss_mb(pid, 'RssAnon'):6.1f}, files {rss_mb(pid, 'RssFile'):5.1f})"
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -126,7 +132,8 @@ def run_process(minutes: float, warmup: float, visit_every: float) -> list[tuple
             if elapsed >= next_sample:
                 mb = rss_mb(proc.pid)
                 samples.append((elapsed, mb))
-                print(f"  minute {elapsed:5.1f}  RSS {mb:6.1f} MB", flush=True)
+                print(f"  minute {elapsed:5.1f}  RSS {mb:6.1f} MB {rss_split(proc.pid)}  load {os.getloadavg()[0]:.2f}",
+                      flush=True)
                 next_sample += 1.0
                 if elapsed >= minutes:
                     break

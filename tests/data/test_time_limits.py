@@ -56,7 +56,7 @@ async def test_refresh_polls_at_once_even_while_backing_off():
 def test_a_stuck_worker_thread_does_not_keep_the_process_alive():
     code = (
         "import asyncio, time\n"
-        "from console.poller import ensure_thread_pool\n"
+        "from console.thread_pool import ensure_thread_pool\n"
         "async def main():\n"
         "    ensure_thread_pool()\n"
         "    try:\n"
