@@ -130,6 +130,7 @@ def pull_global_options(argv: list[str]) -> tuple[dict[str, object], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv_given = argv
     found, argv = pull_global_options(list(sys.argv[1:] if argv is None else argv))
     argv = [item for option in TOP_PARSED if option in found for item in (option, str(found.pop(option)))] + argv
     # parse_known_args: `maintenance --help` / `maintenance --yes ...` belong to the maintenance parser
@@ -140,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         args.args = extra + args.args
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if argv_given is None and args.command in (None, "demo"):  # the console runs for hours: console/memory.py
+        from console.memory import relaunch_without_thread_caches
+
+        relaunch_without_thread_caches(sys.argv[1:])
     log_path = None
     try:
         from console.logs import setup_logging

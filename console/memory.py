@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import sys
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ M_ARENA_MAX = -8
 ARENAS = 2
 MMAP_THRESHOLD = 256 * 1024  # bytes; a fixed value also stops glibc adjusting it (and the trim threshold)
 
+TCACHE_OFF = "glibc.malloc.tcache_count=0"
+RELAUNCH = "import sys; from console.cli import main; sys.exit(main())"
 _libc = None
 
 
@@ -62,3 +65,25 @@ def release_free_memory() -> None:
     lib = _glibc()
     if lib is not None:
         lib.malloc_trim(0)
+
+
+def relaunch_without_thread_caches(args: list[str]) -> None:
+    """Start the console again (exec, same pid) with glibc's per-thread caches off, once.
+
+    Each thread that ran a poll keeps a cache of freed blocks (tcache) that neither other threads
+    nor malloc_trim can take back; over hours of polling they are a good part of the resident
+    memory that creeps up (about 7 MB in tests/bench/bench_soak.py). The tunable is read only when
+    a process starts, hence the exec. Nothing happens off glibc, when GLIBC_TUNABLES already says
+    something about the tcache, or with LABCONSOLE_KEEP_TCACHE=1; an exec that fails goes on here."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if (_glibc() is None or "glibc.malloc.tcache" in tunables or os.environ.get("LABCONSOLE_KEEP_TCACHE") == "1"
+            or not sys.executable):
+        return
+    env = dict(os.environ, GLIBC_TUNABLES=":".join(t for t in (tunables, TCACHE_OFF) if t))
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    script = sys.argv[0] if sys.argv and os.path.isfile(sys.argv[0]) else None  # `ps` shows labconsole again
+    try:
+        os.execve(sys.executable, [sys.executable, *([script] if script else ["-c", RELAUNCH]), *args], env)
+    except OSError as exc:
+        log.info("not relaunched with the thread caches off: %s", exc)
