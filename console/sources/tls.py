@@ -6,6 +6,8 @@ exactly that SHA-256 fingerprint; the chain and host name are not checked then
 (a self-signed Proxmox certificate is the usual case). urllib3 does the
 comparison itself (`assert_fingerprint`), right after the handshake and before
 any request byte (so before the token header) is sent.
+
+Every connection of one kind shares one TLS context (console/sources/tls_contexts.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from requests.adapters import HTTPAdapter
 
 from console.config_model import TlsConfig
 from console.errors import ConsoleError, plain_reason
+from console.sources.tls_contexts import SharedContextAdapter, context_without_ca
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -46,6 +49,7 @@ class PinnedFingerprintAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args, **kwargs):
         kwargs["assert_fingerprint"] = self.fingerprint
+        kwargs["ssl_context"] = context_without_ca()  # console/sources/tls_contexts.py
         super().init_poolmanager(*args, **kwargs)
 
     def send(self, request, **kwargs):
@@ -63,9 +67,11 @@ def verify_setting(tls: TlsConfig) -> bool | str:
 
 def mount_tls(session: requests.Session, tls: TlsConfig) -> requests.Session:
     """Configure an existing session (e.g. proxmoxer's) for `tls`."""
+    session.verify = verify_setting(tls)
     if tls.fingerprint:
         session.mount("https://", PinnedFingerprintAdapter(tls.fingerprint))
-    session.verify = verify_setting(tls)
+    else:
+        session.mount("https://", SharedContextAdapter(session.verify))
     return session
 
 

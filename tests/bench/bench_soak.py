@@ -8,7 +8,9 @@ Default mode runs the real `labconsole demo --scenario large` on a pseudo-termin
 (160x48, output drained and thrown away), shows the next view every few seconds
 (1-8: every layer, Maintenance and Events), opens the Guests detail pane and moves
 through the guests (each one's RRD history is read), opens and closes the Swarm
-log view, and reads the console process's VmRSS from /proc every minute. After
+log view, and reads the console process's VmRSS from /proc every minute, with
+its anonymous part split by where it lives (tests/bench/smaps.py: glibc's main
+heap and other arenas, thread stacks, the rest: mostly pymalloc) and the threads. After
 the run it prints the least-squares slope of RSS (MB/min) over the minutes after
 the warm-up.
 
@@ -43,6 +45,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
+from tests.bench.smaps import describe  # noqa: E402
 from tests.e2e.tmux_helpers import console_env, make_sandbox  # noqa: E402
 
 LABCONSOLE = Path(sys.executable).parent / "labconsole"
@@ -63,7 +66,7 @@ def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
 def rss_split(pid: int | str) -> str:
     """Resident memory by kind: anonymous (the heaps: pymalloc's arenas, glibc's, thread stacks)
     and file-backed (the shared libraries and extension modules mapped in)."""
-    return f"(anon {rss_mb(pid, 'RssAnon'):6.1f}, files {rss_mb(pid, 'RssFile'):5.1f})"
+    return f"(anon {rss_mb(pid, 'RssAnon'):6.1f}: {describe(pid)}; files {rss_mb(pid, 'RssFile'):5.1f})"
 
 
 def slope(points: list[tuple[float, float]]) -> float:

@@ -27,6 +27,7 @@ from console.sim.pve_api import make_pve_app
 from console.sim.world import World
 from console.sources.proxmox import ProxmoxSource
 from console.sources.tls import normalise_fingerprint, requests_session
+from console.sources.tls_contexts import context_without_ca
 
 SECRET = "5f1c9a2e-7d4b-4c1e-9a8f-0e2d3c4b5a69"
 AUDIT_ID, AUDIT_SECRET = "monitor@pve!console", "a0a0a0a0-1111-2222-3333-444455556666"
@@ -308,3 +309,31 @@ async def test_requests_session_pins_or_verifies(lab, junk_server):
             await asyncio.to_thread(get, bad)
     with pytest.raises(ConsoleError, match="not a SHA-256 fingerprint"):
         normalise_fingerprint("AB:CD")
+
+
+async def test_connections_share_one_context_per_trust_setting(lab, junk_server, tmp_path):
+    """Every pinned connection uses one TLS context holding no CA certificates, every connection
+    verified against a CA file one context holding just that file's (urllib3's own way loads a
+    trust store into a new context per connection: 0.8 MB each); a changed CA file is read again."""
+
+    def contexts(tls: TlsConfig) -> list:
+        seen = []
+        for _ in range(2):
+            with requests_session(tls) as session:
+                response = session.get(junk_server + "/x", timeout=5, stream=True)
+                assert response.status_code == 200
+                seen.append(response.raw.connection.sock.context)
+                response.close()
+        return seen
+
+    first, second = await asyncio.to_thread(contexts, TlsConfig(fingerprint=normalise_fingerprint(lab.fingerprint)))
+    assert first is second is context_without_ca()
+    assert first.cert_store_stats()["x509"] == 0
+
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(lab.cert.read_bytes())
+    first, second = await asyncio.to_thread(contexts, TlsConfig(ca_file=ca))
+    assert first is second and first.check_hostname and first.cert_store_stats()["x509_ca"] == 1
+    ca.write_bytes(lab.cert.read_bytes() + lab.other_cert.read_bytes())
+    third, _ = await asyncio.to_thread(contexts, TlsConfig(ca_file=ca))
+    assert third is not first and third.cert_store_stats()["x509_ca"] == 2
