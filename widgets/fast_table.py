@@ -5,12 +5,10 @@ the row's content changes, so a poll that changes 5% of 2,000 rows re-renders
 ~100 cached-out rows at most and repaints only those that are on screen.
 Rows are matched by key: cursor, scroll and selection stay put across updates.
 
-Sorting as in k9s: shift + a column's initial sorts by it, the same key again
-reverses; a column whose initial an earlier one took gets the next free letter
-of its title (NAME N, NODE O); G stays "bottom". s cycles through the shown
-columns; S reverses when no column has S. The
-focused table shows it: a heavy top rule, a highlighted header and a bold
-title; the others keep their cursor row, dimmed.
+Sorting (widgets/table_sorting.py), marks (widgets/table_marks.py) and cursor
+movement (widgets/table_navigation.py) are mixins. The focused table shows it:
+a heavy top rule, a highlighted header and a bold title; the others keep their
+cursor row, dimmed.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -38,25 +35,15 @@ from widgets.table_columns import (
     parse_style,
     render_cells,
     shown_text,
-    sort_letters,
 )
+from widgets.table_marks import TableMarks
 from widgets.table_navigation import TableNavigation
+from widgets.table_sorting import SORT_LETTERS, TableSorting, sort_value
 
-
-def _sort_value(value):
-    # None sorts last; numbers before text; text case-insensitively
-    if value is None:
-        return (2, 0)
-    if isinstance(value, str):
-        return (1, value.lower())
-    return (0, value)
-
-
-SORT_LETTERS = "ABCDEFHIJKLMNOPQRSTUVWXYZ"  # shift + a column's initial; G is "bottom"
 STRIP_SCREENS = 3  # rendered rows kept: this many screens' worth around the view (a Strip is ~1 KB with its caches)
 
 
-class FastTable(TableNavigation, ScrollView, can_focus=True):
+class FastTable(TableNavigation, TableSorting, TableMarks, ScrollView, can_focus=True):
     DEFAULT_CSS = """
     FastTable {
         height: 1fr;
@@ -79,7 +66,6 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"fast-table--header", "fast-table--cursor", "fast-table--cursor-blurred", "fast-table--empty",
                          "fast-table--marked"}
-    MARK_GLYPH = "●"  # drawn over a marked row's first cell (a right-aligned id column leaves it blank)
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
@@ -239,55 +225,6 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         self._filter = parse_filter(text)
         self._rebuild_view()
 
-    def sort_by(self, column_key: str | None, reverse: bool = False) -> None:
-        self.sort_column = None if column_key is None else [c.key for c in self.columns].index(column_key)
-        self.sort_reverse = reverse
-        self._rebuild_view()
-
-    def group_by(self, column_key: str | None) -> None:
-        self.group_column = None if column_key is None else [c.key for c in self.columns].index(column_key)
-        self._rebuild_view()
-
-    def action_cycle_sort(self) -> None:
-        shown = [i for i, _ in self._layout] or list(range(len(self.columns)))
-        if self.sort_column is None or self.sort_column not in shown:
-            nxt = shown[0]
-        else:
-            at = shown.index(self.sort_column)
-            nxt = shown[at + 1] if at + 1 < len(shown) else None
-        self.sort_column, self.sort_reverse = nxt, False
-        self._rebuild_view()
-
-    def action_reverse_sort(self) -> None:
-        if self.sort_column is None:
-            self.sort_column = ([i for i, _ in self._layout] or [0])[0]
-        else:
-            self.sort_reverse = not self.sort_reverse
-        self._rebuild_view()
-
-    def sort_letters(self) -> list[tuple[str, str]]:
-        """(letter, column label) of each shift+letter that sorts this table, in column order; for `?`."""
-        return [(letter, self.columns[i].label) for letter, i in self._sort_keys.items()]
-
-    @property
-    def _sort_keys(self) -> dict[str, int]:
-        if self._sort_key_map is None:
-            self._sort_key_map = sort_letters(self.columns, SORT_LETTERS)
-        return self._sort_key_map
-
-    def action_sort_initial(self, letter: str) -> None:
-        col = self._sort_keys.get(letter)
-        if col is None:
-            if letter == "S":  # no column starts with S: S reverses, as before
-                self.action_reverse_sort()
-                return
-            raise SkipAction()  # the key is free for the screen's own bindings
-        if col == self.sort_column:
-            self.sort_reverse = not self.sort_reverse
-        else:
-            self.sort_column, self.sort_reverse = col, False
-        self._rebuild_view()
-
     def _value(self, row: Row, col: int):
         if row.sort is not None and col < len(row.sort):
             return row.sort[col]
@@ -310,10 +247,10 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
         rows, value = self._rows, self._value
         if self.sort_column is not None:
             c = self.sort_column
-            keys.sort(key=lambda k: _sort_value(value(rows[k], c)), reverse=self.sort_reverse)
+            keys.sort(key=lambda k: sort_value(value(rows[k], c)), reverse=self.sort_reverse)
         if self.group_column is not None:
             g = self.group_column
-            keys.sort(key=lambda k: _sort_value(value(rows[k], g)))
+            keys.sort(key=lambda k: sort_value(value(rows[k], g)))
         self._view = keys
         self._pos = {k: i for i, k in enumerate(keys)}
         self._header = None
@@ -422,47 +359,6 @@ class FastTable(TableNavigation, ScrollView, can_focus=True):
             # post_style: the cursor's colours win over the cells' own background
             strip = Strip(Segment.apply_style(strip, post_style=self.get_component_rich_style(name)), strip.cell_length)
         return strip
-
-    # ------------------------------------------------------------ marks (multi-select)
-    def _marked_strip(self, strip: Strip) -> Strip:
-        style = self.get_component_rich_style("fast-table--marked")
-        glyph = Strip([Segment(self.MARK_GLYPH, self._base_style + style)], 1)
-        rest = Strip(Segment.apply_style(strip.crop(1, strip.cell_length), post_style=style), strip.cell_length - 1)
-        return Strip.join([glyph, rest])
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "toggle_mark":
-            return self.markable  # not markable: space goes on to the screen's own binding
-        return True
-
-    def action_toggle_mark(self) -> None:
-        key = self.cursor_key
-        if key is None:
-            return
-        self._marked.symmetric_difference_update({key})
-        self._marks_changed()
-        self._set_cursor(self.cursor + 1)  # k9s: the cursor moves on, so space space marks two rows
-
-    def marked_keys(self) -> list[str]:
-        """The marked rows' keys, in the order they are shown (then any hidden by the filter)."""
-        shown = [k for k in self._view if k in self._marked]
-        return shown + sorted(self._marked.difference(shown))
-
-    def is_marked(self, key: str) -> bool:
-        return key in self._marked
-
-    def clear_marks(self) -> bool:
-        """Unmark every row; True if any was marked."""
-        if not self._marked:
-            return False
-        self._marked.clear()
-        self._marks_changed()
-        return True
-
-    def _marks_changed(self) -> None:
-        self.update_title()
-        self.refresh()
-        self.post_message(self.MarksChanged(self))
 
     def _drop_far_strips(self, index: int) -> None:
         """Forget rendered rows more than a screen away from row `index` (scrolling through 2,000

@@ -22,8 +22,8 @@ from console.errors import ConsoleError
 from console.inert import inert
 from console.ops.command_log import recorded
 from console.ops.common import ActionResult, Progress, guard
+from console.sources.swarm_writes import AVAILABILITIES
 
-AVAILABILITIES = ("active", "pause", "drain")
 MAX_REPLICAS = 1000  # a typo guard: nobody in a home lab means 10000
 SETTLED = ("completed", "rollback_completed", "paused", "rollback_paused")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")

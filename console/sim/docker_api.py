@@ -37,6 +37,7 @@ from console.sim.docker_filters import (
     parse_filters,
 )
 from console.sim.docker_logs import bool_param, serve_logs
+from console.sim.dynamics_swarm_updates import OUT_OF_SEQUENCE
 from console.sim.sim_errors import SimError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ NOT_A_MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or "
                  "to connect this node to swarm and try again.")
 NO_LEADER = ("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few "
              "managers are online. Make sure more than half of the managers are online.")
-OUT_OF_SEQUENCE = "rpc error: code = Unknown desc = update out of sequence"
 FAULT_ERROR = "rpc error: code = DeadlineExceeded desc = context deadline exceeded"
 _VERSION_PREFIX = re.compile(r"^/v(\d+)\.(\d+)(/.*)$")
 

@@ -7,11 +7,9 @@ tried first next time. Endpoints:
                              unix socket by the shared asyncssh pool;
 - tcp://host:port            TCP, with TLS when tls_ca / tls_cert / tls_key are set.
 
-Reads fail over on any failure, including 503 ("no leader"). Writes fail
-over only when a manager cannot be reached, so nothing is sent twice.
-Rollback uses the raw API (`POST /services/{id}/update?rollback=previous`),
-which the SDK has no helper for; it goes through the SDK's own request
-helpers (`_post_json`, `_url`, `_result`).
+Reads fail over on any failure, including 503 ("no leader"). Writes
+(console/sources/swarm_writes.py) fail over only when a manager cannot be
+reached, so nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -25,16 +23,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from console.config_model import SwarmConfig
-from console.errors import ConsoleError, ReadOnlyError, plain_reason
-from console.inert import inert, inert_sgr, inert_tree
+from console.errors import ConsoleError
+from console.inert import inert_sgr, inert_tree
 from console.model import SwarmState, SwarmTask
 from console.sources import shape as sh
 from console.sources.failover import BUDGET_SHARE, MIN_TRY, try_budget
+from console.sources.swarm_errors import api_error, docker_reason, failure_hint, not_sent, retryable
 from console.sources.swarm_parse import parse_node, parse_state, parse_task
+from console.sources.swarm_writes import SwarmWrites
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-AVAILABILITIES = ("active", "pause", "drain")
 LISTS = ("/nodes", "/services", "/tasks")  # what a poll reads, in the order parse_state takes them
 
 
@@ -42,7 +41,7 @@ class _Unreachable(Exception):
     """A manager could not be reached at all (safe to try the next one)."""
 
 
-class SwarmSource:
+class SwarmSource(SwarmWrites):
     name = "swarm"
 
     def __init__(self, cfg: SwarmConfig, ssh=None, read_only: bool = False, cluster_name: str | None = None):
@@ -97,7 +96,7 @@ class SwarmSource:
             return docker.DockerClient(base_url=base_url, version="auto", timeout=self.cfg.timeout, tls=tls)
         except docker.errors.DockerException as exc:
             # the SDK wraps the real failure of its /version probe: report that one
-            raise _Unreachable(_docker_reason(exc.__cause__ or exc)) from None
+            raise _Unreachable(docker_reason(exc.__cause__ or exc)) from None
 
     async def _client(self, endpoint: str):
         async with self._lock:  # a poll and an action must not both open a client
@@ -163,18 +162,18 @@ class SwarmSource:
                 self._forget(endpoint)
                 continue
             except docker.errors.APIError as exc:
-                if write or not _retryable(exc):
-                    raise _api_error(endpoint, exc) from None
-                failures.append(f"{endpoint}: {_docker_reason(exc)}")
+                if write or not retryable(exc):
+                    raise api_error(endpoint, exc) from None
+                failures.append(f"{endpoint}: {docker_reason(exc)}")
                 kinds.add(f"HTTP {getattr(exc, 'status_code', '')}")
                 self._forget(endpoint)
                 continue
             except (docker.errors.DockerException, OSError, _requests_errors()) as exc:
-                failures.append(f"{endpoint}: {_docker_reason(exc)}")
-                kinds.add(_docker_reason(exc))
+                failures.append(f"{endpoint}: {docker_reason(exc)}")
+                kinds.add(docker_reason(exc))
                 self._forget(endpoint)
-                if write and not _not_sent(exc):
-                    raise ConsoleError("swarm", f"{endpoint}: {_docker_reason(exc)}",
+                if write and not not_sent(exc):
+                    raise ConsoleError("swarm", f"{endpoint}: {docker_reason(exc)}",
                                        "the change may or may not have been applied; check before retrying") from None
                 continue
             if self._preferred != endpoint:
@@ -182,7 +181,7 @@ class SwarmSource:
                     log.info("swarm: now using manager %s", endpoint)
                 self._preferred = endpoint
             return result, endpoint
-        raise ConsoleError("swarm", "no manager answered: " + "; ".join(failures), _failure_hint(kinds))
+        raise ConsoleError("swarm", "no manager answered: " + "; ".join(failures), failure_hint(kinds))
 
     # ------------------------------------------------------------------ reads
 
@@ -318,80 +317,10 @@ class SwarmSource:
                 await asyncio.wait({worker}, timeout=2.0)
             if worker.done() and not worker.cancelled() and worker.exception() is not None:
                 exc = worker.exception()
-                raise ConsoleError("swarm", f"log stream of {service} ended: {_docker_reason(exc)}",
+                raise ConsoleError("swarm", f"log stream of {service} ended: {docker_reason(exc)}",
                                    "press l again to reopen it") from None
 
         await self._run(op, write=True)  # write=True: no read budget on a stream that lasts
-
-    # ----------------------------------------------------------------- writes
-
-    def _guard(self, action: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(action, self.cluster_name)
-
-    async def node_availability(self, node: str, availability: str) -> None:
-        """Set a node (id or hostname) to active, pause or drain."""
-        if availability not in AVAILABILITIES:
-            raise ConsoleError("swarm", f"availability {availability!r} is not one of {', '.join(AVAILABILITIES)}")
-        self._guard(f"set swarm node {node} to {availability}")
-
-        def update(api) -> None:
-            raw = api.inspect_node(node)
-            spec = dict(raw.get("Spec") or {})
-            spec["Availability"] = availability
-            api.update_node(raw["ID"], raw["Version"]["Index"], spec)
-
-        async def op(api):
-            await asyncio.to_thread(update, api)
-
-        await self._run(op, write=True)
-
-    async def service_update(self, service: str, *, image: str | None = None, replicas: int | None = None,
-                             force: bool = False, update_config: dict | None = None,
-                             rollback_config: dict | None = None) -> list[str]:
-        """Change a service's image and/or replicas, or force a redeploy; returns the engine's warnings.
-        update_config / rollback_config are merged into the spec's UpdateConfig / RollbackConfig."""
-        if image is None and replicas is None and not force:
-            raise ConsoleError("swarm", f"service {service}: nothing to update", "give image, replicas or force")
-        self._guard(f"update swarm service {service}")
-
-        def update(api) -> list[str]:
-            raw = api.inspect_service(service)
-            spec = _copy(raw.get("Spec") or {})
-            template = spec.setdefault("TaskTemplate", {})
-            if image is not None:
-                template.setdefault("ContainerSpec", {})["Image"] = image
-            if replicas is not None:
-                replicated = (spec.get("Mode") or {}).get("Replicated")
-                if replicated is None:
-                    raise ConsoleError("swarm", f"service {service} is not replicated: replicas cannot be set")
-                replicated["Replicas"] = int(replicas)
-            if force:
-                template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
-            for key, given in (("UpdateConfig", update_config), ("RollbackConfig", rollback_config)):
-                if given:
-                    spec[key] = {**(spec.get(key) or {}), **given}
-            return _post_update(api, raw, spec, rollback=False)
-
-        async def op(api):
-            return await asyncio.to_thread(update, api)
-
-        return (await self._run(op, write=True))[0]
-
-    async def service_rollback(self, service: str) -> list[str]:
-        """`docker service rollback`: back to the service's PreviousSpec."""
-        self._guard(f"roll back swarm service {service}")
-
-        def rollback(api) -> list[str]:
-            raw = api.inspect_service(service)
-            if not raw.get("PreviousSpec"):
-                raise ConsoleError("swarm", f"service {service} has no previous version to roll back to")
-            return _post_update(api, raw, raw.get("Spec") or {}, rollback=True)
-
-        async def op(api):
-            return await asyncio.to_thread(rollback, api)
-
-        return (await self._run(op, write=True))[0]
 
     async def close(self) -> None:
         for endpoint in list(self._clients):
@@ -399,15 +328,6 @@ class SwarmSource:
 
 
 # --------------------------------------------------------------------- helpers
-
-
-def _post_update(api, raw: dict, spec: dict, rollback: bool) -> list[str]:
-    params: dict[str, Any] = {"version": raw["Version"]["Index"]}
-    if rollback:
-        params["rollback"] = "previous"
-    url = api._url("/services/{0}/update", raw["ID"])
-    result = api._result(api._post_json(url, data=spec, params=params), json=True)
-    return list((result or {}).get("Warnings") or [])
 
 
 def _shutdown(res) -> None:
@@ -423,14 +343,6 @@ def _shutdown(res) -> None:
         res.close()
     except Exception:  # noqa: BLE001 - best effort on a stream being torn down
         pass
-
-
-def _copy(value):
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def _requests_errors():
@@ -468,46 +380,3 @@ def _parse_answers(nodes: Any, services: Any, tasks: Any, endpoint: str) -> Swar
     return parse_state(inert_tree(nodes), inert_tree(services), inert_tree(tasks), endpoint)
 
 
-def _retryable(exc) -> bool:
-    status = getattr(exc, "status_code", None) or 0
-    return status >= 500
-
-
-def _not_sent(exc: BaseException) -> bool:
-    """True when the request cannot have reached the engine (connect failed)."""
-    import requests
-
-    return isinstance(exc, (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError)) \
-        and not isinstance(exc, requests.exceptions.ReadTimeout)
-
-
-def _docker_reason(exc: BaseException) -> str:
-    explanation = getattr(exc, "explanation", None)
-    status = getattr(exc, "status_code", None)
-    if explanation:
-        text = " ".join(inert(explanation).split())
-        text = f"HTTP {status}: {text}" if status else text
-        return text if len(text) <= 200 else text[:200] + "…"
-    return plain_reason(exc)
-
-
-def _failure_hint(kinds: set[str]) -> str:
-    """What to check, from what went wrong (a TLS failure is not a quorum problem)."""
-    text = " ".join(kinds)
-    if "TLS" in text:
-        return "check swarm.tls_ca / tls_cert / tls_key against the managers' certificates"
-    if "HTTP 503" in text or "no leader" in text.lower():
-        return "the swarm may have lost its leader (quorum): check that a majority of managers is up"
-    return "check that the managers are up and reachable"
-
-
-def _api_error(endpoint: str, exc) -> ConsoleError:
-    status = getattr(exc, "status_code", None)
-    hint = None
-    if status == 409:
-        hint = "the object changed meanwhile (version conflict) or the request conflicts; refresh and retry"
-    elif status == 404:
-        hint = "it may have been removed; refresh"
-    elif status == 503:
-        hint = "the swarm may have lost its leader (quorum)"
-    return ConsoleError("swarm", f"{endpoint}: {_docker_reason(exc)}", hint)

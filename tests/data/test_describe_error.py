@@ -13,7 +13,7 @@ import requests
 from console.config_model import TlsConfig
 from console.errors import plain_reason
 from console.poller import describe_error
-from console.sources.swarm import _docker_reason, _failure_hint
+from console.sources.swarm_errors import docker_reason, failure_hint
 from console.sources.tls import describe_tls_error
 
 
@@ -104,11 +104,11 @@ def test_swarm_tls_failure_gets_a_tls_hint_not_a_quorum_one():
     exc = requests.exceptions.SSLError("HTTPSConnectionPool(host='m1', port=2376): Max retries exceeded "
                                        "(Caused by SSLError(SSLCertVerificationError(1, '[SSL: "
                                        "CERTIFICATE_VERIFY_FAILED] certificate verify failed')))")
-    reason = _docker_reason(exc)
+    reason = docker_reason(exc)
     assert reason == "TLS certificate verification failed"
-    hint = _failure_hint({reason})
+    hint = failure_hint({reason})
     assert "tls_ca" in hint and "quorum" not in hint
-    assert "quorum" in _failure_hint({"HTTP 503"})
+    assert "quorum" in failure_hint({"HTTP 503"})
 
 
 def test_tls_handshake_failure_names_the_openssl_reason_not_urllib3_text():
