@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 GLOBAL_VALUES = ("--config", "--cluster", "--scenario", "--speed")
 GLOBAL_SWITCHES = ("--read-only", "--debug", "--demo")
 TOP_PARSED = ("--scenario", "--speed")  # moved before the sub-command: the top parser checks their values
+COMMAND_SWITCHES = ("--json", "--yes")  # the sub-commands' own; given before the sub-command, moved after it
 
 
 def pull_global_options(argv: list[str]) -> tuple[dict[str, object], list[str]]:
@@ -128,11 +129,33 @@ def pull_global_options(argv: list[str]) -> tuple[dict[str, object], list[str]]:
     return found, rest
 
 
+def move_command_switches(argv: list[str]) -> list[str]:
+    """`labconsole --json check`, `labconsole --yes swarm scale web 3`: --json and --yes belong to the
+    sub-commands; given before the sub-command they are moved right after it."""
+    command, i = None, 0
+    while i < len(argv) and command is None:
+        if argv[i] == "--":
+            break
+        if argv[i] in GLOBAL_VALUES:
+            i += 1  # its value is not the sub-command
+        elif not argv[i].startswith("-"):
+            command = i
+        i += 1
+    if command is None:
+        return argv
+    early = [a for a in argv[:command] if a in COMMAND_SWITCHES]
+    if not early:
+        return argv
+    before = [a for a in argv[:command] if a not in COMMAND_SWITCHES]
+    return before + [argv[command]] + early + argv[command + 1:]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv_given = argv
     found, argv = pull_global_options(list(sys.argv[1:] if argv is None else argv))
     argv = [item for option in TOP_PARSED if option in found for item in (option, str(found.pop(option)))] + argv
+    argv = move_command_switches(argv)
     # parse_known_args: `maintenance --help` / `maintenance --yes ...` belong to the maintenance parser
     args, extra = parser.parse_known_args(argv)
     for option, value in found.items():

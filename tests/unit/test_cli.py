@@ -238,6 +238,23 @@ def test_global_options_before_or_after_any_subcommand(argv):
     assert rest == ["maintenance", "plan", "pve1"]
 
 
+@pytest.mark.parametrize(("argv", "moved"), [
+    (["--json", "check"], ["check", "--json"]),
+    (["--yes", "--json", "swarm", "scale", "web", "3"], ["swarm", "--yes", "--json", "scale", "web", "3"]),
+    (["--scenario", "large", "--json", "check"], ["--scenario", "large", "check", "--json"]),
+    (["check", "--json"], ["check", "--json"]),
+    (["--json"], ["--json"]),
+])
+def test_command_switches_before_the_subcommand_are_moved_after_it(argv, moved):
+    assert cli.move_command_switches(argv) == moved
+
+
+def test_json_before_the_subcommand_reaches_it(env, monkeypatch):
+    seen = {}
+    fake_module(monkeypatch, "console.check", run_check=lambda c, as_json=False: seen.setdefault("json", as_json) and 0)
+    assert cli.main(["--json", "check", "--config", str(config_file(env))]) == 0 and seen["json"] is True
+
+
 def test_global_options_after_subcommands_reach_every_command(env, monkeypatch):
     calls = []
     fake_maintenance(monkeypatch, calls)
