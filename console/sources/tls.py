@@ -15,11 +15,10 @@ from __future__ import annotations
 import re
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from console.config_model import TlsConfig
 from console.errors import ConsoleError, plain_reason
-from console.sources.tls_contexts import SharedContextAdapter, context_without_ca
+from console.sources.tls_contexts import SharedContextAdapter
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -38,23 +37,18 @@ def colon_hex(fp: str) -> str:
     return ":".join(fp[i:i + 2] for i in range(0, len(fp), 2)).upper()
 
 
-class PinnedFingerprintAdapter(HTTPAdapter):
+class PinnedFingerprintAdapter(SharedContextAdapter):
     """An HTTPAdapter whose connections accept exactly one certificate, by its
     SHA-256 fingerprint. Chain verification is switched off for these
     connections only because the pin replaces it (urllib3 marks them verified)."""
 
     def __init__(self, fingerprint: str, **kwargs):
         self.fingerprint = normalise_fingerprint(fingerprint)
-        super().__init__(**kwargs)
+        super().__init__(False, **kwargs)  # the fingerprint check is the verification
 
     def init_poolmanager(self, *args, **kwargs):
         kwargs["assert_fingerprint"] = self.fingerprint
-        kwargs["ssl_context"] = context_without_ca()  # console/sources/tls_contexts.py
         super().init_poolmanager(*args, **kwargs)
-
-    def send(self, request, **kwargs):
-        kwargs["verify"] = False  # the fingerprint check is the verification
-        return super().send(request, **kwargs)
 
 
 def verify_setting(tls: TlsConfig) -> bool | str:

@@ -55,7 +55,9 @@ def verifying_context(ca_path: str) -> ssl.SSLContext:
 
 class SharedContextAdapter(HTTPAdapter):
     """An HTTPAdapter whose connections all use one shared context for `verify` (True: certifi's
-    bundle, as requests; a path: that bundle; False: no check), instead of one context each."""
+    bundle, as requests; a path: that bundle; False: no check), instead of one context each.
+    The adapter's `verify` is every request's: another one would load other certificates into
+    (or switch checks off on) a context other sessions share."""
 
     def __init__(self, verify: bool | str, **kwargs):
         self.verify = verify
@@ -71,9 +73,13 @@ class SharedContextAdapter(HTTPAdapter):
             self.shared = None  # requests reports the unreadable bundle itself, at the request
         super().init_poolmanager(*args, **kwargs)
 
+    def send(self, request, **kwargs):
+        kwargs["verify"] = self.verify
+        return super().send(request, **kwargs)
+
     def cert_verify(self, conn, url, verify, cert) -> None:
         super().cert_verify(conn, url, verify, cert)
-        if self.shared is not None and verify and verify == self.verify:
+        if self.shared is not None and verify:
             # the shared context holds these certificates already: urllib3 would load them again
             # into it for each new connection
             conn.ca_certs = None
