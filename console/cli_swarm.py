@@ -21,6 +21,7 @@ import argparse
 from typing import Any
 
 from console.cli_ops import confirm, console, emit_json, fail, progress_printer, with_sources
+from console.errors import ConsoleError
 
 ACTIONS = ("scale", "update", "upgrade", "force-update", "rollback", "availability", "logs", "services", "images")
 NEEDS = {"scale": "replica count N", "update": "IMAGE[:TAG] (or :TAG)", "availability": "active|pause|drain"}
@@ -83,8 +84,10 @@ async def _swarm(sources, args) -> int:
         return await upgrade(sources, args)
     say = progress_printer(not args.json)
     if action == "availability":
-        if args.arg not in sw.AVAILABILITIES:
-            return fail(f"availability {args.arg!r} is not one of {', '.join(sw.AVAILABILITIES)}")
+        try:
+            sw.check_availability(args.arg)  # before the question
+        except ConsoleError as exc:
+            return fail(exc.message)
         if not confirm(sw.availability_sentence(args.target, args.arg), args.yes):
             return fail("cancelled: nothing was done")
         return _result(args, await sw.set_availability(sources, args.target, args.arg))

@@ -22,7 +22,7 @@ from console.errors import ConsoleError
 from console.inert import inert
 from console.ops.command_log import recorded
 from console.ops.common import ActionResult, Progress, guard
-from console.sources.swarm_writes import AVAILABILITIES
+from console.sources.swarm_writes import check_availability
 
 MAX_REPLICAS = 1000  # a typo guard: nobody in a home lab means 10000
 SETTLED = ("completed", "rollback_completed", "paused", "rollback_paused")
@@ -234,8 +234,7 @@ async def rollback(sources: Any, service: str, progress: Progress | None = None,
 
 
 async def set_availability(sources: Any, node: str, value: str) -> ActionResult:
-    if value not in AVAILABILITIES:
-        raise ConsoleError("swarm", f"availability {value!r} is not one of {', '.join(AVAILABILITIES)}")
+    check_availability(value)
     guard(sources, f"set swarm node {node} to {value}")
     state = await _swarm(sources).fetch()
     found = next((n for n in state.nodes if node in (n.hostname, n.id)), None)

@@ -18,6 +18,12 @@ from console.errors import ConsoleError, ReadOnlyError
 AVAILABILITIES = ("active", "pause", "drain")
 
 
+def check_availability(value: str) -> None:
+    """ConsoleError unless `value` is a Swarm node availability."""
+    if value not in AVAILABILITIES:
+        raise ConsoleError("swarm", f"availability {value!r} is not one of {', '.join(AVAILABILITIES)}")
+
+
 class SwarmWrites:
     """Mixed into SwarmSource, which provides read_only, cluster_name and _run."""
 
@@ -31,8 +37,7 @@ class SwarmWrites:
 
     async def node_availability(self, node: str, availability: str) -> None:
         """Set a node (id or hostname) to active, pause or drain."""
-        if availability not in AVAILABILITIES:
-            raise ConsoleError("swarm", f"availability {availability!r} is not one of {', '.join(AVAILABILITIES)}")
+        check_availability(availability)
         self._guard(f"set swarm node {node} to {availability}")
 
         def update(api) -> None:
