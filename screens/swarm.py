@@ -305,10 +305,9 @@ class SwarmScreen(LayerScreen):
         operate.run_operation(self, f"set {node.hostname} to {value}", prepare)
 
     async def _availability_prepared(self, node, value: str):
-        from console.ops.swarm import AVAILABILITIES, availability_sentence
+        from console.ops.swarm import availability_sentence, check_availability
 
-        if value not in AVAILABILITIES:
-            raise ConsoleError("swarm", f"availability {value!r} is not one of {', '.join(AVAILABILITIES)}")
+        check_availability(value)
         return availability_sentence(node.hostname, value), lambda: self.app.actions.swarm_availability(
             node.hostname, value)
 
