@@ -98,6 +98,12 @@ async def test_availability_prompt(make_app):
         await pilot.press("y")
         await app.workers.wait_for_complete()
         assert app.actions.calls == [("swarm_availability", "swarm1", "pause")]
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        await pilot.press(*"sleepy", "enter")
+        await app.workers.wait_for_complete()
+        assert any("'sleepy' is not one of active, pause, drain" in n for n in notes(app))
+        assert len(app.actions.calls) == 1
 
 
 async def test_read_only_refuses_every_operation_key(make_app):
