@@ -30,5 +30,6 @@ def backup_rules(report) -> Iterable[Finding]:
             yield Finding("warning", LAYER, f"{g.name} ({g.vmid})",
                           f"{g.name} ({g.vmid}): last backup {g.age_s / DAY:.1f} days ago (limit "
                           f"{report.max_age_s / DAY:g} days)", f"labconsole guest backup {g.vmid}")
-    for err in report.errors:
-        yield Finding("unknown", LAYER, "storage", f"backup storage not readable: {err}")
+    for node, errors in sorted(report.errors.items()):
+        # about the node (console/incident_graph.py): its maintenance or outage explains it
+        yield Finding("unknown", LAYER, node, f"backup storage not readable on {node}: {'; '.join(errors)}")

@@ -195,6 +195,8 @@ def entity_of(f: Finding, g: Graph, source_finding: bool = False) -> Entity:
         if s in g.cluster_names:
             return QUORUM
     elif f.layer == "guests":
+        if s in g.node_names:  # its backup storages not readable
+            return ("node", s)
         vmid = s.split(":")[-1]
         if vmid.isdigit():
             return ("guest", vmid)

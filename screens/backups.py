@@ -87,7 +87,7 @@ def summary(rep: BackupReport) -> str:
     if rep.failed_jobs:
         parts.append(f"{len(rep.failed_jobs)} failed job{'s' if len(rep.failed_jobs) > 1 else ''}")
     if rep.errors:
-        parts.append("unreadable: " + "; ".join(rep.errors))
+        parts.append("unreadable: " + "; ".join(f"{node}: {', '.join(e)}" for node, e in rep.errors.items()))
     if rep.unread_nodes:
         parts.append("not read (offline): " + ",".join(rep.unread_nodes))
     return " · ".join(parts)

@@ -65,7 +65,7 @@ class GuestBackup:
     covered_by: list[str]  # job ids
     last: BackupCopy | None
     age_s: float | None
-    state: str  # "fresh" | "stale" | "never" | "unknown" (no fresh copy seen, and its node is down)
+    state: str  # "fresh" | "stale" | "never" | "unknown" (no fresh copy seen, and where it may be was not read)
 
 
 @dataclass
@@ -76,7 +76,7 @@ class BackupReport:
     guests: list[GuestBackup]
     not_covered: list[int]  # /cluster/backup-info/not-backed-up
     storages: dict[str, str]  # backup storage -> type
-    errors: list[str] = field(default_factory=list)  # storages that could not be read
+    errors: dict[str, list[str]] = field(default_factory=dict)  # node -> its backup storages not readable
     unread_nodes: list[str] = field(default_factory=list)  # offline: their local backup storages were not read
 
     @property
@@ -160,19 +160,31 @@ async def _last_runs(ops: Any, jobs: list[BackupJob], tasks: list[dict]) -> None
                     j.last_run.ok, j.last_run.status = False, status
 
 
-async def _copies(ops: Any, nodes: list[str]) -> tuple[list[BackupCopy], dict[str, str], list[str], set[str]]:
-    """Every backup on every backup storage: shared ones read once, node-local ones on each node.
-    Also the names of the node-local backup storages seen."""
-    copies: list[BackupCopy] = []
-    kinds: dict[str, str] = {}
-    errors: list[str] = []
+@dataclass
+class _Read:
+    """What reading the backup storages gave: the copies, and what could not be read."""
+
+    copies: list[BackupCopy] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # storage -> type
+    local: set[str] = field(default_factory=set)  # the node-local backup storages seen
+    errors: dict[str, list[str]] = field(default_factory=dict)  # node -> what could not be read there
+    unread_shared: set[str] = field(default_factory=set)  # shared storages no node could read
+
+    def failed(self, node: str, what: str) -> None:
+        self.errors.setdefault(node, []).append(what)
+
+
+async def _copies(ops: Any, nodes: list[str]) -> _Read:
+    """Every backup on every backup storage: shared ones read once (through the next node when
+    one node cannot read them), node-local ones on each node."""
+    out = _Read()
     seen_shared: set[str] = set()
-    local: set[str] = set()
+    shared_failed: dict[str, tuple[str, str]] = {}  # storage -> (node, error) while no node read it
     for node in nodes:
         try:
             storages = await ops.storages(node, content="backup")
         except ConsoleError as exc:
-            errors.append(f"{node}: {exc.message}")
+            out.failed(node, exc.message)
             continue
         for st in storages:
             name = inert(st.get("storage", ""))
@@ -180,21 +192,28 @@ async def _copies(ops: Any, nodes: list[str]) -> tuple[list[BackupCopy], dict[st
             if shared and name in seen_shared:
                 continue
             if not shared:
-                local.add(name)
-            kinds[name] = inert(st.get("type", ""))
+                out.local.add(name)
+            out.kinds[name] = inert(st.get("type", ""))
             try:
                 rows = await ops.storage_content(node, name, "backup")
             except ConsoleError as exc:
-                errors.append(f"{name} on {node}: {exc.message}")
+                if shared:
+                    shared_failed[name] = (node, exc.message)
+                else:
+                    out.failed(node, f"{name}: {exc.message}")
                 continue
             if shared:
                 seen_shared.add(name)
+                shared_failed.pop(name, None)
             for r in rows:
                 if r.get("vmid") is None:
                     continue
-                copies.append(BackupCopy(int(r["vmid"]), name, kinds[name], inert(r.get("volid", "")),
-                                         int(r.get("ctime") or 0), int(r.get("size") or 0)))
-    return copies, kinds, errors, local
+                out.copies.append(BackupCopy(int(r["vmid"]), name, out.kinds[name], inert(r.get("volid", "")),
+                                             int(r.get("ctime") or 0), int(r.get("size") or 0)))
+    for name, (node, message) in shared_failed.items():
+        out.failed(node, f"{name}: {message}")
+        out.unread_shared.add(name)
+    return out
 
 
 async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | None = None) -> BackupReport:
@@ -207,9 +226,11 @@ async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | No
     nodes = await list_nodes(sources)
     online = [n.name for n in nodes if n.online]
     unread = sorted(n.name for n in nodes if not n.online)
-    copies, kinds, errors, local = await _copies(ops, online)
+    read = await _copies(ops, online)
+    # a node whose backup storages could not all be read (going down, its API failing) is unread too
+    blind = set(unread) | set(read.errors)
     newest: dict[int, BackupCopy] = {}
-    for c in copies:
+    for c in read.copies:
         if c.vmid not in newest or c.time > newest[c.vmid].time:
             newest[c.vmid] = c
     max_age = max_age_days * DAY
@@ -219,12 +240,14 @@ async def backup_report(sources: Any, max_age_days: float = 7.0, now: float | No
         age = now - last.time if last else None
         state = "never" if age is None else ("stale" if age > max_age else "fresh")
         covering = [j for j in jobs if j.enabled and j.selects(g.vmid)]
-        # its newer copy may be on an unread node's own storage: its node's, or (it migrated) where a job wrote it
-        elsewhere = g.node in unread or (bool(unread) and any(j.storage in local for j in covering))
+        # its newer copy may be on an unread node's own storage: its node's, or (it migrated) where a job
+        # wrote it; or on a shared storage no node could read
+        elsewhere = g.node in blind or any((blind and j.storage in read.local) or j.storage in read.unread_shared
+                                           for j in covering)
         if state != "fresh" and elsewhere:
             state = "unknown"
         rows.append(GuestBackup(g.vmid, g.name, g.type, g.node, [j.id for j in covering], last, age, state))
-    return BackupReport(now, max_age, jobs, rows, not_covered, kinds, errors, unread)
+    return BackupReport(now, max_age, jobs, rows, not_covered, read.kinds, read.errors, unread)
 
 
 def backup_sentence(g: GuestRef, storage: str, mode: str) -> str:
