@@ -55,6 +55,18 @@ def signal_command(pidfile: str, json_file: str) -> str:
     return f"rm -f {f}; kill -s $(keepalived --signum=JSON) $(cat {p})"
 
 
+def _torn(firewalls: list[Firewall]) -> bool:
+    """Two answering firewalls disagree about who is MASTER of an instance (both, or neither)."""
+    answering = [fw for fw in firewalls if fw.answering]
+    if len(answering) < 2:
+        return False
+    masters: dict[str, int] = {}
+    for fw in answering:
+        for inst in fw.instances:
+            masters[inst.name] = masters.get(inst.name, 0) + (inst.state == "MASTER")
+    return any(n != 1 for n in masters.values())
+
+
 class VrrpSource:
     name = "vrrp"
 
@@ -74,7 +86,15 @@ class VrrpSource:
     async def fetch(self) -> VrrpState:
         if not self.cfg.firewalls:
             raise ConsoleError("vrrp", "no firewalls configured", "list them in vrrp.firewalls")
-        firewalls = await asyncio.gather(*(self._read(fw) for fw in self.cfg.firewalls))
+        loop = asyncio.get_running_loop()
+        budget, started = self.cfg.timeout * 0.9, loop.time()
+        firewalls = await self._read_all(budget)
+        left = budget - (loop.time() - started)
+        if _torn(firewalls) and left > budget / 2:
+            # the firewalls answer at slightly different moments: read across a hand-over, one is still
+            # MASTER and the other already (or neither yet) for an instant. A real split brain or
+            # outage is still there a moment later, so it is said only when a second read agrees.
+            firewalls = await self._read_all(left)
         if not any(fw.answering for fw in firewalls):
             raise ConsoleError("vrrp", "no firewall answered: " + "; ".join(_without_prefix(fw) for fw in firewalls),
                                "check SSH and keepalived on the firewalls; the last known state is kept")
@@ -90,12 +110,15 @@ class VrrpSource:
             out.append(fw)
         return with_sync_groups(tuple(out), self.cfg)
 
-    async def _read(self, fw: FirewallConfig) -> Firewall:
+    async def _read_all(self, budget: float) -> list[Firewall]:
+        return list(await asyncio.gather(*(self._read(fw, budget) for fw in self.cfg.firewalls)))
+
+    async def _read(self, fw: FirewallConfig, budget: float) -> Firewall:
         # Each firewall gets a little less than the poll's timeout, so one that
         # hangs is reported as such while the other's answer still arrives.
-        budget = self.cfg.timeout * 0.9
-        try:
-            return await asyncio.wait_for(self._read_firewall(fw, budget), budget)
+        try:  # in this task, not wait_for's own: a read cancelled as it fails must not leave an unretrieved error
+            async with asyncio.timeout(budget):
+                return await self._read_firewall(fw, budget)
         except ConsoleError as exc:
             return Firewall(fw.name, fw.ssh_host, answering=False, error=str(exc))
         except TimeoutError:
