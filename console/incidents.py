@@ -62,6 +62,7 @@ class MaintenanceRun:
     error: str | None = None  # why it stopped, when it waits for the operator
     waiting: bool = False  # stopped: it waits for the operator (resume or roll back)
     moving: tuple[str, ...] = ()  # VMIDs its node's plan moves, while it is in progress
+    failing_back: bool = False  # its end's VIP fail-back is under way (or just ended): the holder FAULTs on purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,8 @@ def expected_by(run: MaintenanceRun, a: Assessed, entity: Entity, graph: Graph) 
     f = a.finding
     if entity[0] == "vrrp-instance" and any(f.text.startswith(f"{fw} ") and "FAULT" in f.text for fw in run.firewalls):
         return True
+    if run.failing_back and entity[0] in ("vrrp-instance", "firewall") and "FAULT" in f.text:
+        return True  # the fail-back puts the VIPs' holder in FAULT so that the preferred firewall takes them
     if entity[0] == "guest" and any(entity in graph.edges.get(("node", n), ()) for n in run.nodes):
         return True  # a guest on the run's node: stopped for its restart-migration, or for the reboot
     if entity[0] == "guest" and entity[1] in run.moving:

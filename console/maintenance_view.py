@@ -25,6 +25,7 @@ from console.inert import cap, inert
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 120.0  # after its end a run's effects take a few polls to clear: still expected meanwhile
+FAILBACK_SETTLE = 30.0  # a firewall still in FAULT this long after the VIP fail-back ended pages
 PAUSED_STATES = {"failed": "paused after a failure", "rollback_failed": "paused: rollback failed",
                  "paused": "drained for hardware work, waiting for rejoin",
                  "interrupted": "interrupted"}
@@ -77,7 +78,19 @@ def run_from_records(run_id: str, records: list[dict], last_state: str | None,
     moving = () if waiting else tuple(str(m["vmid"]) for m in plan.get("moves") or ()
                                       if isinstance(m, dict) and m.get("target") and isinstance(m.get("vmid"), int))
     return MaintenanceRun(run_id, (node,), state, firewalls, swarm, osds, inert(cap(error, 160)) if error else None,
-                          waiting, moving)
+                          waiting, moving, failing_back=_failback(records) == (True, None))
+
+
+def _failback(records: list[dict]) -> tuple[bool, float | None]:
+    """The run's closing VIP fail-back: whether it started, and when it ended (journal time)."""
+    started, ended = False, None
+    for r in records:
+        if r.get("event") == "vip-failback-start":
+            started, ended = True, None
+        elif r.get("event") == "vip-failback" and started:
+            t = r.get("t")
+            ended = float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else 0.0
+    return started, ended
 
 
 def _settling(cluster: str, now: float):
@@ -95,8 +108,12 @@ def _settling(cluster: str, now: float):
         return None
     run = run_from_records(j.run_id, records, None, True)
     ago = max(0.0, now - ended)
+    _, failback_end = _failback(records)
+    # a firewall read in FAULT during the fail-back may be judged a poll later, once the run has ended
+    failing_back = failback_end is not None and now - failback_end < FAILBACK_SETTLE
     return replace(run, state=f"ended {end.get('state') or ''} {ago:.0f} s ago, settling".replace("  ", " "),
-                   moving=())  # a guest still stopped after the run is a finding of its own
+                   moving=(),  # a guest still stopped after the run is a finding of its own
+                   failing_back=failing_back)
 
 
 def active_runs(cluster: str, now: float | None = None) -> list[MaintenanceRun]:

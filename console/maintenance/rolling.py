@@ -181,6 +181,8 @@ class MaintenanceRun:
 
         from console.maintenance.remote_calls import current_step
 
+        # health reads it (console/maintenance_view.py): the holder's FAULT from here on is the hand-over
+        self.journal.append("vip-failback-start", node=node)
         token = current_step.set((self.journal, node, "VIP"))  # its track-file writes are journaled too
         try:
             facts = (await fail_back(self.services, say, self.services.timeout(self.services.limit("vip_move")))

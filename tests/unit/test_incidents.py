@@ -207,3 +207,34 @@ def test_run_from_journal_records_names_the_guests_its_plan_moves_while_in_progr
                                                            "facts": {"plan": plan}}]
     assert run_from_records("r1", records, "running", True).moving == ("200",)
     assert run_from_records("r1", records, "failed", True).moving == ()
+
+
+def test_the_holder_in_fault_during_the_closing_vip_failback_is_expected():
+    """The run's end fails the VIP back by putting its holder fw2 (not the run's own firewall) in
+    FAULT for a moment: while that goes on, and a poll or two after it, it does not page."""
+    from dataclasses import replace
+
+    s = lab(vrrp_args=(("VI_1", "MASTER", "FAULT", 150, 100),))  # fw2, the holder, in FAULT
+    assert tell(s, NOW, runs=(RUN,)).exit_code == 2, "fw2 is not the run's firewall"
+    story = tell(s, NOW, runs=(replace(RUN, failing_back=True),))
+    assert story.exit_code <= 1, summary(story)
+    assert any("fw2" in e.finding.text and "FAULT" in e.finding.text for i in story.incidents if i.expected_run
+               for e in i.effects)
+
+
+def test_the_failback_window_read_from_the_journal(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABCONSOLE_STATE_DIR", str(tmp_path))
+    from console.maintenance.journal import ClusterLock, Journal
+    from console.maintenance_view import FAILBACK_SETTLE, active_runs
+
+    with ClusterLock("home"):
+        j = Journal.create("home", "node", ["pve1"])
+        assert [r.failing_back for r in active_runs("home")] == [False]
+        j.append("vip-failback-start", node="pve1")
+        assert [r.failing_back for r in active_runs("home")] == [True]
+        j.append("vip-failback", failback={"moved": [], "skipped": []})
+        assert [r.failing_back for r in active_runs("home")] == [False]  # done: fw2 has left FAULT
+        j.append("run-end", state="done")
+    [settling] = active_runs("home")
+    assert settling.failing_back  # a FAULT read during the fail-back may be judged a poll later
+    assert not active_runs("home", now=time.time() + FAILBACK_SETTLE + 1)[0].failing_back
