@@ -18,6 +18,11 @@ How the dump is obtained (`VrrpConfig.dump`):
 - anything else: a command printing the dump (e.g. the `ka-state` helper);
   exit 2 from it means keepalived is not running, 3 that it wrote no dump.
 
+Two answering firewalls that disagree on an instance's MASTER (both, or
+neither) are read once more, within the same budget: the two reads are never
+quite simultaneous, so one read can fall across a hand-over; a real split
+brain or outage is still there on the second read.
+
 Sync groups: keepalived's JSON dump does not name them, so an instance's group
 comes from the text dump when that is what the dump command prints, else from
 vrrp.sync_groups; `with_sync_groups` fills VrrpInstance.sync_group and
