@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from console.errors import ConsoleError, ReadOnlyError
+from console.inert import cap
 
 AVAILABILITIES = ("active", "pause", "drain")
 
@@ -21,7 +22,7 @@ AVAILABILITIES = ("active", "pause", "drain")
 def check_availability(value: str) -> None:
     """ConsoleError unless `value` is a Swarm node availability."""
     if value not in AVAILABILITIES:
-        raise ConsoleError("swarm", f"availability {value!r} is not one of {', '.join(AVAILABILITIES)}")
+        raise ConsoleError("swarm", f"availability {cap(repr(value), 40)} is not one of {', '.join(AVAILABILITIES)}")
 
 
 class SwarmWrites:
