@@ -6,7 +6,7 @@ purpose, and silenced ones, are dimmed. Pure: no Textual."""
 from __future__ import annotations
 
 from widgets.format import duration, mark
-from widgets.table_columns import Column, Row
+from widgets.table_columns import Column, Row, Within
 
 COLUMNS = (
     Column("severity", "SEV", min_width=6, max_width=6),
@@ -62,13 +62,13 @@ def incident_rows(incidents, expanded: set[str], silences=(), starts: dict[str, 
                -started if started is not None else float("inf"), hint.lower())
         group = tuple((v, rank, n) for v in own)
         rows.append(Row(inc.key, (sev, root.layer, root.subject, text, age, hint),
-                        tuple((g, 0) for g in group), "dim" if inc.root.silenced_by else ""))
+                        tuple(Within(g, 0) for g in group), "dim" if inc.root.silenced_by else ""))
         targets[inc.key] = (inc, None)
         if not is_open:
             continue
         for k, line in enumerate(inc.impact, 1):
             rows.append(Row(f"{inc.key}#impact{k}", ("", "", "", f"   impact: {line}", "", ""),
-                            tuple((g, k) for g in group), "bold"))
+                            tuple(Within(g, k) for g in group), "bold"))
             targets[f"{inc.key}#impact{k}"] = (inc, None)
         base = len(inc.impact) + 1
         for k, a in enumerate(inc.effects):
@@ -76,7 +76,7 @@ def incident_rows(incidents, expanded: set[str], silences=(), starts: dict[str, 
             key = f"{inc.key}>{finding_key(f)}"
             dim = a.expected_run or a.silenced_by
             rows.append(Row(key, (_sev_cell(a), f.layer, f.subject, f"   └ {f.text}", "", f.hint or ""),
-                            tuple((g, base + k) for g in group), "dim" if dim else ""))
+                            tuple(Within(g, base + k) for g in group), "dim" if dim else ""))
             targets[key] = (inc, a)
     return rows, targets
 

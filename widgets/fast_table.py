@@ -30,6 +30,7 @@ from widgets.row_filter import RowFilter, parse_filter
 from widgets.table_columns import (
     Column,
     Row,
+    Within,
     cell_text,
     fit_columns,
     parse_style,
@@ -247,7 +248,12 @@ class FastTable(TableNavigation, TableSorting, TableMarks, ScrollView, can_focus
         rows, value = self._rows, self._value
         if self.sort_column is not None:
             c = self.sort_column
-            keys.sort(key=lambda k: sort_value(value(rows[k], c)), reverse=self.sort_reverse)
+            if self.sort_reverse and keys and isinstance(value(rows[keys[0]], c), Within):
+                # stable sorts: the groups reverse, the rows inside one keep their order
+                keys.sort(key=lambda k: value(rows[k], c).place)
+                keys.sort(key=lambda k: sort_value(value(rows[k], c).group), reverse=True)
+            else:
+                keys.sort(key=lambda k: sort_value(value(rows[k], c)), reverse=self.sort_reverse)
         if self.group_column is not None:
             g = self.group_column
             keys.sort(key=lambda k: sort_value(value(rows[k], g)))

@@ -34,6 +34,15 @@ class Column:
     stretch: bool = False  # takes the spare width
 
 
+class Within(NamedTuple):
+    """A sort value for a row that belongs under another (an incident's effects under it): the
+    group's value, then the row's place in the group. A reversed sort reverses the groups, never
+    the rows within one."""
+
+    group: Any
+    place: int
+
+
 class Row(NamedTuple):
     key: str
     cells: tuple[Cell, ...]

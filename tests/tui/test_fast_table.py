@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 
 from widgets.fast_table import FastTable
 from widgets.row_filter import parse_filter
-from widgets.table_columns import Column, Row, fit_columns
+from widgets.table_columns import Column, Row, Within, fit_columns
 
 from .helpers import screen_lines
 
@@ -152,6 +152,23 @@ async def test_sort_keys_cycle_and_reverse_and_group():
         assert table.visible_keys[:2] == ["r4", "r2"]
         lines = screen_text(app)
         assert "ID▼" in lines[1]
+
+
+async def test_a_reversed_sort_keeps_the_rows_of_a_group_under_their_head():
+    """Health's incidents: each incident's effects stay right under it, in their order, whichever
+    way a column sorts (reversed, the incidents reverse; the effects do not move above them)."""
+    def row(key, group, place):
+        return Row(key, (key, key, "", ""), tuple(Within(group, place) for _ in range(4)))
+
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(FastTable)
+        table.set_rows([row("a", 1, 0), row("a>1", 1, 1), row("a>2", 1, 2), row("b", 2, 0), row("b>1", 2, 1)])
+        table.sort_by("id")
+        assert table.visible_keys == ["a", "a>1", "a>2", "b", "b>1"]
+        table.sort_by("id", reverse=True)
+        assert table.visible_keys == ["b", "b>1", "a", "a>1", "a>2"]
+        await pilot.pause()
 
 
 def test_fit_columns_hides_optional_columns_when_narrow():
