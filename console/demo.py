@@ -5,7 +5,8 @@
 
 The sim runs in its own process group with its output in DIR/sim.log; it is
 stopped (SIGTERM, then SIGKILL) and its temp dir removed on normal exit,
-Ctrl+C, an exception, interpreter exit (atexit) and SIGTERM/SIGHUP. If this
+Ctrl+C, an exception, interpreter exit (atexit) and SIGTERM/SIGHUP (after which
+the process ends within EXIT_GRACE even if a thread would keep it alive). If this
 process is SIGKILLed, the sim notices through --parent-pid and exits itself,
 removing the temp dir (--remove-dir-on-exit).
 """
@@ -21,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 DIR_PREFIX = "labconsole-demo-"
 OWNER_FILE = "launcher.pid"
 _CAUGHT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+EXIT_GRACE = 5.0  # s an orderly exit gets after SIGTERM/SIGHUP before the process ends anyway
 
 
 class DemoLab:
@@ -153,8 +156,14 @@ class DemoLab:
         self.stop()
         if callable(previous):
             previous(signum, frame)
-        else:
-            raise SystemExit(128 + signum)
+            return
+        # The console's input thread (Textual's, not a daemon) spins on the EOF of a terminal that went
+        # away (an SSH connection dropped) and would keep the process alive, at full CPU, after
+        # SystemExit: the process ends within EXIT_GRACE whatever happens.
+        ender = threading.Timer(EXIT_GRACE, os._exit, (128 + signum,))
+        ender.daemon = True
+        ender.start()
+        raise SystemExit(128 + signum)
 
 
 def remove_stale_dirs(parent: Path | None = None) -> list[Path]:

@@ -125,9 +125,10 @@ def test_sim_ignoring_sigterm_is_killed():
     assert not alive(pid) and not lab.dir.exists()
 
 
-def run_holder(command: list[str] | None) -> tuple[subprocess.Popen, dict]:
-    """A separate process holding a DemoLab; returns it and what it printed (sim pid, dir)."""
-    code = ("import json, sys, time\nfrom console.demo import DemoLab\n"
+def run_holder(command: list[str] | None, before: str = "") -> tuple[subprocess.Popen, dict]:
+    """A separate process holding a DemoLab; returns it and what it printed (sim pid, dir).
+    `before`: code run first (e.g. a thread that keeps the process alive)."""
+    code = (f"import json, sys, time\n{before}from console.demo import DemoLab\n"
             f"lab = DemoLab(command={command!r}).start()\n"
             "print(json.dumps({'pid': lab.process.pid, 'dir': str(lab.dir)}), flush=True)\n"
             "time.sleep(300)\n")
@@ -143,6 +144,24 @@ def test_sigterm_or_sighup_of_the_console_stops_the_sim(sig):
     try:
         holder.send_signal(sig)
         assert holder.wait(timeout=30) == 128 + sig
+        assert not alive(info["pid"]) and not Path(info["dir"]).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# Textual's input thread on a terminal that went away: not a daemon, it reads EOF forever
+SPINNING_THREAD = ("import os, threading\n"
+                   "eof = os.open(os.devnull, os.O_RDONLY)\n"
+                   "threading.Thread(target=lambda: [os.read(eof, 1) for _ in iter(int, 1)]).start()\n")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_thread_that_would_keep_the_console_alive_does_not_after_sigterm_or_sighup(sig):
+    holder, info = run_holder(protocol_sim(), before=SPINNING_THREAD)
+    try:
+        holder.send_signal(sig)
+        assert holder.wait(timeout=30) == 128 + sig  # within EXIT_GRACE (5 s), not never
         assert not alive(info["pid"]) and not Path(info["dir"]).exists()
     finally:
         holder.kill()
