@@ -119,9 +119,11 @@ class ConsoleApp(App):
         return commands.candidates(c.name for c in self.config.clusters)
 
     def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
-        """Show a toast, and remember it in `notices` (what the operator was told, newest last)."""
+        """Show a toast, and remember it in `notices` (what the operator was told, newest last).
+        Its text is shown as it is: toasts carry names and errors from the cluster and what the
+        operator typed, so markup in them is never interpreted (screens' notify lands here too)."""
         self.notices.append(f"{title}: {message}")
-        super().notify(message, title=title, **kwargs)
+        super().notify(message, title=title, **{**kwargs, "markup": False})
 
     # ------------------------------------------------------------ hub wiring
     def on_mount(self) -> None:

@@ -9,6 +9,7 @@ import asyncio
 from contextlib import nullcontext
 
 import pytest
+from textual.widgets._toast import Toast
 
 from screens import operate
 from screens.modals import ConfirmModal
@@ -103,6 +104,15 @@ async def test_availability_prompt(make_app):
         await pilot.press(*"sleepy", "enter")
         await app.workers.wait_for_complete()
         assert any("'sleepy' is not one of active, pause, drain" in n for n in notes(app))
+        assert len(app.actions.calls) == 1
+        # typed markup comes back in the toast as typed, never interpreted
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        await pilot.press(*"[bold red]x[/]", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = [str(t.render()) for t in app.screen.query(Toast)]
+        assert any("'[bold red]x[/]' is not one of" in t for t in shown), shown
         assert len(app.actions.calls) == 1
 
 
