@@ -28,10 +28,13 @@ if ! command -v keepalived >/dev/null || [ ! -x /usr/sbin/sshd ] || ! command -v
     keepalived openssh-server iproute2 socat util-linux >/tmp/labconsole-keepalived-apt.log 2>&1 \
     || die "apt-get install keepalived openssh-server iproute2 socat failed (see /tmp/labconsole-keepalived-apt.log)"
 fi
-keepalived -v 2>&1 | grep -q -- '--enable-json' || keepalived -v 2>&1 | grep -qi json \
-  || die "this keepalived was built without JSON support (keepalived -v)"
+# Read whole outputs before matching: under pipefail, `cmd | grep -q` fails
+# when grep exits at its first match and cmd, still writing, gets SIGPIPE.
+ka_version=$(keepalived -v 2>&1 || true)
+grep -qi json <<<"$ka_version" || die "this keepalived was built without JSON support (keepalived -v)"
+netns=$(ip netns list)
 for n in 1 2; do
-  ip netns list | grep -qw "fw$n" && die "network namespace fw$n exists already (another run? stop it, or `ip netns del fw$n`)"
+  grep -qw "fw$n" <<<"$netns" && die "network namespace fw$n exists already (another run? stop it, or: ip netns del fw$n)"
 done
 
 mkdir -p "$B"/bin "$B"/ssh /run/sshd

@@ -159,7 +159,10 @@ async def test_api_faults_are_clear_errors(cluster, lab, caplog):
     lab.clear("error-rate")
     slow = dataclasses.replace(cluster.proxmox, timeout=0.5)
     lab.control("latency", "ceph", 2.0)
-    with pytest.raises(ConsoleError, match="within 0.5 s"):
+    # the 0.5 s budget (0.45 s of it) is shared by the 3 endpoints: the first try
+    # gets half; whether the third is tried or skipped ("no time left") is timing
+    with pytest.raises(ConsoleError, match=r"none of the 3 endpoints answered; first: no answer from "
+                       r"https://\S+/cluster/ceph/status within 0\.[12] s"):
         await CephSource(cluster.ceph, ProxmoxSource(slow), None).fetch()
     assert _secret(lab) not in str(err.value) + caplog.text
 
