@@ -163,7 +163,8 @@ async def check_round(cluster: ClusterConfig) -> tuple[dict[str, Snapshot], list
         snaps = await poll_round(hub)  # the sources, then the slow reports through them
     finally:
         try:  # closing is best effort and must not stretch the run past its timeout
-            await asyncio.wait_for(actions.sources.close(), CLOSE_WAIT)
+            async with asyncio.timeout(CLOSE_WAIT):
+                await actions.sources.close()
         except TimeoutError:
             pass
     now = time.monotonic()

@@ -129,7 +129,8 @@ async def _close(built: Any) -> None:
     if sources is None or not hasattr(sources, "close"):
         return
     try:  # best effort, bounded: a dead cluster must not hold up a switch or quit
-        await asyncio.wait_for(sources.close(), CLOSE_WAIT)
+        async with asyncio.timeout(CLOSE_WAIT):
+            await sources.close()
     except Exception as exc:  # noqa: BLE001 - closing is best effort
         log.debug("closing %s: %s", getattr(sources.cluster, "name", "?"), exc)
 

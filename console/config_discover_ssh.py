@@ -35,9 +35,8 @@ def host_pattern(address: str, port: int) -> str:
 
 async def _one(address: str, port: int) -> tuple[HostKey | None, str]:
     try:
-        key = await asyncio.wait_for(
-            asyncssh.get_server_host_key(address, port, config=None, server_host_key_algs="default"),
-            TIMEOUT)
+        async with asyncio.timeout(TIMEOUT):
+            key = await asyncssh.get_server_host_key(address, port, config=None, server_host_key_algs="default")
     except TimeoutError:
         return None, f"no SSH answer within {TIMEOUT:g} s"
     except ConnectionRefusedError:

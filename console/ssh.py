@@ -117,12 +117,13 @@ class SshPool:
         client = _StrictClient()
         agent = () if self.cfg.agent else None
         try:
-            conn, _ = await asyncio.wait_for(asyncssh.create_connection(
-                lambda: client, host.address, port=host.port, username=host.user,
-                known_hosts=known, client_keys=self._client_keys(alias, host), agent_path=agent,
-                config=None, connect_timeout=self.cfg.connect_timeout,
-                keepalive_interval=30, keepalive_count_max=3,
-            ), self.cfg.connect_timeout + 1)
+            async with asyncio.timeout(self.cfg.connect_timeout):
+                conn, _ = await asyncssh.create_connection(
+                    lambda: client, host.address, port=host.port, username=host.user,
+                    known_hosts=known, client_keys=self._client_keys(alias, host), agent_path=agent,
+                    config=None, connect_timeout=None,  # ours, above: asyncssh's is a wait_for
+                    keepalive_interval=30, keepalive_count_max=3,
+                )
         except asyncssh.HostKeyNotVerifiable:
             raise self._host_key_error(alias, host, known, client.rejected_key) from None
         except asyncssh.PermissionDenied:
@@ -218,9 +219,10 @@ class SshPool:
         async def op(c: _Conn, started: asyncio.Event) -> SshResult:
             proc = await c.conn.create_process(command, input=input)
             started.set()
-            try:
-                r = await proc.wait(check=False, timeout=timeout)
-            except asyncssh.TimeoutError:
+            try:  # asyncio.timeout, not wait(timeout=): asyncssh's wait_for may drop a cancel (Python 3.11)
+                async with asyncio.timeout(timeout):
+                    r = await proc.wait(check=False)
+            except TimeoutError:
                 _stop(proc)
                 raise ConsoleError(f"ssh {alias}", f"`{short(shown)}` did not finish within {timeout:g} s",
                                    "the host may be overloaded or the command hung") from None
@@ -322,7 +324,8 @@ class SshPool:
             return _exit(done.exit_status, done.exit_signal)
 
         try:
-            return await (pump() if timeout is None else asyncio.wait_for(pump(), timeout))
+            async with asyncio.timeout(timeout):  # None: no limit
+                return await pump()
         except TimeoutError:
             _stop(proc)
             raise ConsoleError(f"ssh {alias}", f"`{short(shown)}` did not finish within {timeout:g} s",
@@ -358,7 +361,8 @@ class SshPool:
             c.conn.close()
         for c in conns:
             try:
-                await asyncio.wait_for(c.conn.wait_closed(), 2)
+                async with asyncio.timeout(2):
+                    await c.conn.wait_closed()
             except (TimeoutError, Exception):  # noqa: BLE001 - closing is best effort
                 pass
         if self._sockdir:

@@ -85,7 +85,8 @@ async def tag_digests(refs: list[ImageRef], client: RegistryClient, timeout: flo
 
     async def one(ref: ImageRef) -> str | Exception:
         try:
-            return await asyncio.wait_for(loop.run_in_executor(pool, client.tag_digest, ref), timeout)
+            async with asyncio.timeout(timeout):
+                return await loop.run_in_executor(pool, client.tag_digest, ref)
         except TimeoutError:
             return RegistryError(f"{ref.registry}: no answer within {timeout:g} s")
         except RegistryError as exc:

@@ -267,7 +267,8 @@ class SimServer:
             acc.close()
         for runner in self._runners:
             try:
-                await asyncio.wait_for(runner.cleanup(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await runner.cleanup()
             except (TimeoutError, Exception) as exc:  # never hang on shutdown
                 _log(f"cleanup: {type(exc).__name__}")
         for path in self._sockets:

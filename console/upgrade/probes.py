@@ -17,7 +17,8 @@ from console.upgrade.guest_access import GuestShell, GuestTarget
 async def tcp_problem(addr: str, timeout: float) -> str | None:
     host, _, port = addr.rpartition(":")
     try:
-        _r, w = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), timeout)
+        async with asyncio.timeout(timeout):
+            _r, w = await asyncio.open_connection(host.strip("[]"), int(port))
     except (TimeoutError, OSError) as exc:
         return f"tcp {addr}: {cap(inert(str(exc) or type(exc).__name__), 120)}"
     w.close()
