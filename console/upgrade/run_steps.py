@@ -101,6 +101,17 @@ class RunSteps:
             row.seconds = now - row.started
         row.status = status
 
+    def interrupted(self) -> None:
+        """The run was aborted: the steps it was in stop where they were (their time stops too)."""
+        now = self.clock()
+        for item in self.items.values():
+            if item.state in ("running", "rolling_back"):
+                item.state, item.ended = "interrupted", now
+            for row in item.steps:
+                if row.status in OPEN:
+                    row.seconds = now - row.started if row.started is not None else None
+                    row.status = "interrupted"
+
     def failed_item(self) -> str | None:
         """The item the run stopped at (failed, rolled back or interrupted), if any."""
         return next((i.label for i in self.items.values() if i.state not in ("done", "pending", "running")), None)

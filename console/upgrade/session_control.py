@@ -54,6 +54,7 @@ async def run_ending(session: Any, refused: str) -> AsyncIterator[_Ending]:
         yield ending
     except asyncio.CancelledError:  # aborted from the view: the journal keeps the run
         session.outcome = "interrupted"
+        session.steps.interrupted()
         session.message = "aborted: the run stopped where it was; r resumes it, ctrl+b rolls its item back"
         session.add_line(session.message)
         raise
