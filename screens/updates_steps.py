@@ -14,7 +14,7 @@ STEP_COLUMNS = (
     Column("item", "ITEM", min_width=8, max_width=22),
     Column("step", "STEP", width=4),
     Column("state", "STATE", min_width=9, max_width=14),
-    Column("time", "TIME", width=9, align="right"),
+    Column("time", "TIME", width=11, align="right"),  # "59 min 59 s", "12 h 05 min"
     Column("title", "WHAT", min_width=8, max_width=60, stretch=True, priority=1),
 )
 ITEM_MARKS = {**MARKS, "rolled_back": "↺", "rolling_back": "↶", "rollback_failed": "✖"}

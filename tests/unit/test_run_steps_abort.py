@@ -64,3 +64,12 @@ async def test_a_cancelled_run_marks_its_steps_interrupted(monkeypatch):
             raise asyncio.CancelledError
     assert session.outcome == "interrupted" and session.phase == "ended"
     assert session.steps.items["200/mail"].steps[1].status == "interrupted"
+
+
+def test_the_time_column_holds_every_duration_it_shows():
+    """At 80x24 an interrupted G4 read "1 min 03…": the column was 9 wide."""
+    from console.maintenance.events import fmt_duration
+    from screens.updates_steps import STEP_COLUMNS
+
+    width = next(c for c in STEP_COLUMNS if c.key == "time").width
+    assert all(len(fmt_duration(s)) <= width for s in (0, 59, 63, 3599, 3600, 86399))
