@@ -121,7 +121,7 @@ def test_the_views_session_aborts_then_rolls_back_with_its_step_table(lab, state
             await sources.close()
 
     s, aborted, after = asyncio.run(go())
-    assert aborted[:3] == [("G0", "done"), ("G1", "done"), ("G2", "running")], aborted
+    assert aborted[:3] == [("G0", "done"), ("G1", "done"), ("G2", "interrupted")], aborted
     assert s.outcome == "rolled_back" and s.unfinished is None, "\n".join(s.lines)
     undone = {step: status for step, status, _ in after}
     assert undone["G2"] == "undone" and undone["G1"] == "undone" and undone["G0"] == "done", after
